@@ -1,0 +1,271 @@
+// Package e2e runs the built otelcol-vigil binary end to end: real OTLP in, real OTLP and
+// Prometheus out, clean shutdown. Each Vigil component adds its checks here: write a config
+// template (or extend baseConfig), start it with startVigil, and assert on the sink, the
+// Prometheus endpoint or the component's own API.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/vigil-collector/vigil/testbed/harness"
+)
+
+// ports are the loopback ports one collector under test listens on.
+type ports struct {
+	GRPC, HTTP, Prom, Telemetry, Health int
+	Sink                                string
+}
+
+// baseConfig is the default pipeline shape with every endpoint on a free loopback port and the
+// sink as the OTLP destination. Host metrics are scraped every second so tests stay short.
+const baseConfig = `
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:{{.Health}}
+      status: {enabled: true, path: /health/status}
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
+      http: {endpoint: 127.0.0.1:{{.HTTP}}}
+  host_metrics:
+    collection_interval: 1s
+    scrapers:
+      cpu: {metrics: {system.cpu.utilization: {enabled: true}}}
+      memory: {metrics: {system.memory.utilization: {enabled: true}}}
+      load:
+processors:
+  memory_limiter: {check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 20}
+  batch: {timeout: 100ms}
+  resource/host:
+    attributes:
+      - {key: host.name, value: e2e-host, action: insert}
+exporters:
+  otlp_grpc:
+    endpoint: {{.Sink}}
+    tls: {insecure: true}
+  prometheus:
+    endpoint: 127.0.0.1:{{.Prom}}
+service:
+  extensions: [healthcheckv2]
+  telemetry:
+    metrics:
+      readers:
+        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.Telemetry}}}}}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [otlp_grpc]
+    metrics:
+      receivers: [otlp, host_metrics]
+      processors: [memory_limiter, resource/host, batch]
+      exporters: [otlp_grpc, prometheus]
+    logs:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [otlp_grpc]
+`
+
+// vigil is one running collector under test and the addresses to reach it.
+type vigil struct {
+	*harness.Collector
+	ports ports
+	sink  *harness.Sink
+}
+
+// startVigil starts the binary on tmpl rendered with fresh ports and a fresh sink, and waits
+// until its health endpoint answers.
+func startVigil(t *testing.T, tmpl string) *vigil {
+	t.Helper()
+	sink := harness.NewSink(t)
+	p := ports{
+		GRPC: harness.FreePort(t), HTTP: harness.FreePort(t), Prom: harness.FreePort(t),
+		Telemetry: harness.FreePort(t), Health: harness.FreePort(t), Sink: sink.Endpoint,
+	}
+	c := harness.Start(t, harness.Render(t, tmpl, p))
+	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
+	return &vigil{Collector: c, ports: p, sink: sink}
+}
+
+func (v *vigil) url(port int, path string) string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
+}
+
+func TestTracesFlowThroughToSink(t *testing.T) {
+	v := startVigil(t, baseConfig)
+
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetName("GET /cart")
+	span.SetKind(ptrace.SpanKindServer)
+	traceID := pcommon.TraceID([16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	span.SetTraceID(traceID)
+	span.SetSpanID(pcommon.SpanID([8]byte{1, 1, 2, 3, 5, 8, 13, 21}))
+	now := time.Now()
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-20 * time.Millisecond)))
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
+	require.NoError(t, err)
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var found bool
+		for _, got := range v.sink.Traces() {
+			for i := 0; i < got.ResourceSpans().Len(); i++ {
+				rs := got.ResourceSpans().At(i)
+				svc, _ := rs.Resource().Attributes().Get("service.name")
+				spans := rs.ScopeSpans().At(0).Spans()
+				for j := 0; j < spans.Len(); j++ {
+					s := spans.At(j)
+					if s.TraceID() == traceID && s.Name() == "GET /cart" && svc.Str() == "checkout" {
+						found = true
+					}
+				}
+			}
+		}
+		assert.True(c, found, "span not yet at the sink")
+	}, 15*time.Second, 100*time.Millisecond)
+}
+
+func TestMetricsOverHTTPFlowThroughToSink(t *testing.T) {
+	v := startVigil(t, baseConfig)
+
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "checkout")
+	rm.Resource().Attributes().PutStr("host.name", "app-host-1")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("vigil.e2e.queue.depth")
+	m.SetUnit("{item}")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetIntValue(42)
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+
+	body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	require.NoError(t, err)
+	resp, err := http.Post(v.url(v.ports.HTTP, "/v1/metrics"), "application/x-protobuf", strings.NewReader(string(body)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		dp, res, ok := findGauge(v.sink.Metrics(), "vigil.e2e.queue.depth")
+		if assert.True(c, ok, "metric not yet at the sink") {
+			assert.Equal(c, int64(42), dp.IntValue())
+			host, _ := res.Attributes().Get("host.name")
+			assert.Equal(c, "app-host-1", host.Str(), "a sender's host.name must not be overwritten")
+		}
+	}, 15*time.Second, 100*time.Millisecond)
+
+	// The same gauge is exposed on the Prometheus endpoint.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		body, err := harness.Scrape(v.url(v.ports.Prom, "/metrics"))
+		if assert.NoError(c, err) {
+			assert.Contains(c, body, "vigil_e2e_queue_depth")
+		}
+	}, 15*time.Second, 200*time.Millisecond)
+}
+
+func TestLogsFlowThroughToSink(t *testing.T) {
+	v := startVigil(t, baseConfig)
+
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Body().SetStr("vigil e2e log line")
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = plogotlp.NewGRPCClient(conn).Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
+	require.NoError(t, err)
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var found bool
+		for _, got := range v.sink.Logs() {
+			if got.LogRecordCount() > 0 && got.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str() == "vigil e2e log line" {
+				found = true
+			}
+		}
+		assert.True(c, found, "log record not yet at the sink")
+	}, 15*time.Second, 100*time.Millisecond)
+}
+
+func TestHostMetricsOnPrometheusAndSink(t *testing.T) {
+	v := startVigil(t, baseConfig)
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		body, err := harness.Scrape(v.url(v.ports.Prom, "/metrics"))
+		if !assert.NoError(c, err) {
+			return
+		}
+		for _, name := range []string{"system_cpu_time_seconds_total", "system_cpu_utilization_ratio", "system_memory_utilization_ratio", "system_cpu_load_average_1m"} {
+			assert.Contains(c, body, name)
+		}
+	}, 20*time.Second, 250*time.Millisecond)
+
+	// Host metrics carry the collector's host.name, the key that joins hosts to services.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, res, ok := findGauge(v.sink.Metrics(), "system.memory.utilization")
+		if assert.True(c, ok, "memory utilisation not yet at the sink") {
+			host, _ := res.Attributes().Get("host.name")
+			assert.Equal(c, "e2e-host", host.Str())
+		}
+	}, 20*time.Second, 250*time.Millisecond)
+
+	// The collector's own telemetry is served too.
+	body, err := harness.Scrape(v.url(v.ports.Telemetry, "/metrics"))
+	require.NoError(t, err)
+	assert.Contains(t, body, "otelcol_process_uptime")
+}
+
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	v := startVigil(t, baseConfig)
+	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
+	assert.Contains(t, v.Logs(), "Shutdown complete.")
+}
+
+// findGauge returns the first point of the named gauge among batches, with its resource.
+func findGauge(batches []pmetric.Metrics, name string) (pmetric.NumberDataPoint, pcommon.Resource, bool) {
+	for _, md := range batches {
+		for i := 0; i < md.ResourceMetrics().Len(); i++ {
+			rm := md.ResourceMetrics().At(i)
+			for j := 0; j < rm.ScopeMetrics().Len(); j++ {
+				ms := rm.ScopeMetrics().At(j).Metrics()
+				for k := 0; k < ms.Len(); k++ {
+					if m := ms.At(k); m.Name() == name && m.Type() == pmetric.MetricTypeGauge && m.Gauge().DataPoints().Len() > 0 {
+						return m.Gauge().DataPoints().At(0), rm.Resource(), true
+					}
+				}
+			}
+		}
+	}
+	return pmetric.NumberDataPoint{}, pcommon.Resource{}, false
+}

@@ -1,0 +1,236 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+)
+
+// BinaryEnv names the environment variable that overrides the path of the binary under test.
+const BinaryEnv = "VIGIL_BINARY"
+
+// StopTimeout bounds how long a collector may take to exit after SIGTERM.
+const StopTimeout = 20 * time.Second
+
+// RepoRoot returns the repository root, found from this source file's location.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary returns the path of the otelcol-vigil binary under test: $VIGIL_BINARY, else the one
+// `make build` writes. It fails the test when the binary is missing.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	bin := os.Getenv(BinaryEnv)
+	if bin == "" {
+		bin = filepath.Join(RepoRoot(), "_build", "otelcol-vigil")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		tb.Fatalf("collector binary %s not found (run `make build`, or set %s): %v", bin, BinaryEnv, err)
+	}
+	return bin
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free when asked.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Render executes a text/template config with data, failing the test on a template error.
+func Render(tb testing.TB, tmpl string, data any) string {
+	tb.Helper()
+	t, err := template.New("config").Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		tb.Fatalf("config template: %v", err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		tb.Fatalf("config template: %v", err)
+	}
+	return b.String()
+}
+
+// WriteConfig writes a config into the test's temporary folder and returns its path.
+func WriteConfig(tb testing.TB, config string) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		tb.Fatalf("write config: %v", err)
+	}
+	return path
+}
+
+// Result is the outcome of a command run to completion.
+type Result struct {
+	ExitCode int
+	Output   string // stdout and stderr, interleaved
+}
+
+// Run runs the binary with args until it exits or timeout passes (then it is killed and the
+// test fails).
+func Run(tb testing.TB, timeout time.Duration, args ...string) Result {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(tb), args...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		tb.Fatalf("%s %s did not exit within %s; output:\n%s", filepath.Base(cmd.Path), strings.Join(args, " "), timeout, out)
+	}
+	code := 0
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	case err != nil:
+		tb.Fatalf("run %s: %v", cmd.Path, err)
+	}
+	return Result{ExitCode: code, Output: string(out)}
+}
+
+// Collector is a running otelcol-vigil child process.
+type Collector struct {
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan struct{}
+	waitErr error
+	stopped bool
+}
+
+// Start starts the binary on config (YAML text) and registers a cleanup that stops it with SIGTERM
+// and fails the test unless it exits cleanly. Call WaitReady before sending data.
+func Start(tb testing.TB, config string) *Collector {
+	tb.Helper()
+	path := WriteConfig(tb, config)
+	c := &Collector{logs: &syncBuffer{}, done: make(chan struct{})}
+	c.cmd = exec.Command(Binary(tb), "--config="+path)
+	c.cmd.Stdout = c.logs
+	c.cmd.Stderr = c.logs
+	if err := c.cmd.Start(); err != nil {
+		tb.Fatalf("start collector: %v", err)
+	}
+	go func() {
+		c.waitErr = c.cmd.Wait()
+		close(c.done)
+	}()
+	tb.Cleanup(func() {
+		if !c.stopped {
+			if code := c.Stop(tb); code != 0 {
+				tb.Errorf("collector exited with code %d after SIGTERM; logs:\n%s", code, c.Logs())
+				return
+			}
+		}
+		if tb.Failed() {
+			tb.Logf("collector logs:\n%s", c.Logs())
+		}
+	})
+	return c
+}
+
+// Logs returns everything the collector has written so far.
+func (c *Collector) Logs() string { return c.logs.String() }
+
+// Exited reports whether the process has ended.
+func (c *Collector) Exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitReady polls url until it answers 200, failing the test if the collector exits first or
+// timeout passes.
+func (c *Collector) WaitReady(tb testing.TB, url string, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		if c.Exited() {
+			tb.Fatalf("collector exited before it was ready (%v); logs:\n%s", c.waitErr, c.Logs())
+		}
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.Fatalf("collector not ready at %s within %s; logs:\n%s", url, timeout, c.Logs())
+}
+
+// Stop sends SIGTERM and waits up to StopTimeout for the process to exit, returning its exit code.
+// A collector that does not exit in time is killed and the test fails.
+func (c *Collector) Stop(tb testing.TB) int {
+	tb.Helper()
+	c.stopped = true
+	if !c.Exited() {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(StopTimeout):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		tb.Errorf("collector did not exit within %s of SIGTERM; logs:\n%s", StopTimeout, c.Logs())
+	}
+	return c.cmd.ProcessState.ExitCode()
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writers and the test's readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Scrape fetches a Prometheus text endpoint and returns its body.
+func Scrape(url string) (string, error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(resp.Body); err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return b.String(), nil
+}
