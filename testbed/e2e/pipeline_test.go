@@ -30,6 +30,7 @@ import (
 // ports are the loopback ports one collector under test listens on.
 type ports struct {
 	GRPC, HTTP, Prom, Telemetry, Health int
+	Closed                              int // a port nothing listens on
 	Sink                                string
 }
 
@@ -53,6 +54,18 @@ receivers:
       cpu: {metrics: {system.cpu.utilization: {enabled: true}}}
       memory: {metrics: {system.memory.utilization: {enabled: true}}}
       load:
+  healthcheck:
+    collection_interval: 1s
+    timeout: 500ms
+    targets:
+      - name: vigil-health
+        service: otelcol-vigil
+        type: http
+        endpoint: http://127.0.0.1:{{.Health}}/health/status
+        http: {body_contains: '"healthy":true'}
+      - name: nothing-listens
+        type: tcp
+        endpoint: 127.0.0.1:{{.Closed}}
 processors:
   memory_limiter: {check_interval: 1s, limit_percentage: 80, spike_limit_percentage: 20}
   batch: {timeout: 100ms}
@@ -77,7 +90,7 @@ service:
       processors: [memory_limiter, batch]
       exporters: [otlp_grpc]
     metrics:
-      receivers: [otlp, host_metrics]
+      receivers: [otlp, host_metrics, healthcheck]
       processors: [memory_limiter, resource/host, batch]
       exporters: [otlp_grpc, prometheus]
     logs:
@@ -100,7 +113,8 @@ func startVigil(t *testing.T, tmpl string) *vigil {
 	sink := harness.NewSink(t)
 	p := ports{
 		GRPC: harness.FreePort(t), HTTP: harness.FreePort(t), Prom: harness.FreePort(t),
-		Telemetry: harness.FreePort(t), Health: harness.FreePort(t), Sink: sink.Endpoint,
+		Telemetry: harness.FreePort(t), Health: harness.FreePort(t), Closed: harness.FreePort(t),
+		Sink: sink.Endpoint,
 	}
 	c := harness.Start(t, harness.Render(t, tmpl, p))
 	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)

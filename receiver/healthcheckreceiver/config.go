@@ -1,0 +1,315 @@
+package healthcheckreceiver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/scraper/scraperhelper"
+
+	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/probe"
+)
+
+// Target types.
+const (
+	TypeHTTP = "http"
+	TypeTCP  = "tcp"
+	TypeGRPC = "grpc"
+)
+
+// Limits on config values.
+const (
+	maxNameLength    = 128
+	maxTargets       = 10000
+	minInterval      = 100 * time.Millisecond
+	maxThreshold     = 100
+	maxMaxBodyBytes  = 16 << 20
+	maxRequestBody   = 1 << 20
+	maxEndpointBytes = 2048
+)
+
+// Config is the healthcheck receiver's configuration.
+type Config struct {
+	// collection_interval (how often metrics are emitted and the default probe interval),
+	// initial_delay and timeout (the default probe timeout).
+	scraperhelper.ControllerConfig `mapstructure:",squash"`
+
+	// Targets to probe.
+	Targets []TargetConfig `mapstructure:"targets"`
+
+	_ struct{}
+}
+
+// TargetConfig is one probed target.
+type TargetConfig struct {
+	// Name identifies the target; it becomes the healthcheck.target attribute. Required, unique.
+	Name string `mapstructure:"name"`
+	// Service is the resource service.name of the target's metrics (default: Name).
+	Service string `mapstructure:"service"`
+	// Type is http, tcp or grpc.
+	Type string `mapstructure:"type"`
+	// Endpoint is a URL for http, host:port for tcp and grpc.
+	Endpoint string `mapstructure:"endpoint"`
+	// Interval between probes of this target (default: collection_interval).
+	Interval time.Duration `mapstructure:"interval"`
+	// Timeout of one probe (default: the receiver's timeout); must be below the interval.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// FailureThreshold is the number of consecutive failures before an up target reports down.
+	FailureThreshold int `mapstructure:"failure_threshold"`
+	// SuccessThreshold is the number of consecutive successes before a down target reports up.
+	SuccessThreshold int `mapstructure:"success_threshold"`
+	// TLS: for tcp, a TLS handshake after connecting; for grpc, a TLS channel; for http, the
+	// client TLS settings of https endpoints. Absent: plaintext tcp and grpc.
+	TLS configoptional.Optional[configtls.ClientConfig] `mapstructure:"tls"`
+	// HTTP holds the settings of http targets.
+	HTTP HTTPConfig `mapstructure:"http"`
+	// GRPC holds the settings of grpc targets.
+	GRPC GRPCConfig `mapstructure:"grpc"`
+
+	_ struct{}
+}
+
+// HTTPConfig holds what an http target sends and expects.
+type HTTPConfig struct {
+	Method         string               `mapstructure:"method"`
+	Headers        configopaque.MapList `mapstructure:"headers"`
+	Body           string               `mapstructure:"body"`
+	ExpectedStatus []string             `mapstructure:"expected_status"`
+	BodyContains   string               `mapstructure:"body_contains"`
+	BodyRegex      string               `mapstructure:"body_regex"`
+	MaxBodyBytes   int64                `mapstructure:"max_body_bytes"`
+	// FollowRedirects: follow up to 10 redirects (true) or check the redirect's own status.
+	FollowRedirects *bool  `mapstructure:"follow_redirects"`
+	ProxyURL        string `mapstructure:"proxy_url"`
+	// PhaseTimings emits healthcheck.http.phase.duration (dns, connect, tls, first_byte).
+	PhaseTimings bool `mapstructure:"phase_timings"`
+
+	_ struct{}
+}
+
+// GRPCConfig holds the settings of grpc targets.
+type GRPCConfig struct {
+	// Service is the service name sent in the grpc.health.v1 Check ("" asks about the server).
+	Service string `mapstructure:"service"`
+
+	_ struct{}
+}
+
+// Validate checks the configuration; every error names the field it is about.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.CollectionInterval < minInterval {
+		errs = append(errs, fmt.Errorf("collection_interval: must be at least %s, got %s", minInterval, cfg.CollectionInterval))
+	}
+	if cfg.InitialDelay < 0 {
+		errs = append(errs, fmt.Errorf("initial_delay: must not be negative, got %s", cfg.InitialDelay))
+	}
+	if cfg.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("timeout: must be positive, got %s", cfg.Timeout))
+	} else if cfg.Timeout >= cfg.CollectionInterval {
+		errs = append(errs, fmt.Errorf("timeout: must be below collection_interval (%s), got %s", cfg.CollectionInterval, cfg.Timeout))
+	}
+	if len(cfg.Targets) > maxTargets {
+		errs = append(errs, fmt.Errorf("targets: at most %d targets, got %d", maxTargets, len(cfg.Targets)))
+	}
+	seen := make(map[string]int, len(cfg.Targets))
+	for i := range cfg.Targets {
+		t := &cfg.Targets[i]
+		field := fmt.Sprintf("targets[%d]", i)
+		if t.Name != "" {
+			field = fmt.Sprintf("targets[%d] (%q)", i, t.Name)
+			if j, dup := seen[t.Name]; dup {
+				errs = append(errs, fmt.Errorf("%s.name: duplicate of targets[%d]; names must be unique", field, j))
+			}
+			seen[t.Name] = i
+		}
+		errs = append(errs, t.validate(field, cfg)...)
+	}
+	return errors.Join(errs...)
+}
+
+func validateName(field, name string, required bool) error {
+	switch {
+	case name == "" && required:
+		return fmt.Errorf("%s: required", field)
+	case len(name) > maxNameLength:
+		return fmt.Errorf("%s: at most %d bytes, got %d", field, maxNameLength, len(name))
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%s: must be valid UTF-8", field)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%s: must not contain control characters", field)
+		}
+	}
+	return nil
+}
+
+func (t *TargetConfig) validate(field string, cfg *Config) []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(validateName(field+".name", t.Name, true))
+	add(validateName(field+".service", t.Service, false))
+
+	interval := t.Interval
+	if interval == 0 {
+		interval = cfg.CollectionInterval
+	}
+	timeout := t.Timeout
+	if timeout == 0 {
+		timeout = cfg.Timeout
+	}
+	switch {
+	case t.Interval < 0:
+		add(fmt.Errorf("%s.interval: must not be negative, got %s", field, t.Interval))
+	case t.Interval != 0 && t.Interval < minInterval:
+		add(fmt.Errorf("%s.interval: must be at least %s, got %s", field, minInterval, t.Interval))
+	}
+	switch {
+	case t.Timeout < 0:
+		add(fmt.Errorf("%s.timeout: must not be negative, got %s", field, t.Timeout))
+	case timeout >= interval && t.Interval >= 0:
+		add(fmt.Errorf("%s.timeout: must be below the target's interval (%s), got %s", field, interval, timeout))
+	}
+	if t.FailureThreshold < 0 || t.FailureThreshold > maxThreshold {
+		add(fmt.Errorf("%s.failure_threshold: must be between 1 and %d, got %d", field, maxThreshold, t.FailureThreshold))
+	}
+	if t.SuccessThreshold < 0 || t.SuccessThreshold > maxThreshold {
+		add(fmt.Errorf("%s.success_threshold: must be between 1 and %d, got %d", field, maxThreshold, t.SuccessThreshold))
+	}
+	if len(t.Endpoint) > maxEndpointBytes {
+		add(fmt.Errorf("%s.endpoint: at most %d bytes", field, maxEndpointBytes))
+		return errs
+	}
+
+	switch t.Type {
+	case TypeHTTP:
+		add(validateURL(field+".endpoint", t.Endpoint))
+		errs = append(errs, t.HTTP.validate(field+".http")...)
+	case TypeTCP, TypeGRPC:
+		add(validateHostPort(field+".endpoint", t.Endpoint))
+		if !isZeroHTTP(&t.HTTP) {
+			add(fmt.Errorf("%s.http: only for targets of type http", field))
+		}
+	case "":
+		add(fmt.Errorf("%s.type: required (http, tcp or grpc)", field))
+	default:
+		add(fmt.Errorf("%s.type: must be http, tcp or grpc, got %q", field, t.Type))
+	}
+	if t.Type != TypeGRPC && t.GRPC.Service != "" {
+		add(fmt.Errorf("%s.grpc: only for targets of type grpc", field))
+	}
+	if tlsCfg := t.TLS.Get(); tlsCfg != nil {
+		if err := tlsCfg.Validate(); err != nil {
+			add(fmt.Errorf("%s.tls: %w", field, err))
+		}
+	}
+	return errs
+}
+
+func isZeroHTTP(h *HTTPConfig) bool {
+	return h.Method == "" && len(h.Headers) == 0 && h.Body == "" && len(h.ExpectedStatus) == 0 &&
+		h.BodyContains == "" && h.BodyRegex == "" && h.MaxBodyBytes == 0 && h.FollowRedirects == nil &&
+		h.ProxyURL == "" && !h.PhaseTimings
+}
+
+func validateURL(field, endpoint string) error {
+	if endpoint == "" {
+		return fmt.Errorf("%s: required (a URL such as http://localhost:8080/healthz)", field)
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("%s: not a URL: %w", field, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%s: scheme must be http or https, got %q", field, u.Scheme)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%s: has no host", field)
+	}
+	return nil
+}
+
+func validateHostPort(field, endpoint string) error {
+	if endpoint == "" {
+		return fmt.Errorf("%s: required (host:port)", field)
+	}
+	host, port, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return fmt.Errorf("%s: want host:port: %w", field, err)
+	}
+	if host == "" {
+		return fmt.Errorf("%s: has no host", field)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("%s: port must be a number from 1 to 65535, got %q", field, port)
+	}
+	return nil
+}
+
+// isToken reports whether s is an HTTP method token (RFC 9110).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 0x7e || r <= 0x20 || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *HTTPConfig) validate(field string) []error {
+	var errs []error
+	if h.Method != "" && !isToken(h.Method) {
+		errs = append(errs, fmt.Errorf("%s.method: not an HTTP method: %q", field, h.Method))
+	}
+	if h.Method == http.MethodHead && (h.BodyContains != "" || h.BodyRegex != "") {
+		errs = append(errs, fmt.Errorf("%s.method: HEAD responses have no body to match body_contains or body_regex", field))
+	}
+	if err := h.Headers.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s.headers: %w", field, err))
+	}
+	for name := range h.Headers.Iter {
+		if !isToken(name) {
+			errs = append(errs, fmt.Errorf("%s.headers: not a header name: %q", field, name))
+		}
+	}
+	if len(h.Body) > maxRequestBody {
+		errs = append(errs, fmt.Errorf("%s.body: at most %d bytes", field, maxRequestBody))
+	}
+	for i, s := range h.ExpectedStatus {
+		if _, err := probe.ParseStatus(s); err != nil {
+			errs = append(errs, fmt.Errorf("%s.expected_status[%d]: %w", field, i, err))
+		}
+	}
+	if h.BodyRegex != "" {
+		if _, err := regexp.Compile(h.BodyRegex); err != nil {
+			errs = append(errs, fmt.Errorf("%s.body_regex: %w", field, err))
+		}
+	}
+	if h.MaxBodyBytes < 0 || h.MaxBodyBytes > maxMaxBodyBytes {
+		errs = append(errs, fmt.Errorf("%s.max_body_bytes: must be between 1 and %d, got %d", field, maxMaxBodyBytes, h.MaxBodyBytes))
+	}
+	if h.ProxyURL != "" {
+		if u, err := url.Parse(h.ProxyURL); err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s.proxy_url: not a proxy URL: %q", field, h.ProxyURL))
+		}
+	}
+	return errs
+}

@@ -1,0 +1,41 @@
+package metadata
+
+import (
+	"errors"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// TelemetryBuilder holds the receiver's own instruments, exported with the collector's telemetry
+// (on :8888 by default) as otelcol_healthcheck_*.
+type TelemetryBuilder struct {
+	// ProbeScheduleDrift is how late each probe started against its schedule, in seconds.
+	ProbeScheduleDrift metric.Float64Histogram
+	// ProbesMissed counts scheduled probes skipped because the previous probe of the same
+	// target was still running (at most one probe is in flight per target).
+	ProbesMissed metric.Int64Counter
+	// Probes counts completed probes by outcome (success or the error.type).
+	Probes metric.Int64Counter
+}
+
+// NewTelemetryBuilder creates the instruments from the component's meter provider.
+func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
+	meter := settings.MeterProvider.Meter(ScopeName)
+	var errs, err error
+	tb := &TelemetryBuilder{}
+	tb.ProbeScheduleDrift, err = meter.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
+		metric.WithDescription("How late probes started against their schedule."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+	errs = errors.Join(errs, err)
+	tb.ProbesMissed, err = meter.Int64Counter("otelcol_healthcheck_probes_missed",
+		metric.WithDescription("Scheduled probes skipped because the target's previous probe was still running."),
+		metric.WithUnit("{probe}"))
+	errs = errors.Join(errs, err)
+	tb.Probes, err = meter.Int64Counter("otelcol_healthcheck_probes",
+		metric.WithDescription("Completed probes by outcome."),
+		metric.WithUnit("{probe}"))
+	errs = errors.Join(errs, err)
+	return tb, errs
+}
