@@ -182,7 +182,8 @@ func (t *TargetConfig) validate(field string, cfg *Config) []error {
 	switch {
 	case t.Timeout < 0:
 		add(fmt.Errorf("%s.timeout: must not be negative, got %s", field, t.Timeout))
-	case timeout >= interval && t.Interval >= 0:
+	case (t.Interval != 0 || t.Timeout != 0) && t.Interval >= 0 && timeout >= interval:
+		// Without an override, the receiver-level check above already covers it.
 		add(fmt.Errorf("%s.timeout: must be below the target's interval (%s), got %s", field, interval, timeout))
 	}
 	if t.FailureThreshold < 0 || t.FailureThreshold > maxThreshold {

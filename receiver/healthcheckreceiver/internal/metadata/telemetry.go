@@ -27,7 +27,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	tb.ProbeScheduleDrift, err = meter.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
 		metric.WithDescription("How late probes started against their schedule."),
 		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+		metric.WithExplicitBucketBoundaries(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 	errs = errors.Join(errs, err)
 	tb.ProbesMissed, err = meter.Int64Counter("otelcol_healthcheck_probes_missed",
 		metric.WithDescription("Scheduled probes skipped because the target's previous probe was still running."),
