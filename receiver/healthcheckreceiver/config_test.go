@@ -165,3 +165,18 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestEmptyTLSSectionEnablesTLS(t *testing.T) {
+	// tls: {} asks for TLS with the system's roots; a bare "tls:" (null) is no section at all.
+	for _, tc := range []struct {
+		tls  any
+		want bool
+	}{{map[string]any{}, true}, {nil, false}} {
+		conf := confmap.NewFromStringMap(map[string]any{
+			"targets": []any{map[string]any{"name": "db", "type": "tcp", "endpoint": "db:5432", "tls": tc.tls}},
+		})
+		cfg := createDefaultConfig().(*Config)
+		require.NoError(t, conf.Unmarshal(cfg))
+		assert.Equal(t, tc.want, cfg.Targets[0].TLS.HasValue(), "tls: %v", tc.tls)
+	}
+}

@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/testserver"
 )
@@ -288,4 +290,57 @@ func TestEarliestExpiry(t *testing.T) {
 	certs := []*x509.Certificate{{NotAfter: now.Add(3 * time.Hour)}, {NotAfter: now.Add(time.Hour)}, {NotAfter: now.Add(2 * time.Hour)}}
 	assert.Equal(t, now.Add(time.Hour), earliestExpiry(certs))
 	assert.True(t, earliestExpiry(nil).IsZero())
+}
+
+func TestHTTPTruncatedBodyAndReset(t *testing.T) {
+	// Promises 100 bytes, sends 10, hangs up: the body cannot be read.
+	truncated := testserver.Listen(t)
+	testserver.Accept(t, truncated, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+	})
+	r := probeOnce(t, httpProber("http://"+truncated.Addr().String()+"/"), 5*time.Second)
+	assert.Equal(t, ErrBodyRead, r.ErrorType, "%v", r.Err)
+
+	// Reads the request, then resets the connection (SO_LINGER 0).
+	reset := testserver.Listen(t)
+	testserver.Accept(t, reset, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_ = c.(*net.TCPConn).SetLinger(0)
+	})
+	r = probeOnce(t, httpProber("http://"+reset.Addr().String()+"/"), 5*time.Second)
+	assert.Equal(t, ErrConnectionReset, r.ErrorType, "%v", r.Err)
+}
+
+// deniedHealth answers every Check with PermissionDenied.
+type deniedHealth struct{ healthpb.UnimplementedHealthServer }
+
+func (deniedHealth) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	return nil, status.Error(codes.PermissionDenied, "no")
+}
+
+func TestGRPCOtherStatus(t *testing.T) {
+	addr := testserver.NewGRPC(t, func(s *grpc.Server) { healthpb.RegisterHealthServer(s, deniedHealth{}) }, nil)
+	r := probeOnce(t, &GRPC{Endpoint: addr}, 5*time.Second)
+	assert.Equal(t, ErrGRPCStatus, r.ErrorType, "%v", r.Err)
+
+	// A plaintext client talking to something that is not a gRPC server.
+	notGRPC := testserver.Listen(t)
+	testserver.Accept(t, notGRPC, func(c net.Conn) { _, _ = io.WriteString(c, "SSH-2.0-OpenSSH_9.2\r\n") })
+	r = probeOnce(t, &GRPC{Endpoint: notGRPC.Addr().String()}, 5*time.Second)
+	assert.Equal(t, ErrNetwork, r.ErrorType, "%v", r.Err)
+}
+
+func TestClassify(t *testing.T) {
+	ctx := context.Background()
+	assert.Empty(t, Classify(ctx, nil))
+	assert.Equal(t, ErrTimeout, Classify(ctx, context.DeadlineExceeded))
+	assert.Equal(t, ErrDNS, Classify(ctx, &net.DNSError{Err: "no such host", IsNotFound: true}))
+	assert.Equal(t, ErrTimeout, Classify(ctx, &net.DNSError{Err: "i/o timeout", IsTimeout: true}))
+	assert.Equal(t, ErrNetwork, Classify(ctx, io.ErrUnexpectedEOF))
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	assert.Equal(t, ErrTimeout, Classify(cancelled, io.EOF), "a probe whose context ended is a timeout")
 }
