@@ -315,7 +315,9 @@ func TestHTTPTruncatedBodyAndReset(t *testing.T) {
 }
 
 // deniedHealth answers every Check with PermissionDenied.
-type deniedHealth struct{ healthpb.UnimplementedHealthServer }
+type deniedHealth struct {
+	healthpb.UnimplementedHealthServer
+}
 
 func (deniedHealth) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	return nil, status.Error(codes.PermissionDenied, "no")
