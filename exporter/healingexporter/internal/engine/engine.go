@@ -1,0 +1,594 @@
+// Package engine decides what the healing exporter does with each observation: incidents per
+// (rule, target), the `for` delay, dedup, cooldown, maintenance, per-target backoff and hourly cap,
+// token-bucket rate limits, escalation and resolution. Every decision is an audit record, and the
+// engine's state is the fold of its records: the live path applies each record as it writes it,
+// and a restart replays the audit file through the same apply, so limits and dedup survive.
+package engine
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
+)
+
+// Reasons of suppressed and rejected decisions.
+const (
+	ReasonDedup       = "dedup"
+	ReasonInFlight    = "in_flight"
+	ReasonCooldown    = "cooldown"
+	ReasonBackoff     = "backoff"
+	ReasonHourlyCap   = "max_per_target_per_hour"
+	ReasonGlobalRate  = "rate_limit:global"
+	ReasonActionRate  = "rate_limit:action"
+	ReasonTargetRate  = "rate_limit:target"
+	ReasonQueueFull   = "queue_full"
+	ReasonExhausted   = "actions_exhausted"
+	ReasonMaintenance = "maintenance"
+	ReasonStale       = "stale"
+	ReasonCleared     = "cleared"
+	ReasonResolve     = "resolve"
+)
+
+// Rate is a token bucket.
+type Rate struct {
+	PerMinute float64
+	Burst     int
+}
+
+func (r Rate) limiter() *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(r.PerMinute/60), r.Burst)
+}
+
+// Rule is what the engine needs of a rule.
+type Rule struct {
+	Name          string
+	For           time.Duration
+	Cooldown      time.Duration
+	Actions       []string
+	EscalateAfter int
+}
+
+// Settings configure an Engine.
+type Settings struct {
+	Rules                 []Rule
+	Global, PerAction     Rate
+	PerTarget             Rate
+	MaxPerTargetPerHour   int
+	BackoffInitial        time.Duration
+	BackoffMax            time.Duration
+	BackoffMultiplier     float64
+	BackoffResetAfter     time.Duration
+	MaxIncidents          int
+	QueueSize             int
+	ResolveTimeout        time.Duration
+	DryRun                bool
+	ActionDryRun          map[string]bool
+	ResolvableActions     map[string]bool
+	// Maintenance returns the name of the window suppressing rule at t, if any.
+	Maintenance func(rule string, t time.Time) (string, bool)
+	// Admit checks a target against an action's own rules (an exec action's pattern); an error
+	// rejects the action for that target.
+	Admit func(action, target string) error
+}
+
+// Observation is one data point of a rule's metric.
+type Observation struct {
+	Rule       int
+	Target     string
+	Holds      bool // the condition holds
+	Value      float64
+	ObservedAt int64 // Unix ns
+}
+
+// Dispatch is an action to run (or a resolve to send).
+type Dispatch struct {
+	Incident string
+	Rule     string
+	RuleIdx  int
+	Target   string
+	Action   string
+	Step     int
+	Value    float64
+	Resolve  bool
+	FiredAt  time.Time
+}
+
+// Writer makes records durable; audit.Log implements it.
+type Writer interface {
+	Write(recs ...*audit.Record) error
+}
+
+type key struct {
+	rule   int
+	target string
+}
+
+type incident struct {
+	key       key
+	id        string
+	firing    bool
+	since     time.Time // first holding observation (pending) or fire time
+	firedAt   time.Time
+	lastSeen  time.Time
+	step      int
+	attempts  int
+	inFlight  bool
+	acted     bool
+	executed  []int // steps that ran successfully, for resolves
+	lastValue float64
+	elem      *list.Element
+}
+
+type targetState struct {
+	execs        []time.Time // executions in the last hour
+	backoff      time.Duration
+	nextAllowed  time.Time
+	firing       int
+	healthySince time.Time
+	limiter      *rate.Limiter
+}
+
+// Engine holds the decision state. It is not safe for concurrent use; the exporter serialises calls.
+type Engine struct {
+	s         Settings
+	w         Writer
+	incidents map[key]*incident
+	byID      map[string]*incident
+	lru       *list.List // of *incident, most recently seen at the front
+	targets   map[string]*targetState
+	lastExec  map[key]time.Time
+	global    *rate.Limiter
+	actions   map[string]*rate.Limiter
+	pending   map[string]bool // "incident/step" intents without outcome
+	inFlight  int
+	ruleIdx   map[string]int
+
+	batch []*audit.Record
+
+	// SkippedFull counts observations dropped because every incident slot held a firing incident.
+	SkippedFull int64
+}
+
+// ErrAudit wraps a failure to write the audit file: nothing of the failed call was dispatched.
+var ErrAudit = errors.New("audit write failed")
+
+// New builds an engine from the records already in the audit file. Intents found without an
+// outcome are recorded as interrupted and never re-run (at most once).
+func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, error) {
+	e := &Engine{
+		s: s, w: w,
+		incidents: map[key]*incident{}, byID: map[string]*incident{}, lru: list.New(),
+		targets: map[string]*targetState{}, lastExec: map[key]time.Time{},
+		global: s.Global.limiter(), actions: map[string]*rate.Limiter{},
+		pending: map[string]bool{}, ruleIdx: map[string]int{},
+	}
+	for i, r := range s.Rules {
+		e.ruleIdx[r.Name] = i
+		for _, a := range r.Actions {
+			if e.actions[a] == nil {
+				e.actions[a] = s.PerAction.limiter()
+			}
+		}
+	}
+	for i := range records {
+		e.apply(&records[i])
+	}
+	// Replayed incidents get a full resolve_timeout from now: their metric has had no chance to
+	// arrive while the collector was down.
+	for _, inc := range e.incidents {
+		inc.lastSeen = now
+	}
+	e.inFlight = 0
+	for p := range e.pending {
+		inc, stepStr := splitPending(p)
+		step, _ := strconv.Atoi(stepStr)
+		r := &audit.Record{Time: now, Decision: audit.DecisionInterrupted, Incident: inc, Step: step,
+			Detail: "intent written, outcome unknown (the collector stopped); not run again"}
+		if i := e.byID[inc]; i != nil {
+			r.Rule, r.Target = e.s.Rules[i.key.rule].Name, i.key.target
+			r.Action = e.actionAt(i.key.rule, step)
+		}
+		e.record(r)
+	}
+	return e, e.flush()
+}
+
+func pendingKey(incident string, step int) string { return incident + "/" + strconv.Itoa(step) }
+
+func splitPending(p string) (string, string) {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[:i], p[i+1:]
+		}
+	}
+	return p, "0"
+}
+
+func (e *Engine) actionAt(rule, step int) string {
+	acts := e.s.Rules[rule].Actions
+	if step < len(acts) {
+		return acts[step]
+	}
+	return ""
+}
+
+// Observe decides on a batch of observations and returns the actions to run. The batch's
+// records are written (one fsync) before anything is returned.
+func (e *Engine) Observe(now time.Time, obs []Observation) ([]Dispatch, error) {
+	var out []Dispatch
+	for _, o := range obs {
+		if o.Rule < 0 || o.Rule >= len(e.s.Rules) {
+			continue
+		}
+		out = append(out, e.observe(now, o)...)
+	}
+	if err := e.flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Sweep resolves firing incidents not seen for ResolveTimeout and forgets stale pending ones.
+func (e *Engine) Sweep(now time.Time) ([]Dispatch, error) {
+	var out []Dispatch
+	for el := e.lru.Back(); el != nil; {
+		inc := el.Value.(*incident)
+		el = el.Prev()
+		if now.Sub(inc.lastSeen) < e.s.ResolveTimeout {
+			break // the list is ordered by lastSeen
+		}
+		if inc.firing {
+			out = append(out, e.resolve(now, inc, ReasonStale)...)
+		} else {
+			e.forget(inc)
+		}
+	}
+	if err := e.flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Complete records the outcome of a dispatched action.
+func (e *Engine) Complete(now time.Time, d Dispatch, runErr error, detail string) error {
+	r := &audit.Record{Time: now, Rule: d.Rule, Target: d.Target, Incident: d.Incident, Action: d.Action, Step: d.Step, Detail: detail}
+	switch {
+	case runErr == nil && d.Resolve:
+		r.Decision, r.Reason = audit.DecisionExecuted, ReasonResolve
+	case runErr == nil:
+		r.Decision = audit.DecisionExecuted
+	case d.Resolve:
+		r.Decision, r.Reason, r.Detail = audit.DecisionFailed, ReasonResolve, truncate(runErr.Error()+"; "+detail)
+	default:
+		r.Decision, r.Detail = audit.DecisionFailed, truncate(runErr.Error()+"; "+detail)
+	}
+	e.record(r)
+	return e.flush()
+}
+
+// InFlight is the number of actions dispatched and not completed.
+func (e *Engine) InFlight() int { return e.inFlight }
+
+func truncate(s string) string {
+	const max = 4096
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}
+
+func incidentID(rule string, target string, firedAt time.Time) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%d", rule, target, firedAt.UnixNano())
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// record applies a record to the state and queues it for the next flush.
+func (e *Engine) record(r *audit.Record) {
+	e.apply(r)
+	e.batch = append(e.batch, r)
+}
+
+func (e *Engine) flush() error {
+	if len(e.batch) == 0 {
+		return nil
+	}
+	batch := e.batch
+	e.batch = nil
+	if err := e.w.Write(batch...); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, err)
+	}
+	return nil
+}
+
+// target returns the state of a target, creating it.
+func (e *Engine) target(t string) *targetState {
+	ts := e.targets[t]
+	if ts == nil {
+		ts = &targetState{backoff: e.s.BackoffInitial, limiter: e.s.PerTarget.limiter()}
+		e.targets[t] = ts
+	}
+	return ts
+}
+
+func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
+	k := key{o.Rule, o.Target}
+	inc := e.incidents[k]
+	if !o.Holds {
+		if inc == nil {
+			return nil
+		}
+		if inc.firing {
+			return e.resolve(now, inc, ReasonCleared)
+		}
+		e.forget(inc)
+		return nil
+	}
+	if inc == nil {
+		if !e.makeRoom() {
+			e.SkippedFull++
+			return nil
+		}
+		inc = &incident{key: k, since: now}
+		inc.elem = e.lru.PushFront(inc)
+		e.incidents[k] = inc
+	} else {
+		e.lru.MoveToFront(inc.elem)
+	}
+	inc.lastSeen, inc.lastValue = now, o.Value
+	rule := e.s.Rules[o.Rule]
+	if !inc.firing {
+		if now.Sub(inc.since) < rule.For {
+			return nil
+		}
+		v := o.Value
+		e.record(&audit.Record{Time: now, Decision: audit.DecisionFired, Rule: rule.Name, Target: o.Target,
+			Incident: incidentID(rule.Name, o.Target, now), Value: &v, ObservedAt: o.ObservedAt})
+	}
+	return e.tryAct(now, inc, o)
+}
+
+// makeRoom evicts the least recently seen pending incident when the map is full; a firing one
+// is never evicted (that would forget that it acted). It reports whether there is room.
+func (e *Engine) makeRoom() bool {
+	if len(e.incidents) < e.s.MaxIncidents {
+		return true
+	}
+	const scan = 64
+	n := 0
+	for el := e.lru.Back(); el != nil && n < scan; el, n = el.Prev(), n+1 {
+		if inc := el.Value.(*incident); !inc.firing {
+			e.forget(inc)
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) forget(inc *incident) {
+	e.lru.Remove(inc.elem)
+	delete(e.incidents, inc.key)
+	if inc.id != "" {
+		delete(e.byID, inc.id)
+	}
+}
+
+func (e *Engine) suppress(now time.Time, inc *incident, o Observation, action, reason string) []Dispatch {
+	v := o.Value
+	e.record(&audit.Record{Time: now, Decision: audit.DecisionSuppressed, Reason: reason, Rule: e.s.Rules[inc.key.rule].Name,
+		Target: inc.key.target, Incident: inc.id, Action: action, Step: inc.step, Value: &v, ObservedAt: o.ObservedAt})
+	return nil
+}
+
+func (e *Engine) tryAct(now time.Time, inc *incident, o Observation) []Dispatch {
+	rule := e.s.Rules[inc.key.rule]
+	switch {
+	case inc.acted:
+		return e.suppress(now, inc, o, "", ReasonDedup)
+	case inc.inFlight:
+		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonInFlight)
+	case inc.step >= len(rule.Actions):
+		return e.suppress(now, inc, o, "", ReasonExhausted)
+	}
+	if name, on := e.maintenance(rule.Name, now); on {
+		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonMaintenance+":"+name)
+	}
+	if last, ok := e.lastExec[inc.key]; ok && now.Sub(last) < rule.Cooldown {
+		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonCooldown)
+	}
+	ts := e.target(inc.key.target)
+	if now.Before(ts.nextAllowed) {
+		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonBackoff)
+	}
+	last := len(rule.Actions) - 1
+	if inc.step < last && e.execsInHour(ts, now) >= e.s.MaxPerTargetPerHour {
+		// Past the hourly cap a rule escalates instead of repeating its remediation (apply
+		// moves the incident to its last action).
+		e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonHourlyCap)
+	}
+	action := rule.Actions[inc.step]
+	if err := e.admit(action, inc.key.target); err != nil {
+		v := o.Value
+		e.record(&audit.Record{Time: now, Decision: audit.DecisionRejected, Reason: "target_pattern", Rule: rule.Name,
+			Target: inc.key.target, Incident: inc.id, Action: action, Step: inc.step, Value: &v, ObservedAt: o.ObservedAt, Detail: err.Error()})
+		return nil
+	}
+	switch {
+	case e.global.TokensAt(now) < 1:
+		return e.suppress(now, inc, o, action, ReasonGlobalRate)
+	case e.actions[action].TokensAt(now) < 1:
+		return e.suppress(now, inc, o, action, ReasonActionRate)
+	case ts.limiter.TokensAt(now) < 1:
+		return e.suppress(now, inc, o, action, ReasonTargetRate)
+	case e.inFlight >= e.s.QueueSize:
+		return e.suppress(now, inc, o, action, ReasonQueueFull)
+	}
+	v := o.Value
+	r := &audit.Record{Time: now, Rule: rule.Name, Target: inc.key.target, Incident: inc.id, Action: action,
+		Step: inc.step, Value: &v, ObservedAt: o.ObservedAt}
+	if e.s.DryRun || e.s.ActionDryRun[action] {
+		r.Decision, r.DryRun = audit.DecisionDryRun, true
+		e.record(r)
+		return nil
+	}
+	r.Decision = audit.DecisionExecuting
+	e.record(r)
+	return []Dispatch{{Incident: inc.id, Rule: rule.Name, RuleIdx: inc.key.rule, Target: inc.key.target, Action: action,
+		Step: inc.step, Value: o.Value, FiredAt: inc.firedAt}}
+}
+
+func (e *Engine) maintenance(rule string, t time.Time) (string, bool) {
+	if e.s.Maintenance == nil {
+		return "", false
+	}
+	return e.s.Maintenance(rule, t)
+}
+
+func (e *Engine) admit(action, target string) error {
+	if e.s.Admit == nil {
+		return nil
+	}
+	return e.s.Admit(action, target)
+}
+
+func (e *Engine) execsInHour(ts *targetState, now time.Time) int {
+	n := 0
+	for _, t := range ts.execs {
+		if now.Sub(t) < time.Hour {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *Engine) resolve(now time.Time, inc *incident, reason string) []Dispatch {
+	rule := e.s.Rules[inc.key.rule]
+	v := inc.lastValue
+	var out []Dispatch
+	for _, step := range inc.executed {
+		action := rule.Actions[step]
+		if e.s.ResolvableActions[action] && !e.s.DryRun && !e.s.ActionDryRun[action] {
+			out = append(out, Dispatch{Incident: inc.id, Rule: rule.Name, RuleIdx: inc.key.rule, Target: inc.key.target,
+				Action: action, Step: step, Value: v, Resolve: true, FiredAt: inc.firedAt})
+		}
+	}
+	e.record(&audit.Record{Time: now, Decision: audit.DecisionResolved, Reason: reason, Rule: rule.Name,
+		Target: inc.key.target, Incident: inc.id, Value: &v})
+	return out
+}
+
+// apply folds one record into the state. The live path and the replay both come through here.
+func (e *Engine) apply(r *audit.Record) {
+	ri, ok := e.ruleIdx[r.Rule]
+	if !ok && r.Decision != audit.DecisionInterrupted {
+		return // a rule no longer configured
+	}
+	k := key{ri, r.Target}
+	inc := e.incidents[k]
+	if inc == nil && r.Incident != "" {
+		inc = e.byID[r.Incident]
+	}
+	switch r.Decision {
+	case audit.DecisionFired:
+		if inc == nil {
+			inc = &incident{key: k}
+			inc.elem = e.lru.PushFront(inc)
+			e.incidents[k] = inc
+		}
+		inc.firing, inc.firedAt, inc.id, inc.lastSeen = true, r.Time, r.Incident, r.Time
+		inc.step, inc.attempts, inc.inFlight, inc.acted, inc.executed = 0, 0, false, false, nil
+		if r.Value != nil {
+			inc.lastValue = *r.Value
+		}
+		e.byID[inc.id] = inc
+		ts := e.target(r.Target)
+		if !ts.healthySince.IsZero() && r.Time.Sub(ts.healthySince) >= e.s.BackoffResetAfter {
+			ts.backoff = e.s.BackoffInitial
+		}
+		ts.healthySince = time.Time{}
+		ts.firing++
+	case audit.DecisionExecuting, audit.DecisionDryRun:
+		e.consume(k, r)
+		if inc != nil {
+			if r.Decision == audit.DecisionDryRun {
+				inc.acted = true
+			} else {
+				inc.inFlight = true
+				e.pending[pendingKey(r.Incident, r.Step)] = true
+				e.inFlight++
+			}
+		}
+	case audit.DecisionExecuted, audit.DecisionFailed:
+		pk := pendingKey(r.Incident, r.Step)
+		if r.Reason == ReasonResolve || !e.pending[pk] {
+			return
+		}
+		delete(e.pending, pk)
+		e.inFlight--
+		if inc == nil || inc.id != r.Incident {
+			return
+		}
+		inc.inFlight = false
+		if r.Decision == audit.DecisionExecuted {
+			inc.acted = true
+			inc.executed = append(inc.executed, r.Step)
+			return
+		}
+		inc.attempts++
+		if inc.attempts >= e.s.Rules[ri].EscalateAfter && inc.step+1 < len(e.s.Rules[ri].Actions) {
+			inc.step, inc.attempts = inc.step+1, 0
+		}
+	case audit.DecisionSuppressed:
+		if r.Reason == ReasonHourlyCap && inc != nil {
+			inc.step, inc.attempts = len(e.s.Rules[ri].Actions)-1, 0
+		}
+	case audit.DecisionRejected:
+		if inc != nil && inc.step+1 < len(e.s.Rules[ri].Actions) {
+			inc.step, inc.attempts = inc.step+1, 0
+		} else if inc != nil {
+			inc.step = len(e.s.Rules[ri].Actions)
+		}
+	case audit.DecisionInterrupted:
+		delete(e.pending, pendingKey(r.Incident, r.Step))
+		if i := e.byID[r.Incident]; i != nil {
+			i.inFlight, i.acted = false, true
+		}
+	case audit.DecisionResolved:
+		if inc == nil || !inc.firing {
+			return
+		}
+		ts := e.target(r.Target)
+		if ts.firing--; ts.firing <= 0 {
+			ts.firing, ts.healthySince = 0, r.Time
+		}
+		e.forget(inc)
+	}
+}
+
+// consume charges an execution (or a dry run) to every limit it passes.
+func (e *Engine) consume(k key, r *audit.Record) {
+	e.global.AllowN(r.Time, 1)
+	if l := e.actions[r.Action]; l != nil {
+		l.AllowN(r.Time, 1)
+	}
+	ts := e.target(r.Target)
+	ts.limiter.AllowN(r.Time, 1)
+	kept := ts.execs[:0]
+	for _, t := range ts.execs {
+		if r.Time.Sub(t) < time.Hour {
+			kept = append(kept, t)
+		}
+	}
+	ts.execs = append(kept, r.Time)
+	ts.nextAllowed = r.Time.Add(ts.backoff)
+	ts.backoff = min(time.Duration(float64(ts.backoff)*e.s.BackoffMultiplier), e.s.BackoffMax)
+	e.lastExec[k] = r.Time
+}
