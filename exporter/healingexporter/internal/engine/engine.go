@@ -58,20 +58,20 @@ type Rule struct {
 
 // Settings configure an Engine.
 type Settings struct {
-	Rules                 []Rule
-	Global, PerAction     Rate
-	PerTarget             Rate
-	MaxPerTargetPerHour   int
-	BackoffInitial        time.Duration
-	BackoffMax            time.Duration
-	BackoffMultiplier     float64
-	BackoffResetAfter     time.Duration
-	MaxIncidents          int
-	QueueSize             int
-	ResolveTimeout        time.Duration
-	DryRun                bool
-	ActionDryRun          map[string]bool
-	ResolvableActions     map[string]bool
+	Rules               []Rule
+	Global, PerAction   Rate
+	PerTarget           Rate
+	MaxPerTargetPerHour int
+	BackoffInitial      time.Duration
+	BackoffMax          time.Duration
+	BackoffMultiplier   float64
+	BackoffResetAfter   time.Duration
+	MaxIncidents        int
+	QueueSize           int
+	ResolveTimeout      time.Duration
+	DryRun              bool
+	ActionDryRun        map[string]bool
+	ResolvableActions   map[string]bool
 	// Maintenance returns the name of the window suppressing rule at t, if any.
 	Maintenance func(rule string, t time.Time) (string, bool)
 	// Admit checks a target against an action's own rules (an exec action's pattern); an error
