@@ -360,7 +360,7 @@ func (r *Registry) unknown(target string) Status {
 	return Status{
 		Target: target, State: breakerfeed.Closed.String(), MachineState: breakerfeed.Closed.String(),
 		Mode: ModeAuto.String(), Allow: true, Reason: "unknown_target",
-		Baseline: Baseline{FailureRate: b.failureRate(s), SlowRate: b.slowRate(s), Learning: true},
+		Baseline:    Baseline{FailureRate: b.failureRate(s), SlowRate: b.slowRate(s), Learning: true},
 		Thresholds:  r.thresholds(&b),
 		Transitions: []Transition{},
 	}

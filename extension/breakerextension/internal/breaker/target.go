@@ -97,7 +97,7 @@ func newTarget(name string, now int64, r *Registry) *target {
 }
 
 func (t *target) machine() breakerfeed.State { return breakerfeed.State(t.state.Load()) }
-func (t *target) currentMode() Mode         { return Mode(t.mode.Load()) }
+func (t *target) currentMode() Mode          { return Mode(t.mode.Load()) }
 func (t *target) frozen() bool {
 	m := t.currentMode()
 	return m == ModeForcedOpen || m == ModeForcedClosed
