@@ -48,6 +48,26 @@ func (b *baseline) slowRate(s *Settings) float64 {
 	return (b.slow + (1-s.SlowQuantile)*w) / (b.slowCalls + w)
 }
 
+// consecutiveChance is the chance, per call, that the consecutive-failures rule may trip on a
+// run of background failures: the run needed is the smallest k >= consecutive_failures with
+// baseline^k <= consecutiveChance. At a 1% baseline that is the configured 5; at 10%, 8; at
+// 20%, 12, so a million calls at a steady 20% do not open by chance while a total outage still
+// opens within a dozen calls.
+const consecutiveChance = 1e-8
+
+// consecutiveNeeded is the run of failures that opens the breaker for this baseline.
+func (b *baseline) consecutiveNeeded(s *Settings) uint64 {
+	if s.ConsecutiveFailures <= 0 {
+		return 0
+	}
+	k := uint64(s.ConsecutiveFailures)
+	if p := b.failureRate(s); p > 0 && p < 1 {
+		// The epsilon keeps an exact power (0.1^8) from rounding up to the next run.
+		k = max(k, uint64(math.Ceil(math.Log(consecutiveChance)/math.Log(p)-1e-9)))
+	}
+	return k
+}
+
 // failureThreshold is the rate the window's failure rate must significantly exceed to trip.
 func (b *baseline) failureThreshold(s *Settings) float64 {
 	p := b.failureRate(s)

@@ -75,12 +75,18 @@ func ok(lat time.Duration) breakerfeed.Outcome {
 
 func fail() breakerfeed.Outcome { return breakerfeed.Outcome{Class: breakerfeed.Error} }
 
-// openTarget drives name into the open state with consecutive failures.
+// openTarget drives name into the open state with as many consecutive failures as its
+// baseline needs.
 func (h *harness) openTarget(t testing.TB, name string) {
 	t.Helper()
-	h.feed(name, h.settings.ConsecutiveFailures, breakerfeed.Error, time.Millisecond, time.Millisecond)
+	h.RecordOutcome(name, fail())
+	tg := h.target(name)
+	tg.mu.Lock()
+	need := int(tg.consecutiveNeeded - tg.consecutive)
+	tg.mu.Unlock()
+	h.feed(name, need, breakerfeed.Error, time.Millisecond, time.Millisecond)
 	if st := h.state(name); st != breakerfeed.Open {
-		t.Fatalf("%s: want open after %d failures, got %s", name, h.settings.ConsecutiveFailures, st)
+		t.Fatalf("%s: want open after consecutive failures, got %s", name, st)
 	}
 }
 

@@ -372,7 +372,7 @@ func newBaselineFor() baseline { return baseline{} }
 func (r *Registry) thresholds(b *baseline) Thresholds {
 	s := &r.settings
 	return Thresholds{
-		ConsecutiveFailures: s.ConsecutiveFailures,
+		ConsecutiveFailures: int(b.consecutiveNeeded(s)),
 		FailureRate:         b.failureThreshold(s),
 		SlowRate:            b.slowRateThreshold(s),
 		SlowCallSecs:        b.threshold(s),

@@ -17,6 +17,7 @@ type Counts struct {
 	Timeouts            uint64  `json:"timeouts"`
 	Slow                uint64  `json:"slow"`
 	ConsecutiveFailures uint64  `json:"consecutive_failures"`
+	ConsecutiveNeeded   uint64  `json:"consecutive_failures_threshold"`
 	FailureRate         float64 `json:"failure_rate"`
 	SlowRate            float64 `json:"slow_rate"`
 	BaselineFailureRate float64 `json:"baseline_failure_rate"`
@@ -66,10 +67,12 @@ type target struct {
 	base        baseline
 	learning    bool // the window looked healthy at the last look: latencies may teach
 	consecutive uint64
-	opens       int   // consecutive openings, for the backoff
-	openedAt    int64 // last time the machine opened
-	closedAt    int64 // last time the machine closed (0: never opened)
-	fence       int64 // rate rules ignore buckets before this (set on closing)
+	// consecutiveNeeded is the run of failures that opens, from the baseline (refreshed as it learns).
+	consecutiveNeeded uint64
+	opens             int   // consecutive openings, for the backoff
+	openedAt          int64 // last time the machine opened
+	closedAt          int64 // last time the machine closed (0: never opened)
+	fence             int64 // rate rules ignore buckets before this (set on closing)
 
 	step          int    // half-open ramp step index
 	stepStart     int64  // when the step began
@@ -92,6 +95,7 @@ func newTarget(name string, now int64, r *Registry) *target {
 		history: make([]Transition, r.settings.TransitionHistory),
 	}
 	t.learning = true
+	t.consecutiveNeeded = t.base.consecutiveNeeded(&r.settings)
 	t.lastSeen.Store(now)
 	return t
 }
@@ -131,6 +135,7 @@ func (t *target) completed(c counts, r *Registry) {
 		return
 	}
 	t.base.learn(c, r.decay, &r.settings)
+	t.consecutiveNeeded = t.base.consecutiveNeeded(&r.settings)
 }
 
 // evalCounts returns the counts the rate rules look at: the window since the last closing.
@@ -189,7 +194,7 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 // evaluate runs the trip rules after a failure or a slow call in the closed state.
 func (t *target) evaluate(now int64, class breakerfeed.Class, failure bool, r *Registry, ev *events) {
 	s := &r.settings
-	if failure && s.ConsecutiveFailures > 0 && t.consecutive >= uint64(s.ConsecutiveFailures) {
+	if failure && s.ConsecutiveFailures > 0 && t.consecutive >= t.consecutiveNeeded {
 		t.open(now, ReasonConsecutiveFailures, class.String(), r, ev)
 		return
 	}
@@ -341,6 +346,7 @@ func (t *target) counts(r *Registry) Counts {
 	return Counts{
 		Calls: w.calls, Failures: w.failures, Timeouts: w.timeouts, Slow: w.slow,
 		ConsecutiveFailures: t.consecutive,
+		ConsecutiveNeeded:   t.consecutiveNeeded,
 		FailureRate:         rate(w.failures, w.calls),
 		SlowRate:            rate(w.slow, w.calls),
 		BaselineFailureRate: t.base.failureRate(s),

@@ -16,6 +16,8 @@ func TestConsecutiveFailuresOpen(t *testing.T) {
 	for _, class := range []breakerfeed.Class{breakerfeed.Error, breakerfeed.Timeout} {
 		t.Run(class.String(), func(t *testing.T) {
 			h := newHarness(t)
+			h.warm("pay", 60, 50, 0, ms) // a healthy baseline: the configured 5 applies
+			require.Equal(t, 5, h.Status("pay", false).Thresholds.ConsecutiveFailures)
 			h.feed("pay", 4, class, ms, ms)
 			assert.Equal(t, breakerfeed.Closed, h.state("pay"))
 			assert.True(t, h.Allow("pay"))
@@ -28,11 +30,30 @@ func TestConsecutiveFailuresOpen(t *testing.T) {
 			assert.Equal(t, ReasonConsecutiveFailures, tr.Reason)
 			assert.Equal(t, class.String(), tr.Class)
 			assert.Equal(t, uint64(5), tr.Counts.ConsecutiveFailures)
-			assert.Equal(t, uint64(5), tr.Counts.Failures)
+			assert.Equal(t, uint64(5), tr.Counts.ConsecutiveNeeded)
 			require.NotNil(t, tr.Retry)
 			assert.Equal(t, h.clock.Time().Add(5*time.Second).UTC(), *tr.Retry)
 		})
 	}
+}
+
+func TestConsecutiveFailuresNeededFollowsBaseline(t *testing.T) {
+	h := newHarness(t)
+	// A new target assumes a 10% failure rate: a run of 8 (0.1^8 <= 1e-8).
+	h.RecordOutcome("new", ok(ms))
+	assert.Equal(t, 8, h.Status("new", false).Thresholds.ConsecutiveFailures)
+	// A target that learned 20% needs a run of 12 (0.2^12 = 4e-9).
+	h.warm("noisy", 600, 50, 5, ms)
+	assert.InDelta(t, 0.2, h.Status("noisy", false).Baseline.FailureRate, 0.01)
+	assert.Equal(t, 12, h.Status("noisy", false).Thresholds.ConsecutiveFailures)
+	h.feed("noisy", 1, breakerfeed.Success, ms, ms)
+	h.feed("noisy", 11, breakerfeed.Error, ms, ms)
+	assert.Equal(t, breakerfeed.Closed, h.state("noisy"))
+	h.feed("noisy", 1, breakerfeed.Error, ms, ms)
+	assert.Equal(t, breakerfeed.Open, h.state("noisy"))
+	// Never below the configured run.
+	h.warm("clean", 600, 50, 0, ms)
+	assert.Equal(t, 5, h.Status("clean", false).Thresholds.ConsecutiveFailures)
 }
 
 func TestSuccessResetsConsecutiveFailures(t *testing.T) {
@@ -376,7 +397,7 @@ func TestCountsKeptAcrossTransitions(t *testing.T) {
 	h.feed("pay", 10, breakerfeed.Success, ms, ms)
 	h.openTarget(t, "pay")
 	st := h.Status("pay", false)
-	assert.Equal(t, uint64(15), st.Calls, "opening does not reset the window")
+	assert.Equal(t, uint64(18), st.Calls, "opening (after a run of 8 on a new target) does not reset the window")
 	h.feed("pay", 3, breakerfeed.Error, ms, ms)
-	assert.Equal(t, uint64(18), h.Status("pay", false).Calls, "outcomes while open still count")
+	assert.Equal(t, uint64(21), h.Status("pay", false).Calls, "outcomes while open still count")
 }
