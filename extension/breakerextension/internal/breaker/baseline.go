@@ -26,52 +26,88 @@ type baseline struct {
 	slowThreshold       float64 // seconds; 0 until known
 }
 
-func newBaseline() baseline {
+// newBaseline returns a baseline holding only its priors: initial_failure_rate and, for slow
+// calls, the share above the slow quantile, each as if seen over warmup_calls calls. The priors
+// decay with everything learned, so a target's own history soon outweighs them.
+func newBaseline(s *Settings) baseline {
 	sk, err := ddsketch.LogCollapsingLowestDenseDDSketch(sketchAccuracy, sketchMaxBins)
 	if err != nil {
 		// Only reachable with invalid constants above.
 		panic(err)
 	}
-	return baseline{latency: sk}
+	w := float64(s.WarmupCalls)
+	return baseline{
+		latency:  sk,
+		failures: s.InitialFailureRate * w, failCalls: w,
+		slow: (1 - s.SlowQuantile) * w, slowCalls: w,
+	}
 }
 
-// failureRate is the learned failure rate, starting from the prior.
+// failureRate is the learned failure rate, capped at what may ever count as normal.
 func (b *baseline) failureRate(s *Settings) float64 {
-	w := float64(s.WarmupCalls)
-	r := (b.failures + s.InitialFailureRate*w) / (b.failCalls + w)
-	return math.Min(r, s.MaxBaselineFailureRate)
+	if b.failCalls <= 0 {
+		return math.Min(s.InitialFailureRate, s.MaxBaselineFailureRate)
+	}
+	return math.Min(b.failures/b.failCalls, s.MaxBaselineFailureRate)
 }
 
-// slowRate is the learned slow-call rate; its prior is the share of calls above the quantile.
+// slowRate is the learned slow-call rate.
 func (b *baseline) slowRate(s *Settings) float64 {
-	w := float64(s.WarmupCalls)
-	return (b.slow + (1-s.SlowQuantile)*w) / (b.slowCalls + w)
+	if b.slowCalls <= 0 {
+		return 1 - s.SlowQuantile
+	}
+	return b.slow / b.slowCalls
 }
 
 // consecutiveChance is the chance, per call, that the consecutive-failures rule may trip on a
 // run of background failures: the run needed is the smallest k >= consecutive_failures with
-// baseline^k <= consecutiveChance. At a 1% baseline that is the configured 5; at 10%, 8; at
-// 20%, 12, so a million calls at a steady 20% do not open by chance while a total outage still
-// opens within a dozen calls.
-const consecutiveChance = 1e-8
+// baseline^k <= consecutiveChance. At a 1% baseline that is the configured 5; at 10-12%, 8;
+// at 20%, 11, so a million calls at a steady background open by chance less than 0.05 times in
+// expectation, while a total outage still opens within a dozen calls.
+const consecutiveChance = 5e-8
+
+// halfOpenChance plays the same part in half-open, where a ramp admits a few dozen calls: a
+// failure re-opens at once when the baseline makes one unlikely (<= 0.1%), and a target that
+// fails 1% or 20% of calls when healthy needs a run of 2 or 5 to re-open, so its ramp can pass.
+const halfOpenChance = 1e-3
+
+// runNeeded is the smallest run k >= floor of failures whose chance at the baseline rate p is
+// at most chance.
+func runNeeded(p, chance float64, floor uint64) uint64 {
+	k := floor
+	if p > 0 && p < 1 {
+		// The epsilon keeps an exact power (0.1^8) from rounding up to the next run.
+		k = max(k, uint64(math.Ceil(math.Log(chance)/math.Log(p)-1e-9)))
+	}
+	return k
+}
 
 // consecutiveNeeded is the run of failures that opens the breaker for this baseline.
 func (b *baseline) consecutiveNeeded(s *Settings) uint64 {
 	if s.ConsecutiveFailures <= 0 {
 		return 0
 	}
-	k := uint64(s.ConsecutiveFailures)
-	if p := b.failureRate(s); p > 0 && p < 1 {
-		// The epsilon keeps an exact power (0.1^8) from rounding up to the next run.
-		k = max(k, uint64(math.Ceil(math.Log(consecutiveChance)/math.Log(p)-1e-9)))
-	}
-	return k
+	return runNeeded(b.failureRate(s), consecutiveChance, uint64(s.ConsecutiveFailures))
 }
 
+// halfOpenRun is the run of failures that re-opens a half-open breaker.
+func (b *baseline) halfOpenRun(s *Settings) uint64 {
+	return runNeeded(b.failureRate(s), halfOpenChance, 1)
+}
+
+// warm reports whether the failure baseline has learned enough calls to be trusted.
+func (b *baseline) warm(s *Settings) bool { return b.learnedCalls >= uint64(s.WarmupCalls) }
+
 // failureThreshold is the rate the window's failure rate must significantly exceed to trip.
+// Until the baseline is warm it is at least max_baseline_failure_rate: a new target that fails
+// 20% of the time when healthy must not trip on the prior before it has learned that.
 func (b *baseline) failureThreshold(s *Settings) float64 {
 	p := b.failureRate(s)
-	return p + math.Max(s.FailureMinIncrease, s.FailureRelativeIncrease*p)
+	thr := p + math.Max(s.FailureMinIncrease, s.FailureRelativeIncrease*p)
+	if !b.warm(s) {
+		thr = math.Max(thr, s.MaxBaselineFailureRate)
+	}
+	return thr
 }
 
 // slowRateThreshold is the rate the window's slow rate must significantly exceed to trip.

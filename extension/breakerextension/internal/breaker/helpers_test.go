@@ -79,7 +79,7 @@ func fail() breakerfeed.Outcome { return breakerfeed.Outcome{Class: breakerfeed.
 // baseline needs.
 func (h *harness) openTarget(t testing.TB, name string) {
 	t.Helper()
-	h.RecordOutcome(name, fail())
+	h.RecordOutcome(name, ok(time.Millisecond))
 	tg := h.target(name)
 	tg.mu.Lock()
 	need := int(tg.consecutiveNeeded - tg.consecutive)
@@ -87,6 +87,19 @@ func (h *harness) openTarget(t testing.TB, name string) {
 	h.feed(name, need, breakerfeed.Error, time.Millisecond, time.Millisecond)
 	if st := h.state(name); st != breakerfeed.Open {
 		t.Fatalf("%s: want open after consecutive failures, got %s", name, st)
+	}
+}
+
+// healthy teaches name twenty minutes of error-free traffic at 10 calls/s, so its baseline is
+// near zero: a run of the configured 5 opens, and one failure re-opens from half-open.
+func (h *harness) healthy(t testing.TB, name string) {
+	t.Helper()
+	h.feed(name, 12000, breakerfeed.Success, time.Millisecond, 100*time.Millisecond)
+	tg := h.target(name)
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	if tg.consecutiveNeeded != uint64(h.settings.ConsecutiveFailures) || tg.base.halfOpenRun(&h.settings) != 1 {
+		t.Fatalf("%s: not healthy enough: run %d, half-open run %d", name, tg.consecutiveNeeded, tg.base.halfOpenRun(&h.settings))
 	}
 }
 

@@ -356,7 +356,7 @@ func (r *Registry) Status(target string, decide bool) Status {
 
 func (r *Registry) unknown(target string) Status {
 	s := &r.settings
-	b := newBaselineFor()
+	b := newBaseline(s)
 	return Status{
 		Target: target, State: breakerfeed.Closed.String(), MachineState: breakerfeed.Closed.String(),
 		Mode: ModeAuto.String(), Allow: true, Reason: "unknown_target",
@@ -365,9 +365,6 @@ func (r *Registry) unknown(target string) Status {
 		Transitions: []Transition{},
 	}
 }
-
-// newBaselineFor returns an empty baseline for reporting an unknown target, without a sketch.
-func newBaselineFor() baseline { return baseline{} }
 
 func (r *Registry) thresholds(b *baseline) Thresholds {
 	s := &r.settings

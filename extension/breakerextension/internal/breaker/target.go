@@ -77,6 +77,7 @@ type target struct {
 	step          int    // half-open ramp step index
 	stepStart     int64  // when the step began
 	stepSuccesses int    // successes in this step
+	stepFailures  uint64 // failures in a row in half-open
 	stepAttempts  uint64 // admission requests in this step
 	stepAdmitted  uint64 // admissions granted in this step
 
@@ -91,7 +92,7 @@ func newTarget(name string, now int64, r *Registry) *target {
 	t := &target{
 		name:    name,
 		win:     newWindow(r.settings.WindowBuckets, r.bucketWidth, now),
-		base:    newBaseline(),
+		base:    newBaseline(&r.settings),
 		history: make([]Transition, r.settings.TransitionHistory),
 	}
 	t.learning = true
@@ -184,8 +185,12 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 		}
 	case breakerfeed.HalfOpen:
 		if failure {
-			t.open(now, ReasonHalfOpenFailure, o.Class.String(), r, ev)
+			t.stepFailures++
+			if t.stepFailures >= t.base.halfOpenRun(s) {
+				t.open(now, ReasonHalfOpenFailure, o.Class.String(), r, ev)
+			}
 		} else if !slow {
+			t.stepFailures = 0
 			t.stepSuccess(now, r, ev)
 		}
 	}
@@ -295,6 +300,7 @@ func (t *target) open(now int64, reason, class string, r *Registry, ev *events) 
 func (t *target) toHalfOpen(now int64, reason string, r *Registry, ev *events) {
 	from := t.machine()
 	t.step, t.stepStart, t.stepSuccesses, t.stepAttempts, t.stepAdmitted = 0, now, 0, 0, 0
+	t.stepFailures = 0
 	t.transition(now, from, breakerfeed.HalfOpen, reason, "", r, ev)
 }
 
