@@ -244,6 +244,14 @@ func actingState(t *target) breakerfeed.State {
 	return t.machine()
 }
 
+// Mode returns target's override mode (ModeAuto for an unknown target).
+func (r *Registry) Mode(target string) Mode {
+	if t := r.lookup(target); t != nil {
+		return t.currentMode()
+	}
+	return ModeAuto
+}
+
 // States calls fn with every known target and its state until fn returns false.
 func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) {
 	r.targets.Range(func(k, v any) bool {
