@@ -30,6 +30,8 @@ type breakerExtension struct {
 
 	httpServer *http.Server
 	grpcServer *grpc.Server
+	httpAddr   string // where the API listens, once started
+	grpcAddr   string
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
 }
@@ -77,6 +79,7 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return fmt.Errorf("breaker: listen on %s: %w", e.cfg.NetAddr.Endpoint, err)
 	}
+	e.httpAddr = ln.Addr().String()
 	e.wg.Go(func() {
 		if err := e.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
@@ -93,6 +96,7 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 		if err != nil {
 			return fmt.Errorf("breaker: listen on %s: %w", gcfg.NetAddr.Endpoint, err)
 		}
+		e.grpcAddr = gln.Addr().String()
 		e.wg.Go(func() {
 			if err := e.grpcServer.Serve(gln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))

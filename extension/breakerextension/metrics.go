@@ -20,7 +20,7 @@ type metrics struct {
 	mu          sync.Mutex
 	transitions map[transitionKey]uint64
 
-	stateDesc, callsDesc, failureRateDesc, slowRateDesc, baselineDesc   *prometheus.Desc
+	stateDesc, callsDesc, failureRateDesc, slowRateDesc, baselineDesc    *prometheus.Desc
 	transitionsDesc, targetsDesc, droppedDesc, evictedDesc, watchersDesc *prometheus.Desc
 	watchDroppedDesc                                                     *prometheus.Desc
 }
