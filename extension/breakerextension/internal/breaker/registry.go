@@ -106,9 +106,8 @@ func (r *Registry) get(name string, now int64) (*target, error) {
 // evict removes the least recently seen targets until the registry is within its cap, taking
 // out 1/64 of the cap at once so that a stream of new names costs O(1) amortised per name.
 func (r *Registry) evict() {
-	if !r.evictMu.TryLock() {
-		return // another goroutine is evicting
-	}
+	// Only reached past the cap; whoever waits here finds the count back under it and returns.
+	r.evictMu.Lock()
 	defer r.evictMu.Unlock()
 	over := r.count.Load() - int64(r.settings.MaxTargets)
 	if over <= 0 {
