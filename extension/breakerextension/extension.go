@@ -24,6 +24,7 @@ type breakerExtension struct {
 	cfg       *Config
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
+	clock     breaker.Clock
 	hub       *hub
 	metrics   *metrics
 	promReg   *prometheus.Registry
@@ -47,6 +48,7 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 		telemetry: telemetry,
 		hub:       newHub(cfg.Watch.MaxSubscribers, cfg.Watch.Buffer),
 		promReg:   prometheus.NewRegistry(),
+		clock:     clock,
 	}
 	e.metrics = newMetrics()
 	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
@@ -68,8 +70,17 @@ func (e *breakerExtension) onTransition(tr breaker.Transition) {
 	}
 }
 
+// ticking is a clock that runs a goroutine while started (breaker.Coarse).
+type ticking interface {
+	Start()
+	Stop()
+}
+
 // Start serves the HTTP API and, when configured, the gRPC health service.
 func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
+	if c, ok := e.clock.(ticking); ok {
+		c.Start()
+	}
 	var err error
 	e.httpServer, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.routes())
 	if err != nil {
@@ -138,6 +149,9 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			err = errors.Join(err, ctx.Err())
+		}
+		if c, ok := e.clock.(ticking); ok {
+			c.Stop()
 		}
 	})
 	return err

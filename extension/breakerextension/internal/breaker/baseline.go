@@ -4,10 +4,12 @@ import (
 	"math"
 
 	"github.com/DataDog/sketches-go/ddsketch"
+	"github.com/DataDog/sketches-go/ddsketch/mapping"
+	"github.com/DataDog/sketches-go/ddsketch/store"
 )
 
 // Sketch parameters: 2% relative accuracy over at most 256 bins bounds a target's latency
-// sketch to about 2 KiB whatever its latencies (the lowest bins collapse first, which only
+// sketch to about 2 KiB of counts whatever its latencies (the lowest bins collapse first, which only
 // blurs latencies far below the quantiles the slow rule uses).
 const (
 	sketchAccuracy = 0.02
@@ -30,11 +32,14 @@ type baseline struct {
 // calls, the share above the slow quantile, each as if seen over warmup_calls calls. The priors
 // decay with everything learned, so a target's own history soon outweighs them.
 func newBaseline(s *Settings) baseline {
-	sk, err := ddsketch.LogCollapsingLowestDenseDDSketch(sketchAccuracy, sketchMaxBins)
+	// The cubically interpolated mapping indexes without a logarithm, at the cost of a few
+	// more bins for the same accuracy; latencies are never negative, so that store stays empty.
+	m, err := mapping.NewCubicallyInterpolatedMapping(sketchAccuracy)
 	if err != nil {
 		// Only reachable with invalid constants above.
 		panic(err)
 	}
+	sk := ddsketch.NewDDSketch(m, store.NewCollapsingLowestDenseStore(sketchMaxBins), store.NewCollapsingLowestDenseStore(1))
 	w := float64(s.WarmupCalls)
 	return baseline{
 		latency:  sk,

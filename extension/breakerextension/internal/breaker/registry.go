@@ -149,7 +149,7 @@ func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
 		r.dropped.Add(1)
 		return
 	}
-	t.lastSeen.Store(now)
+	t.touch(now)
 	var ev events
 	t.mu.Lock()
 	t.record(now, o, r, &ev)
@@ -167,7 +167,7 @@ func (r *Registry) RecordProbe(target string, ok bool) {
 		r.dropped.Add(1)
 		return
 	}
-	t.lastSeen.Store(now)
+	t.touch(now)
 	var ev events
 	t.mu.Lock()
 	t.probe(now, ok, r, &ev)
