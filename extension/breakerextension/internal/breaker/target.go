@@ -84,16 +84,17 @@ type target struct {
 	lastProbeAt int64
 	lastProbeOK bool
 
-	history []Transition // ring of the last transitions
-	histN   int          // transitions ever recorded
+	history   []Transition // ring of the last transitions, at most histLimit
+	histLimit int
+	histN     int // transitions ever recorded
 }
 
 func newTarget(name string, now int64, r *Registry) *target {
 	t := &target{
-		name:    name,
-		win:     newWindow(r.settings.WindowBuckets, r.bucketWidth, now),
-		base:    newBaseline(&r.settings),
-		history: make([]Transition, r.settings.TransitionHistory),
+		name:      name,
+		win:       newWindow(r.settings.WindowBuckets, r.bucketWidth, now),
+		base:      newBaseline(&r.settings),
+		histLimit: r.settings.TransitionHistory,
 	}
 	t.learning = true
 	t.consecutiveNeeded = t.base.consecutiveNeeded(&r.settings)
@@ -336,7 +337,12 @@ func (t *target) remember(now int64, from, to, reason, class string, c Counts, e
 		at := time.Unix(0, t.retryAt.Load()).UTC()
 		tr.Retry = &at
 	}
-	t.history[t.histN%len(t.history)] = tr
+	// The ring grows on demand: most targets never transition, and 16 transitions are 4 KiB.
+	if limit := t.histLimit; len(t.history) < limit {
+		t.history = append(t.history, tr)
+	} else {
+		t.history[t.histN%limit] = tr
+	}
 	t.histN++
 	ev.add(tr)
 }
@@ -380,10 +386,10 @@ func rate(k, n uint64) float64 {
 
 // transitions returns the remembered transitions, oldest first.
 func (t *target) transitions() []Transition {
-	n := min(t.histN, len(t.history))
+	n := len(t.history)
 	out := make([]Transition, 0, n)
 	for i := t.histN - n; i < t.histN; i++ {
-		out = append(out, t.history[i%len(t.history)])
+		out = append(out, t.history[i%n])
 	}
 	return out
 }
