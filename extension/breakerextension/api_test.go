@@ -269,6 +269,28 @@ func TestAPIWatchStreamsTransitions(t *testing.T) {
 	assert.Equal(t, 1, r.hub.subscribers())
 }
 
+func TestAPIWatchOutlivesTheWriteTimeout(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.WriteTimeout = 100 * time.Millisecond
+	r := start(t, cfg, componenttest.NewNopHost())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch", nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	lines := bufio.NewScanner(resp.Body)
+	require.True(t, lines.Scan())
+	time.Sleep(300 * time.Millisecond) // past the server's write timeout
+	r.fail("payments", 8)
+	for lines.Scan() {
+		if strings.HasPrefix(lines.Text(), "data: ") {
+			return
+		}
+	}
+	t.Fatalf("stream ended before the transition: %v", lines.Err())
+}
+
 func TestAPIWatchSubscriberCap(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.Watch.MaxSubscribers = 1

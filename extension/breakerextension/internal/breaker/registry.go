@@ -196,16 +196,13 @@ func (r *Registry) decide(t *target, take bool) bool {
 	case ModeForcedClosed, ModeDisabled:
 		return true
 	}
-	switch t.machine() {
-	case breakerfeed.Closed:
+	if t.machine() == breakerfeed.Closed {
 		return true
-	case breakerfeed.Open:
-		now := r.clock.Now()
-		if now < t.retryAt.Load() {
-			return false
-		}
 	}
 	now := r.clock.Now()
+	if t.machine() == breakerfeed.Open && now < t.retryAt.Load() {
+		return false
+	}
 	var ev events
 	t.mu.Lock()
 	var ok bool
