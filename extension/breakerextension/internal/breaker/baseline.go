@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"math"
+	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
@@ -26,6 +27,7 @@ type baseline struct {
 	learnedCalls        uint64  // calls learned, undecayed (reported, and the warm-up test)
 	latency             *ddsketch.DDSketch
 	slowThreshold       float64 // seconds; 0 until known
+	slowThresholdNanos  int64   // the same in nanoseconds, for the record path
 }
 
 // newBaseline returns a baseline holding only its priors: initial_failure_rate and, for slow
@@ -133,10 +135,21 @@ func (b *baseline) threshold(s *Settings) float64 {
 	return b.slowThreshold
 }
 
-// observeLatency adds a healthy call's latency to the sketch.
-func (b *baseline) observeLatency(seconds float64) {
-	if seconds > 0 {
-		_ = b.latency.Add(seconds) // only fails on negative or non-finite values, excluded here
+// thresholdNanos is threshold in nanoseconds (0 while not known).
+func (b *baseline) thresholdNanos(s *Settings) int64 {
+	if !s.SlowEnabled {
+		return 0
+	}
+	if s.SlowThreshold > 0 {
+		return int64(s.SlowThreshold)
+	}
+	return b.slowThresholdNanos
+}
+
+// observeLatency adds a healthy call's latency to the sketch (in seconds).
+func (b *baseline) observeLatency(d time.Duration) {
+	if d > 0 {
+		_ = b.latency.Add(float64(d) * 1e-9) // only fails on negative or non-finite values, excluded here
 	}
 }
 
@@ -156,6 +169,7 @@ func (b *baseline) learn(c counts, decay float64, s *Settings) {
 	if s.SlowEnabled && s.SlowThreshold == 0 && b.latency.GetCount() >= float64(s.WarmupCalls) {
 		if q, err := b.latency.GetValueAtQuantile(s.SlowQuantile); err == nil {
 			b.slowThreshold = q * s.SlowMultiplier
+			b.slowThresholdNanos = int64(b.slowThreshold * 1e9)
 		}
 	}
 }

@@ -37,7 +37,7 @@ type Registry struct {
 	bucketWidth  int64
 	onTransition func(Transition)
 
-	targets sync.Map // string → *target
+	targets *index
 	count   atomic.Int64
 	evictMu sync.Mutex
 
@@ -57,6 +57,7 @@ func New(s Settings, clock Clock, onTransition func(Transition)) *Registry {
 		bucketWidth:  width,
 		decay:        math.Exp2(-float64(width) / float64(s.BaselineHalfLife)),
 		onTransition: onTransition,
+		targets:      newIndex(),
 	}
 }
 
@@ -79,12 +80,7 @@ func ValidateTarget(name string, maxLen int) error {
 	return nil
 }
 
-func (r *Registry) lookup(name string) *target {
-	if v, ok := r.targets.Load(name); ok {
-		return v.(*target)
-	}
-	return nil
-}
+func (r *Registry) lookup(name string) *target { return r.targets.load(name) }
 
 // get returns the target named name, creating it (and evicting if over the cap) when new.
 func (r *Registry) get(name string, now int64) (*target, error) {
@@ -95,12 +91,13 @@ func (r *Registry) get(name string, now int64) (*target, error) {
 		return nil, err
 	}
 	// Copy the name: the caller's string may alias a buffer it reuses (pdata attributes).
-	name = string([]byte(name))
-	v, loaded := r.targets.LoadOrStore(name, newTarget(name, now, r))
-	if !loaded && r.count.Add(1) > int64(r.settings.MaxTargets) {
+	t, created := r.targets.loadOrStore(name, func() *target {
+		return newTarget(string([]byte(name)), now, r)
+	})
+	if created && r.count.Add(1) > int64(r.settings.MaxTargets) {
 		r.evict()
 	}
-	return v.(*target), nil
+	return t, nil
 }
 
 // evict removes the least recently seen targets until the registry is within its cap, taking
@@ -118,18 +115,19 @@ func (r *Registry) evict() {
 		name string
 		at   int64
 	}
-	all := make([]seen, 0, r.count.Load())
-	r.targets.Range(func(k, v any) bool {
-		all = append(all, seen{k.(string), v.(*target).lastSeen.Load()})
-		return true
-	})
-	slices.SortFunc(all, func(a, b seen) int { return cmp.Compare(a.at, b.at) })
-	for i := 0; i < n && i < len(all); i++ {
-		if _, ok := r.targets.LoadAndDelete(all[i].name); ok {
-			r.count.Add(-1)
-			r.evicted.Add(1)
-		}
+	snap := r.targets.snapshot()
+	all := make([]seen, 0, len(snap))
+	for name, t := range snap {
+		all = append(all, seen{name, t.lastSeen.Load()})
 	}
+	slices.SortFunc(all, func(a, b seen) int { return cmp.Compare(a.at, b.at) })
+	names := make([]string, 0, n)
+	for i := 0; i < n && i < len(all); i++ {
+		names = append(names, all[i].name)
+	}
+	gone := r.targets.deleteAll(names)
+	r.count.Add(-int64(gone))
+	r.evicted.Add(uint64(gone))
 }
 
 func (r *Registry) emit(ev *events) {
@@ -250,9 +248,11 @@ func (r *Registry) Mode(target string) Mode {
 
 // States calls fn with every known target and its state until fn returns false.
 func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) {
-	r.targets.Range(func(k, v any) bool {
-		return fn(k.(string), actingState(v.(*target)))
-	})
+	for name, t := range r.targets.snapshot() {
+		if !fn(name, actingState(t)) {
+			return
+		}
+	}
 }
 
 // SetMode applies an operator override to target (creating it when unknown) and returns its
@@ -385,13 +385,9 @@ func (r *Registry) thresholds(b *baseline) Thresholds {
 
 // List returns the status of every target, sorted by name; no half-open slot is taken.
 func (r *Registry) List() []Status {
-	var ts []*target
-	r.targets.Range(func(_, v any) bool {
-		ts = append(ts, v.(*target))
-		return true
-	})
-	out := make([]Status, 0, len(ts))
-	for _, t := range ts {
+	snap := r.targets.snapshot()
+	out := make([]Status, 0, len(snap))
+	for _, t := range snap {
 		st := r.status(t, true)
 		st.Allow = r.decide(t, false)
 		out = append(out, st)

@@ -165,9 +165,9 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 	s := &r.settings
 	t.advance(now, r, ev)
 	failure := o.Class != breakerfeed.Success
-	secs := o.Latency.Seconds()
-	thr := t.base.threshold(s)
-	slow := !failure && thr > 0 && secs > thr
+	// Compared in integer nanoseconds: a float division per outcome is measurable here.
+	thr := t.base.thresholdNanos(s)
+	slow := !failure && thr > 0 && int64(o.Latency) > thr
 	c := counts{calls: 1}
 	if failure {
 		c.failures = 1
@@ -190,7 +190,7 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 		if failure || slow {
 			t.evaluate(now, o.Class, failure, r, ev)
 		} else if t.learning {
-			t.base.observeLatency(secs)
+			t.base.observeLatency(o.Latency)
 		}
 	case breakerfeed.HalfOpen:
 		if failure {
