@@ -39,6 +39,7 @@ type Registry struct {
 
 	targets *index
 	count   atomic.Int64
+	prior   baseline // what an unknown target is assumed to be, for its status
 	evictMu sync.Mutex
 
 	dropped atomic.Uint64 // outcomes and probes with an invalid target name
@@ -58,6 +59,7 @@ func New(s Settings, clock Clock, onTransition func(Transition)) *Registry {
 		decay:        math.Exp2(-float64(width) / float64(s.BaselineHalfLife)),
 		onTransition: onTransition,
 		targets:      newIndex(),
+		prior:        newBaseline(&s),
 	}
 }
 
@@ -360,12 +362,12 @@ func (r *Registry) Status(target string, decide bool) Status {
 
 func (r *Registry) unknown(target string) Status {
 	s := &r.settings
-	b := newBaseline(s)
+	b := &r.prior
 	return Status{
 		Target: target, State: breakerfeed.Closed.String(), MachineState: breakerfeed.Closed.String(),
 		Mode: ModeAuto.String(), Allow: true, Reason: "unknown_target",
 		Baseline:    Baseline{FailureRate: b.failureRate(s), SlowRate: b.slowRate(s), Learning: true},
-		Thresholds:  r.thresholds(&b),
+		Thresholds:  r.thresholds(b),
 		Transitions: []Transition{},
 	}
 }

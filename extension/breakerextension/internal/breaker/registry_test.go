@@ -267,3 +267,32 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, h.Len(), 32)
 }
+
+func TestHotPathDoesNotAllocate(t *testing.T) {
+	h := newHarness(t)
+	h.warm("pay", 120, 50, 20, 10*ms) // known, warm, a sketch with its bins in place
+	h.openTarget(t, "down")
+	// Steady traffic like the warm-up's, with its errors: no transition (whose subscriber, here
+	// the harness, may allocate) happens during the run.
+	outcomes := make([]breakerfeed.Outcome, 20)
+	for j := range outcomes {
+		outcomes[j] = ok(time.Duration(9+j%3) * ms)
+	}
+	outcomes[7] = fail()
+	i := 0
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		h.clock.Advance(ms)
+		h.RecordOutcome("pay", outcomes[i%len(outcomes)])
+		h.Allow("pay")
+		h.Allow("down")
+		h.Allow("never-seen")
+		h.State("pay")
+	})
+	assert.Zero(t, allocs)
+	assert.Equal(t, breakerfeed.Closed, h.state("pay"))
+	n := len(h.transitions())
+	allocs = testing.AllocsPerRun(100, func() { h.RecordProbe("pay", true) })
+	assert.Zero(t, allocs)
+	assert.Len(t, h.transitions(), n, "no transition during the measured runs")
+}
