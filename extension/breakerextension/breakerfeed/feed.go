@@ -89,8 +89,10 @@ type Feeder interface {
 	// Allow reports whether a call to target may go ahead now. In half-open each call to Allow
 	// takes one admission slot of the ramp. An unknown target is allowed.
 	Allow(target string) bool
-	// State returns the breaker state of target (overrides map to the state they act as:
-	// forced_open to Open, forced_closed and disabled to Closed) and whether the target is known.
+	// State returns the breaker state of target and whether the target is known (an unknown
+	// target is Closed). Overrides map to the state they act as: forced_open to Open,
+	// forced_closed to Closed; in disabled mode it is the state the machine observes, though
+	// Allow never blocks.
 	State(target string) (State, bool)
 	// States calls fn with every known target and its state until fn returns false.
 	States(fn func(target string, state State) bool)
