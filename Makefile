@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench lint testbed clean
+.PHONY: run build test bench bench-breaker-api lint testbed clean
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -46,6 +46,10 @@ test: $(BINARY)
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## bench-breaker-api: GET /v1/breakers/{target} latency on the built binary beside a trivial Go handler
+bench-breaker-api: $(BINARY)
+	$(GO) run ./testbed/cmd/breakerlatency -binary $(BINARY) -rate 1000 -duration 10s -rounds 2
 
 ## lint: gofmt, go vet and staticcheck
 lint: $(STATICCHECK)

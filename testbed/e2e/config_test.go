@@ -22,7 +22,7 @@ var wantComponents = map[string][]string{
 	"receivers":  {"otlp", "host_metrics"},
 	"processors": {"memory_limiter", "batch", "resource"},
 	"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus"},
-	"extensions": {"healthcheckv2", "zpages", "bearertokenauth", "file_storage"},
+	"extensions": {"healthcheckv2", "zpages", "bearertokenauth", "file_storage", "breaker"},
 	"connectors": {"span_metrics"},
 }
 
@@ -225,6 +225,7 @@ receivers:
 exporters:
   debug:
 service:
+  telemetry: {metrics: {level: none}}
   pipelines:
     traces: {receivers: [otlp], exporters: [debug]}
 `, busy.Addr())

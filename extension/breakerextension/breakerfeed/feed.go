@@ -1,0 +1,99 @@
+// Package breakerfeed defines how other components feed the breaker extension and read its
+// decisions. The healthscore processor finds the extension through host.GetExtensions() by the
+// ID named in its config and type-asserts it to Feeder:
+//
+//	ext, ok := host.GetExtensions()[id]
+//	feeder, ok := ext.(breakerfeed.Feeder)
+//	feeder.RecordOutcome("payments", breakerfeed.Outcome{Class: breakerfeed.Error, Latency: d})
+//
+// Every method is safe for concurrent use, and RecordOutcome, RecordProbe and Allow do not
+// allocate for a target the breaker already knows.
+package breakerfeed // import "github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+
+import "time"
+
+// Class is how one call to a target ended, as its caller saw it. The breaker derives "slow"
+// itself from Latency and the target's learned latency baseline, so a caller reports Success
+// for a call that answered, however long it took.
+type Class uint8
+
+const (
+	// Success is a call that answered without error.
+	Success Class = iota
+	// Error is a call that failed (an error status, a refused connection, a 5xx).
+	Error
+	// Timeout is a call that gave up waiting for an answer.
+	Timeout
+)
+
+// String returns the class's name as the API and the transitions show it.
+func (c Class) String() string {
+	switch c {
+	case Success:
+		return "success"
+	case Error:
+		return "error"
+	case Timeout:
+		return "timeout"
+	default:
+		return "unknown"
+	}
+}
+
+// Outcome is one finished call to a target.
+type Outcome struct {
+	// Class says whether the call answered, failed or timed out.
+	Class Class
+	// Latency is how long the call took; 0 when unknown (then it does not teach or test the
+	// latency baseline).
+	Latency time.Duration
+}
+
+// State is the breaker state of a target, as the breaker.state metric encodes it
+// (0 closed, 1 half-open, 2 open).
+type State uint8
+
+const (
+	// Closed admits every call.
+	Closed State = iota
+	// HalfOpen admits a ramped share of calls to test whether the target recovered.
+	HalfOpen
+	// Open refuses calls until the backoff elapses or a probe passes.
+	Open
+)
+
+// String returns the state's name as the API shows it.
+func (s State) String() string {
+	switch s {
+	case Closed:
+		return "closed"
+	case HalfOpen:
+		return "half_open"
+	case Open:
+		return "open"
+	default:
+		return "unknown"
+	}
+}
+
+// Feeder is what the breaker extension offers other components: outcomes and probe results in,
+// decisions and states out.
+type Feeder interface {
+	// RecordOutcome records one finished call to target. Targets are service names; a name that
+	// is empty, too long, not UTF-8 or holds control characters is counted and dropped.
+	RecordOutcome(target string, outcome Outcome)
+	// RecordProbe records an active probe of target (for example from the healthcheck
+	// receiver): a passing probe may move an open breaker to half-open early, a failing one
+	// re-opens a half-open breaker.
+	RecordProbe(target string, ok bool)
+	// Allow reports whether a call to target may go ahead now. In half-open each call to Allow
+	// takes one admission slot of the ramp. An unknown target is allowed.
+	Allow(target string) bool
+	// State returns the breaker state of target and whether the target is known (an unknown
+	// target is Closed). Overrides map to the state they act as: forced_open to Open,
+	// forced_closed to Closed; in disabled mode it is the state the machine observes, though
+	// Allow never blocks.
+	State(target string) (State, bool)
+	// States calls fn with every known target and its state until fn returns false.
+	States(fn func(target string, state State) bool)
+}

@@ -1,0 +1,115 @@
+package breakerextension
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	load := func(id component.ID) *Config {
+		cfg := NewFactory().CreateDefaultConfig()
+		sub, err := cm.Sub(id.String())
+		require.NoError(t, err)
+		require.NoError(t, sub.Unmarshal(cfg))
+		require.NoError(t, confmap.Validate(cfg))
+		return cfg.(*Config)
+	}
+
+	def := load(component.NewID(metadata.Type))
+	assert.Equal(t, createDefaultConfig(), def)
+	assert.Equal(t, "localhost:13180", def.NetAddr.Endpoint)
+	assert.False(t, def.GRPC.HasValue(), "the gRPC health endpoint is off unless configured")
+	assert.False(t, def.Auth.HasValue())
+
+	c := load(component.NewIDWithName(metadata.Type, "custom"))
+	assert.Equal(t, "127.0.0.1:23180", c.NetAddr.Endpoint)
+	require.True(t, c.Auth.HasValue())
+	assert.Equal(t, "bearertokenauth", c.Auth.Get().Config.AuthenticatorID.String())
+	require.True(t, c.GRPC.HasValue())
+	assert.Equal(t, "127.0.0.1:23181", c.GRPC.Get().NetAddr.Endpoint)
+	s := c.settings()
+	assert.Equal(t, 500, s.MaxTargets)
+	assert.Equal(t, 3, s.ConsecutiveFailures)
+	assert.Equal(t, 30*time.Second, s.Window)
+	assert.Equal(t, 30, s.WindowBuckets)
+	assert.Equal(t, 4.0, s.Z)
+	assert.Equal(t, 0.4, s.MaxBaselineFailureRate)
+	assert.Equal(t, 250*time.Millisecond, s.SlowThreshold)
+	assert.Equal(t, 0.99, s.SlowQuantile)
+	assert.Equal(t, 30*time.Minute, s.BaselineHalfLife)
+	assert.Equal(t, time.Minute, s.OpenMax)
+	assert.Equal(t, []float64{5, 25, 100}, s.HalfOpenSteps)
+	assert.Equal(t, 32, s.TransitionHistory)
+	assert.Equal(t, 8, c.Watch.MaxSubscribers)
+}
+
+func TestDefaultsMatchBreakerDefaults(t *testing.T) {
+	s := createDefaultConfig().(*Config).settings()
+	d := breaker.DefaultSettings()
+	assert.Equal(t, d, s)
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	tests := []struct {
+		field  string
+		mutate func(*Config)
+	}{
+		{"endpoint", func(c *Config) { c.NetAddr.Endpoint = "" }},
+		{"max_targets", func(c *Config) { c.MaxTargets = 0 }},
+		{"max_target_length", func(c *Config) { c.MaxTargetLength = 5000 }},
+		{"consecutive_failures", func(c *Config) { c.ConsecutiveFailures = -1 }},
+		{"window", func(c *Config) { c.Window = 0 }},
+		{"window_buckets", func(c *Config) { c.WindowBuckets = 0 }},
+		{"window_buckets", func(c *Config) { c.Window = time.Millisecond }},
+		{"min_calls", func(c *Config) { c.MinCalls = 0 }},
+		{"significance_z", func(c *Config) { c.SignificanceZ = 0 }},
+		{"failure_rate.min_increase", func(c *Config) { c.FailureRate.MinIncrease = 2 }},
+		{"failure_rate.relative_increase", func(c *Config) { c.FailureRate.RelativeIncrease = -1 }},
+		{"failure_rate.max_baseline", func(c *Config) { c.FailureRate.MaxBaseline = 1 }},
+		{"slow_call.quantile", func(c *Config) { c.SlowCall.Quantile = 1 }},
+		{"slow_call.multiplier", func(c *Config) { c.SlowCall.Multiplier = 0 }},
+		{"slow_call.threshold", func(c *Config) { c.SlowCall.Threshold = -time.Second }},
+		{"slow_call.min_increase", func(c *Config) { c.SlowCall.MinIncrease = -0.1 }},
+		{"slow_call.relative_increase", func(c *Config) { c.SlowCall.RelativeIncrease = -0.1 }},
+		{"baseline.half_life", func(c *Config) { c.Baseline.HalfLife = 0 }},
+		{"baseline.warmup_calls", func(c *Config) { c.Baseline.WarmupCalls = 0 }},
+		{"baseline.initial_failure_rate", func(c *Config) { c.Baseline.InitialFailureRate = 0 }},
+		{"open.initial", func(c *Config) { c.Open.Initial = 0 }},
+		{"open.multiplier", func(c *Config) { c.Open.Multiplier = 0.5 }},
+		{"open.max", func(c *Config) { c.Open.Max = time.Second }},
+		{"open.jitter", func(c *Config) { c.Open.Jitter = 1 }},
+		{"open.decay_after", func(c *Config) { c.Open.DecayAfter = -time.Second }},
+		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = nil }},
+		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 5, 100} }},
+		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 50} }},
+		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 150} }},
+		{"half_open.successes_per_step", func(c *Config) { c.HalfOpen.SuccessesPerStep = 0 }},
+		{"half_open.max_step_duration", func(c *Config) { c.HalfOpen.MaxStepDuration = -1 }},
+		{"watch.max_subscribers", func(c *Config) { c.Watch.MaxSubscribers = 0 }},
+		{"watch.buffer", func(c *Config) { c.Watch.Buffer = 0 }},
+		{"transition_history", func(c *Config) { c.TransitionHistory = 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.field, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			require.NoError(t, cfg.Validate())
+			tt.mutate(cfg)
+			err := cfg.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.field+":")
+		})
+	}
+}

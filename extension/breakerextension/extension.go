@@ -1,0 +1,177 @@
+package breakerextension // import "github.com/vigil-collector/vigil/extension/breakerextension"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+)
+
+// breakerExtension holds the breakers and serves them. The registry exists from creation, so
+// a component that finds the extension through host.GetExtensions() may feed it at any time.
+type breakerExtension struct {
+	cfg       *Config
+	telemetry component.TelemetrySettings
+	registry  *breaker.Registry
+	clock     breaker.Clock
+	hub       *hub
+	metrics   *metrics
+	promReg   *prometheus.Registry
+
+	httpServer *http.Server
+	grpcServer *grpc.Server
+	httpAddr   string // where the API listens, once started
+	grpcAddr   string
+	wg         sync.WaitGroup
+	stopOnce   sync.Once
+}
+
+var (
+	_ extension.Extension = (*breakerExtension)(nil)
+	_ breakerfeed.Feeder  = (*breakerExtension)(nil)
+)
+
+func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock breaker.Clock) *breakerExtension {
+	e := &breakerExtension{
+		cfg:       cfg,
+		telemetry: telemetry,
+		hub:       newHub(cfg.Watch.MaxSubscribers, cfg.Watch.Buffer),
+		promReg:   prometheus.NewRegistry(),
+		clock:     clock,
+	}
+	e.metrics = newMetrics()
+	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
+	e.metrics.registry = e.registry
+	e.metrics.hub = e.hub
+	e.promReg.MustRegister(e.metrics)
+	return e
+}
+
+// onTransition runs after every transition, outside the breaker's locks.
+func (e *breakerExtension) onTransition(tr breaker.Transition) {
+	e.metrics.countTransition(tr)
+	e.hub.publish(tr)
+	if tr.To == breakerfeed.Open.String() || tr.Reason == breaker.ReasonOverride {
+		e.telemetry.Logger.Info("breaker transition",
+			zap.String("target", tr.Target), zap.String("from", tr.From), zap.String("to", tr.To),
+			zap.String("reason", tr.Reason), zap.String("class", tr.Class),
+			zap.Uint64("calls", tr.Counts.Calls), zap.Uint64("failures", tr.Counts.Failures))
+	}
+}
+
+// ticking is a clock that runs a goroutine while started (breaker.Coarse).
+type ticking interface {
+	Start()
+	Stop()
+}
+
+// Start serves the HTTP API and, when configured, the gRPC health service.
+func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
+	if c, ok := e.clock.(ticking); ok {
+		c.Start()
+	}
+	var err error
+	e.httpServer, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.routes())
+	if err != nil {
+		return fmt.Errorf("breaker: http server: %w", err)
+	}
+	ln, err := e.cfg.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("breaker: listen on %s: %w", e.cfg.NetAddr.Endpoint, err)
+	}
+	e.httpAddr = ln.Addr().String()
+	e.wg.Go(func() {
+		if err := e.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	if e.cfg.GRPC.HasValue() {
+		gcfg := e.cfg.GRPC.Get()
+		e.grpcServer, err = gcfg.ToServer(ctx, host.GetExtensions(), e.telemetry)
+		if err != nil {
+			return fmt.Errorf("breaker: grpc server: %w", err)
+		}
+		registerHealth(e.grpcServer, e)
+		gln, err := gcfg.NetAddr.Listen(ctx)
+		if err != nil {
+			return fmt.Errorf("breaker: listen on %s: %w", gcfg.NetAddr.Endpoint, err)
+		}
+		e.grpcAddr = gln.Addr().String()
+		e.wg.Go(func() {
+			if err := e.grpcServer.Serve(gln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+			}
+		})
+	}
+	return nil
+}
+
+// Shutdown ends the watch streams, then stops the servers and waits for them.
+func (e *breakerExtension) Shutdown(ctx context.Context) error {
+	var err error
+	e.stopOnce.Do(func() {
+		e.hub.close()
+		if e.grpcServer != nil {
+			stopped := make(chan struct{})
+			go func() {
+				e.grpcServer.GracefulStop()
+				close(stopped)
+			}()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				e.grpcServer.Stop()
+				<-stopped
+			}
+		}
+		if e.httpServer != nil {
+			if serr := e.httpServer.Shutdown(ctx); serr != nil {
+				err = errors.Join(err, serr, e.httpServer.Close())
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			e.wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+		if c, ok := e.clock.(ticking); ok {
+			c.Stop()
+		}
+	})
+	return err
+}
+
+// RecordOutcome implements breakerfeed.Feeder.
+func (e *breakerExtension) RecordOutcome(target string, o breakerfeed.Outcome) {
+	e.registry.RecordOutcome(target, o)
+}
+
+// RecordProbe implements breakerfeed.Feeder.
+func (e *breakerExtension) RecordProbe(target string, ok bool) { e.registry.RecordProbe(target, ok) }
+
+// Allow implements breakerfeed.Feeder.
+func (e *breakerExtension) Allow(target string) bool { return e.registry.Allow(target) }
+
+// State implements breakerfeed.Feeder.
+func (e *breakerExtension) State(target string) (breakerfeed.State, bool) {
+	return e.registry.State(target)
+}
+
+// States implements breakerfeed.Feeder.
+func (e *breakerExtension) States(fn func(string, breakerfeed.State) bool) { e.registry.States(fn) }

@@ -1,0 +1,454 @@
+// Package breaker holds Vigil's adaptive circuit breakers: one state machine per target, fed
+// with call outcomes and probe results, trip rules relative to each target's learned baseline,
+// backoff, a ramped half-open, operator overrides, and a bounded registry of targets with
+// least-recently-seen eviction. Time comes from a Clock, so every timed behaviour is tested on
+// a fake one; no goroutine runs per target.
+package breaker
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+)
+
+// Errors of target names.
+var (
+	ErrEmptyTarget   = errors.New("target name is empty")
+	ErrTargetTooLong = errors.New("target name is too long")
+	ErrTargetInvalid = errors.New("target name is not UTF-8 or holds control characters")
+)
+
+// Registry holds the breakers of every target. It is safe for concurrent use; recording an
+// outcome for a known target locks only that target, and a decision in the closed state locks
+// nothing.
+type Registry struct {
+	settings     Settings
+	clock        Clock
+	decay        float64 // baseline decay per learned bucket
+	bucketWidth  int64
+	onTransition func(Transition)
+
+	targets *index
+	count   atomic.Int64
+	prior   baseline // what an unknown target is assumed to be, for its status
+	evictMu sync.Mutex
+
+	dropped atomic.Uint64 // outcomes and probes with an invalid target name
+	evicted atomic.Uint64 // targets evicted to stay within MaxTargets
+}
+
+var _ breakerfeed.Feeder = (*Registry)(nil)
+
+// New returns a registry. onTransition, if not nil, is called after every transition, outside
+// any lock; it must not block.
+func New(s Settings, clock Clock, onTransition func(Transition)) *Registry {
+	width := int64(s.Window) / int64(s.WindowBuckets)
+	return &Registry{
+		settings:     s,
+		clock:        clock,
+		bucketWidth:  width,
+		decay:        math.Exp2(-float64(width) / float64(s.BaselineHalfLife)),
+		onTransition: onTransition,
+		targets:      newIndex(),
+		prior:        newBaseline(&s),
+	}
+}
+
+// ValidateTarget checks a target name: non-empty, at most maxLen bytes, UTF-8 without control
+// characters.
+func ValidateTarget(name string, maxLen int) error {
+	switch {
+	case name == "":
+		return ErrEmptyTarget
+	case len(name) > maxLen:
+		return fmt.Errorf("%w (%d bytes, at most %d)", ErrTargetTooLong, len(name), maxLen)
+	case !utf8.ValidString(name):
+		return ErrTargetInvalid
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return ErrTargetInvalid
+		}
+	}
+	return nil
+}
+
+func (r *Registry) lookup(name string) *target { return r.targets.load(name) }
+
+// get returns the target named name, creating it (and evicting if over the cap) when new.
+func (r *Registry) get(name string, now int64) (*target, error) {
+	if t := r.lookup(name); t != nil {
+		return t, nil
+	}
+	if err := ValidateTarget(name, r.settings.MaxTargetLength); err != nil {
+		return nil, err
+	}
+	// Copy the name: the caller's string may alias a buffer it reuses (pdata attributes).
+	t, created := r.targets.loadOrStore(name, func() *target {
+		return newTarget(string([]byte(name)), now, r)
+	})
+	if created && r.count.Add(1) > int64(r.settings.MaxTargets) {
+		r.evict()
+	}
+	return t, nil
+}
+
+// evict removes the least recently seen targets until the registry is within its cap, taking
+// out 1/64 of the cap at once so that a stream of new names costs O(1) amortised per name.
+func (r *Registry) evict() {
+	// Only reached past the cap; whoever waits here finds the count back under it and returns.
+	r.evictMu.Lock()
+	defer r.evictMu.Unlock()
+	over := r.count.Load() - int64(r.settings.MaxTargets)
+	if over <= 0 {
+		return
+	}
+	n := int(over) + r.settings.MaxTargets/64
+	type seen struct {
+		name string
+		at   int64
+	}
+	snap := r.targets.snapshot()
+	all := make([]seen, 0, len(snap))
+	for name, t := range snap {
+		all = append(all, seen{name, t.lastSeen.Load()})
+	}
+	slices.SortFunc(all, func(a, b seen) int { return cmp.Compare(a.at, b.at) })
+	names := make([]string, 0, n)
+	for i := 0; i < n && i < len(all); i++ {
+		names = append(names, all[i].name)
+	}
+	gone := r.targets.deleteAll(names)
+	r.count.Add(-int64(gone))
+	r.evicted.Add(uint64(gone))
+}
+
+func (r *Registry) emit(ev *events) {
+	if r.onTransition == nil {
+		return
+	}
+	for i := 0; i < ev.n; i++ {
+		r.onTransition(ev.buf[i])
+	}
+}
+
+// RecordOutcome records one finished call to target.
+func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
+	now := r.clock.Now()
+	t, err := r.get(target, now)
+	if err != nil {
+		r.dropped.Add(1)
+		return
+	}
+	t.touch(now)
+	var ev events
+	t.mu.Lock()
+	t.record(now, o, r, &ev)
+	t.mu.Unlock()
+	if ev.n > 0 {
+		r.emit(&ev)
+	}
+}
+
+// RecordProbe records an active probe of target.
+func (r *Registry) RecordProbe(target string, ok bool) {
+	now := r.clock.Now()
+	t, err := r.get(target, now)
+	if err != nil {
+		r.dropped.Add(1)
+		return
+	}
+	t.touch(now)
+	var ev events
+	t.mu.Lock()
+	t.probe(now, ok, r, &ev)
+	t.mu.Unlock()
+	if ev.n > 0 {
+		r.emit(&ev)
+	}
+}
+
+// Allow decides whether a call to target may go ahead now. In half-open it takes one
+// admission slot of the ramp. An unknown target is allowed and stays unknown.
+func (r *Registry) Allow(target string) bool {
+	t := r.lookup(target)
+	if t == nil {
+		return true
+	}
+	return r.decide(t, true)
+}
+
+// decide is the decision for a known target; take says whether a half-open admission slot is
+// taken (a real decision) or only looked at.
+func (r *Registry) decide(t *target, take bool) bool {
+	switch t.currentMode() {
+	case ModeForcedOpen:
+		return false
+	case ModeForcedClosed, ModeDisabled:
+		return true
+	}
+	if t.machine() == breakerfeed.Closed {
+		return true
+	}
+	now := r.clock.Now()
+	if t.machine() == breakerfeed.Open && now < t.retryAt.Load() {
+		return false
+	}
+	var ev events
+	t.mu.Lock()
+	var ok bool
+	if take {
+		ok = t.admit(now, r, &ev)
+	} else {
+		t.advance(now, r, &ev)
+		ok = t.machine() == breakerfeed.Closed ||
+			(t.machine() == breakerfeed.HalfOpen && t.stepAdmitted < stepAllowance(t.stepAttempts+1, r.settings.HalfOpenSteps[t.step]))
+	}
+	t.mu.Unlock()
+	if ev.n > 0 {
+		r.emit(&ev)
+	}
+	return ok
+}
+
+// State returns the state target acts in: forced_open as Open, forced_closed as Closed, and in
+// disabled mode the state the machine observes (it never blocks). Unknown targets are Closed.
+func (r *Registry) State(target string) (breakerfeed.State, bool) {
+	t := r.lookup(target)
+	if t == nil {
+		return breakerfeed.Closed, false
+	}
+	return actingState(t), true
+}
+
+func actingState(t *target) breakerfeed.State {
+	switch t.currentMode() {
+	case ModeForcedOpen:
+		return breakerfeed.Open
+	case ModeForcedClosed:
+		return breakerfeed.Closed
+	}
+	return t.machine()
+}
+
+// Mode returns target's override mode (ModeAuto for an unknown target).
+func (r *Registry) Mode(target string) Mode {
+	if t := r.lookup(target); t != nil {
+		return t.currentMode()
+	}
+	return ModeAuto
+}
+
+// States calls fn with every known target and its state until fn returns false.
+func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) {
+	for name, t := range r.targets.snapshot() {
+		if !fn(name, actingState(t)) {
+			return
+		}
+	}
+}
+
+// SetMode applies an operator override to target (creating it when unknown) and returns its
+// status.
+func (r *Registry) SetMode(target string, m Mode) (Status, error) {
+	now := r.clock.Now()
+	t, err := r.get(target, now)
+	if err != nil {
+		return Status{}, err
+	}
+	var ev events
+	t.mu.Lock()
+	t.setMode(now, m, r, &ev)
+	t.mu.Unlock()
+	r.emit(&ev)
+	st := r.status(t, false)
+	st.Allow = r.decide(t, false)
+	return st, nil
+}
+
+// Len returns how many targets are tracked.
+func (r *Registry) Len() int { return int(r.count.Load()) }
+
+// Dropped returns how many outcomes and probes were dropped for an invalid target name.
+func (r *Registry) Dropped() uint64 { return r.dropped.Load() }
+
+// Evicted returns how many targets were evicted to stay within MaxTargets.
+func (r *Registry) Evicted() uint64 { return r.evicted.Load() }
+
+// Settings returns the registry's settings.
+func (r *Registry) Settings() Settings { return r.settings }
+
+// Status of one target, as the API serves it.
+type Status struct {
+	Target       string       `json:"target"`
+	Known        bool         `json:"known"`
+	State        string       `json:"state"`
+	MachineState string       `json:"machine_state"`
+	Mode         string       `json:"mode"`
+	Allow        bool         `json:"allow"`
+	Reason       string       `json:"reason"`
+	FailureRate  float64      `json:"failure_rate"`
+	SlowRate     float64      `json:"slow_rate"`
+	Calls        uint64       `json:"calls"`
+	Counts       Counts       `json:"counts"`
+	Baseline     Baseline     `json:"baseline"`
+	Thresholds   Thresholds   `json:"thresholds"`
+	HalfOpen     *HalfOpen    `json:"half_open,omitempty"`
+	OpenedAt     *time.Time   `json:"opened_at"`
+	RetryAt      *time.Time   `json:"retry_at"`
+	LastProbe    *Probe       `json:"last_probe,omitempty"`
+	Transitions  []Transition `json:"transitions"`
+}
+
+// Baseline is what a target has learned to be normal.
+type Baseline struct {
+	FailureRate    float64 `json:"failure_rate"`
+	SlowRate       float64 `json:"slow_rate"`
+	LatencyP50Secs float64 `json:"latency_p50_seconds"`
+	LatencyP95Secs float64 `json:"latency_p95_seconds"`
+	LatencyP99Secs float64 `json:"latency_p99_seconds"`
+	LearnedCalls   uint64  `json:"learned_calls"`
+	Learning       bool    `json:"learning"`
+}
+
+// Thresholds are what the window is compared with.
+type Thresholds struct {
+	ConsecutiveFailures int     `json:"consecutive_failures"`
+	FailureRate         float64 `json:"failure_rate"`
+	SlowRate            float64 `json:"slow_rate"`
+	SlowCallSecs        float64 `json:"slow_call_seconds"`
+	MinCalls            int     `json:"min_calls"`
+	Z                   float64 `json:"z"`
+	WindowSecs          float64 `json:"window_seconds"`
+}
+
+// HalfOpen is the ramp's progress.
+type HalfOpen struct {
+	Step      int     `json:"step"`
+	Percent   float64 `json:"percent"`
+	Successes int     `json:"successes"`
+	Attempts  uint64  `json:"attempts"`
+	Admitted  uint64  `json:"admitted"`
+}
+
+// Probe is the last probe result.
+type Probe struct {
+	At time.Time `json:"at"`
+	OK bool      `json:"ok"`
+}
+
+// Status returns target's status. decide says whether its allow field is a decision (taking a
+// half-open admission slot) or a look. An unknown target is closed, allowed and not known:
+// callers must not fail closed on a new service.
+func (r *Registry) Status(target string, decide bool) Status {
+	t := r.lookup(target)
+	if t == nil {
+		return r.unknown(target)
+	}
+	allow := r.decide(t, decide)
+	st := r.status(t, true)
+	st.Allow = allow
+	return st
+}
+
+func (r *Registry) unknown(target string) Status {
+	s := &r.settings
+	b := &r.prior
+	return Status{
+		Target: target, State: breakerfeed.Closed.String(), MachineState: breakerfeed.Closed.String(),
+		Mode: ModeAuto.String(), Allow: true, Reason: "unknown_target",
+		Baseline:    Baseline{FailureRate: b.failureRate(s), SlowRate: b.slowRate(s), Learning: true},
+		Thresholds:  r.thresholds(b),
+		Transitions: []Transition{},
+	}
+}
+
+func (r *Registry) thresholds(b *baseline) Thresholds {
+	s := &r.settings
+	return Thresholds{
+		ConsecutiveFailures: int(b.consecutiveNeeded(s)),
+		FailureRate:         b.failureThreshold(s),
+		SlowRate:            b.slowRateThreshold(s),
+		SlowCallSecs:        b.threshold(s),
+		MinCalls:            s.MinCalls,
+		Z:                   s.Z,
+		WindowSecs:          s.Window.Seconds(),
+	}
+}
+
+// List returns the status of every target, sorted by name; no half-open slot is taken.
+func (r *Registry) List() []Status {
+	snap := r.targets.snapshot()
+	out := make([]Status, 0, len(snap))
+	for _, t := range snap {
+		st := r.status(t, true)
+		st.Allow = r.decide(t, false)
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.Target, b.Target) })
+	return out
+}
+
+func (r *Registry) status(t *target, withAdvance bool) Status {
+	now := r.clock.Now()
+	var ev events
+	t.mu.Lock()
+	if withAdvance {
+		t.advance(now, r, &ev)
+	}
+	c := t.counts(r)
+	m := t.currentMode()
+	machine := t.machine()
+	st := Status{
+		Target: t.name, Known: true,
+		State: effective(m, machine), MachineState: machine.String(), Mode: m.String(),
+		Allow:       m != ModeForcedOpen && machine != breakerfeed.Open,
+		FailureRate: c.FailureRate, SlowRate: c.SlowRate, Calls: c.Calls, Counts: c,
+		Baseline: Baseline{
+			FailureRate:    c.BaselineFailureRate,
+			SlowRate:       c.BaselineSlowRate,
+			LatencyP50Secs: t.base.quantile(0.5),
+			LatencyP95Secs: t.base.quantile(0.95),
+			LatencyP99Secs: t.base.quantile(0.99),
+			LearnedCalls:   t.base.learnedCalls,
+			Learning:       t.learning && machine == breakerfeed.Closed && (m == ModeAuto || m == ModeDisabled),
+		},
+		Thresholds:  r.thresholds(&t.base),
+		Transitions: t.transitions(),
+		Reason:      "no_transition",
+	}
+	if len(st.Transitions) > 0 {
+		st.Reason = st.Transitions[len(st.Transitions)-1].Reason
+	}
+	if t.openedAt > 0 {
+		at := time.Unix(0, t.openedAt).UTC()
+		st.OpenedAt = &at
+	}
+	if machine == breakerfeed.Open {
+		at := time.Unix(0, t.retryAt.Load()).UTC()
+		st.RetryAt = &at
+	}
+	if machine == breakerfeed.HalfOpen {
+		st.HalfOpen = &HalfOpen{
+			Step: t.step + 1, Percent: r.settings.HalfOpenSteps[t.step], Successes: t.stepSuccesses,
+			Attempts: t.stepAttempts, Admitted: t.stepAdmitted,
+		}
+	}
+	if t.lastProbeAt > 0 {
+		st.LastProbe = &Probe{At: time.Unix(0, t.lastProbeAt).UTC(), OK: t.lastProbeOK}
+	}
+	t.mu.Unlock()
+	if ev.n > 0 {
+		r.emit(&ev)
+	}
+	return st
+}
