@@ -62,6 +62,10 @@ lint: $(STATICCHECK)
 testbed: $(BINARY)
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
 
+## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
+audit-verify:
+	$(GO) run ./cmd/vigil-audit verify $(or $(FILE),.vigil-state/healing-audit.jsonl)
+
 ## clean: remove the build output (the pinned tools in .tools/ are kept)
 clean:
 	rm -rf _build

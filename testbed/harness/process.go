@@ -218,6 +218,13 @@ func (c *Collector) Stop(tb testing.TB) int {
 	return c.cmd.ProcessState.ExitCode()
 }
 
+// Kill ends the process with SIGKILL (no chance to flush anything) and waits for it.
+func (c *Collector) Kill() {
+	c.stopped = true
+	_ = c.cmd.Process.Kill()
+	<-c.done
+}
+
 // syncBuffer is a bytes.Buffer safe for the process's writers and the test's readers.
 type syncBuffer struct {
 	mu  sync.Mutex
