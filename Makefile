@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean
+.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
