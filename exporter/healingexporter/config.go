@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configtls"
 )
 
 // Action types.
@@ -155,21 +156,25 @@ type WebhookConfig struct {
 	Secret     configopaque.String `mapstructure:"secret"`
 	Timeout    time.Duration       `mapstructure:"timeout"`
 	MaxRetries int                 `mapstructure:"max_retries"`
-	_          struct{}
+	// TLS holds the client TLS settings of https URLs (CA, client certificate).
+	TLS configtls.ClientConfig `mapstructure:"tls"`
+	_   struct{}
 }
 
 // AlertmanagerConfig posts alerts to an Alertmanager's API v2.
 type AlertmanagerConfig struct {
-	URL     string        `mapstructure:"url"`
-	Timeout time.Duration `mapstructure:"timeout"`
+	URL     string                 `mapstructure:"url"`
+	Timeout time.Duration          `mapstructure:"timeout"`
+	TLS     configtls.ClientConfig `mapstructure:"tls"`
 	_       struct{}
 }
 
 // PagerDutyConfig sends PagerDuty Events API v2 events.
 type PagerDutyConfig struct {
-	URL        string              `mapstructure:"url"`
-	RoutingKey configopaque.String `mapstructure:"routing_key"`
-	Timeout    time.Duration       `mapstructure:"timeout"`
+	URL        string                 `mapstructure:"url"`
+	RoutingKey configopaque.String    `mapstructure:"routing_key"`
+	Timeout    time.Duration          `mapstructure:"timeout"`
+	TLS        configtls.ClientConfig `mapstructure:"tls"`
 	_          struct{}
 }
 
@@ -314,6 +319,11 @@ func (a ActionConfig) validate(field string, allowed []string) []error {
 			add("%s: has no host", f)
 		}
 	}
+	checkTLS := func(f string, c configtls.ClientConfig) {
+		if err := c.Validate(); err != nil {
+			add("%s: %v", f, err)
+		}
+	}
 	checkTimeout := func(f string, d time.Duration) {
 		if d <= 0 || d > 10*time.Minute {
 			add("%s: must be above 0 and at most 10m, got %s", f, d)
@@ -322,15 +332,18 @@ func (a ActionConfig) validate(field string, allowed []string) []error {
 	switch a.Type {
 	case ActionWebhook:
 		checkURL(field+".webhook.url", a.Webhook.URL)
+		checkTLS(field+".webhook.tls", a.Webhook.TLS)
 		checkTimeout(field+".webhook.timeout", a.Webhook.Timeout)
 		if a.Webhook.MaxRetries < 0 || a.Webhook.MaxRetries > 10 {
 			add("%s.webhook.max_retries: must be between 0 and 10, got %d", field, a.Webhook.MaxRetries)
 		}
 	case ActionAlertmanager:
 		checkURL(field+".alertmanager.url", a.Alertmanager.URL)
+		checkTLS(field+".alertmanager.tls", a.Alertmanager.TLS)
 		checkTimeout(field+".alertmanager.timeout", a.Alertmanager.Timeout)
 	case ActionPagerDuty:
 		checkURL(field+".pagerduty.url", a.PagerDuty.URL)
+		checkTLS(field+".pagerduty.tls", a.PagerDuty.TLS)
 		checkTimeout(field+".pagerduty.timeout", a.PagerDuty.Timeout)
 		if a.PagerDuty.RoutingKey == "" {
 			add("%s.pagerduty.routing_key: required", field)

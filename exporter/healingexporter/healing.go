@@ -18,6 +18,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -99,20 +100,39 @@ func newHealingExporter(cfg *Config, set exporter.Settings) (*healingExporter, e
 }
 
 func (e *healingExporter) newRunner(name string, a ActionConfig) (action.Runner, time.Duration, error) {
-	client := func(t time.Duration) *http.Client {
-		// Redirects are not followed: the URL fixed in config is the only destination.
-		return &http.Client{Timeout: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// client builds an HTTP client with the action's TLS settings. Redirects are not followed:
+	// the URL fixed in config is the only destination.
+	client := func(t time.Duration, tlsCfg configtls.ClientConfig) (*http.Client, error) {
+		conf, err := tlsCfg.LoadTLSConfig(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = conf
+		return &http.Client{Timeout: t, Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
 	}
 	switch a.Type {
 	case ActionWebhook:
 		w := a.Webhook
+		c, err := client(w.Timeout, w.TLS)
+		if err != nil {
+			return nil, 0, err
+		}
 		// The whole run, retries included, is bounded by (1 + retries) timeouts and their pauses.
 		total := time.Duration(w.MaxRetries+1)*w.Timeout + 10*time.Second
-		return &action.Webhook{Name: name, URL: w.URL, Secret: []byte(w.Secret), Client: client(w.Timeout), MaxRetries: w.MaxRetries, Now: e.now}, total, nil
+		return &action.Webhook{Name: name, URL: w.URL, Secret: []byte(w.Secret), Client: c, MaxRetries: w.MaxRetries, Now: e.now}, total, nil
 	case ActionAlertmanager:
-		return &action.Alertmanager{URL: a.Alertmanager.URL, Client: client(a.Alertmanager.Timeout), Now: e.now}, 3*a.Alertmanager.Timeout + 5*time.Second, nil
+		c, err := client(a.Alertmanager.Timeout, a.Alertmanager.TLS)
+		if err != nil {
+			return nil, 0, err
+		}
+		return &action.Alertmanager{URL: a.Alertmanager.URL, Client: c, Now: e.now}, 3*a.Alertmanager.Timeout + 5*time.Second, nil
 	case ActionPagerDuty:
-		return &action.PagerDuty{URL: a.PagerDuty.URL, RoutingKey: string(a.PagerDuty.RoutingKey), Client: client(a.PagerDuty.Timeout)}, 3*a.PagerDuty.Timeout + 5*time.Second, nil
+		c, err := client(a.PagerDuty.Timeout, a.PagerDuty.TLS)
+		if err != nil {
+			return nil, 0, err
+		}
+		return &action.PagerDuty{URL: a.PagerDuty.URL, RoutingKey: string(a.PagerDuty.RoutingKey), Client: c}, 3*a.PagerDuty.Timeout + 5*time.Second, nil
 	case ActionExec:
 		re, err := regexp.Compile(a.Exec.TargetPattern)
 		if err != nil {

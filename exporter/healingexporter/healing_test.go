@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -200,4 +201,41 @@ func TestUnreachableWebhookReportsRecoverable(t *testing.T) {
 	require.Eventually(t, func() bool { return host.last() == "StatusRecoverableError" }, 10*time.Second, 20*time.Millisecond)
 	require.NoError(t, exp.Shutdown(context.Background()))
 	assert.Contains(t, auditDecisions(t, cfg.Audit.Path), "failed")
+}
+
+func TestWebhookOverTLSWithConfiguredCA(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	caPath := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caPath, pemOf(srv.Certificate().Raw), 0o600))
+
+	cfg := testConfig(t, srv.URL)
+	a := cfg.Actions["notify"]
+	a.Webhook.TLS.CAFile = caPath
+	cfg.Actions["notify"] = a
+	exp := startExporter(t, cfg)
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), statusMetrics(map[string]int64{"a": 0})))
+	waitSettled(t, cfg.Audit.Path)
+	require.NoError(t, exp.Shutdown(context.Background()))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"/hook"}, got)
+	assert.Contains(t, auditDecisions(t, cfg.Audit.Path), "executed")
+
+	// A CA file that cannot be read fails the start with the action's name.
+	a.Webhook.TLS.CAFile = "/nonexistent/ca.pem"
+	cfg.Actions["notify"] = a
+	_, err := NewFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "actions.notify: tls:")
+}
+
+func pemOf(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
