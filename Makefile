@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench lint testbed clean
+.PHONY: run build test bench lint testbed clean nab
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -61,3 +61,13 @@ testbed: $(BINARY)
 ## clean: remove the build output (the pinned tools in .tools/ are kept)
 clean:
 	rm -rf _build
+
+NAB_DIR ?= ../shared/nab
+NAB_OUT := .nab-out
+NAB_THRESHOLD ?= 0.5
+
+## nab: stream the NAB subset through the anomaly detector and score it (standard, low FP, low FN, fixed threshold)
+nab:
+	rm -rf $(NAB_OUT)
+	$(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD)
+	python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD)
