@@ -38,7 +38,7 @@ func TestLinearSlopeMatchesPredictLinear(t *testing.T) {
 	var vs []float64
 	t0 := int64(1_700_000_000_000)
 	for i := 0; i < 2000; i++ {
-		tm := t0 + int64(i)*10_000 + int64(rng.IntN(3000)) // irregular scrape times
+		tm := t0 + int64(i)*10_000 + int64(rng.IntN(3000))   // irregular scrape times
 		v := 1e9 + 1234.5*float64(i) + 5e3*rng.NormFloat64() // a large, noisy counter-like value
 		l.Add(tm, v)
 		ts, vs = append(ts, tm), append(vs, v)
