@@ -145,12 +145,15 @@ func NewBurn(objective float64, windows []BurnWindow) (*Burn, error) {
 }
 
 // Update records the error ratio observed at t (seconds, increasing); it holds since the
-// previous point (the first point counts for dt seconds, the series' expected interval).
+// previous point (the first point counts for dt seconds when dt > 0, else it only starts the clock).
 func (b *Burn) Update(t, ratio, dt float64) {
-	if b.started && t > b.last {
+	switch {
+	case b.started && t <= b.last:
+		return // out of order
+	case b.started:
 		dt = t - b.last
-	}
-	if !(dt > 0) {
+	case !(dt > 0):
+		b.started, b.last = true, t // no interval known yet: the point only starts the clock
 		return
 	}
 	b.started, b.last = true, t
