@@ -42,7 +42,7 @@ func TestLoadConfig(t *testing.T) {
 			c.Model = ModelConfig{Fast: 30 * time.Minute, Slow: 12 * time.Hour, Damping: 72 * time.Hour}
 			c.Watch = []WatchRule{
 				{
-					Metric: "system.filesystem.utilization",
+					Metric:     "system.filesystem.utilization",
 					Attributes: []AttributeMatcher{{Key: "state", Value: "used"}, {Key: "mountpoint", Regex: "/|/var.*"}},
 					Threshold:  ptr(0.9), Horizons: []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}, MaxHorizon: 48 * time.Hour,
 				},

@@ -111,11 +111,7 @@ func (e *emitter) emit(r *rule, ref pointRef, pred *prediction) {
 		a := point(g, ref, pred.burnRisk)
 		a.PutStr(attrRiskType, riskTypeBudget)
 		a.PutStr(attrWindow, pred.burnWindow)
-		firing := false
-		for _, b := range pred.burn {
-			firing = firing || (b.Firing && b.Window.Name() == pred.burnWindow)
-		}
-		a.PutBool(attrFiring, firing)
+		a.PutBool(attrFiring, pred.burnFiring)
 		rates := e.gauge(metricBurnRate, "1", "Error-budget burn rate over each window pair (1 = on budget)")
 		for _, b := range pred.burn {
 			ba := point(rates, ref, b.LongRate)

@@ -97,7 +97,8 @@ func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp p
 	buckets := dp.BucketCounts()
 	if temporality == pmetric.AggregationTemporalityCumulative {
 		had := s.srcHave
-		reset := s.restarted(dp.StartTimestamp()) || count < s.srcCount || buckets.Len() != len(s.srcBuckets)
+		reset := s.restarted(dp.StartTimestamp()) || count < s.srcCount ||
+			(s.rule.quantile > 0 && buckets.Len() != len(s.srcBuckets))
 		prevCount, prevSum := s.srcCount, s.srcValue
 		s.srcHave, s.srcStart, s.srcTime = true, int64(dp.StartTimestamp()), ts
 		s.srcCount, s.srcValue = count, sum
@@ -106,6 +107,10 @@ func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp p
 			if !reset {
 				delta = make([]uint64, buckets.Len())
 				for i := range delta {
+					if buckets.At(i) < s.srcBuckets[i] { // a bucket went down: a restart
+						reset = true
+						break
+					}
 					delta[i] = buckets.At(i) - s.srcBuckets[i]
 				}
 			}

@@ -237,7 +237,11 @@ type prediction struct {
 	burn       []forecast.BurnState
 	burnRisk   float64
 	burnWindow string
+	burnFiring bool
 }
+
+// maxRiskNotFiring caps the error-budget risk of pairs that do not fire (yet).
+const maxRiskNotFiring = 0.99
 
 // observe learns one point of series (r, ref) and emits its predictions once the series is warm.
 func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out *emitter, stats *batchStats, value func(*series) (float64, skipReason)) {
@@ -320,12 +324,17 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 	if s.burn != nil {
 		s.burnStates = s.burn.Evaluate(s.burnStates[:0])
 		pred.burn = append([]forecast.BurnState(nil), s.burnStates...)
+		// Risk 1 names the first firing pair (the configured order is fastest first); short of
+		// firing, the pair closest to it, capped below 1.
 		for _, b := range s.burnStates {
-			if lvl := b.Level(); lvl > pred.burnRisk || pred.burnWindow == "" {
-				pred.burnRisk, pred.burnWindow = lvl, b.Window.Name()
+			if b.Firing {
+				pred.burnRisk, pred.burnWindow, pred.burnFiring = 1, b.Window.Name(), true
+				break
+			}
+			if lvl := math.Min(b.Level(), maxRiskNotFiring); lvl > pred.burnRisk || pred.burnWindow == "" {
+				pred.burnRisk, pred.burnWindow = math.Max(lvl, 0), b.Window.Name()
 			}
 		}
-		pred.burnRisk = math.Min(math.Max(pred.burnRisk, 0), 1)
 	}
 	return pred, true
 }

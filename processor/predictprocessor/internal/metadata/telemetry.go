@@ -5,8 +5,8 @@ import (
 	"errors"
 	"sync"
 
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Meter returns the processor's meter from the component's MeterProvider.
