@@ -306,27 +306,30 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 	}
 	r := s.rule
 	pred := prediction{anomaly: anomaly, values: make([]float64, len(r.horizons))}
+	var slope, intercept float64
+	if s.linear != nil {
+		slope, intercept = s.linear.Fit(s.linear.Latest())
+	}
 	for i, h := range r.horizons {
 		if s.linear != nil {
-			pred.values[i] = s.linear.PredictLinear(h)
+			pred.values[i] = intercept + slope*h // predict_linear(series[window], h)
 		} else {
 			pred.values[i], _ = s.trend.Forecast(h)
 		}
 	}
 	if r.hasThreshold {
 		if s.linear != nil {
-			pred.ttt, pred.hasTTT = linearCrossing(s.linear, r.threshold, r.dir, r.maxHorizon)
+			pred.ttt, pred.hasTTT = linearCrossing(slope, intercept, r.threshold, r.dir, r.maxHorizon)
 		} else {
 			pred.ttt, pred.hasTTT = s.trend.TimeToThreshold(r.threshold, r.dir, r.maxHorizon)
 		}
 		pred.risk = s.trend.Risk(r.threshold, r.dir, r.maxHorizon, r.horizons)
 	}
 	if s.burn != nil {
-		s.burnStates = s.burn.Evaluate(s.burnStates[:0])
-		pred.burn = append([]forecast.BurnState(nil), s.burnStates...)
+		pred.burn = s.burn.Evaluate(make([]forecast.BurnState, 0, len(r.burnWindows)))
 		// Risk 1 names the first firing pair (the configured order is fastest first); short of
 		// firing, the pair closest to it, capped below 1.
-		for _, b := range s.burnStates {
+		for _, b := range pred.burn {
 			if b.Firing {
 				pred.burnRisk, pred.burnWindow, pred.burnFiring = 1, b.Window.Name(), true
 				break
@@ -340,8 +343,7 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 }
 
 // linearCrossing is the time until the least-squares line over the window reaches thr.
-func linearCrossing(l *forecast.Linear, thr, dir, maxH float64) (float64, bool) {
-	slope, intercept := l.Fit(l.Latest())
+func linearCrossing(slope, intercept, thr, dir, maxH float64) (float64, bool) {
 	if math.IsNaN(slope) {
 		return 0, false
 	}

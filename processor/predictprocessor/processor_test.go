@@ -206,8 +206,8 @@ func TestAttributeMatchers(t *testing.T) {
 func TestSkipsNaNAndOutOfOrder(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Minute), 0.5, nil))
-	h.consume(t, gaugeBatch("system.memory.utilization", t0, 0.5, nil))                    // older
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Minute), 0.6, nil))   // repeated
+	h.consume(t, gaugeBatch("system.memory.utilization", t0, 0.5, nil))                  // older
+	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Minute), 0.6, nil)) // repeated
 	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(2*time.Minute), math.NaN(), nil))
 	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(3*time.Minute), math.Inf(1), nil))
 	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(4*time.Minute), 0.5, nil))
@@ -262,7 +262,7 @@ func TestCumulativeCounterBecomesRateAcrossResets(t *testing.T) {
 	v := 0.0
 	for i := 1; i <= 40; i++ {
 		ts := t0.Add(time.Duration(i) * 10 * time.Second)
-		v += 1000 // 100 B/s
+		v += 1000    // 100 B/s
 		if i == 20 { // the process restarts: new start time, counter from zero
 			start, v = ts.Add(-time.Second), 100
 		}

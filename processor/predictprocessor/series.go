@@ -81,19 +81,16 @@ type series struct {
 	points      int
 
 	// Source state for cumulative sums and histograms: the previous raw point.
-	srcHave     bool
-	srcStart    int64
-	srcTime     int64
-	srcValue    float64 // counter value, or histogram sum
-	srcCount    uint64
-	srcBuckets  []uint64
-	trend       forecast.Trend
-	det         forecast.Detector
-	linear      *forecast.Linear
-	burn        *forecast.Burn
-	burnStates  []forecast.BurnState
-	lastRate    float64
-	hasLastRate bool
+	srcHave    bool
+	srcStart   int64
+	srcTime    int64
+	srcValue   float64 // counter value, or histogram sum
+	srcCount   uint64
+	srcBuckets []uint64
+	trend      forecast.Trend
+	det        forecast.Detector
+	linear     *forecast.Linear
+	burn       *forecast.Burn
 }
 
 // shard is one lock's worth of series with its own least-recently-seen list.

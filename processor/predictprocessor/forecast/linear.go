@@ -5,19 +5,32 @@ import "math"
 // Linear is an ordinary least-squares fit over a sliding time window, computed exactly as
 // Prometheus' predict_linear does (Kahan-Neumaier sums, times in seconds relative to the
 // evaluation time), so its slope agrees with predict_linear(series[window], h) on the same
-// samples. It keeps the window's points in a ring (MaxPoints at most: the oldest go first), so
-// Add is O(1) and Fit is O(points in the window).
+// samples. It keeps the window's points in a ring that grows as needed up to maxPoints (then
+// the oldest go first): 16 bytes a point, so Add is amortised O(1) and Fit is O(points in the
+// window).
 type Linear struct {
-	window int64 // milliseconds; samples with t > latest - window are in the range
-	ts     []int64
-	vs     []float64
-	head   int // index of the oldest point
-	size   int
+	window    int64 // milliseconds; samples with t > latest - window are in the range
+	maxPoints int
+	ts        []int64
+	vs        []float64
+	head      int // index of the oldest point
+	size      int
 }
 
 // NewLinear returns an empty fit over window milliseconds keeping at most maxPoints points.
 func NewLinear(windowMillis int64, maxPoints int) *Linear {
-	return &Linear{window: windowMillis, ts: make([]int64, maxPoints), vs: make([]float64, maxPoints)}
+	return &Linear{window: windowMillis, maxPoints: max(maxPoints, 2)}
+}
+
+// grow doubles the ring (up to maxPoints), unrolling it so the oldest point is first.
+func (l *Linear) grow() {
+	n := min(max(2*len(l.ts), 16), l.maxPoints)
+	ts, vs := make([]int64, n), make([]float64, n)
+	for k := 0; k < l.size; k++ {
+		i := (l.head + k) % len(l.ts)
+		ts[k], vs[k] = l.ts[i], l.vs[i]
+	}
+	l.ts, l.vs, l.head = ts, vs, 0
 }
 
 // Len returns the number of points in the window.
@@ -25,6 +38,9 @@ func (l *Linear) Len() int { return l.size }
 
 // Add appends the value v observed at tMillis (increasing) and drops points that left the window.
 func (l *Linear) Add(tMillis int64, v float64) {
+	if l.size == len(l.ts) && len(l.ts) < l.maxPoints {
+		l.grow()
+	}
 	if l.size == len(l.ts) {
 		l.head = (l.head + 1) % len(l.ts)
 		l.size--
