@@ -54,6 +54,9 @@ type WatchRule struct {
 	Window time.Duration `mapstructure:"window"`
 	// Histogram says which number of a histogram is the series' value.
 	Histogram HistogramConfig `mapstructure:"histogram"`
+	// MinValue and MaxValue bound the forecasts (e.g. 0 and 1 for a utilisation).
+	MinValue *float64 `mapstructure:"min_value"`
+	MaxValue *float64 `mapstructure:"max_value"`
 	// ErrorBudget treats the series as an error ratio and evaluates burn-rate alerts on it.
 	ErrorBudget *ErrorBudgetConfig `mapstructure:"error_budget"`
 }
@@ -153,6 +156,9 @@ func (r *WatchRule) validate() error {
 	}
 	if r.MaxHorizon < 0 {
 		errs = errors.Join(errs, fmt.Errorf("max_horizon: must not be negative, got %v", r.MaxHorizon))
+	}
+	if r.MinValue != nil && r.MaxValue != nil && !(*r.MinValue < *r.MaxValue) {
+		errs = errors.Join(errs, fmt.Errorf("min_value: must be below max_value (%v), got %v", *r.MaxValue, *r.MinValue))
 	}
 	switch r.Model {
 	case "", modelDampedTrend:

@@ -42,7 +42,7 @@ func TestLoadConfig(t *testing.T) {
 			c.Model = ModelConfig{Fast: 30 * time.Minute, Slow: 12 * time.Hour, Damping: 72 * time.Hour}
 			c.Watch = []WatchRule{
 				{
-					Metric:     "system.filesystem.utilization",
+					Metric: "system.filesystem.utilization", MinValue: ptr(0), MaxValue: ptr(1),
 					Attributes: []AttributeMatcher{{Key: "state", Value: "used"}, {Key: "mountpoint", Regex: "/|/var.*"}},
 					Threshold:  ptr(0.9), Horizons: []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour}, MaxHorizon: 48 * time.Hour,
 				},
@@ -89,6 +89,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"direction", func(c *Config) { c.Watch[2].Direction = "sideways" }, `watch[2]: direction: want "above" or "below", got "sideways"`},
 		{"horizons", func(c *Config) { c.Watch[0].Horizons = []time.Duration{time.Hour, 0} }, "watch[0]: horizons[1]: must be positive"},
 		{"max_horizon", func(c *Config) { c.Watch[0].MaxHorizon = -time.Hour }, "watch[0]: max_horizon: must not be negative"},
+		{"bounds", func(c *Config) { c.Watch[0].MinValue, c.Watch[0].MaxValue = ptr(1), ptr(0) }, "watch[0]: min_value: must be below max_value"},
 		{"model", func(c *Config) { c.Watch[0].Model = "prophet" }, `watch[0]: model: want "damped_trend" or "linear"`},
 		{"window", func(c *Config) { c.Watch[0].Model, c.Watch[0].Window = "linear", -time.Hour }, "watch[0]: window: must not be negative"},
 		{"statistic", func(c *Config) { c.Watch[0].Histogram.Statistic = "median" }, "watch[0]: histogram.statistic"},

@@ -58,16 +58,16 @@ func NewFactory() processor.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	util, health := utilizationThreshold, healthThreshold
+	util, health, lo, hi := utilizationThreshold, healthThreshold, 0.0, 1.0
 	return &Config{
 		MaxSeries:    defaultMaxSeries,
 		WarmUp:       defaultWarmUp,
 		WarmUpPoints: defaultWarmUpPoints,
 		Model:        ModelConfig{Fast: defaultFast, Slow: defaultSlow, Damping: defaultDamping},
 		Watch: []WatchRule{
-			{Metric: "system.filesystem.utilization", Threshold: &util},
-			{Metric: "system.memory.utilization", Threshold: &util},
-			{Metric: "health.score", Threshold: &health, Direction: directionBelow},
+			{Metric: "system.filesystem.utilization", Threshold: &util, MinValue: &lo, MaxValue: &hi},
+			{Metric: "system.memory.utilization", Threshold: &util, MinValue: &lo, MaxValue: &hi},
+			{Metric: "health.score", Threshold: &health, Direction: directionBelow, MinValue: &lo, MaxValue: &hi},
 		},
 	}
 }

@@ -316,6 +316,7 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 		} else {
 			pred.values[i], _ = s.trend.Forecast(h)
 		}
+		pred.values[i] = math.Min(math.Max(pred.values[i], r.lo), r.hi)
 	}
 	if r.hasThreshold {
 		if s.linear != nil {

@@ -146,7 +146,7 @@ func TestDiskFillPredictsTimeToThreshold(t *testing.T) {
 	require.Len(t, values, 3)
 	for _, v := range values {
 		hz, _ := v.Attributes().Get("predict.horizon")
-		want := 0.5 + rate*(2*3600+float64(hz.Int()))
+		want := math.Min(0.5+rate*(2*3600+float64(hz.Int())), 1) // utilisation is bounded to [0, 1]
 		// The damped trend (7 d) gives up 4 % of the rise at 24 h.
 		assert.InEpsilon(t, want, v.DoubleValue(), 0.05, "horizon %d", hz.Int())
 	}
@@ -357,4 +357,18 @@ func TestLinearModelMatchesLeastSquares(t *testing.T) {
 	ttt := h.outputs("predict.time_to_threshold")
 	require.Len(t, ttt, 1)
 	assert.Equal(t, 0.0, ttt[0].DoubleValue(), "already past 1000")
+}
+
+func TestForecastsStayWithinBounds(t *testing.T) {
+	cfg := testConfig()
+	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
+	h := newHarness(t, cfg) // the default rules bound utilisation to [0, 1]
+	for s := 0; s <= 3600; s += 10 {
+		h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Duration(s)*time.Second), 0.9-0.0002*float64(s), nil))
+	}
+	values := h.outputs("predict.value")
+	require.Len(t, values, 3)
+	for _, v := range values {
+		assert.GreaterOrEqual(t, v.DoubleValue(), 0.0)
+	}
 }

@@ -1,6 +1,7 @@
 package predictprocessor
 
 import (
+	"math"
 	"regexp"
 	"time"
 
@@ -20,6 +21,7 @@ type rule struct {
 	horizons     []float64
 	horizonAttr  []int64
 	maxHorizon   float64
+	lo, hi       float64 // forecast bounds
 	linear       bool
 	window       time.Duration
 	quantile     float64 // 0: mean
@@ -37,7 +39,13 @@ type matcher struct {
 func compileRules(cfg *Config) map[string][]*rule {
 	byMetric := map[string][]*rule{}
 	for i, w := range cfg.Watch {
-		r := &rule{index: i, metric: w.Metric, dir: 1, maxHorizon: defaultMaxHorizon.Seconds()}
+		r := &rule{index: i, metric: w.Metric, dir: 1, maxHorizon: defaultMaxHorizon.Seconds(), lo: math.Inf(-1), hi: math.Inf(1)}
+		if w.MinValue != nil {
+			r.lo = *w.MinValue
+		}
+		if w.MaxValue != nil {
+			r.hi = *w.MaxValue
+		}
 		for _, m := range w.Attributes {
 			cm := matcher{key: m.Key, value: m.Value}
 			if m.Regex != "" {

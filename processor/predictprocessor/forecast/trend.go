@@ -24,7 +24,14 @@ type TrendConfig struct {
 type Trend struct {
 	fast, slow Regression
 	damping    float64 // seconds; 0 = none
+	first      float64 // time of the first point
 }
+
+// MaxExtrapolation bounds how far a trend is trusted: a crossing is reported only within this
+// many times the span of data the model has seen (at most its slow time constant). Prometheus'
+// usual predict_linear(x[6h], 24h) extrapolates 4 times its window; 12 allows a one-hour-old
+// series a 12 h forecast and a two-hour-old one the full day.
+const MaxExtrapolation = 12
 
 // NewTrend returns an empty model.
 func NewTrend(cfg TrendConfig) Trend {
@@ -37,6 +44,9 @@ func NewTrend(cfg TrendConfig) Trend {
 
 // Add adds the value y observed at t (seconds, increasing).
 func (m *Trend) Add(t, y float64) {
+	if m.fast.Points() == 0 {
+		m.first = t
+	}
 	m.fast.Add(t, y)
 	m.slow.Add(t, y)
 }
@@ -83,13 +93,21 @@ func (m *Trend) crossing(level, slope, thr, dir float64) float64 {
 	return -m.damping * math.Log1p(-need/m.damping)
 }
 
+// reach returns how far ahead (seconds) the model's trend may be extrapolated.
+func (m *Trend) reach() float64 {
+	return MaxExtrapolation * math.Min(m.fast.Time()-m.first, m.slow.tau)
+}
+
 // trendConfirmed tells whether the fast trend towards thr is real rather than the local slope of
-// a cycle or of noise: it must be significant, and either the slow fit must cross too, or the
-// series must have broken out of the band the slow fit expects (a new behaviour it has not yet
-// absorbed).
+// a cycle or of noise: it must be significant, cross within the model's reach, and either the
+// slow fit must cross too, or the series must have broken out of the band the slow fit expects (a
+// new behaviour it has not yet absorbed).
 func (m *Trend) trendConfirmed(thr, dir, maxH float64) bool {
 	level, slope := m.fast.Fit()
 	if dir*slope <= 2*m.fast.SlopeSE() {
+		return false
+	}
+	if m.crossing(level, slope, thr, dir) > m.reach() {
 		return false
 	}
 	sLevel, sSlope := m.slow.Fit()
@@ -121,19 +139,21 @@ func (m *Trend) TimeToThreshold(thr, dir, maxH float64) (float64, bool) {
 // Risk returns the probability that the series is past thr at some point within maxH seconds,
 // evaluated at the horizons given (seconds, plus maxH itself): the largest tail probability of
 // the forecast there. An unconfirmed trend is judged on the slow fit, whose spread includes the
-// series' cycles.
+// series' cycles, and no further ahead than the model's reach.
 func (m *Trend) Risk(thr, dir, maxH float64, horizons []float64) float64 {
 	if m.fast.Points() < 3 {
 		return 0
 	}
 	r := &m.fast
+	limit := maxH
 	if !m.trendConfirmed(thr, dir, maxH) {
 		r = &m.slow
+		limit = math.Min(maxH, m.reach())
 	}
 	level, slope := r.Fit()
 	risk := 0.0
 	eval := func(h float64) {
-		if h < 0 || h > maxH {
+		if h < 0 || h > limit {
 			return
 		}
 		p := m.projection(h)
@@ -151,6 +171,6 @@ func (m *Trend) Risk(thr, dir, maxH float64, horizons []float64) float64 {
 	for _, h := range horizons {
 		eval(h)
 	}
-	eval(maxH)
+	eval(limit)
 	return clamp01(risk)
 }

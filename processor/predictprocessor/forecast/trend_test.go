@@ -158,3 +158,18 @@ func TestRegressionRecoversLine(t *testing.T) {
 	assert.InDelta(t, 3+0.25*(7*1028), level, 1e-6)
 	assert.InDelta(t, 0, r.ResidualSD(), 1e-6)
 }
+
+func TestNoCrossingBeyondTheModelsReach(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	m := NewTrend(testTrendConfig)
+	rate := 0.4 / (10 * hour) // reaches 0.9 ten hours from t = 0
+	f := func(t float64) float64 { return 0.5 + rate*t }
+	feed(&m, 0, 20*minute, 10, 0.0005, rng, f)
+	_, ok := m.TimeToThreshold(0.9, +1, 24*hour)
+	assert.False(t, ok, "20 minutes of data do not support a 9.7 h extrapolation (reach %.1f h)", m.reach()/hour)
+	assert.Less(t, m.Risk(0.9, +1, 24*hour, nil), 0.01)
+	feed(&m, 20*minute, hour, 10, 0.0005, rng, f)
+	got, ok := m.TimeToThreshold(0.9, +1, 24*hour)
+	require.True(t, ok, "an hour of data reaches 12 h")
+	assert.InEpsilon(t, 9*hour, got, 0.2)
+}
