@@ -101,6 +101,6 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 	// The processor's own telemetry.
 	body, err := harness.Scrape(v.url(v.ports.Telemetry, "/metrics"))
 	require.NoError(t, err)
-	assert.Regexp(t, `otelcol_predict_points(_total)?\{[^}]*\} [1-9]`, body)
-	assert.Regexp(t, `otelcol_predict_series\{[^}]*\} [1-9]`, body)
+	assert.Regexp(t, `(?m)^otelcol_predict_points(_total)?(\{[^}]*\})? [1-9]`, body)
+	assert.Regexp(t, `(?m)^otelcol_predict_series(\{[^}]*\})? [1-9]`, body)
 }
