@@ -64,7 +64,7 @@ clean:
 
 NAB_DIR ?= ../shared/nab
 NAB_OUT := .nab-out
-NAB_THRESHOLD ?= 0.5
+NAB_THRESHOLD ?= 0.1
 
 ## nab: stream the NAB subset through the anomaly detector and score it (standard, low FP, low FN, fixed threshold)
 nab:
