@@ -44,19 +44,19 @@ func DefaultDetectorConfig() DetectorConfig {
 	return DetectorConfig{
 		BreachScale:         0.1,
 		ShortRate:           0.1,
-		LongRate:            0.002,
+		LongRate:            0.004,
 		ShortClip:           4,
 		LongClip:            3,
-		ShiftScale:          0.5,
+		ShiftScale:          0.4,
 		SeasonSlots:         48,
 		SeasonRate:          0.1,
 		SeasonDeviationRate: 0.05,
 		SeasonStrength:      0.3,
-		SeasonScale:         5,
+		SeasonScale:         3,
 		StartPoints:         30,
 		WarmUp:              150,
 		AlertLevel:          0.1,
-		Refractory:          20,
+		Refractory:          30,
 	}
 }
 
