@@ -372,3 +372,33 @@ func TestForecastsStayWithinBounds(t *testing.T) {
 		assert.GreaterOrEqual(t, v.DoubleValue(), 0.0)
 	}
 }
+
+func TestConcurrentBatches(t *testing.T) {
+	cfg := testConfig()
+	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
+	cfg.MaxSeries = 2000 // sharded store
+	h := newHarness(t, cfg)
+	const workers, points = 4, 50
+	done := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < points; i++ {
+				for s := 0; s < 10; s++ {
+					md := gaugeBatch("system.memory.utilization", t0.Add(time.Duration(i)*time.Second), 0.5, map[string]any{"worker": int64(w), "s": int64(s)})
+					if err := h.p.ConsumeMetrics(context.Background(), md); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	assert.Equal(t, int64(workers*points*10), h.counter(t, "otelcol_predict_points"))
+	m, err := h.tel.GetMetric("otelcol_predict_series")
+	require.NoError(t, err)
+	assert.Equal(t, int64(workers*10), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+}
