@@ -9,21 +9,21 @@ import (
 
 // Names of the metrics and attributes the processor appends (DESIGN.md's contract).
 const (
-	metricValue     = "predict.value"
-	metricTTT       = "predict.time_to_threshold"
-	metricRisk      = "predict.risk"
-	metricAnomaly   = "predict.anomaly.score"
-	metricBurnRate  = "predict.error_budget.burn_rate"
-	attrSource      = "predict.source"
-	attrHorizon     = "predict.horizon"
-	attrThreshold   = "predict.threshold"
-	attrRiskType    = "predict.risk.type"
-	attrWindow      = "predict.window"
-	attrFiring      = "predict.firing"
-	riskTypeThresh  = "threshold"
-	riskTypeBudget  = "error_budget"
-	attrBurnFactor  = "predict.burn.factor"
-	attrBurnOverLng = "predict.burn.long"
+	metricValue       = "predict.value"
+	metricTTT         = "predict.time_to_threshold"
+	metricRisk        = "predict.risk"
+	metricAnomaly     = "predict.anomaly.score"
+	metricBurnRate    = "predict.error_budget.burn_rate"
+	attrSource        = "predict.source"
+	attrHorizon       = "predict.horizon"
+	attrThreshold     = "predict.threshold"
+	attrRiskType      = "predict.risk.type"
+	attrWindow        = "predict.window"
+	attrFiring        = "predict.firing"
+	riskTypeThreshold = "threshold"
+	riskTypeBudget    = "error_budget"
+	attrBurnFactor    = "predict.burn.factor"
+	attrBurnSpan      = "predict.burn.span"
 )
 
 // emitter appends predict.* metrics to one ResourceMetrics, creating its scope and each metric
@@ -101,7 +101,7 @@ func (e *emitter) emit(r *rule, ref pointRef, pred *prediction) {
 		}
 		g := e.gauge(metricRisk, "1", "Probability of crossing the threshold within the horizon, or error-budget burn risk")
 		a := point(g, ref, pred.risk)
-		a.PutStr(attrRiskType, riskTypeThresh)
+		a.PutStr(attrRiskType, riskTypeThreshold)
 		a.PutDouble(attrThreshold, r.threshold)
 	}
 	g := e.gauge(metricAnomaly, "1", "How unusual the latest value is for this series, 0..1")
@@ -116,12 +116,12 @@ func (e *emitter) emit(r *rule, ref pointRef, pred *prediction) {
 		for _, b := range pred.burn {
 			ba := point(rates, ref, b.LongRate)
 			ba.PutStr(attrWindow, b.Window.Name())
-			ba.PutStr(attrBurnOverLng, "long")
+			ba.PutStr(attrBurnSpan, "long")
 			ba.PutDouble(attrBurnFactor, b.Window.Factor)
 			ba.PutBool(attrFiring, b.Firing)
 			ba = point(rates, ref, b.ShortRate)
 			ba.PutStr(attrWindow, b.Window.Name())
-			ba.PutStr(attrBurnOverLng, "short")
+			ba.PutStr(attrBurnSpan, "short")
 			ba.PutDouble(attrBurnFactor, b.Window.Factor)
 			ba.PutBool(attrFiring, b.Firing)
 		}
