@@ -88,7 +88,7 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 //     spread), the recent deviation from the profile exceeds any seen before.
 //
 // After an alert, scores are held below AlertLevel for Refractory points so one event raises
-// one alert. A Detector is a fixed set of numbers (about 0.5 KiB), Update is O(1), and it never
+// one alert. A Detector is a fixed set of numbers (about 0.6 KiB), Update is O(1), and it never
 // looks ahead: it is told neither the series' minimum nor its maximum.
 type Detector struct {
 	cfg DetectorConfig

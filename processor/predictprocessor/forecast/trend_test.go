@@ -173,3 +173,21 @@ func TestNoCrossingBeyondTheModelsReach(t *testing.T) {
 	require.True(t, ok, "an hour of data reaches 12 h")
 	assert.InEpsilon(t, 9*hour, got, 0.2)
 }
+
+func TestTimeToThresholdWithIrregularIntervals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	m := NewTrend(testTrendConfig)
+	rate := 0.3 / (12 * hour) // 0.6 -> 0.9 at t = 12h
+	tt := 0.0
+	for tt < 6*hour {
+		m.Add(tt, 0.6+rate*tt+0.002*rng.NormFloat64())
+		tt += 5 + 115*rng.Float64() // scrapes 5 s to 2 min apart
+		if rng.IntN(200) == 0 {
+			tt += 20 * minute // and the odd gap
+		}
+	}
+	got, ok := m.TimeToThreshold(0.9, +1, 24*hour)
+	require.True(t, ok)
+	last := m.fast.Time()
+	assert.InEpsilon(t, 12*hour-last, got, 0.2)
+}
