@@ -49,8 +49,8 @@ func (s *series) restarted(start pcommon.Timestamp) bool {
 // sumValue turns a sum point into the value to learn: a monotonic cumulative counter becomes its
 // per-second rate (a drop or a new start time is a reset), a monotonic delta its rate over its
 // interval, and a non-monotonic sum is taken as it is.
-func (s *series) sumValue(sum pmetric.Sum, dp pmetric.NumberDataPoint) (float64, skipReason) {
-	v, ts := numberValue(dp), int64(dp.Timestamp())
+func (s *series) sumValue(sum pmetric.Sum, dp pmetric.NumberDataPoint, ts int64) (float64, skipReason) {
+	v := numberValue(dp)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, skipNaN
 	}
@@ -85,8 +85,7 @@ func (s *series) sumValue(sum pmetric.Sum, dp pmetric.NumberDataPoint) (float64,
 
 // histogramValue returns the mean (or the rule's quantile) of the observations a histogram
 // point adds: the point itself when delta, the difference from the previous point when cumulative.
-func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp pmetric.HistogramDataPoint) (float64, skipReason) {
-	ts := int64(dp.Timestamp())
+func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp pmetric.HistogramDataPoint, ts int64) (float64, skipReason) {
 	if r := s.checkTime(ts); r != skipNone {
 		return 0, r
 	}
@@ -182,8 +181,7 @@ func bucketQuantile(q float64, bounds pcommon.Float64Slice, counts []uint64) (fl
 }
 
 // expHistogramValue returns the mean of the observations an exponential histogram point adds.
-func (s *series) expHistogramValue(temporality pmetric.AggregationTemporality, dp pmetric.ExponentialHistogramDataPoint) (float64, skipReason) {
-	ts := int64(dp.Timestamp())
+func (s *series) expHistogramValue(temporality pmetric.AggregationTemporality, dp pmetric.ExponentialHistogramDataPoint, ts int64) (float64, skipReason) {
 	if r := s.checkTime(ts); r != skipNone {
 		return 0, r
 	}
@@ -215,8 +213,7 @@ func (s *series) expHistogramValue(temporality pmetric.AggregationTemporality, d
 
 // summaryValue returns the rule's quantile when the summary reports it, else the mean of the
 // observations it adds since the previous point (summaries are cumulative).
-func (s *series) summaryValue(dp pmetric.SummaryDataPoint) (float64, skipReason) {
-	ts := int64(dp.Timestamp())
+func (s *series) summaryValue(dp pmetric.SummaryDataPoint, ts int64) (float64, skipReason) {
 	if r := s.checkTime(ts); r != skipNone {
 		return 0, r
 	}

@@ -148,7 +148,7 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 			dp := dps.At(i)
 			if r := find(dp.Attributes()); r != nil {
 				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series) (float64, skipReason) {
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
 					if dp.Flags().NoRecordedValue() {
 						return 0, skipNoValue
 					}
@@ -156,7 +156,7 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 					if math.IsNaN(v) || math.IsInf(v, 0) {
 						return 0, skipNaN
 					}
-					return v, s.checkTime(int64(dp.Timestamp()))
+					return v, s.checkTime(ts)
 				})
 			}
 		}
@@ -170,11 +170,11 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 			dp := dps.At(i)
 			if r := find(dp.Attributes()); r != nil {
 				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series) (float64, skipReason) {
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
 					if dp.Flags().NoRecordedValue() {
 						return 0, skipNoValue
 					}
-					return s.sumValue(sum, dp)
+					return s.sumValue(sum, dp, ts)
 				})
 			}
 		}
@@ -185,11 +185,11 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 			dp := dps.At(i)
 			if r := find(dp.Attributes()); r != nil {
 				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series) (float64, skipReason) {
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
 					if dp.Flags().NoRecordedValue() {
 						return 0, skipNoValue
 					}
-					return s.histogramValue(h.AggregationTemporality(), dp)
+					return s.histogramValue(h.AggregationTemporality(), dp, ts)
 				})
 			}
 		}
@@ -200,11 +200,11 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 			dp := dps.At(i)
 			if r := find(dp.Attributes()); r != nil {
 				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series) (float64, skipReason) {
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
 					if dp.Flags().NoRecordedValue() {
 						return 0, skipNoValue
 					}
-					return s.expHistogramValue(h.AggregationTemporality(), dp)
+					return s.expHistogramValue(h.AggregationTemporality(), dp, ts)
 				})
 			}
 		}
@@ -214,11 +214,11 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 			dp := dps.At(i)
 			if r := find(dp.Attributes()); r != nil {
 				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series) (float64, skipReason) {
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
 					if dp.Flags().NoRecordedValue() {
 						return 0, skipNoValue
 					}
-					return s.summaryValue(dp)
+					return s.summaryValue(dp, ts)
 				})
 			}
 		}
@@ -244,7 +244,7 @@ type prediction struct {
 const maxRiskNotFiring = 0.99
 
 // observe learns one point of series (r, ref) and emits its predictions once the series is warm.
-func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out *emitter, stats *batchStats, value func(*series) (float64, skipReason)) {
+func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out *emitter, stats *batchStats, value func(*series, int64) (float64, skipReason)) {
 	key := makeKey(r, ref.metric, resHash, ref.attrs)
 	sh := p.store.shard(key)
 	sh.mu.Lock()
@@ -252,10 +252,10 @@ func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out
 	if evicted {
 		stats.evicted++
 	}
-	if ref.ts == 0 {
+	if ref.ts == 0 { // a point without a time is taken as observed now
 		ref.ts = pcommon.NewTimestampFromTime(time.Now())
 	}
-	v, reason := value(s)
+	v, reason := value(s, int64(ref.ts))
 	if reason != skipNone {
 		sh.mu.Unlock()
 		stats.skip(reason)

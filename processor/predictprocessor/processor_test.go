@@ -402,3 +402,18 @@ func TestConcurrentBatches(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(workers*10), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }
+
+func TestPointsWithoutTimestampAreTakenAsNow(t *testing.T) {
+	cfg := testConfig()
+	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
+	h := newHarness(t, cfg)
+	for i := 0; i < 3; i++ {
+		md := gaugeBatch("system.memory.utilization", t0, 0.5, nil)
+		md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0).SetTimestamp(0)
+		h.consume(t, md)
+		time.Sleep(2 * time.Millisecond) // so "now" moves on between batches
+	}
+	assert.Equal(t, int64(3), h.counter(t, "otelcol_predict_points"))
+	require.Len(t, h.outputs("predict.anomaly.score"), 1)
+	assert.NotZero(t, h.outputs("predict.anomaly.score")[0].Timestamp())
+}
