@@ -105,6 +105,7 @@ type Detector struct {
 	seasonSpread   float64
 	seasonSpreadOK bool
 	seasonDev      float64
+	seasonN        int // points the profile feature has been computed for
 	season         record
 }
 
@@ -206,7 +207,9 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	shift := d.shift.score(f, c.ShiftScale, learnOnly)
 	var season float64
 	if g > 0 {
-		season = d.season.score(g, c.SeasonScale, learnOnly)
+		// The profile feature starts on day three: its record learns for WarmUp points of its own.
+		d.seasonN++
+		season = d.season.score(g, c.SeasonScale, learnOnly || d.seasonN <= c.WarmUp)
 	}
 	if learnOnly {
 		return breach
