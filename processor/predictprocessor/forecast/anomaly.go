@@ -10,6 +10,10 @@ type DetectorConfig struct {
 	// BreachScale is the breach of the range seen so far, as a fraction of that range, that
 	// scores 1-1/e.
 	BreachScale float64
+	// BreachDeviation is how many spreads from the long-term level a value must be for its
+	// range breach to count: a record that is still ordinary noise around the level (a young or
+	// very calm series) is no anomaly.
+	BreachDeviation float64
 	// ShortRate and LongRate are the weights of the short- and long-term level estimates.
 	ShortRate, LongRate float64
 	// ShortClip and LongClip bound each point's pull on those levels, in units of the series'
@@ -43,6 +47,7 @@ type DetectorConfig struct {
 func DefaultDetectorConfig() DetectorConfig {
 	return DetectorConfig{
 		BreachScale:         0.1,
+		BreachDeviation:     8,
 		ShortRate:           0.1,
 		LongRate:            0.004,
 		ShortClip:           4,
@@ -81,7 +86,8 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 
 // Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
 // surprises, each "how far this breaks the series' own record":
-//   - range breach: the value leaves the range of every value seen so far;
+//   - range breach: the value leaves the range of every value seen so far, and lies at least
+//     BreachDeviation spreads from the long-term level;
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
 //     series' spread, further than any departure seen before;
 //   - daily pattern: for series with a daily cycle (its time-of-day profile explains most of the
@@ -196,6 +202,9 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		d.short = d.long
 		d.spread += 0.1 * (math.Abs(x-d.long) - d.spread)
 		return breach
+	}
+	if math.Abs(x-d.long) < c.BreachDeviation*sc {
+		breach = 0
 	}
 	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)
 	dl := x - d.long
