@@ -314,17 +314,18 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 		if s.linear != nil {
 			pred.values[i] = intercept + slope*h // predict_linear(series[window], h)
 		} else {
-			pred.values[i], _ = s.trend.Forecast(h)
+			pred.values[i] = s.trend.Mean(h)
 		}
 		pred.values[i] = math.Min(math.Max(pred.values[i], r.lo), r.hi)
 	}
 	if r.hasThreshold {
 		if s.linear != nil {
 			pred.ttt, pred.hasTTT = linearCrossing(slope, intercept, r.threshold, r.dir, r.maxHorizon)
+			pred.risk = s.trend.Risk(r.threshold, r.dir, r.maxHorizon, r.horizons)
 		} else {
-			pred.ttt, pred.hasTTT = s.trend.TimeToThreshold(r.threshold, r.dir, r.maxHorizon)
+			a := s.trend.Assess(r.threshold, r.dir, r.maxHorizon, r.horizons)
+			pred.ttt, pred.hasTTT, pred.risk = a.TimeToThreshold, a.Crosses, a.Risk
 		}
-		pred.risk = s.trend.Risk(r.threshold, r.dir, r.maxHorizon, r.horizons)
 	}
 	if s.burn != nil {
 		pred.burn = s.burn.Evaluate(make([]forecast.BurnState, 0, len(r.burnWindows)))

@@ -41,11 +41,10 @@ func BenchmarkPointUpdate(b *testing.B) {
 		m.Add(t, v)
 		sink += d.UpdateAt(t0.Add(time.Duration(i)*10*time.Second), v)
 		for _, h := range horizons {
-			f, _ := m.Forecast(h)
-			sink += f
+			sink += m.Mean(h)
 		}
-		ttt, _ := m.TimeToThreshold(0.9, 1, 24*3600)
-		sink += ttt + m.Risk(0.9, 1, 24*3600, horizons)
+		a := m.Assess(0.9, 1, 24*3600, horizons)
+		sink += a.TimeToThreshold + a.Risk
 	}
 	_ = sink
 }

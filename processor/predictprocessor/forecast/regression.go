@@ -31,14 +31,13 @@ func (r *Regression) Add(t, y float64) {
 		return
 	}
 	dt := t - r.t
+	w := decay(dt, r.tau)
 	if r.n >= 2 {
 		level, slope := r.Fit()
 		e := y - (level + slope*dt)
-		w := decay(dt, r.tau)
 		r.errSum = w*r.errSum + e*e
 		r.errW = w*r.errW + 1
 	}
-	w := decay(dt, r.tau)
 	// Move the time origin to t (exact), then discount and add the new point at u = 0.
 	s1 := r.s1 - dt*r.s0
 	s2 := r.s2 - 2*dt*r.s1 + dt*dt*r.s0
@@ -95,11 +94,21 @@ func (r *Regression) SlopeSE() float64 {
 // PredictionSD returns the standard deviation of a new observation at the latest time plus
 // the projection p (seconds of trend applied): residual noise plus the fit's uncertainty.
 func (r *Regression) PredictionSD(p float64) float64 {
-	sd := r.ResidualSD()
-	d := r.det()
-	if d == 0 {
-		return sd * math.Sqrt(1+1/r.s0)
+	return r.predictor().sd(p)
+}
+
+// predictor holds what PredictionSD needs, computed once for several projections.
+type predictor struct {
+	resid, det, s0, s1, s2 float64
+}
+
+func (r *Regression) predictor() predictor {
+	return predictor{resid: r.ResidualSD(), det: r.det(), s0: r.s0, s1: r.s1, s2: r.s2}
+}
+
+func (pr predictor) sd(p float64) float64 {
+	if pr.det == 0 {
+		return pr.resid * math.Sqrt(1+1/pr.s0)
 	}
-	q := (r.s2 - 2*p*r.s1 + p*p*r.s0) / d
-	return sd * math.Sqrt(1+q)
+	return pr.resid * math.Sqrt(1+(pr.s2-2*p*pr.s1+p*p*pr.s0)/pr.det)
 }

@@ -69,6 +69,12 @@ func (m *Trend) Forecast(h float64) (mean, sd float64) {
 	return level + slope*p, m.fast.PredictionSD(p)
 }
 
+// Mean returns the expected value h seconds after the latest point (Forecast without its spread).
+func (m *Trend) Mean(h float64) float64 {
+	level, slope := m.fast.Fit()
+	return level + slope*m.projection(h)
+}
+
 // Level returns the fitted current value and the slope per second of the fast fit.
 func (m *Trend) Level() (level, slope float64) { return m.fast.Fit() }
 
@@ -122,18 +128,8 @@ func (m *Trend) trendConfirmed(thr, dir, maxH float64) bool {
 // the threshold returns 0, true. A trend that is not significant, or that the slow fit does not
 // confirm (see trendConfirmed), does not cross.
 func (m *Trend) TimeToThreshold(thr, dir, maxH float64) (float64, bool) {
-	if m.fast.Points() < 3 {
-		return 0, false
-	}
-	level, slope := m.fast.Fit()
-	if dir*(thr-level) <= 0 {
-		return 0, true
-	}
-	if !m.trendConfirmed(thr, dir, maxH) {
-		return 0, false
-	}
-	h := m.crossing(level, slope, thr, dir)
-	return h, h <= maxH
+	a := m.Assess(thr, dir, maxH, nil)
+	return a.TimeToThreshold, a.Crosses
 }
 
 // Risk returns the probability that the series is past thr at some point within maxH seconds,
@@ -141,36 +137,60 @@ func (m *Trend) TimeToThreshold(thr, dir, maxH float64) (float64, bool) {
 // the forecast there. An unconfirmed trend is judged on the slow fit, whose spread includes the
 // series' cycles, and no further ahead than the model's reach.
 func (m *Trend) Risk(thr, dir, maxH float64, horizons []float64) float64 {
+	return m.Assess(thr, dir, maxH, horizons).Risk
+}
+
+// Assessment is a series' standing against a threshold.
+type Assessment struct {
+	TimeToThreshold float64 // seconds; valid when Crosses
+	Crosses         bool    // within the horizon (or already past the threshold)
+	Risk            float64 // probability of being past the threshold within the horizon
+}
+
+// Assess computes TimeToThreshold and Risk together, confirming the trend once.
+func (m *Trend) Assess(thr, dir, maxH float64, horizons []float64) Assessment {
+	var a Assessment
 	if m.fast.Points() < 3 {
-		return 0
+		return a
 	}
+	level, slope := m.fast.Fit()
+	confirmed := m.trendConfirmed(thr, dir, maxH)
+	switch {
+	case dir*(thr-level) <= 0:
+		a.Crosses = true
+	case confirmed:
+		a.TimeToThreshold = m.crossing(level, slope, thr, dir)
+		a.Crosses = a.TimeToThreshold <= maxH
+	}
+
 	r := &m.fast
 	limit := maxH
-	if !m.trendConfirmed(thr, dir, maxH) {
+	if !confirmed {
 		r = &m.slow
 		limit = math.Min(maxH, m.reach())
+		level, slope = r.Fit()
 	}
-	level, slope := r.Fit()
-	risk := 0.0
+	pr := r.predictor()
 	eval := func(h float64) {
 		if h < 0 || h > limit {
 			return
 		}
 		p := m.projection(h)
-		mean, sd := level+slope*p, r.PredictionSD(p)
+		mean := level + slope*p
 		var q float64
-		switch {
+		switch sd := pr.sd(p); {
 		case sd > 0:
 			q = normalSF(dir * (thr - mean) / sd)
-		case dir*(mean-thr) >= 0:
+		case pr.resid == 0 && dir*(mean-thr) >= 0:
 			q = 1
 		}
-		risk = math.Max(risk, q)
+		a.Risk = math.Max(a.Risk, q)
 	}
 	eval(0)
 	for _, h := range horizons {
 		eval(h)
 	}
 	eval(limit)
-	return clamp01(risk)
+	a.Risk = clamp01(a.Risk)
+	return a
 }
