@@ -1,6 +1,8 @@
 package predictprocessor
 
 import (
+	"math"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
@@ -91,7 +93,9 @@ func (e *emitter) emit(r *rule, ref pointRef, pred *prediction) {
 	if len(pred.values) > 0 {
 		g := e.valueGauge(ref.unit)
 		for i, v := range pred.values {
-			point(g, ref, v).PutInt(attrHorizon, r.horizonAttr[i])
+			if !math.IsNaN(v) {
+				point(g, ref, v).PutInt(attrHorizon, r.horizonAttr[i])
+			}
 		}
 	}
 	if r.hasThreshold {

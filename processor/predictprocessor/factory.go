@@ -66,7 +66,11 @@ func createDefaultConfig() component.Config {
 		Model:        ModelConfig{Fast: defaultFast, Slow: defaultSlow, Damping: defaultDamping},
 		Watch: []WatchRule{
 			{Metric: "system.filesystem.utilization", Threshold: &util, MinValue: &lo, MaxValue: &hi},
-			{Metric: "system.memory.utilization", Threshold: &util, MinValue: &lo, MaxValue: &hi},
+			{
+				Metric:     "system.memory.utilization",
+				Attributes: []AttributeMatcher{{Key: "state", Value: "used"}}, // not free, cached, ...
+				Threshold:  &util, MinValue: &lo, MaxValue: &hi,
+			},
 			{Metric: "health.score", Threshold: &health, Direction: directionBelow, MinValue: &lo, MaxValue: &hi},
 		},
 	}

@@ -306,11 +306,19 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 	}
 	r := s.rule
 	pred := prediction{anomaly: anomaly, values: make([]float64, len(r.horizons))}
+	reach := math.Inf(1) // a linear rule extrapolates as far as asked, as predict_linear does
+	if s.linear == nil {
+		reach = s.trend.Reach()
+	}
 	var slope, intercept float64
 	if s.linear != nil {
 		slope, intercept = s.linear.Fit(s.linear.Latest())
 	}
 	for i, h := range r.horizons {
+		if h > reach { // not enough history to look this far: no value (NaN is not emitted)
+			pred.values[i] = math.NaN()
+			continue
+		}
 		if s.linear != nil {
 			pred.values[i] = intercept + slope*h // predict_linear(series[window], h)
 		} else {

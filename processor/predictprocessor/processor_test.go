@@ -169,10 +169,10 @@ func TestNothingBeforeWarmUp(t *testing.T) {
 	cfg.WarmUp, cfg.WarmUpPoints = 10*time.Minute, 5
 	h := newHarness(t, cfg)
 	for i := 0; i < 20; i++ { // 20 points over 9.5 minutes
-		h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Duration(i)*30*time.Second), 0.5, nil))
+		h.consume(t, memBatch(t0.Add(time.Duration(i)*30*time.Second), 0.5, nil))
 		assert.Empty(t, h.outputs("predict.anomaly.score"), "point %d", i)
 	}
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(10*time.Minute), 0.5, nil))
+	h.consume(t, memBatch(t0.Add(10*time.Minute), 0.5, nil))
 	assert.Len(t, h.outputs("predict.anomaly.score"), 1)
 	assert.Empty(t, h.outputs("predict.time_to_threshold"), "a flat series never crosses")
 }
@@ -205,12 +205,12 @@ func TestAttributeMatchers(t *testing.T) {
 
 func TestSkipsNaNAndOutOfOrder(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Minute), 0.5, nil))
-	h.consume(t, gaugeBatch("system.memory.utilization", t0, 0.5, nil))                  // older
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Minute), 0.6, nil)) // repeated
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(2*time.Minute), math.NaN(), nil))
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(3*time.Minute), math.Inf(1), nil))
-	h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(4*time.Minute), 0.5, nil))
+	h.consume(t, memBatch(t0.Add(time.Minute), 0.5, nil))
+	h.consume(t, memBatch(t0, 0.5, nil))                  // older
+	h.consume(t, memBatch(t0.Add(time.Minute), 0.6, nil)) // repeated
+	h.consume(t, memBatch(t0.Add(2*time.Minute), math.NaN(), nil))
+	h.consume(t, memBatch(t0.Add(3*time.Minute), math.Inf(1), nil))
+	h.consume(t, memBatch(t0.Add(4*time.Minute), 0.5, nil))
 	assert.Equal(t, int64(2), h.counter(t, "otelcol_predict_points"))
 	assert.Equal(t, int64(2), h.counter(t, "otelcol_predict_points_skipped", "reason", "out_of_order"))
 	assert.Equal(t, int64(2), h.counter(t, "otelcol_predict_points_skipped", "reason", "nan"))
@@ -221,7 +221,7 @@ func TestMaxSeriesEvictsLeastRecentlySeen(t *testing.T) {
 	cfg.MaxSeries = 2
 	h := newHarness(t, cfg)
 	send := func(dev string, i int) {
-		h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Duration(i)*time.Minute), 0.5, map[string]any{"dev": dev}))
+		h.consume(t, memBatch(t0.Add(time.Duration(i)*time.Minute), 0.5, map[string]any{"dev": dev}))
 	}
 	send("a", 0)
 	send("b", 0)
@@ -364,10 +364,10 @@ func TestForecastsStayWithinBounds(t *testing.T) {
 	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
 	h := newHarness(t, cfg) // the default rules bound utilisation to [0, 1]
 	for s := 0; s <= 3600; s += 10 {
-		h.consume(t, gaugeBatch("system.memory.utilization", t0.Add(time.Duration(s)*time.Second), 0.9-0.0002*float64(s), nil))
+		h.consume(t, memBatch(t0.Add(time.Duration(s)*time.Second), 0.9-0.0002*float64(s), nil))
 	}
 	values := h.outputs("predict.value")
-	require.Len(t, values, 3)
+	require.Len(t, values, 2, "an hour of data reaches 12 h: the 1 h and 6 h forecasts")
 	for _, v := range values {
 		assert.GreaterOrEqual(t, v.DoubleValue(), 0.0)
 	}
@@ -385,7 +385,7 @@ func TestConcurrentBatches(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for i := 0; i < points; i++ {
 				for s := 0; s < 10; s++ {
-					md := gaugeBatch("system.memory.utilization", t0.Add(time.Duration(i)*time.Second), 0.5, map[string]any{"worker": int64(w), "s": int64(s)})
+					md := memBatch(t0.Add(time.Duration(i)*time.Second), 0.5, map[string]any{"worker": int64(w), "s": int64(s)})
 					if err := h.p.ConsumeMetrics(context.Background(), md); err != nil {
 						t.Error(err)
 						return
@@ -408,7 +408,7 @@ func TestPointsWithoutTimestampAreTakenAsNow(t *testing.T) {
 	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
 	h := newHarness(t, cfg)
 	for i := 0; i < 3; i++ {
-		md := gaugeBatch("system.memory.utilization", t0, 0.5, nil)
+		md := memBatch(t0, 0.5, nil)
 		md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints().At(0).SetTimestamp(0)
 		h.consume(t, md)
 		time.Sleep(2 * time.Millisecond) // so "now" moves on between batches
@@ -416,4 +416,39 @@ func TestPointsWithoutTimestampAreTakenAsNow(t *testing.T) {
 	assert.Equal(t, int64(3), h.counter(t, "otelcol_predict_points"))
 	require.Len(t, h.outputs("predict.anomaly.score"), 1)
 	assert.NotZero(t, h.outputs("predict.anomaly.score")[0].Timestamp())
+}
+
+// memBatch is a system.memory.utilization point of state "used" (what the default rule watches).
+func memBatch(ts time.Time, v float64, attrs map[string]any) pmetric.Metrics {
+	all := map[string]any{"state": "used"}
+	for k, a := range attrs {
+		all[k] = a
+	}
+	return gaugeBatch("system.memory.utilization", ts, v, all)
+}
+
+func TestDefaultMemoryRuleWatchesUsedOnly(t *testing.T) {
+	cfg := testConfig()
+	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
+	h := newHarness(t, cfg)
+	for i := 0; i < 5; i++ {
+		ts := t0.Add(time.Duration(i) * time.Minute)
+		for _, state := range []string{"used", "free", "cached"} {
+			h.consume(t, gaugeBatch("system.memory.utilization", ts, 0.3, map[string]any{"state": state}))
+		}
+	}
+	assert.Equal(t, int64(5), h.counter(t, "otelcol_predict_points"))
+}
+
+func TestNoValueBeyondTheModelsReach(t *testing.T) {
+	cfg := testConfig()
+	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
+	h := newHarness(t, cfg) // horizons 1h, 6h, 24h
+	for s := 0; s <= 20*60; s += 10 { // 20 minutes of data reach 4 h
+		h.consume(t, memBatch(t0.Add(time.Duration(s)*time.Second), 0.5, nil))
+	}
+	values := h.outputs("predict.value")
+	require.Len(t, values, 1)
+	hz, _ := values[0].Attributes().Get("predict.horizon")
+	assert.Equal(t, int64(3600), hz.Int())
 }

@@ -30,7 +30,9 @@ var predictConfig = strings.NewReplacer(
     warm_up_points: 3
     watch:
       - metric: system.memory.utilization
+        attributes: [{key: state, value: used}]
         threshold: 0.9
+        horizons: [1m]
         min_value: 0
         max_value: 1
       - metric: vigil.e2e.disk.utilization
@@ -76,7 +78,8 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 			return
 		}
 		// Host memory, watched from the host_metrics receiver.
-		assert.Regexp(c, `predict_value_ratio\{[^}]*predict_horizon="3600"[^}]*predict_source="system.memory.utilization"`, body)
+		// A horizon is forecast once the series is a twelfth as old: 1 m after 5 s.
+		assert.Regexp(c, `predict_value_ratio\{[^}]*predict_horizon="60"[^}]*predict_source="system.memory.utilization"[^}]*state="used"`, body)
 		assert.Regexp(c, `predict_anomaly_score_ratio\{[^}]*predict_source="system.memory.utilization"`, body)
 		assert.Regexp(c, `predict_risk_ratio\{[^}]*predict_risk_type="threshold"[^}]*predict_source="system.memory.utilization"`, body)
 		// The disk sent over OTLP: time to threshold with its own labels kept.

@@ -99,6 +99,10 @@ func (m *Trend) crossing(level, slope, thr, dir float64) float64 {
 	return -m.damping * math.Log1p(-need/m.damping)
 }
 
+// Reach returns how far ahead (seconds) the model's trend may be extrapolated: MaxExtrapolation
+// times the span of data it has seen (at most its slow time constant).
+func (m *Trend) Reach() float64 { return m.reach() }
+
 // reach returns how far ahead (seconds) the model's trend may be extrapolated.
 func (m *Trend) reach() float64 {
 	return MaxExtrapolation * math.Min(m.fast.Time()-m.first, m.slow.tau)
