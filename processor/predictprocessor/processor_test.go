@@ -443,7 +443,7 @@ func TestDefaultMemoryRuleWatchesUsedOnly(t *testing.T) {
 func TestNoValueBeyondTheModelsReach(t *testing.T) {
 	cfg := testConfig()
 	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
-	h := newHarness(t, cfg) // horizons 1h, 6h, 24h
+	h := newHarness(t, cfg)           // horizons 1h, 6h, 24h
 	for s := 0; s <= 20*60; s += 10 { // 20 minutes of data reach 4 h
 		h.consume(t, memBatch(t0.Add(time.Duration(s)*time.Second), 0.5, nil))
 	}
