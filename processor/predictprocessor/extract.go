@@ -7,6 +7,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
+// maxQuantileBuckets bounds the buckets of a histogram whose quantile is tracked: a cumulative
+// one keeps its previous bucket counts (8 bytes each) per series.
+const maxQuantileBuckets = 256
+
 // skipReason says why a watched point taught the model nothing.
 type skipReason string
 
@@ -94,6 +98,9 @@ func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp p
 	}
 	count, sum := dp.Count(), dp.Sum()
 	buckets := dp.BucketCounts()
+	if s.rule.quantile > 0 && buckets.Len() > maxQuantileBuckets {
+		return 0, skipUnsupported // telemetry is hostile input: bound what a series keeps
+	}
 	if temporality == pmetric.AggregationTemporalityCumulative {
 		had := s.srcHave
 		reset := s.restarted(dp.StartTimestamp()) || count < s.srcCount ||

@@ -452,3 +452,22 @@ func TestNoValueBeyondTheModelsReach(t *testing.T) {
 	hz, _ := values[0].Attributes().Get("predict.horizon")
 	assert.Equal(t, int64(3600), hz.Int())
 }
+
+func TestHistogramWithTooManyBucketsIsSkipped(t *testing.T) {
+	cfg := testConfig()
+	cfg.Watch = []WatchRule{{Metric: "latency", Histogram: HistogramConfig{Statistic: "quantile", Quantile: 0.5}}}
+	h := newHarness(t, cfg)
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("latency")
+	dp := m.SetEmptyHistogram().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+	bounds := make([]float64, maxQuantileBuckets+1)
+	for i := range bounds {
+		bounds[i] = float64(i + 1)
+	}
+	dp.ExplicitBounds().FromRaw(bounds)
+	dp.BucketCounts().FromRaw(make([]uint64, len(bounds)+1))
+	h.consume(t, md)
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_predict_points_skipped", "reason", "unsupported"))
+}
