@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify
+.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -42,6 +42,7 @@ $(STATICCHECK):
 test: $(BINARY)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory nab-check
 
 ## bench: every benchmark, with allocations
 bench:
@@ -69,3 +70,24 @@ audit-verify:
 ## clean: remove the build output (the pinned tools in .tools/ are kept)
 clean:
 	rm -rf _build
+
+NAB_DIR ?= ../shared/nab
+NAB_OUT := .nab-out
+NAB_THRESHOLD ?= 0.1
+
+# The NAB standard score the detector must keep (it scores 76.0 on the shared subset).
+NAB_MIN ?= 75.0
+
+## nab: stream the NAB subset through the anomaly detector and score it (standard, low FP, low FN, fixed threshold)
+nab:
+	rm -rf $(NAB_OUT)
+	$(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD)
+	python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD) | tee $(NAB_OUT)/score.txt
+
+## nab-check: make nab (a few seconds), failing if the standard score drops below NAB_MIN; skipped without the NAB folder
+nab-check:
+	@if [ ! -d $(NAB_DIR)/data ]; then echo "nab-check: $(NAB_DIR)/data not found, skipped"; exit 0; fi; \
+	$(MAKE) --no-print-directory nab >/dev/null && \
+	score=$$(sed -n 's/^NAB standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/score.txt) && \
+	echo "nab-check: NAB standard $$score (minimum $(NAB_MIN))" && \
+	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) else 1)"

@@ -1,0 +1,238 @@
+package forecast
+
+import (
+	"math"
+	"time"
+)
+
+// DetectorConfig holds the parameters of the anomaly Detector. Rates are per point.
+type DetectorConfig struct {
+	// BreachScale is the breach of the range seen so far, as a fraction of that range, that
+	// scores 1-1/e.
+	BreachScale float64
+	// BreachDeviation is how many spreads from the long-term level a value must be for its
+	// range breach to count: a record that is still ordinary noise around the level (a young or
+	// very calm series) is no anomaly.
+	BreachDeviation float64
+	// ShortRate and LongRate are the weights of the short- and long-term level estimates.
+	ShortRate, LongRate float64
+	// ShortClip and LongClip bound each point's pull on those levels, in units of the series'
+	// spread, so one spike barely moves them while a sustained shift moves them fully.
+	ShortClip, LongClip float64
+	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
+	// to score 1-1/e.
+	ShiftScale float64
+	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
+	SeasonSlots int
+	// SeasonRate is the weight of a point in its slot's profile value.
+	SeasonRate float64
+	// SeasonDeviationRate is the weight of the short average of deviations from the profile.
+	SeasonDeviationRate float64
+	// SeasonStrength is the largest ratio of the profile's residual spread to the plain spread
+	// for which the series counts as daily-seasonal (and the profile feature is used).
+	SeasonStrength float64
+	// SeasonScale is how far a deviation from the profile must exceed the largest seen before
+	// to score 1-1/e.
+	SeasonScale float64
+	// StartPoints is the number of points used to initialise the levels; WarmUp the number of
+	// points after which records start to score.
+	StartPoints, WarmUp int
+	// AlertLevel is the score at or above which a point is an alert: the shipped threshold.
+	AlertLevel float64
+	// Refractory is the number of points after an alert during which scores stay below AlertLevel.
+	Refractory int
+}
+
+// DefaultDetectorConfig returns the one parameter set used for every series and every NAB file.
+func DefaultDetectorConfig() DetectorConfig {
+	return DetectorConfig{
+		BreachScale:         0.1,
+		BreachDeviation:     8,
+		ShortRate:           0.1,
+		LongRate:            0.004,
+		ShortClip:           4,
+		LongClip:            3,
+		ShiftScale:          0.4,
+		SeasonSlots:         48,
+		SeasonRate:          0.1,
+		SeasonDeviationRate: 0.05,
+		SeasonStrength:      0.3,
+		SeasonScale:         3,
+		StartPoints:         30,
+		WarmUp:              150,
+		AlertLevel:          0.1,
+		Refractory:          30,
+	}
+}
+
+// maxSeasonSlots bounds SeasonSlots (the profile is a fixed array).
+const maxSeasonSlots = 48
+
+const secondsPerDay = 86400
+
+// record scores a non-negative feature by how far it breaks the largest value seen so far: a
+// scale-free, self-calibrating surprise (a series whose feature is often large needs a larger
+// one to score).
+type record struct{ max float64 }
+
+func (r *record) score(f, scale float64, learnOnly bool) float64 {
+	var out float64
+	if !learnOnly && r.max > 0 && f > r.max {
+		out = 1 - math.Exp(-(f/r.max-1)/scale)
+	}
+	r.max = math.Max(r.max, f)
+	return out
+}
+
+// Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
+// surprises, each "how far this breaks the series' own record":
+//   - range breach: the value leaves the range of every value seen so far, and lies at least
+//     BreachDeviation spreads from the long-term level;
+//   - level shift: a robust short-term level departs from the long-term level, in units of the
+//     series' spread, further than any departure seen before;
+//   - daily pattern: for series with a daily cycle (its time-of-day profile explains most of the
+//     spread), the recent deviation from the profile exceeds any seen before.
+//
+// After an alert, scores are held below AlertLevel for Refractory points so one event raises
+// one alert. A Detector is a fixed set of numbers (about 0.6 KiB), Update is O(1), and it never
+// looks ahead: it is told neither the series' minimum nor its maximum.
+type Detector struct {
+	cfg DetectorConfig
+
+	n              int
+	lo, hi         float64 // range seen so far
+	short, long    float64 // robust levels
+	spread         float64 // robust mean absolute deviation from the long level
+	shift          record
+	hold           int
+	t0             int64 // unix seconds of the first point
+	profile        [maxSeasonSlots]float64
+	profileSeen    uint64 // bit i: slot i has a value
+	seasonSpread   float64
+	seasonSpreadOK bool
+	seasonDev      float64
+	seasonN        int // points the profile feature has been computed for
+	season         record
+}
+
+// NewDetector returns a Detector with cfg.
+func NewDetector(cfg DetectorConfig) *Detector {
+	d := &Detector{}
+	d.Init(cfg)
+	return d
+}
+
+// Init resets d to an empty detector with cfg (for embedding without a pointer).
+func (d *Detector) Init(cfg DetectorConfig) {
+	cfg.SeasonSlots = min(max(cfg.SeasonSlots, 0), maxSeasonSlots)
+	*d = Detector{cfg: cfg}
+}
+
+// Points returns the number of points the detector has learnt from.
+func (d *Detector) Points() int { return d.n }
+
+// seasonal updates the daily profile with x at t and returns the profile feature (0 when the
+// series is not daily-seasonal or the profile is not yet two days old).
+func (d *Detector) seasonal(t time.Time, x float64) float64 {
+	c := &d.cfg
+	if c.SeasonSlots == 0 || t.IsZero() {
+		return 0
+	}
+	sec := t.Unix()
+	slot := int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * c.SeasonSlots / secondsPerDay
+	bit := uint64(1) << slot
+	if d.profileSeen&bit == 0 {
+		d.profile[slot], d.profileSeen = x, d.profileSeen|bit
+		return 0
+	}
+	e := x - d.profile[slot]
+	d.profile[slot] += c.SeasonRate * e
+	if d.n == 0 || sec-d.t0 < 2*secondsPerDay {
+		return 0
+	}
+	if !d.seasonSpreadOK {
+		d.seasonSpread, d.seasonSpreadOK = math.Abs(e), true
+	}
+	d.seasonSpread += 0.01 * (math.Abs(e) - d.seasonSpread)
+	d.seasonDev += c.SeasonDeviationRate * (e - d.seasonDev)
+	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
+		return 0
+	}
+	return math.Abs(d.seasonDev) / (d.seasonSpread + 1e-12 + 1e-9*math.Abs(x))
+}
+
+// Update feeds the next value (with no time: the daily profile is not used) and returns its
+// anomaly score in [0, 1].
+func (d *Detector) Update(x float64) float64 { return d.UpdateAt(time.Time{}, x) }
+
+// UpdateAt feeds the value observed at t and returns its anomaly score in [0, 1]. NaN and ±Inf
+// are ignored and score 0.
+func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	c := &d.cfg
+	g := d.seasonal(t, x)
+	if d.n == 0 {
+		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
+		if !t.IsZero() {
+			d.t0 = t.Unix()
+		}
+		return 0
+	}
+	d.n++
+
+	// Range breach.
+	var b float64
+	switch r := d.hi - d.lo + 1e-9; {
+	case x > d.hi:
+		b, d.hi = (x-d.hi)/r, x
+	case x < d.lo:
+		b, d.lo = (d.lo-x)/r, x
+	}
+	breach := 0.0
+	if b > 0 {
+		breach = 1 - math.Exp(-b/c.BreachScale)
+	}
+
+	// Robust levels and spread.
+	sc := d.spread + 1e-9*(math.Abs(d.long)+1e-9) + 1e-12
+	if d.n < c.StartPoints {
+		d.long += 0.1 * (x - d.long)
+		d.short = d.long
+		d.spread += 0.1 * (math.Abs(x-d.long) - d.spread)
+		return breach
+	}
+	if math.Abs(x-d.long) < c.BreachDeviation*sc {
+		breach = 0
+	}
+	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)
+	dl := x - d.long
+	d.long += c.LongRate * clip(dl, c.LongClip*sc)
+	d.spread += c.LongRate * (math.Min(math.Abs(dl), c.LongClip*sc) - d.spread)
+	f := math.Abs(d.short-d.long) / sc
+
+	learnOnly := d.n <= c.WarmUp
+	shift := d.shift.score(f, c.ShiftScale, learnOnly)
+	var season float64
+	if g > 0 {
+		// The profile feature starts on day three: its record learns for WarmUp points of its own.
+		d.seasonN++
+		season = d.season.score(g, c.SeasonScale, learnOnly || d.seasonN <= c.WarmUp)
+	}
+	if learnOnly {
+		return breach
+	}
+	score := clamp01(math.Max(breach, math.Max(shift, season)))
+	if d.hold > 0 {
+		d.hold--
+		return math.Min(score, c.AlertLevel*0.999)
+	}
+	if score >= c.AlertLevel && c.Refractory > 0 {
+		d.hold = c.Refractory
+	}
+	return score
+}
+
+// clip limits v to [-c, c].
+func clip(v, c float64) float64 { return math.Max(-c, math.Min(c, v)) }

@@ -1,0 +1,107 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var start = time.Date(2014, 4, 1, 0, 0, 0, 0, time.UTC)
+
+// stream feeds f(i) every 5 minutes for n points and returns the scores.
+func stream(d *Detector, from, n int, f func(i int) float64) []float64 {
+	out := make([]float64, n)
+	for i := 0; i < n; i++ {
+		out[i] = d.UpdateAt(start.Add(time.Duration(from+i)*5*time.Minute), f(from+i))
+	}
+	return out
+}
+
+func maxScore(s []float64) (float64, int) {
+	best, at := -1.0, -1
+	for i, v := range s {
+		if v > best {
+			best, at = v, i
+		}
+	}
+	return best, at
+}
+
+func TestSpikeIsAnAlert(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	d := NewDetector(DefaultDetectorConfig())
+	noise := func(int) float64 { return 50 + rng.NormFloat64() }
+	stream(d, 0, 1000, noise)
+	s := stream(d, 1000, 1, func(int) float64 { return 80 })
+	assert.GreaterOrEqual(t, s[0], DefaultDetectorConfig().AlertLevel)
+	assert.Greater(t, s[0], 0.9, "a spike of 30 sigma")
+}
+
+func TestLevelShiftInsideTheRangeIsAnAlert(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	d := NewDetector(DefaultDetectorConfig())
+	// One early spike to 100 widens the range, so the later shift to 60 breaks no range.
+	stream(d, 0, 1500, func(i int) float64 {
+		if i == 300 {
+			return 100
+		}
+		return 50 + 0.5*rng.NormFloat64()
+	})
+	s := stream(d, 1500, 100, func(int) float64 { return 60 + 0.5*rng.NormFloat64() })
+	best, at := maxScore(s)
+	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel)
+	assert.Less(t, at, 30, "detected within 30 points of the shift")
+}
+
+func TestBrokenDailyPatternIsAnAlert(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	d := NewDetector(DefaultDetectorConfig())
+	// A daily square wave: 20 at night, 80 from 09:00 to 17:00, with a little noise.
+	wave := func(i int) float64 {
+		h := (i * 5 / 60) % 24
+		if h >= 9 && h < 17 {
+			return 80 + rng.NormFloat64()
+		}
+		return 20 + rng.NormFloat64()
+	}
+	perDay := 288
+	normal := stream(d, 0, 7*perDay, wave)
+	alerts := 0
+	for _, s := range normal[4*perDay:] {
+		if s >= DefaultDetectorConfig().AlertLevel {
+			alerts++
+		}
+	}
+	assert.LessOrEqual(t, alerts, 1, "the pattern itself is not anomalous once learnt")
+	// Day 8: the daytime peak does not come.
+	s := stream(d, 7*perDay, perDay, func(i int) float64 { return 20 + rng.NormFloat64() })
+	best, at := maxScore(s)
+	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel, "missing peak")
+	assert.GreaterOrEqual(t, at, 9*12, "not before the peak was due (09:00)")
+}
+
+func TestRefractoryHoldsRepeatedAlerts(t *testing.T) {
+	d := NewDetector(DefaultDetectorConfig())
+	stream(d, 0, 500, func(i int) float64 { return 10 + float64(i%7) })
+	s := stream(d, 500, 10, func(i int) float64 { return 100 * float64(i-499) }) // ever higher
+	assert.GreaterOrEqual(t, s[0], 0.1)
+	for i, v := range s[1:] {
+		assert.Less(t, v, 0.1, "point %d after the alert", i+1)
+	}
+}
+
+func TestIgnoresNaNAndWarmsUp(t *testing.T) {
+	d := NewDetector(DefaultDetectorConfig())
+	assert.Zero(t, d.Update(math.NaN()))
+	assert.Zero(t, d.Update(math.Inf(-1)))
+	assert.Zero(t, d.Points())
+	s := stream(d, 0, 150, func(i int) float64 { return float64(i % 3) })
+	for i, v := range s[30:] {
+		require.Zero(t, v, "no score from a steady cycle, point %d", i+30)
+	}
+	require.Equal(t, 150, d.Points())
+}

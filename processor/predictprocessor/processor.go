@@ -1,0 +1,368 @@
+package predictprocessor
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
+	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
+)
+
+// predictProcessor learns one model per watched series and appends predict.* metrics.
+type predictProcessor struct {
+	cfg      *Config
+	logger   *zap.Logger
+	rules    map[string][]*rule
+	store    *store
+	tel      *metadata.TelemetryBuilder
+	trendCfg forecast.TrendConfig
+	detCfg   forecast.DetectorConfig
+	warmUp   int64 // ns
+}
+
+func newPredictProcessor(set processor.Settings, cfg *Config) (*predictProcessor, error) {
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &predictProcessor{
+		cfg:      cfg,
+		logger:   set.Logger,
+		rules:    compileRules(cfg),
+		store:    newStore(cfg.MaxSeries),
+		tel:      tel,
+		trendCfg: forecast.TrendConfig{Fast: cfg.Model.Fast, Slow: cfg.Model.Slow, Damping: cfg.Model.Damping},
+		detCfg:   forecast.DefaultDetectorConfig(),
+		warmUp:   int64(cfg.WarmUp),
+	}
+	if err := tel.RegisterPredictSeriesCallback(p.store.len); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *predictProcessor) start(context.Context, component.Host) error {
+	p.logger.Info("predict processor watching", zap.Int("rules", len(p.cfg.Watch)), zap.Int("max_series", p.cfg.MaxSeries))
+	return nil
+}
+
+func (p *predictProcessor) shutdown(context.Context) error {
+	p.tel.Shutdown()
+	return nil
+}
+
+// batchStats are the telemetry counts of one batch, added once at its end.
+type batchStats struct {
+	points  int64
+	evicted int64
+	skipped map[skipReason]int64
+}
+
+func (b *batchStats) skip(r skipReason) {
+	if r == skipFirst {
+		return
+	}
+	if b.skipped == nil {
+		b.skipped = map[skipReason]int64{}
+	}
+	b.skipped[r]++
+}
+
+func (p *predictProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	var stats batchStats
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		p.processResource(rms.At(i), &stats)
+	}
+	if stats.points > 0 {
+		p.tel.PredictPoints.Add(ctx, stats.points)
+	}
+	if stats.evicted > 0 {
+		p.tel.PredictSeriesEvicted.Add(ctx, stats.evicted)
+	}
+	for r, n := range stats.skipped {
+		p.tel.PredictPointsSkipped.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(r)))))
+	}
+	return md, nil
+}
+
+// pointRef is a watched point: where it sits and which value it yielded.
+type pointRef struct {
+	metric string
+	unit   string
+	attrs  pcommon.Map
+	ts     pcommon.Timestamp
+}
+
+func (p *predictProcessor) processResource(rm pmetric.ResourceMetrics, stats *batchStats) {
+	out := emitter{rm: rm}
+	var resHash [2]uint64
+	hashed := false
+	sms := rm.ScopeMetrics()
+	n := sms.Len() // outputs are appended after the existing scopes and not read again
+	for j := 0; j < n; j++ {
+		sm := sms.At(j)
+		if sm.Scope().Name() == metadata.ScopeName {
+			continue // our own output from an earlier predict in the pipeline
+		}
+		ms := sm.Metrics()
+		for k := 0; k < ms.Len(); k++ {
+			m := ms.At(k)
+			rules := p.rules[m.Name()]
+			if len(rules) == 0 {
+				continue
+			}
+			if !hashed {
+				resHash = [2]uint64{mapHash(rm.Resource().Attributes(), keySeeds[0]), mapHash(rm.Resource().Attributes(), keySeeds[1])}
+				hashed = true
+			}
+			p.processMetric(m, rules, rm.Resource().Attributes(), resHash, &out, stats)
+		}
+	}
+}
+
+func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAttrs pcommon.Map, resHash [2]uint64, out *emitter, stats *batchStats) {
+	ref := pointRef{metric: m.Name(), unit: m.Unit()}
+	// find returns the first rule the point matches, or nil.
+	find := func(attrs pcommon.Map) *rule {
+		for _, r := range rules {
+			if r.matches(attrs, resAttrs) {
+				return r
+			}
+		}
+		return nil
+	}
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		dps := m.Gauge().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			if r := find(dp.Attributes()); r != nil {
+				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
+					if dp.Flags().NoRecordedValue() {
+						return 0, skipNoValue
+					}
+					v := numberValue(dp)
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						return 0, skipNaN
+					}
+					return v, s.checkTime(ts)
+				})
+			}
+		}
+	case pmetric.MetricTypeSum:
+		sum := m.Sum()
+		if sum.IsMonotonic() {
+			ref.unit += "/s"
+		}
+		dps := sum.DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			if r := find(dp.Attributes()); r != nil {
+				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
+					if dp.Flags().NoRecordedValue() {
+						return 0, skipNoValue
+					}
+					return s.sumValue(sum, dp, ts)
+				})
+			}
+		}
+	case pmetric.MetricTypeHistogram:
+		h := m.Histogram()
+		dps := h.DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			if r := find(dp.Attributes()); r != nil {
+				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
+					if dp.Flags().NoRecordedValue() {
+						return 0, skipNoValue
+					}
+					return s.histogramValue(h.AggregationTemporality(), dp, ts)
+				})
+			}
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		h := m.ExponentialHistogram()
+		dps := h.DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			if r := find(dp.Attributes()); r != nil {
+				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
+					if dp.Flags().NoRecordedValue() {
+						return 0, skipNoValue
+					}
+					return s.expHistogramValue(h.AggregationTemporality(), dp, ts)
+				})
+			}
+		}
+	case pmetric.MetricTypeSummary:
+		dps := m.Summary().DataPoints()
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			if r := find(dp.Attributes()); r != nil {
+				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
+				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
+					if dp.Flags().NoRecordedValue() {
+						return 0, skipNoValue
+					}
+					return s.summaryValue(dp, ts)
+				})
+			}
+		}
+	default:
+		stats.skip(skipUnsupported)
+	}
+}
+
+// prediction is what one learnt point yields, computed under the shard lock and written after.
+type prediction struct {
+	values     []float64
+	hasTTT     bool
+	ttt        float64
+	risk       float64
+	anomaly    float64
+	burn       []forecast.BurnState
+	burnRisk   float64
+	burnWindow string
+	burnFiring bool
+}
+
+// maxRiskNotFiring caps the error-budget risk of pairs that do not fire (yet).
+const maxRiskNotFiring = 0.99
+
+// observe learns one point of series (r, ref) and emits its predictions once the series is warm.
+func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out *emitter, stats *batchStats, value func(*series, int64) (float64, skipReason)) {
+	key := makeKey(r, ref.metric, resHash, ref.attrs)
+	sh := p.store.shard(key)
+	sh.mu.Lock()
+	s, evicted := sh.getOrCreate(key, func() *series { return p.newSeries(r) })
+	if evicted {
+		stats.evicted++
+	}
+	if ref.ts == 0 { // a point without a time is taken as observed now
+		ref.ts = pcommon.NewTimestampFromTime(time.Now())
+	}
+	v, reason := value(s, int64(ref.ts))
+	if reason != skipNone {
+		sh.mu.Unlock()
+		stats.skip(reason)
+		return
+	}
+	stats.points++
+	pred, warm := p.learn(s, int64(ref.ts), v)
+	sh.mu.Unlock()
+	if warm {
+		out.emit(r, ref, &pred)
+	}
+}
+
+func (p *predictProcessor) newSeries(r *rule) *series {
+	s := &series{rule: r, trend: forecast.NewTrend(p.trendCfg)}
+	s.det.Init(p.detCfg)
+	if r.linear {
+		s.linear = forecast.NewLinear(r.window.Milliseconds(), defaultLinearMaxPoints)
+	}
+	if r.objective > 0 {
+		// Windows were validated with the config, so NewBurn cannot fail here.
+		s.burn, _ = forecast.NewBurn(r.objective, r.burnWindows)
+	}
+	return s
+}
+
+// learn updates every model of s with v at ts (ns) and, once s is warm, returns its predictions.
+func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bool) {
+	t := float64(ts) / 1e9
+	dt := 0.0
+	if s.points > 0 {
+		dt = float64(ts-s.last) / 1e9
+	} else {
+		s.first = ts
+	}
+	s.last = ts
+	s.points++
+	s.trend.Add(t, v)
+	anomaly := s.det.UpdateAt(time.Unix(0, ts), v)
+	if s.linear != nil {
+		s.linear.Add(ts/1e6, v)
+	}
+	if s.burn != nil {
+		s.burn.Update(t, v, dt)
+	}
+	if s.points < p.cfg.WarmUpPoints || ts-s.first < p.warmUp {
+		return prediction{}, false
+	}
+	r := s.rule
+	pred := prediction{anomaly: anomaly, values: make([]float64, len(r.horizons))}
+	reach := math.Inf(1) // a linear rule extrapolates as far as asked, as predict_linear does
+	if s.linear == nil {
+		reach = s.trend.Reach()
+	}
+	var slope, intercept float64
+	if s.linear != nil {
+		slope, intercept = s.linear.Fit(s.linear.Latest())
+	}
+	for i, h := range r.horizons {
+		if h > reach { // not enough history to look this far: no value (NaN is not emitted)
+			pred.values[i] = math.NaN()
+			continue
+		}
+		if s.linear != nil {
+			pred.values[i] = intercept + slope*h // predict_linear(series[window], h)
+		} else {
+			pred.values[i] = s.trend.Mean(h)
+		}
+		pred.values[i] = math.Min(math.Max(pred.values[i], r.lo), r.hi)
+	}
+	if r.hasThreshold {
+		if s.linear != nil {
+			pred.ttt, pred.hasTTT = linearCrossing(slope, intercept, r.threshold, r.dir, r.maxHorizon)
+			pred.risk = s.trend.Risk(r.threshold, r.dir, r.maxHorizon, r.horizons)
+		} else {
+			a := s.trend.Assess(r.threshold, r.dir, r.maxHorizon, r.horizons)
+			pred.ttt, pred.hasTTT, pred.risk = a.TimeToThreshold, a.Crosses, a.Risk
+		}
+	}
+	if s.burn != nil {
+		pred.burn = s.burn.Evaluate(make([]forecast.BurnState, 0, len(r.burnWindows)))
+		// Risk 1 names the first firing pair (the configured order is fastest first); short of
+		// firing, the pair closest to it, capped below 1.
+		for _, b := range pred.burn {
+			if b.Firing {
+				pred.burnRisk, pred.burnWindow, pred.burnFiring = 1, b.Window.Name(), true
+				break
+			}
+			if lvl := math.Min(b.Level(), maxRiskNotFiring); lvl > pred.burnRisk || pred.burnWindow == "" {
+				pred.burnRisk, pred.burnWindow = math.Max(lvl, 0), b.Window.Name()
+			}
+		}
+	}
+	return pred, true
+}
+
+// linearCrossing is the time until the least-squares line over the window reaches thr.
+func linearCrossing(slope, intercept, thr, dir, maxH float64) (float64, bool) {
+	if math.IsNaN(slope) {
+		return 0, false
+	}
+	if dir*(thr-intercept) <= 0 {
+		return 0, true
+	}
+	if dir*slope <= 0 {
+		return 0, false
+	}
+	h := (thr - intercept) / slope
+	return h, h <= maxH
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// writeSeries writes a NAB-shaped file: 5-minute rows of a noisy daily wave with one spike.
+func writeSeries(t *testing.T, path string, rows, spikeAt int) []string {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	t0 := time.Date(2014, 4, 1, 0, 0, 0, 0, time.UTC)
+	var ts []string
+	for i := 0; i < rows; i++ {
+		stamp := t0.Add(time.Duration(i) * 5 * time.Minute).Format("2006-01-02 15:04:05")
+		v := 50 + 10*math.Sin(2*math.Pi*float64(i)/288) + float64((i*7919)%13)/13
+		if i == spikeAt {
+			v = 400
+		}
+		ts = append(ts, stamp)
+		fmt.Fprintf(&b, "%s,%s\n", stamp, strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o644))
+	return ts
+}
+
+func readResults(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	return rows
+}
+
+func TestScoresANABShapedFolder(t *testing.T) {
+	data, out := t.TempDir(), t.TempDir()
+	tsA := writeSeries(t, filepath.Join(data, "synthetic", "spike.csv"), 1500, 1200)
+	tsB := writeSeries(t, filepath.Join(data, "other", "calm.csv"), 800, -1)
+	require.NoError(t, os.WriteFile(filepath.Join(data, "README.md"), []byte("not data"), 0o644))
+
+	var stdout bytes.Buffer
+	require.NoError(t, run([]string{"--data", data, "--out", out}, &stdout))
+	assert.Contains(t, stdout.String(), "2 files, 2300 rows")
+
+	for rel, ts := range map[string][]string{"synthetic/spike.csv": tsA, "other/calm.csv": tsB} {
+		rows := readResults(t, filepath.Join(out, rel))
+		require.Equal(t, []string{"timestamp", "value", "anomaly_score"}, rows[0])
+		require.Len(t, rows, len(ts)+1, rel)
+		for i, r := range rows[1:] {
+			assert.Equal(t, ts[i], r[0], "%s row %d: timestamp copied exactly", rel, i)
+			s, err := strconv.ParseFloat(r[2], 64)
+			require.NoError(t, err)
+			require.True(t, s >= 0 && s <= 1, "%s row %d: score %v outside [0,1]", rel, i, s)
+		}
+	}
+	// After NAB's probation (15 % of the rows), the spike is the most anomalous row of its file.
+	rows := readResults(t, filepath.Join(out, "synthetic/spike.csv"))[1:]
+	best, bestAt := -1.0, -1
+	for i, r := range rows {
+		if i < len(rows)*15/100 {
+			continue
+		}
+		if s, _ := strconv.ParseFloat(r[2], 64); s > best {
+			best, bestAt = s, i
+		}
+	}
+	assert.Equal(t, 1200, bestAt)
+	assert.Contains(t, stdout.String(), "alerts at threshold")
+}
+
+func TestNeverLooksAhead(t *testing.T) {
+	// Scores of a prefix must not change when rows are appended after it.
+	data1, data2, out1, out2 := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	writeSeries(t, filepath.Join(data1, "c", "f.csv"), 900, 850)
+	writeSeries(t, filepath.Join(data2, "c", "f.csv"), 1400, 850)
+	require.NoError(t, run([]string{"--data", data1, "--out", out1}, &bytes.Buffer{}))
+	require.NoError(t, run([]string{"--data", data2, "--out", out2}, &bytes.Buffer{}))
+	short, long := readResults(t, filepath.Join(out1, "c", "f.csv")), readResults(t, filepath.Join(out2, "c", "f.csv"))
+	assert.Equal(t, short, long[:len(short)])
+}
+
+func TestRejectsBadInput(t *testing.T) {
+	data := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "c"), 0o755))
+	tests := []struct {
+		name, content string
+		args          []string
+		want          string
+	}{
+		{name: "no args", args: []string{}, want: "both --data and --out are required"},
+		{name: "threshold", args: []string{"--data", data, "--out", t.TempDir(), "--threshold", "1.5"}, want: "want a value in (0,1]"},
+		{name: "header", content: "time,val\n2014-01-01 00:00:00,1\n", want: `header "time,val"`},
+		{name: "value", content: "timestamp,value\n2014-01-01 00:00:00,abc\n", want: "line 2: value"},
+		{name: "timestamp", content: "timestamp,value\nyesterday,1\n", want: "line 2: timestamp"},
+		{name: "empty", content: "", want: "empty file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if args == nil {
+				require.NoError(t, os.WriteFile(filepath.Join(data, "c", "f.csv"), []byte(tt.content), 0o644))
+				args = []string{"--data", data, "--out", t.TempDir()}
+			}
+			err := run(args, &bytes.Buffer{})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
