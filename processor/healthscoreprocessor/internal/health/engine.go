@@ -1,0 +1,272 @@
+// Package health is the healthscore processor's state and logic: the bounded registries of
+// components, hosts and caller → callee edges, the span and metric observers that fill them, and
+// the scorer that turns one interval of inputs into scores, signals and dependency figures.
+//
+// Concurrency: observing a span takes no lock. A component's counters are atomics (calls and
+// errors packed into one word, latencies in a lock-free histogram); names resolve through
+// read-mostly indexes that take a lock only to insert. Metric inputs (probes, RED histograms,
+// host utilisation) arrive at a far lower rate and take the lock of the one component or host
+// they describe. The scorer runs on one goroutine and owns the scoring state.
+package health // import "github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
+)
+
+// Settings are the engine's parameters (the processor's config, validated).
+type Settings struct {
+	// Interval is the expected time between scoring passes (the first pass's rate divisor).
+	Interval time.Duration
+	// MaxComponents, MaxEdges and MaxHosts cap the registries; past MaxComponents or MaxHosts
+	// the least recently seen entries are evicted, past MaxEdges new edges are skipped.
+	MaxComponents, MaxEdges, MaxHosts int
+	// MaxNameLength caps service, peer and host names, in bytes.
+	MaxNameLength int
+	// StaleAfter: a signal without data for this long drops out of the score; a component with
+	// no fresh signal is unknown.
+	StaleAfter time.Duration
+	// ExpireAfter: a component, edge or host without data for this long is forgotten.
+	ExpireAfter time.Duration
+
+	Weights           score.Weights
+	Healthy, Degraded float64
+
+	// SLOTarget is the success ratio the errors signal is measured against; PriorCalls the
+	// smoothing of the error ratio and the Apdex.
+	SLOTarget, PriorCalls float64
+
+	// LatencyThreshold is the Apdex threshold of every component (0: learned), overridden per
+	// component by LatencyThresholds.
+	LatencyThreshold  time.Duration
+	LatencyThresholds map[string]time.Duration
+	// LatencyQuantile of the learned baseline is the learned threshold (0.95: p95).
+	LatencyQuantile float64
+	// BaselineHalfLife is how fast the latency baseline forgets; BaselineMinCalls how many
+	// latencies it must hold before the learned threshold is used.
+	BaselineHalfLife time.Duration
+	BaselineMinCalls float64
+
+	// SaturationThreshold is the utilisation from which the saturation signal falls, to
+	// SaturationFloor at full utilisation.
+	SaturationThreshold, SaturationFloor float64
+
+	// Damping scales how much the callees' health lowers a caller's dependencies signal.
+	Damping float64
+}
+
+// Limits of the per-component collections that metrics fill.
+const (
+	// maxHostsPerComponent bounds the hosts a service is linked to.
+	maxHostsPerComponent = 16
+	// maxProbeTargets bounds the healthcheck targets of one service.
+	maxProbeTargets = 32
+	// maxREDSeries bounds the RED histogram series of one service.
+	maxREDSeries = 256
+	// maxDependencyPasses bounds the fixed-point passes that propagate scores along edges.
+	maxDependencyPasses = 32
+)
+
+// Engine holds the state of one healthscore processor; every method is safe for concurrent use.
+type Engine struct {
+	s Settings
+
+	feeder atomic.Pointer[feederRef]
+
+	components     *index[*component]
+	componentCount atomic.Int64
+	evictMu        sync.Mutex
+
+	hosts     *index[*host]
+	hostCount atomic.Int64
+	hostMu    sync.Mutex
+
+	// aliases maps a server.address that SERVER spans of a service carry to that service's
+	// name, so CLIENT spans that name only the address reach the service's component.
+	aliases    *index[*alias]
+	aliasCount atomic.Int64
+
+	edgeCount atomic.Int64
+
+	c counters
+
+	scoreMu   sync.Mutex
+	lastScore int64
+	pass      uint64
+}
+
+type feederRef struct{ f breakerfeed.Feeder }
+
+// New returns an engine with settings s.
+func New(s Settings) *Engine {
+	return &Engine{
+		s:          s,
+		components: newIndex[*component](),
+		hosts:      newIndex[*host](),
+		aliases:    newIndex[*alias](),
+	}
+}
+
+// SetFeeder makes the engine feed every outcome and probe result to f (nil: feed nothing).
+func (e *Engine) SetFeeder(f breakerfeed.Feeder) {
+	if f == nil {
+		e.feeder.Store(nil)
+		return
+	}
+	e.feeder.Store(&feederRef{f: f})
+}
+
+func (e *Engine) loadFeeder() breakerfeed.Feeder {
+	if r := e.feeder.Load(); r != nil {
+		return r.f
+	}
+	return nil
+}
+
+// component returns the component named name, creating it when new (and evicting the least
+// recently seen past the cap); nil, counted, when the name is refused.
+func (e *Engine) component(name string, now int64) *component {
+	c, r := e.lookupComponent(name, now)
+	if r != skipNone {
+		e.skip(r, 1)
+	}
+	return c
+}
+
+// lookupComponent is component without the count: it returns why a name was refused.
+func (e *Engine) lookupComponent(name string, now int64) (*component, reason) {
+	if c, ok := e.components.load(name); ok {
+		c.touch(now)
+		return c, skipNone
+	}
+	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
+		return nil, r
+	}
+	c, created := e.components.loadOrStore(name, func(key string) *component { return newComponent(key, now) })
+	if created && e.componentCount.Add(1) > int64(e.s.MaxComponents) {
+		e.evictComponents()
+	}
+	c.touch(now)
+	return c, skipNone
+}
+
+// evictComponents removes the least recently seen components until the registry is within its
+// cap, taking out 1/64 of the cap at once so that a stream of new names costs O(1) amortised
+// per name.
+func (e *Engine) evictComponents() {
+	e.evictMu.Lock()
+	defer e.evictMu.Unlock()
+	over := e.componentCount.Load() - int64(e.s.MaxComponents)
+	if over <= 0 {
+		return
+	}
+	cut := oldestCut(e.components.snapshot(), int(over)+e.s.MaxComponents/64)
+	gone := e.components.deleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut.at || (c.lastSeen.Load() == cut.at && c.name <= cut.name) })
+	e.componentCount.Add(-int64(len(gone)))
+	e.c.evicted[kindComponent].Add(uint64(len(gone)))
+	for _, c := range gone {
+		if n := c.edgeTotal(); n > 0 {
+			e.edgeCount.Add(-int64(n))
+			e.c.evicted[kindEdge].Add(uint64(n))
+		}
+	}
+}
+
+// seenMark orders entries by last sight, then name (so a cut is exact among equal times).
+type seenMark struct {
+	at   int64
+	name string
+}
+
+// oldestCut returns the mark of the n-th least recently seen entry: entries at or before it
+// are the n oldest.
+func oldestCut[V interface{ seen() int64 }](all map[string]V, n int) seenMark {
+	marks := make([]seenMark, 0, len(all))
+	for name, v := range all {
+		marks = append(marks, seenMark{v.seen(), name})
+	}
+	slices.SortFunc(marks, func(a, b seenMark) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	})
+	if n > len(marks) {
+		n = len(marks)
+	}
+	if n <= 0 {
+		return seenMark{at: -1 << 63}
+	}
+	return marks[n-1]
+}
+
+// host returns the host named name for an update, creating it when new; nil, counted, when the
+// name is refused.
+func (e *Engine) host(name string, now int64) *host {
+	if h, ok := e.hosts.load(name); ok {
+		h.touch(now)
+		return h
+	}
+	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
+		e.skip(r, 1)
+		return nil
+	}
+	h, created := e.hosts.loadOrStore(name, func(key string) *host { return &host{name: key} })
+	if created && e.hostCount.Add(1) > int64(e.s.MaxHosts) {
+		e.evictHosts()
+	}
+	h.touch(now)
+	return h
+}
+
+func (e *Engine) evictHosts() {
+	e.hostMu.Lock()
+	defer e.hostMu.Unlock()
+	over := e.hostCount.Load() - int64(e.s.MaxHosts)
+	if over <= 0 {
+		return
+	}
+	cut := oldestCut(e.hosts.snapshot(), int(over)+e.s.MaxHosts/64)
+	gone := e.hosts.deleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut.at || (h.lastSeen.Load() == cut.at && h.name <= cut.name) })
+	e.hostCount.Add(-int64(len(gone)))
+	e.c.evicted[kindHost].Add(uint64(len(gone)))
+}
+
+// alias is a server.address learned from SERVER spans, and the service it belongs to.
+type alias struct {
+	service atomic.Pointer[string]
+}
+
+// learnAlias records that SERVER spans of svc carry server.address addr.
+func (e *Engine) learnAlias(addr string, svc *component) {
+	if a, ok := e.aliases.load(addr); ok {
+		if p := a.service.Load(); p == nil || *p != svc.name {
+			a.service.Store(&svc.name)
+		}
+		return
+	}
+	if checkName(addr, e.s.MaxNameLength) != skipNone || e.aliasCount.Load() >= int64(e.s.MaxComponents) {
+		return // an alias is a convenience: without one the address is its own component
+	}
+	a, created := e.aliases.loadOrStore(addr, func(string) *alias { return &alias{} })
+	if created {
+		e.aliasCount.Add(1)
+	}
+	a.service.Store(&svc.name)
+}
+
+// resolveAlias returns the service that serves addr, or addr itself.
+func (e *Engine) resolveAlias(addr string) string {
+	if a, ok := e.aliases.load(addr); ok {
+		if p := a.service.Load(); p != nil {
+			return *p
+		}
+	}
+	return addr
+}
