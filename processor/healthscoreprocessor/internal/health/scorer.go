@@ -61,6 +61,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	e.lastScore = nowNs
 	e.pass++
 	stale := int64(e.s.StaleAfter)
+	e.expire(nowNs)
 
 	all := e.components.snapshot()
 	comps := make([]*component, 0, len(all))
@@ -182,7 +183,6 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 		slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
 	}
 
-	e.expire(nowNs)
 	return snap
 }
 
@@ -239,12 +239,15 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 			s.Set(n, sg.value)
 		}
 	}
-	// Learn the latency baseline only from intervals that were not unhealthy on the
-	// component's own signals, so an incident never teaches that slowness is normal.
-	if scratch.Total() > 0 {
-		if v, ok := score.Combine(&s, &e.s.Weights); !ok || v >= e.s.Degraded {
-			st.baseline.Learn(scratch, decay)
-		}
+	// Learn the latency baseline only from intervals that are healthy on the component's own
+	// signals (or have none yet), so an incident never teaches that slowness is normal. The
+	// baseline forgets at its half-life either way: a lasting regression is reported until the
+	// baseline holds fewer than BaselineMinCalls, then the new latency is learned.
+	v, ok := score.Combine(&s, &e.s.Weights)
+	if scratch.Total() > 0 && (!ok || v >= e.s.Healthy) {
+		st.baseline.Learn(scratch, decay)
+	} else {
+		st.baseline.Decay(decay)
 	}
 	return s
 }
