@@ -210,19 +210,19 @@ func (r *redState) dropStale(now int64) bool {
 }
 
 // seriesKey identifies a histogram series within a component: the metric name and the point's
-// attributes (in their order, which one sender keeps).
+// attributes, in any order (the hashes of the pairs are summed).
 func seriesKey(name string, attrs pcommon.Map) uint64 {
+	key := maphash.String(redSeed, name)
 	var h maphash.Hash
-	h.SetSeed(redSeed)
-	h.WriteString(name)
 	attrs.Range(func(k string, v pcommon.Value) bool {
-		h.WriteByte(0)
+		h.SetSeed(redSeed)
 		h.WriteString(k)
 		h.WriteByte(0)
 		h.WriteString(v.AsString())
+		key += h.Sum64()
 		return true
 	})
-	return h.Sum64()
+	return key
 }
 
 func sameBounds(a []float64, b pcommon.Float64Slice) bool {
