@@ -1,0 +1,229 @@
+package health
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension"
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+)
+
+// nopFeeder is a breaker that takes outcomes and does nothing, to measure the engine alone.
+type nopFeeder struct{}
+
+func (nopFeeder) RecordOutcome(string, breakerfeed.Outcome)   {}
+func (nopFeeder) RecordProbe(string, bool)                    {}
+func (nopFeeder) Allow(string) bool                           { return true }
+func (nopFeeder) State(string) (breakerfeed.State, bool)      { return breakerfeed.Closed, false }
+func (nopFeeder) States(func(string, breakerfeed.State) bool) {}
+
+// realisticBatch builds a batch as an OTel SDK exports it: services resources (with the SDK's
+// resource attributes), each with spansPer spans: half SERVER spans of HTTP routes, 40% CLIENT
+// spans to one of a few peers (HTTP or gRPC), 10% INTERNAL; about 1% errors; log-normal
+// latencies around 20 ms; 8 to 10 attributes per span.
+func realisticBatch(services, spansPer int) ptrace.Traces {
+	r := rand.New(rand.NewPCG(uint64(services), uint64(spansPer)))
+	td := ptrace.NewTraces()
+	peers := []string{"payments", "catalog", "inventory", "redis", "postgres"}
+	for s := range services {
+		rs := td.ResourceSpans().AppendEmpty()
+		ra := rs.Resource().Attributes()
+		ra.PutStr("service.name", fmt.Sprintf("service-%02d", s))
+		ra.PutStr("service.version", "1.4.2")
+		ra.PutStr("service.namespace", "shop")
+		ra.PutStr("deployment.environment.name", "production")
+		ra.PutStr("host.name", fmt.Sprintf("node-%02d", s%4))
+		ra.PutStr("telemetry.sdk.language", "go")
+		ra.PutStr("telemetry.sdk.name", "opentelemetry")
+		ra.PutStr("telemetry.sdk.version", "1.38.0")
+		ra.PutInt("process.pid", int64(1000+s))
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName("go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp")
+		spans := ss.Spans()
+		for i := range spansPer {
+			sp := spans.AppendEmpty()
+			sp.SetTraceID(pcommon.TraceID([16]byte{byte(s), byte(i), 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}))
+			sp.SetSpanID(pcommon.SpanID([8]byte{byte(s), byte(i), 3, 4, 5, 6, 7, 8}))
+			start := pcommon.NewTimestampFromTime(t0.Add(time.Duration(i) * time.Millisecond))
+			lat := time.Duration(math.Exp(math.Log(20e6) + 0.5*r.NormFloat64()))
+			sp.SetStartTimestamp(start)
+			sp.SetEndTimestamp(start + pcommon.Timestamp(lat))
+			a := sp.Attributes()
+			fail := r.IntN(100) == 0
+			switch x := r.IntN(10); {
+			case x < 5:
+				sp.SetKind(ptrace.SpanKindServer)
+				sp.SetName("GET /api/cart/{id}")
+				a.PutStr("http.request.method", "GET")
+				a.PutStr("url.path", "/api/cart/123")
+				a.PutStr("url.scheme", "https")
+				a.PutStr("http.route", "/api/cart/{id}")
+				a.PutStr("server.address", fmt.Sprintf("service-%02d.shop.svc", s))
+				a.PutInt("server.port", 8080)
+				a.PutStr("network.protocol.version", "1.1")
+				a.PutStr("client.address", "10.1.2.3")
+				a.PutStr("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)")
+				code := int64(200)
+				if fail {
+					code = 503
+				}
+				a.PutInt("http.response.status_code", code)
+			case x < 9:
+				sp.SetKind(ptrace.SpanKindClient)
+				peer := peers[r.IntN(len(peers))]
+				sp.SetName("POST " + peer)
+				a.PutStr("peer.service", peer)
+				a.PutStr("server.address", peer+".shop.svc")
+				a.PutInt("server.port", 443)
+				if x < 7 {
+					a.PutStr("http.request.method", "POST")
+					a.PutStr("url.full", "https://"+peer+".shop.svc/api/v1/charge")
+					a.PutStr("network.protocol.version", "2")
+					a.PutInt("http.response.status_code", 200)
+				} else {
+					a.PutStr("rpc.system", "grpc")
+					a.PutStr("rpc.service", "shop.v1.Inventory")
+					a.PutStr("rpc.method", "Reserve")
+					a.PutInt("rpc.grpc.status_code", 0)
+				}
+				if fail {
+					sp.Status().SetCode(ptrace.StatusCodeError)
+					sp.Status().SetMessage("connection refused")
+				}
+			default:
+				sp.SetKind(ptrace.SpanKindInternal)
+				sp.SetName("render")
+				a.PutStr("template", "cart.html")
+			}
+		}
+	}
+	return td
+}
+
+// startBreaker creates and starts the real breaker extension (its API on a free loopback port).
+func startBreaker(b *testing.B) breakerfeed.Feeder {
+	f := breakerextension.NewFactory()
+	cfg := f.CreateDefaultConfig().(*breakerextension.Config)
+	cfg.NetAddr.Endpoint = "127.0.0.1:0"
+	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ext.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
+	return ext.(breakerfeed.Feeder)
+}
+
+func benchObserve(b *testing.B, feeder breakerfeed.Feeder, parallel bool) {
+	e := New(testSettings())
+	e.SetFeeder(feeder)
+	td := realisticBatch(8, 128)
+	spans := td.SpanCount()
+	e.ObserveTraces(td, t0) // every name known: the steady state
+	b.ReportAllocs()
+	b.ResetTimer()
+	if parallel {
+		b.RunParallel(func(pb *testing.PB) {
+			// Each goroutine its own batch, as concurrent pipelines' batches are.
+			mine := ptrace.NewTraces()
+			td.CopyTo(mine)
+			for pb.Next() {
+				e.ObserveTraces(mine, t0)
+			}
+		})
+	} else {
+		for b.Loop() {
+			e.ObserveTraces(td, t0)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+}
+
+// BenchmarkObserveSpans is the span path alone (the breaker a no-op): ns and allocations per
+// span of a realistic batch (8 services × 128 spans).
+func BenchmarkObserveSpans(b *testing.B) { benchObserve(b, nopFeeder{}, false) }
+
+// BenchmarkObserveSpansParallel is the same from every core at once, each on its own batch.
+func BenchmarkObserveSpansParallel(b *testing.B) { benchObserve(b, nopFeeder{}, true) }
+
+// BenchmarkObserveSpansWithBreaker feeds the real breaker extension: what a span costs in the
+// built collector.
+func BenchmarkObserveSpansWithBreaker(b *testing.B) { benchObserve(b, startBreaker(b), false) }
+
+// BenchmarkObserveSpansWithBreakerParallel is the same from every core.
+func BenchmarkObserveSpansWithBreakerParallel(b *testing.B) {
+	benchObserve(b, startBreaker(b), true)
+}
+
+// BenchmarkScore10k is one scoring pass over 10,000 components with edges and hosts.
+func BenchmarkScore10k(b *testing.B) {
+	e := New(testSettings())
+	for s := 0; s < 10_000; s += 100 {
+		td := ptrace.NewTraces()
+		for i := s; i < s+100; i++ {
+			addResource(td, fmt.Sprintf("service-%05d", i), fmt.Sprintf("host-%03d", i%500),
+				server(20, 1, 20*time.Millisecond), client(fmt.Sprintf("service-%05d", (i*7+1)%10_000), 20, 0, 5*time.Millisecond))
+		}
+		e.ObserveTraces(td, t0)
+	}
+	at := t0
+	b.ReportAllocs()
+	for b.Loop() {
+		at = at.Add(10 * time.Second)
+		e.Score(at)
+	}
+}
+
+// BenchmarkNewNames is the cost of a never-seen service name at the cap (creation, index
+// insertion, amortised eviction): the hostile-input path.
+func BenchmarkNewNames(b *testing.B) {
+	s := testSettings()
+	s.MaxComponents = 10_000
+	e := New(s)
+	batches := make([]ptrace.Traces, 64)
+	for i := range batches {
+		batches[i] = ptrace.NewTraces()
+		rs := batches[i].ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", "x")
+		spans := rs.ScopeSpans().AppendEmpty().Spans()
+		for range 100 {
+			sp := spans.AppendEmpty()
+			sp.SetKind(ptrace.SpanKindClient)
+			sp.SetStartTimestamp(1)
+			sp.SetEndTimestamp(2)
+		}
+	}
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		td := batches[n%len(batches)]
+		spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+		for i := 0; i < spans.Len(); i++ {
+			spans.At(i).Attributes().PutStr("peer.service", fmt.Sprintf("new-%d", n*100+i))
+		}
+		n++
+		e.ObserveTraces(td, t0.Add(time.Duration(n)))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/name")
+}
+
+// BenchmarkMemoryPerComponent reports the heap per component (with a host link and an edge).
+func BenchmarkMemoryPerComponent(b *testing.B) {
+	var bytes float64
+	for b.Loop() {
+		bytes = measureComponentBytes(b, 10_000)
+	}
+	b.ReportMetric(bytes, "bytes/component")
+}
