@@ -208,7 +208,7 @@ type scoring struct {
 	pass     uint64 // the pass that last scored it
 	idx      int    // its position in that pass
 	signals  [score.NumSignals]signal
-	baseline latency.Baseline
+	baseline *latency.Baseline // from the first latency learned: most peers of a hostile stream never get one
 }
 
 // signal is a signal's latest value and when the data behind it arrived.

@@ -10,8 +10,6 @@
 package health // import "github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 
 import (
-	"cmp"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,8 +155,9 @@ func (e *Engine) lookupComponent(name string, now int64) (*component, reason) {
 }
 
 // evictComponents removes the least recently seen components until the registry is within its
-// cap, taking out 1/64 of the cap at once so that a stream of new names costs O(1) amortised
-// per name.
+// cap, taking out 1/evictFraction of the cap at once so that a stream of new names costs O(1)
+// amortised per name (the cut is found by selection, not sorting, and the index is copied once
+// per eviction).
 func (e *Engine) evictComponents() {
 	e.evictMu.Lock()
 	defer e.evictMu.Unlock()
@@ -166,44 +165,95 @@ func (e *Engine) evictComponents() {
 	if over <= 0 {
 		return
 	}
-	cut := oldestCut(e.components.snapshot(), int(over)+e.s.MaxComponents/64)
-	gone := e.components.deleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut.at || (c.lastSeen.Load() == cut.at && c.name <= cut.name) })
+	drop := oldest(e.components.snapshot(), int(over)+e.s.MaxComponents/evictFraction)
+	gone := e.components.deleteFunc(func(_ string, c *component) bool { return drop(c.seen()) })
 	e.componentCount.Add(-int64(len(gone)))
 	e.c.evicted[kindComponent].Add(uint64(len(gone)))
 	for _, c := range gone {
 		if n := c.edgeTotal(); n > 0 {
-			e.edgeCount.Add(-int64(n))
+			e.edgeCount.Add(-n)
 			e.c.evicted[kindEdge].Add(uint64(n))
 		}
 	}
 }
 
-// seenMark orders entries by last sight, then name (so a cut is exact among equal times).
-type seenMark struct {
-	at   int64
-	name string
+// evictFraction: an eviction takes out 1/evictFraction of the cap beyond what is over it.
+const evictFraction = 16
+
+// oldest returns a predicate that is true for the n least recently seen entries of all, given
+// their last-seen time: every entry seen before the n-th smallest time, and as many entries seen
+// at that time as make up n.
+func oldest[V interface{ seen() int64 }](all map[string]V, n int) func(seen int64) bool {
+	if n <= 0 {
+		return func(int64) bool { return false }
+	}
+	times := make([]int64, 0, len(all))
+	for _, v := range all {
+		times = append(times, v.seen())
+	}
+	if n >= len(times) {
+		return func(int64) bool { return true }
+	}
+	cut := nthSmallest(times, n-1)
+	atCut := n
+	for _, t := range times {
+		if t < cut {
+			atCut--
+		}
+	}
+	return func(seen int64) bool {
+		switch {
+		case seen < cut:
+			return true
+		case seen == cut && atCut > 0:
+			atCut--
+			return true
+		}
+		return false
+	}
 }
 
-// oldestCut returns the mark of the n-th least recently seen entry: entries at or before it
-// are the n oldest.
-func oldestCut[V interface{ seen() int64 }](all map[string]V, n int) seenMark {
-	marks := make([]seenMark, 0, len(all))
-	for name, v := range all {
-		marks = append(marks, seenMark{v.seen(), name})
-	}
-	slices.SortFunc(marks, func(a, b seenMark) int {
-		if c := cmp.Compare(a.at, b.at); c != 0 {
-			return c
+// nthSmallest returns the k-th smallest value of v (0-based), reordering v: quickselect with a
+// median-of-three pivot, O(len(v)) on average.
+func nthSmallest(v []int64, k int) int64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to the middle.
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
 		}
-		return cmp.Compare(a.name, b.name)
-	})
-	if n > len(marks) {
-		n = len(marks)
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
 	}
-	if n <= 0 {
-		return seenMark{at: -1 << 63}
-	}
-	return marks[n-1]
+	return v[k]
 }
 
 // host returns the host named name for an update, creating it when new; nil, counted, when the
@@ -232,8 +282,8 @@ func (e *Engine) evictHosts() {
 	if over <= 0 {
 		return
 	}
-	cut := oldestCut(e.hosts.snapshot(), int(over)+e.s.MaxHosts/64)
-	gone := e.hosts.deleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut.at || (h.lastSeen.Load() == cut.at && h.name <= cut.name) })
+	drop := oldest(e.hosts.snapshot(), int(over)+e.s.MaxHosts/evictFraction)
+	gone := e.hosts.deleteFunc(func(_ string, h *host) bool { return drop(h.seen()) })
 	e.hostCount.Add(-int64(len(gone)))
 	e.c.evicted[kindHost].Add(uint64(len(gone)))
 }

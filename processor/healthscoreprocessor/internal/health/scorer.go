@@ -244,9 +244,13 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 	// baseline forgets at its half-life either way: a lasting regression is reported until the
 	// baseline holds fewer than BaselineMinCalls, then the new latency is learned.
 	v, ok := score.Combine(&s, &e.s.Weights)
-	if scratch.Total() > 0 && (!ok || v >= e.s.Healthy) {
+	switch {
+	case scratch.Total() > 0 && (!ok || v >= e.s.Healthy):
+		if st.baseline == nil {
+			st.baseline = new(latency.Baseline)
+		}
 		st.baseline.Learn(scratch, decay)
-	} else {
+	case st.baseline != nil:
 		st.baseline.Decay(decay)
 	}
 	return s
@@ -261,7 +265,7 @@ func (e *Engine) threshold(c *component) float64 {
 	if e.s.LatencyThreshold > 0 {
 		return float64(e.s.LatencyThreshold)
 	}
-	if c.st.baseline.Total() >= e.s.BaselineMinCalls {
+	if c.st.baseline != nil && c.st.baseline.Total() >= e.s.BaselineMinCalls {
 		return c.st.baseline.Quantile(e.s.LatencyQuantile)
 	}
 	return 0
