@@ -52,7 +52,14 @@ const (
 
 // NewFactory returns the healthscore processor's factory.
 func NewFactory() processor.Factory {
-	f := &factory{instances: map[component.ID]*healthScore{}}
+	return newFactory().processorFactory()
+}
+
+func newFactory() *factory {
+	return &factory{instances: map[component.ID]*healthScore{}}
+}
+
+func (f *factory) processorFactory() processor.Factory {
 	return processor.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
