@@ -239,13 +239,16 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 			s.Set(n, sg.value)
 		}
 	}
-	// Learn the latency baseline only from intervals that are healthy on the component's own
-	// signals (or have none yet), so an incident never teaches that slowness is normal. The
-	// baseline forgets at its half-life either way: a lasting regression is reported until the
-	// baseline holds fewer than BaselineMinCalls, then the new latency is learned.
+	// Learn the latency baseline only from intervals whose latency signal is healthy (or not
+	// there yet) and that are not unhealthy on the component's own signals, so neither a
+	// slowdown nor an incident teaches that it is normal, while a service with a steady, degraded
+	// error rate still learns its latency. The baseline forgets at its half-life either way: a
+	// lasting regression is reported until the baseline holds fewer than BaselineMinCalls, then
+	// the new latency is learned.
 	v, ok := score.Combine(&s, &e.s.Weights)
+	latencyHealthy := !s.Present[score.Latency] || s.Value[score.Latency] >= e.s.Healthy
 	switch {
-	case scratch.Total() > 0 && (!ok || v >= e.s.Healthy):
+	case scratch.Total() > 0 && latencyHealthy && (!ok || v >= e.s.Degraded):
 		if st.baseline == nil {
 			st.baseline = new(latency.Baseline)
 		}
