@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension"
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
@@ -311,4 +312,54 @@ func TestInstancesAreForgottenAfterShutdown(t *testing.T) {
 	assert.Len(t, fi.instances, 1, "still in use by the metrics half")
 	require.NoError(t, mp.Shutdown(context.Background()))
 	assert.Empty(t, fi.instances)
+}
+
+func TestOwnTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := processortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := testConfig()
+	cfg.MaxComponents = 2
+	p := newPair(t, cfg, set)
+	p.start(t, testHost{})
+	ctx := context.Background()
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("a", 3, 1, ptrace.SpanKindServer, nil)))
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("caf\xe9", 2, 0, ptrace.SpanKindServer, nil)))
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("b", 4, 0, ptrace.SpanKindClient, nil)))
+	for _, svc := range []string{"c", "d", "e"} {
+		require.NoError(t, p.traces.ConsumeTraces(ctx, spans(svc, 1, 0, ptrace.SpanKindServer, nil)))
+	}
+
+	points := func(name string) map[string]int64 {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		out := map[string]int64{}
+		switch d := m.Data.(type) {
+		case metricdata.Sum[int64]:
+			for _, dp := range d.DataPoints {
+				key := ""
+				for _, kv := range dp.Attributes.ToSlice() {
+					key += kv.Value.AsString() + "/"
+				}
+				out[key] = dp.Value
+			}
+		case metricdata.Gauge[int64]:
+			out[""] = d.DataPoints[0].Value
+		}
+		return out
+	}
+	outcomes := points("otelcol_healthscore_outcomes")
+	assert.Equal(t, int64(5), outcomes["success/"])
+	assert.Equal(t, int64(1), outcomes["error/"])
+	skipped := points("otelcol_healthscore_skipped")
+	assert.Equal(t, int64(2), skipped["invalid_name/"])
+	assert.Equal(t, int64(4), skipped["no_peer/"])
+	evictions := points("otelcol_healthscore_evictions")
+	assert.Positive(t, evictions["component/cap/"])
+	assert.LessOrEqual(t, points("otelcol_healthscore_components")[""], int64(2))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, err := tel.GetMetric("otelcol_healthscore_scoring_duration")
+		assert.NoError(c, err)
+	}, 5*time.Second, 20*time.Millisecond)
 }

@@ -54,7 +54,6 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 				st := span.Status()
 				class := classify(st.Code(), st.Message(), &a)
 				lat := spanLatency(span)
-				outcomes[class]++
 
 				target := svc
 				if server {
@@ -85,6 +84,7 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 					}
 				}
 				target.record(class, lat)
+				outcomes[class]++
 				if feeder != nil {
 					d := time.Duration(0)
 					if lat > 0 {
