@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,19 +126,43 @@ func startBreaker(b *testing.B) breakerfeed.Feeder {
 	return ext.(breakerfeed.Feeder)
 }
 
-func benchObserve(b *testing.B, feeder breakerfeed.Feeder, parallel bool) {
+// parallelism says how a benchmark runs batches.
+type parallelism int
+
+const (
+	serial parallelism = iota
+	// sameServices: every goroutine observes copies of one batch, so all cores update the same
+	// components' counters (the worst case for shared cache lines).
+	sameServices
+	// ownServices: each goroutine's batch holds its own services, calling the same peers, as
+	// concurrent OTLP requests from different applications do.
+	ownServices
+)
+
+func benchObserve(b *testing.B, feeder breakerfeed.Feeder, mode parallelism) {
 	e := New(testSettings())
 	e.SetFeeder(feeder)
 	td := realisticBatch(8, 128)
 	spans := td.SpanCount()
 	e.ObserveTraces(td, t0) // every name known: the steady state
+	var goroutines atomic.Int64
+	batches := make([]ptrace.Traces, 64)
+	for i := range batches {
+		batches[i] = ptrace.NewTraces()
+		td.CopyTo(batches[i])
+		if mode == ownServices {
+			rss := batches[i].ResourceSpans()
+			for j := 0; j < rss.Len(); j++ {
+				rss.At(j).Resource().Attributes().PutStr("service.name", fmt.Sprintf("service-%02d-%02d", i, j))
+			}
+		}
+		e.ObserveTraces(batches[i], t0)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	if parallel {
+	if mode != serial {
 		b.RunParallel(func(pb *testing.PB) {
-			// Each goroutine its own batch, as concurrent pipelines' batches are.
-			mine := ptrace.NewTraces()
-			td.CopyTo(mine)
+			mine := batches[goroutines.Add(1)-1]
 			for pb.Next() {
 				e.ObserveTraces(mine, t0)
 			}
@@ -153,18 +178,27 @@ func benchObserve(b *testing.B, feeder breakerfeed.Feeder, parallel bool) {
 
 // BenchmarkObserveSpans is the span path alone (the breaker a no-op): ns and allocations per
 // span of a realistic batch (8 services × 128 spans).
-func BenchmarkObserveSpans(b *testing.B) { benchObserve(b, nopFeeder{}, false) }
+func BenchmarkObserveSpans(b *testing.B) { benchObserve(b, nopFeeder{}, serial) }
 
-// BenchmarkObserveSpansParallel is the same from every core at once, each on its own batch.
-func BenchmarkObserveSpansParallel(b *testing.B) { benchObserve(b, nopFeeder{}, true) }
+// BenchmarkObserveSpansParallelSameServices is the same from every core at once, every core on
+// the same services.
+func BenchmarkObserveSpansParallelSameServices(b *testing.B) {
+	benchObserve(b, nopFeeder{}, sameServices)
+}
+
+// BenchmarkObserveSpansParallelOwnServices is every core at once, each on its own services.
+func BenchmarkObserveSpansParallelOwnServices(b *testing.B) {
+	benchObserve(b, nopFeeder{}, ownServices)
+}
 
 // BenchmarkObserveSpansWithBreaker feeds the real breaker extension: what a span costs in the
 // built collector.
-func BenchmarkObserveSpansWithBreaker(b *testing.B) { benchObserve(b, startBreaker(b), false) }
+func BenchmarkObserveSpansWithBreaker(b *testing.B) { benchObserve(b, startBreaker(b), serial) }
 
-// BenchmarkObserveSpansWithBreakerParallel is the same from every core.
-func BenchmarkObserveSpansWithBreakerParallel(b *testing.B) {
-	benchObserve(b, startBreaker(b), true)
+// BenchmarkObserveSpansWithBreakerParallelOwnServices is the same from every core, each on its
+// own services.
+func BenchmarkObserveSpansWithBreakerParallelOwnServices(b *testing.B) {
+	benchObserve(b, startBreaker(b), ownServices)
 }
 
 // BenchmarkScore10k is one scoring pass over 10,000 components with edges and hosts.

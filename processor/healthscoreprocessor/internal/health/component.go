@@ -17,6 +17,7 @@ const errorOne = 1 << 32
 type component struct {
 	name     string
 	lastSeen atomic.Int64 // unix ns of the last data that named it
+	gone     atomic.Bool  // evicted or expired: edges that point here must look the name up again
 
 	// This interval's span outcomes: calls | errors<<32, and latencies.
 	calls atomic.Uint64
@@ -64,6 +65,7 @@ func (c *component) record(class breakerfeed.Class, lat int64) {
 // edge is one caller → callee dependency, held by the caller.
 type edge struct {
 	callee   string
+	to       atomic.Pointer[component] // the callee's component, until it is evicted
 	lastSeen atomic.Int64
 	calls    atomic.Uint64 // calls | errors<<32, this interval
 	hist     latency.Histogram
@@ -89,7 +91,8 @@ func (d *edge) record(class breakerfeed.Class, lat int64, now int64) {
 
 // edgeTo returns the edge from c to callee, creating it within the engine's edge cap; nil,
 // counted, past the cap.
-func (c *component) edgeTo(callee string, now int64, e *Engine) *edge {
+func (c *component) edgeTo(to *component, now int64, e *Engine) *edge {
+	callee := to.name
 	x := c.edges.Load()
 	if x == nil {
 		x = newIndex[*edge]()
@@ -98,6 +101,7 @@ func (c *component) edgeTo(callee string, now int64, e *Engine) *edge {
 		}
 	}
 	if d, ok := x.load(callee); ok {
+		d.to.Store(to) // the callee was evicted and came back
 		return d
 	}
 	if e.edgeCount.Add(1) > int64(e.s.MaxEdges) {
@@ -108,6 +112,7 @@ func (c *component) edgeTo(callee string, now int64, e *Engine) *edge {
 	d, created := x.loadOrStore(callee, func(key string) *edge {
 		d := &edge{callee: key}
 		d.lastSeen.Store(now)
+		d.to.Store(to)
 		return d
 	})
 	if created {

@@ -170,6 +170,7 @@ func (e *Engine) evictComponents() {
 	e.componentCount.Add(-int64(len(gone)))
 	e.c.evicted[kindComponent].Add(uint64(len(gone)))
 	for _, c := range gone {
+		c.gone.Store(true)
 		if n := c.edgeTotal(); n > 0 {
 			e.edgeCount.Add(-n)
 			e.c.evicted[kindEdge].Add(uint64(n))

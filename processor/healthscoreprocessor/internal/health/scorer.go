@@ -325,6 +325,7 @@ func (e *Engine) expire(now int64) {
 		e.componentCount.Add(-int64(len(gone)))
 		e.c.expired[kindComponent].Add(uint64(len(gone)))
 		for _, c := range gone {
+			c.gone.Store(true)
 			if n := c.edgeTotal(); n > 0 {
 				e.edgeCount.Add(-n)
 				e.c.expired[kindEdge].Add(uint64(n))

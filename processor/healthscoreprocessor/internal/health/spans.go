@@ -68,12 +68,8 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 						continue
 					}
 					if peer != lastPeer || lastCallee == nil {
-						lastCallee = e.component(peer, nowNs)
+						lastCallee, lastEdge = e.callee(svc, peer, nowNs)
 						lastPeer = peer
-						lastEdge = nil
-						if lastCallee != nil && lastCallee != svc {
-							lastEdge = svc.edgeTo(lastCallee.name, nowNs, e)
-						}
 					}
 					if lastCallee == nil {
 						continue // refused name, counted
@@ -136,4 +132,24 @@ func countCalls(rs ptrace.ResourceSpans) int {
 		}
 	}
 	return n
+}
+
+// callee returns the component named peer and the edge from svc to it (nil past the edge cap,
+// or for a self-call). The edge remembers its callee, so a known dependency costs one lookup in
+// the caller's small edge index rather than one in the registry of every component.
+func (e *Engine) callee(svc *component, peer string, now int64) (*component, *edge) {
+	if x := svc.edges.Load(); x != nil {
+		if d, ok := x.load(peer); ok {
+			if c := d.to.Load(); c != nil && !c.gone.Load() {
+				c.touch(now)
+				return c, d
+			}
+		}
+	}
+	c := e.component(peer, now)
+	if c == nil || c == svc {
+		return c, nil
+	}
+	d := svc.edgeTo(c, now, e)
+	return c, d
 }
