@@ -23,7 +23,7 @@ type component struct {
 	calls atomic.Uint64
 	hist  latency.Histogram
 
-	hosts atomic.Pointer[[]*hostLink] // copy on write, under mu
+	hosts atomic.Pointer[[]*hostLink]  // copy on write, under mu
 	edges atomic.Pointer[index[*edge]] // callees, created on the first CLIENT span
 	nEdge atomic.Int64
 
