@@ -253,11 +253,14 @@ func BenchmarkNewNames(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/name")
 }
 
-// BenchmarkMemoryPerComponent reports the heap per component (with a host link and an edge).
+// BenchmarkMemoryPerComponent reports the heap per component: a service with its latency
+// baseline, and the same with a host link and one outgoing edge.
 func BenchmarkMemoryPerComponent(b *testing.B) {
-	var bytes float64
+	var bare, linked float64
 	for b.Loop() {
-		bytes = measureComponentBytes(b, 10_000)
+		bare = measureComponentBytes(b, 10_000, false)
+		linked = measureComponentBytes(b, 10_000, true)
 	}
-	b.ReportMetric(bytes, "bytes/component")
+	b.ReportMetric(bare, "bytes/component")
+	b.ReportMetric(linked, "bytes/component+host+edge")
 }
