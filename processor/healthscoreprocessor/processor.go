@@ -199,7 +199,10 @@ func (hs *healthScore) emit(md pmetric.Metrics) {
 	if len(hs.outputs) == 0 {
 		return
 	}
-	if err := hs.outputs[0].next.ConsumeMetrics(context.Background(), md); err != nil {
+	// Bounded, so a stuck pipeline cannot hold a shutdown (which waits for this) for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), hs.cfg.Interval)
+	defer cancel()
+	if err := hs.outputs[0].next.ConsumeMetrics(ctx, md); err != nil {
 		hs.logger.Warn("healthscore: sending health metrics failed", zap.Error(err))
 	}
 }

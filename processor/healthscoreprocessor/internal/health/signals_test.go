@@ -371,3 +371,27 @@ func TestWeightZeroLeavesASignalOut(t *testing.T) {
 	c := find(t, e.Score(t0), "legacy")
 	assert.Equal(t, "unknown", c.Status, "the only signal has weight 0")
 }
+
+func TestALastingRegressionIsReportedThenLearned(t *testing.T) {
+	s := testSettings()
+	s.BaselineHalfLife = time.Minute
+	s.StaleAfter = 30 * time.Second
+	e := New(s)
+	at := warm(e, "search", 3, 20*time.Millisecond, t0)
+	var reported, relearned int
+	for i := range 100 {
+		at = at.Add(10 * time.Second)
+		e.ObserveTraces(traces("search", "", server(100, 0, 60*time.Millisecond)), at)
+		v, ok := signalOf(find(t, e.Score(at), "search"), score.Latency)
+		switch {
+		case ok && v < 0.9 && relearned == 0:
+			reported = i + 1
+		case ok && v >= 0.9 && reported > 0 && relearned == 0:
+			relearned = i + 1
+		}
+	}
+	assert.GreaterOrEqual(t, reported, 5, "the 3x slowdown is reported for a while")
+	assert.Positive(t, relearned, "then, the old baseline forgotten, 60 ms is the new normal")
+	assert.Less(t, relearned, 30)
+	t.Logf("reported for %d intervals, learned after %d", reported, relearned)
+}
