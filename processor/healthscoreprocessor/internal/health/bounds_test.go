@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/testbatch"
 )
 
 func TestHostileNames(t *testing.T) {
@@ -196,7 +198,7 @@ func TestConcurrentObserveAndScore(t *testing.T) {
 func TestSteadyStateSpansDoNotAllocate(t *testing.T) {
 	e := New(testSettings())
 	e.SetFeeder(nopFeeder{})
-	td := realisticBatch(8, 64)
+	td := testbatch.Realistic(8, 64, t0)
 	e.ObserveTraces(td, t0)
 	allocs := testing.AllocsPerRun(100, func() { e.ObserveTraces(td, t0) })
 	assert.Equal(t, 0.0, allocs)
