@@ -12,6 +12,7 @@ import (
 type callAttrs struct {
 	peer          string // service.peer.name or peer.service
 	serverAddress string // server.address
+	serverPort    int64  // server.port; 0 when absent
 	netPeerName   string // net.peer.name (older conventions)
 	errorType     string // error.type
 	httpStatus    int64  // http.response.status_code or http.status_code; 0 when absent
@@ -31,6 +32,8 @@ func (a *callAttrs) read(attrs pcommon.Map) {
 			if v.Type() == pcommon.ValueTypeStr {
 				a.serverAddress = v.Str()
 			}
+		case "server.port":
+			a.serverPort = intValue(v)
 		case "net.peer.name":
 			if v.Type() == pcommon.ValueTypeStr {
 				a.netPeerName = v.Str()
@@ -61,7 +64,7 @@ func (a *callAttrs) peerName(e *Engine) string {
 	case a.peer != "":
 		return a.peer
 	case a.serverAddress != "":
-		return e.resolveAlias(a.serverAddress)
+		return e.resolveAlias(a.serverAddress, a.serverPort)
 	default:
 		return a.netPeerName
 	}

@@ -289,35 +289,82 @@ func (e *Engine) evictHosts() {
 	e.c.evicted[kindHost].Add(uint64(len(gone)))
 }
 
-// alias is a server.address learned from SERVER spans, and the service it belongs to.
+// alias is a server.address learned from SERVER spans: the services that serve it, by port
+// (one address, such as localhost or a shared ingress, may front several services).
 type alias struct {
-	service atomic.Pointer[string]
+	mu    sync.Mutex // writers; readers load ports
+	ports atomic.Pointer[[]aliasPort]
 }
 
-// learnAlias records that SERVER spans of svc carry server.address addr.
-func (e *Engine) learnAlias(addr string, svc *component) {
-	if a, ok := e.aliases.load(addr); ok {
-		if p := a.service.Load(); p == nil || *p != svc.name {
-			a.service.Store(&svc.name)
-		}
-		return
-	}
-	if checkName(addr, e.s.MaxNameLength) != skipNone || e.aliasCount.Load() >= int64(e.s.MaxComponents) {
-		return // an alias is a convenience: without one the address is its own component
-	}
-	a, created := e.aliases.loadOrStore(addr, func(string) *alias { return &alias{} })
-	if created {
-		e.aliasCount.Add(1)
-	}
-	a.service.Store(&svc.name)
+// aliasPort is one service behind an address (port 0: the spans gave none).
+type aliasPort struct {
+	port    int64
+	service string
 }
 
-// resolveAlias returns the service that serves addr, or addr itself.
-func (e *Engine) resolveAlias(addr string) string {
-	if a, ok := e.aliases.load(addr); ok {
-		if p := a.service.Load(); p != nil {
-			return *p
+// maxAliasPorts bounds the services remembered per address.
+const maxAliasPorts = 16
+
+// learnAlias records that SERVER spans of svc carry server.address addr and server.port port.
+func (e *Engine) learnAlias(addr string, port int64, svc *component) {
+	a, ok := e.aliases.load(addr)
+	if ok {
+		if p := a.ports.Load(); p != nil {
+			for _, ap := range *p {
+				if ap.port == port && ap.service == svc.name {
+					return
+				}
+			}
 		}
+	} else {
+		if checkName(addr, e.s.MaxNameLength) != skipNone || e.aliasCount.Load() >= int64(e.s.MaxComponents) {
+			return // an alias is a convenience: without one the address is its own component
+		}
+		var created bool
+		a, created = e.aliases.loadOrStore(addr, func(string) *alias { return &alias{} })
+		if created {
+			e.aliasCount.Add(1)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var next []aliasPort
+	if p := a.ports.Load(); p != nil {
+		next = make([]aliasPort, 0, len(*p)+1)
+		for _, ap := range *p {
+			if ap.port != port {
+				next = append(next, ap)
+			}
+		}
+	}
+	if len(next) >= maxAliasPorts {
+		next = next[1:] // the oldest port goes
+	}
+	next = append(next, aliasPort{port: port, service: svc.name})
+	a.ports.Store(&next)
+}
+
+// resolveAlias returns the service that serves addr on port, or addr itself. A span without a
+// port matches an address only one service was seen behind.
+func (e *Engine) resolveAlias(addr string, port int64) string {
+	a, ok := e.aliases.load(addr)
+	if !ok {
+		return addr
+	}
+	p := a.ports.Load()
+	if p == nil {
+		return addr
+	}
+	for _, ap := range *p {
+		if ap.port == port {
+			return ap.service
+		}
+	}
+	if port == 0 && len(*p) == 1 {
+		return (*p)[0].service
+	}
+	if len(*p) == 1 && (*p)[0].port == 0 {
+		return (*p)[0].service
 	}
 	return addr
 }

@@ -356,12 +356,16 @@ func (e *Engine) expire(now int64) {
 	if len(gone) > 0 {
 		live := e.components.snapshot()
 		dropped := e.aliases.deleteFunc(func(_ string, a *alias) bool {
-			p := a.service.Load()
+			p := a.ports.Load()
 			if p == nil {
 				return true
 			}
-			_, ok := live[*p]
-			return !ok
+			for _, ap := range *p {
+				if _, ok := live[ap.service]; ok {
+					return false
+				}
+			}
+			return true // every service behind it is gone
 		})
 		e.aliasCount.Add(-int64(len(dropped)))
 	}

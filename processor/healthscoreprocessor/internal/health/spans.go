@@ -39,6 +39,7 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 		var lastCallee *component
 		var lastEdge *edge
 		var lastAlias string
+		var lastPort int64
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
@@ -57,9 +58,9 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 
 				target := svc
 				if server {
-					if a.serverAddress != "" && a.serverAddress != lastAlias {
-						e.learnAlias(a.serverAddress, svc)
-						lastAlias = a.serverAddress
+					if a.serverAddress != "" && (a.serverAddress != lastAlias || a.serverPort != lastPort) {
+						e.learnAlias(a.serverAddress, a.serverPort, svc)
+						lastAlias, lastPort = a.serverAddress, a.serverPort
 					}
 				} else {
 					peer := a.peerName(e)

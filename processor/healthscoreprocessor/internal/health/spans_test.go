@@ -162,3 +162,36 @@ func TestSpansPassUnchanged(t *testing.T) {
 	e.ObserveTraces(td, t0)
 	assert.Equal(t, before, td)
 }
+
+func TestAliasesByPort(t *testing.T) {
+	e := New(testSettings())
+	srv := func(svc string, port int) {
+		e.ObserveTraces(traces(svc, "", call{kind: ptrace.SpanKindServer, n: 1, latency: time.Millisecond,
+			attrs: map[string]any{"server.address": "localhost", "server.port": port}}), t0)
+	}
+	srv("cart", 8080)
+	srv("search", 9090)
+	resolve := func(attrs map[string]any) string {
+		m := pcommon.NewMap()
+		require.NoError(t, m.FromRaw(attrs))
+		var a callAttrs
+		a.read(m)
+		return a.peerName(e)
+	}
+	assert.Equal(t, "cart", resolve(map[string]any{"server.address": "localhost", "server.port": 8080}))
+	assert.Equal(t, "search", resolve(map[string]any{"server.address": "localhost", "server.port": 9090}))
+	assert.Equal(t, "localhost", resolve(map[string]any{"server.address": "localhost", "server.port": 7070}), "no service seen on that port")
+	assert.Equal(t, "localhost", resolve(map[string]any{"server.address": "localhost"}), "two services behind the address: a span without a port is ambiguous")
+	srv("cart", 8081) // cart moves ports: both are remembered
+	assert.Equal(t, "cart", resolve(map[string]any{"server.address": "localhost", "server.port": 8081}))
+
+	srv2 := New(testSettings())
+	srv2.ObserveTraces(traces("payments", "", call{kind: ptrace.SpanKindServer, n: 1, latency: time.Millisecond,
+		attrs: map[string]any{"server.address": "payments.internal"}}), t0)
+	var a callAttrs
+	m := pcommon.NewMap()
+	m.PutStr("server.address", "payments.internal")
+	m.PutInt("server.port", 443)
+	a.read(m)
+	assert.Equal(t, "payments", a.peerName(srv2), "a server that gave no port answers for any port of its address")
+}
