@@ -29,15 +29,9 @@ import (
 // batchesFor returns one batch per goroutine, each with its own services (as concurrent OTLP
 // requests from different applications are).
 func batchesFor(n int) []ptrace.Traces {
-	base := testbatch.Realistic(8, 128, time.Now())
 	out := make([]ptrace.Traces, n)
 	for i := range out {
-		out[i] = ptrace.NewTraces()
-		base.CopyTo(out[i])
-		rss := out[i].ResourceSpans()
-		for j := 0; j < rss.Len(); j++ {
-			rss.At(j).Resource().Attributes().PutStr("service.name", fmt.Sprintf("service-%02d-%02d", i, j))
-		}
+		out[i] = testbatch.Named(fmt.Sprintf("service-%02d", i), 8, 128, time.Now())
 	}
 	return out
 }

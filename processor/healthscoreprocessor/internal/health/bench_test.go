@@ -66,10 +66,7 @@ func benchObserve(b *testing.B, feeder breakerfeed.Feeder, mode parallelism) {
 		batches[i] = ptrace.NewTraces()
 		td.CopyTo(batches[i])
 		if mode == ownServices {
-			rss := batches[i].ResourceSpans()
-			for j := 0; j < rss.Len(); j++ {
-				rss.At(j).Resource().Attributes().PutStr("service.name", fmt.Sprintf("service-%02d-%02d", i, j))
-			}
+			batches[i] = testbatch.Named(fmt.Sprintf("service-%02d", i), 8, 128, t0)
 		}
 		e.ObserveTraces(batches[i], t0)
 	}

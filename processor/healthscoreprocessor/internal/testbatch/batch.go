@@ -17,13 +17,20 @@ import (
 // spans to one of a few peers (HTTP or gRPC), 10% INTERNAL; about 1% errors; log-normal
 // latencies around 20 ms; 8 to 10 attributes per span.
 func Realistic(services, spansPer int, at time.Time) ptrace.Traces {
+	return Named("service", services, spansPer, at)
+}
+
+// Named is Realistic with services named prefix-00, prefix-01, ... (and their SERVER spans'
+// server.address to match), so concurrent batches can hold distinct services.
+func Named(prefix string, services, spansPer int, at time.Time) ptrace.Traces {
 	r := rand.New(rand.NewPCG(uint64(services), uint64(spansPer)))
 	td := ptrace.NewTraces()
 	peers := []string{"payments", "catalog", "inventory", "redis", "postgres"}
 	for s := range services {
 		rs := td.ResourceSpans().AppendEmpty()
 		ra := rs.Resource().Attributes()
-		ra.PutStr("service.name", fmt.Sprintf("service-%02d", s))
+		name := fmt.Sprintf("%s-%02d", prefix, s)
+		ra.PutStr("service.name", name)
 		ra.PutStr("service.version", "1.4.2")
 		ra.PutStr("service.namespace", "shop")
 		ra.PutStr("deployment.environment.name", "production")
@@ -53,7 +60,7 @@ func Realistic(services, spansPer int, at time.Time) ptrace.Traces {
 				a.PutStr("url.path", "/api/cart/123")
 				a.PutStr("url.scheme", "https")
 				a.PutStr("http.route", "/api/cart/{id}")
-				a.PutStr("server.address", fmt.Sprintf("service-%02d.shop.svc", s))
+				a.PutStr("server.address", name+".shop.svc")
 				a.PutInt("server.port", 8080)
 				a.PutStr("network.protocol.version", "1.1")
 				a.PutStr("client.address", "10.1.2.3")
