@@ -298,3 +298,26 @@ func TestHealthScoresAndBreakers(t *testing.T) {
 	assert.Equal(t, []float64{3}, harness.FindSample(tel, "otelcol_healthscore_components", nil), "catalog, checkout, frontend, and no other")
 	assert.NotEmpty(t, sink.Traces(), "spans pass through")
 }
+
+// TestHealthscoreMissingBreakerIsAStartError: a breaker named in healthscore's config that is not
+// an extension of the service fails the start with a clear message.
+func TestHealthscoreMissingBreakerIsAStartError(t *testing.T) {
+	config := fmt.Sprintf(`
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:%d}
+processors:
+  healthscore:
+    breaker: breaker
+exporters:
+  debug:
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [healthscore], exporters: [debug]}
+`, harness.FreePort(t))
+	res := harness.Run(t, 30*time.Second, "--config="+harness.WriteConfig(t, config))
+	assert.NotEqual(t, 0, res.ExitCode, res.Output)
+	assert.Contains(t, res.Output, `healthscore: breaker extension "breaker" not found`)
+}
