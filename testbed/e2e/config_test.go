@@ -20,7 +20,7 @@ import (
 // The components every Vigil build must contain (see builder-config.yaml).
 var wantComponents = map[string][]string{
 	"receivers":  {"otlp", "host_metrics"},
-	"processors": {"memory_limiter", "batch", "resource", "predict"},
+	"processors": {"memory_limiter", "batch", "resource", "healthscore", "predict"},
 	"exporters":  {"debug", "otlp_grpc", "otlp_http", "prometheus"},
 	"extensions": {"healthcheckv2", "zpages", "bearertokenauth", "file_storage", "breaker"},
 	"connectors": {"span_metrics"},

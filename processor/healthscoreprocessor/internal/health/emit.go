@@ -1,0 +1,111 @@
+package health
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
+)
+
+// The metrics the processor emits (see DESIGN.md's contract).
+const (
+	MetricScore          = "health.score"
+	MetricSignal         = "health.signal"
+	MetricDependencyRate = "health.dependency.call.rate"
+	MetricDependencyErr  = "health.dependency.error.ratio"
+	MetricDependencyP95  = "health.dependency.latency.p95"
+	MetricBreakerState   = "breaker.state"
+
+	attrServiceName = "service.name"
+	attrStatus      = "health.status"
+	attrSignalName  = "health.signal.name"
+	attrPeerService = "peer.service"
+	attrBreaker     = "breaker.target"
+)
+
+// resourceOut collects one resource's metrics while a snapshot is written out.
+type resourceOut struct {
+	ms  pmetric.MetricSlice
+	dps [len(defs)]pmetric.NumberDataPointSlice // by defs index, once created
+	has [len(defs)]bool
+}
+
+type metricDef struct {
+	name, unit, desc string
+}
+
+var defs = [6]metricDef{
+	{MetricScore, "{score}", "Health of the component: 1 healthy, 0 down; NaN while unknown (health.status = unknown)."},
+	{MetricSignal, "{score}", "The signals behind health.score, each in [0,1]; only signals with fresh data."},
+	{MetricDependencyRate, "{call}/s", "Calls per second from the resource's service to peer.service."},
+	{MetricDependencyErr, "1", "Share of the calls to peer.service that failed."},
+	{MetricDependencyP95, "s", "95th percentile latency of the calls to peer.service."},
+	{MetricBreakerState, "{state}", "Circuit breaker state of breaker.target: 0 closed, 1 half-open, 2 open."},
+}
+
+// points returns the points of metric defs[i] in this resource, adding the metric on first use.
+func (r *resourceOut) points(i int) pmetric.NumberDataPointSlice {
+	if !r.has[i] {
+		m := r.ms.AppendEmpty()
+		m.SetName(defs[i].name)
+		m.SetUnit(defs[i].unit)
+		m.SetDescription(defs[i].desc)
+		r.dps[i] = m.SetEmptyGauge().DataPoints()
+		r.has[i] = true
+	}
+	return r.dps[i]
+}
+
+// Metrics writes the snapshot as OTLP metrics under scope: one resource per service
+// (service.name) holding its health.score, health.signal, the health.dependency.* of its
+// outgoing edges and its breaker.state; breaker targets that are not components get a resource
+// of their own. Everything is sorted by name, so equal snapshots give equal metrics.
+func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	ts := pcommon.NewTimestampFromTime(s.At)
+	out := map[string]*resourceOut{}
+	resource := func(name string) *resourceOut {
+		if r, ok := out[name]; ok {
+			return r
+		}
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr(attrServiceName, name)
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName(scope)
+		r := &resourceOut{ms: sm.Metrics()}
+		out[name] = r
+		return r
+	}
+	point := func(dps pmetric.NumberDataPointSlice, v float64) pmetric.NumberDataPoint {
+		dp := dps.AppendEmpty()
+		dp.SetTimestamp(ts)
+		dp.SetDoubleValue(v)
+		return dp
+	}
+
+	for _, c := range s.Components {
+		r := resource(c.Name)
+		dp := point(r.points(0), c.Score)
+		dp.Attributes().PutStr(attrStatus, c.Status)
+		for n := range score.NumSignals {
+			if c.Signals.Present[n] {
+				point(r.points(1), c.Signals.Value[n]).Attributes().PutStr(attrSignalName, n.String())
+			}
+		}
+	}
+	for _, d := range s.Edges {
+		r := resource(d.Caller)
+		point(r.points(2), d.Rate).Attributes().PutStr(attrPeerService, d.Callee)
+		if d.HasCalls {
+			point(r.points(3), d.ErrorRatio).Attributes().PutStr(attrPeerService, d.Callee)
+		}
+		if d.HasLatency {
+			point(r.points(4), d.LatencyP95).Attributes().PutStr(attrPeerService, d.Callee)
+		}
+	}
+	for _, b := range s.Breakers {
+		r := resource(b.Target)
+		point(r.points(5), float64(b.State)).Attributes().PutStr(attrBreaker, b.Target)
+	}
+	return md
+}

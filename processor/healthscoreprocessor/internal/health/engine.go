@@ -1,0 +1,370 @@
+// Package health is the healthscore processor's state and logic: the bounded registries of
+// components, hosts and caller → callee edges, the span and metric observers that fill them, and
+// the scorer that turns one interval of inputs into scores, signals and dependency figures.
+//
+// Concurrency: observing a span takes no lock. A component's counters are atomics (calls and
+// errors packed into one word, latencies in a lock-free histogram); names resolve through
+// read-mostly indexes that take a lock only to insert. Metric inputs (probes, RED histograms,
+// host utilisation) arrive at a far lower rate and take the lock of the one component or host
+// they describe. The scorer runs on one goroutine and owns the scoring state.
+package health // import "github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
+)
+
+// Settings are the engine's parameters (the processor's config, validated).
+type Settings struct {
+	// Interval is the expected time between scoring passes (the first pass's rate divisor).
+	Interval time.Duration
+	// MaxComponents, MaxEdges and MaxHosts cap the registries; past MaxComponents or MaxHosts
+	// the least recently seen entries are evicted, past MaxEdges new edges are skipped.
+	MaxComponents, MaxEdges, MaxHosts int
+	// MaxNameLength caps service, peer and host names, in bytes.
+	MaxNameLength int
+	// StaleAfter: a signal without data for this long drops out of the score; a component with
+	// no fresh signal is unknown.
+	StaleAfter time.Duration
+	// ExpireAfter: a component, edge or host without data for this long is forgotten.
+	ExpireAfter time.Duration
+
+	Weights           score.Weights
+	Healthy, Degraded float64
+
+	// SLOTarget is the success ratio the errors signal is measured against; PriorCalls the
+	// smoothing of the error ratio and the Apdex.
+	SLOTarget, PriorCalls float64
+
+	// LatencyThreshold is the Apdex threshold of every component (0: learned), overridden per
+	// component by LatencyThresholds.
+	LatencyThreshold  time.Duration
+	LatencyThresholds map[string]time.Duration
+	// LatencyQuantile of the learned baseline is the learned threshold (0.95: p95).
+	LatencyQuantile float64
+	// BaselineHalfLife is how fast the latency baseline forgets; BaselineMinCalls how many
+	// latencies it must hold before the learned threshold is used.
+	BaselineHalfLife time.Duration
+	BaselineMinCalls float64
+
+	// SaturationThreshold is the utilisation from which the saturation signal falls, to
+	// SaturationFloor at full utilisation.
+	SaturationThreshold, SaturationFloor float64
+
+	// Damping scales how much the callees' health lowers a caller's dependencies signal.
+	Damping float64
+}
+
+// Limits of the per-component collections that metrics fill.
+const (
+	// maxHostsPerComponent bounds the hosts a service is linked to.
+	maxHostsPerComponent = 16
+	// maxProbeTargets bounds the healthcheck targets of one service.
+	maxProbeTargets = 32
+	// maxREDSeries bounds the RED histogram series of one service.
+	maxREDSeries = 256
+	// maxDependencyPasses bounds the fixed-point passes that propagate scores along edges.
+	maxDependencyPasses = 32
+)
+
+// Engine holds the state of one healthscore processor; every method is safe for concurrent use.
+type Engine struct {
+	s Settings
+
+	feeder atomic.Pointer[feederRef]
+
+	components     *index[*component]
+	componentCount atomic.Int64
+	evictMu        sync.Mutex
+
+	hosts     *index[*host]
+	hostCount atomic.Int64
+	hostMu    sync.Mutex
+
+	// aliases maps a server.address that SERVER spans of a service carry to that service's
+	// name, so CLIENT spans that name only the address reach the service's component.
+	aliases    *index[*alias]
+	aliasCount atomic.Int64
+
+	edgeCount atomic.Int64
+
+	c counters
+
+	scoreMu   sync.Mutex
+	lastScore int64
+	pass      uint64
+}
+
+type feederRef struct{ f breakerfeed.Feeder }
+
+// New returns an engine with settings s.
+func New(s Settings) *Engine {
+	return &Engine{
+		s:          s,
+		components: newIndex[*component](),
+		hosts:      newIndex[*host](),
+		aliases:    newIndex[*alias](),
+	}
+}
+
+// SetFeeder makes the engine feed every outcome and probe result to f (nil: feed nothing).
+func (e *Engine) SetFeeder(f breakerfeed.Feeder) {
+	if f == nil {
+		e.feeder.Store(nil)
+		return
+	}
+	e.feeder.Store(&feederRef{f: f})
+}
+
+func (e *Engine) loadFeeder() breakerfeed.Feeder {
+	if r := e.feeder.Load(); r != nil {
+		return r.f
+	}
+	return nil
+}
+
+// component returns the component named name, creating it when new (and evicting the least
+// recently seen past the cap); nil, counted, when the name is refused.
+func (e *Engine) component(name string, now int64) *component {
+	c, r := e.lookupComponent(name, now)
+	if r != skipNone {
+		e.skip(r, 1)
+	}
+	return c
+}
+
+// lookupComponent is component without the count: it returns why a name was refused.
+func (e *Engine) lookupComponent(name string, now int64) (*component, reason) {
+	if c, ok := e.components.load(name); ok {
+		c.touch(now)
+		return c, skipNone
+	}
+	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
+		return nil, r
+	}
+	c, created := e.components.loadOrStore(name, func(key string) *component { return newComponent(key, now) })
+	if created && e.componentCount.Add(1) > int64(e.s.MaxComponents) {
+		e.evictComponents()
+	}
+	c.touch(now)
+	return c, skipNone
+}
+
+// evictComponents removes the least recently seen components until the registry is within its
+// cap, taking out 1/evictFraction of the cap at once so that a stream of new names costs O(1)
+// amortised per name (the cut is found by selection, not sorting, and the index is copied once
+// per eviction).
+func (e *Engine) evictComponents() {
+	e.evictMu.Lock()
+	defer e.evictMu.Unlock()
+	over := e.componentCount.Load() - int64(e.s.MaxComponents)
+	if over <= 0 {
+		return
+	}
+	drop := oldest(e.components.snapshot(), int(over)+e.s.MaxComponents/evictFraction)
+	gone := e.components.deleteFunc(func(_ string, c *component) bool { return drop(c.seen()) })
+	e.componentCount.Add(-int64(len(gone)))
+	e.c.evicted[kindComponent].Add(uint64(len(gone)))
+	for _, c := range gone {
+		c.gone.Store(true)
+		if n := c.edgeTotal(); n > 0 {
+			e.edgeCount.Add(-n)
+			e.c.evicted[kindEdge].Add(uint64(n))
+		}
+	}
+}
+
+// evictFraction: an eviction takes out 1/evictFraction of the cap beyond what is over it.
+const evictFraction = 16
+
+// oldest returns a predicate that is true for the n least recently seen entries of all, given
+// their last-seen time: every entry seen before the n-th smallest time, and as many entries seen
+// at that time as make up n.
+func oldest[V interface{ seen() int64 }](all map[string]V, n int) func(seen int64) bool {
+	if n <= 0 {
+		return func(int64) bool { return false }
+	}
+	times := make([]int64, 0, len(all))
+	for _, v := range all {
+		times = append(times, v.seen())
+	}
+	if n >= len(times) {
+		return func(int64) bool { return true }
+	}
+	cut := nthSmallest(times, n-1)
+	atCut := n
+	for _, t := range times {
+		if t < cut {
+			atCut--
+		}
+	}
+	return func(seen int64) bool {
+		switch {
+		case seen < cut:
+			return true
+		case seen == cut && atCut > 0:
+			atCut--
+			return true
+		}
+		return false
+	}
+}
+
+// nthSmallest returns the k-th smallest value of v (0-based), reordering v: quickselect with a
+// median-of-three pivot, O(len(v)) on average.
+func nthSmallest(v []int64, k int) int64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to the middle.
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
+}
+
+// host returns the host named name for an update, creating it when new; nil, counted, when the
+// name is refused.
+func (e *Engine) host(name string, now int64) *host {
+	if h, ok := e.hosts.load(name); ok {
+		h.touch(now)
+		return h
+	}
+	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
+		e.skip(r, 1)
+		return nil
+	}
+	h, created := e.hosts.loadOrStore(name, func(key string) *host { return &host{name: key} })
+	if created && e.hostCount.Add(1) > int64(e.s.MaxHosts) {
+		e.evictHosts()
+	}
+	h.touch(now)
+	return h
+}
+
+func (e *Engine) evictHosts() {
+	e.hostMu.Lock()
+	defer e.hostMu.Unlock()
+	over := e.hostCount.Load() - int64(e.s.MaxHosts)
+	if over <= 0 {
+		return
+	}
+	drop := oldest(e.hosts.snapshot(), int(over)+e.s.MaxHosts/evictFraction)
+	gone := e.hosts.deleteFunc(func(_ string, h *host) bool { return drop(h.seen()) })
+	e.hostCount.Add(-int64(len(gone)))
+	e.c.evicted[kindHost].Add(uint64(len(gone)))
+}
+
+// alias is a server.address learned from SERVER spans: the services that serve it, by port
+// (one address, such as localhost or a shared ingress, may front several services).
+type alias struct {
+	mu    sync.Mutex // writers; readers load ports
+	ports atomic.Pointer[[]aliasPort]
+}
+
+// aliasPort is one service behind an address (port 0: the spans gave none).
+type aliasPort struct {
+	port    int64
+	service string
+}
+
+// maxAliasPorts bounds the services remembered per address.
+const maxAliasPorts = 16
+
+// learnAlias records that SERVER spans of svc carry server.address addr and server.port port.
+func (e *Engine) learnAlias(addr string, port int64, svc *component) {
+	a, ok := e.aliases.load(addr)
+	if ok {
+		if p := a.ports.Load(); p != nil {
+			for _, ap := range *p {
+				if ap.port == port && ap.service == svc.name {
+					return
+				}
+			}
+		}
+	} else {
+		if checkName(addr, e.s.MaxNameLength) != skipNone || e.aliasCount.Load() >= int64(e.s.MaxComponents) {
+			return // an alias is a convenience: without one the address is its own component
+		}
+		var created bool
+		a, created = e.aliases.loadOrStore(addr, func(string) *alias { return &alias{} })
+		if created {
+			e.aliasCount.Add(1)
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var next []aliasPort
+	if p := a.ports.Load(); p != nil {
+		next = make([]aliasPort, 0, len(*p)+1)
+		for _, ap := range *p {
+			if ap.port != port {
+				next = append(next, ap)
+			}
+		}
+	}
+	if len(next) >= maxAliasPorts {
+		next = next[1:] // the oldest port goes
+	}
+	next = append(next, aliasPort{port: port, service: svc.name})
+	a.ports.Store(&next)
+}
+
+// resolveAlias returns the service that serves addr on port, or addr itself. A span without a
+// port matches an address only one service was seen behind.
+func (e *Engine) resolveAlias(addr string, port int64) string {
+	a, ok := e.aliases.load(addr)
+	if !ok {
+		return addr
+	}
+	p := a.ports.Load()
+	if p == nil {
+		return addr
+	}
+	for _, ap := range *p {
+		if ap.port == port {
+			return ap.service
+		}
+	}
+	if port == 0 && len(*p) == 1 {
+		return (*p)[0].service
+	}
+	if len(*p) == 1 && (*p)[0].port == 0 {
+		return (*p)[0].service
+	}
+	return addr
+}

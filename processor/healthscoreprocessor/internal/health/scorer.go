@@ -1,0 +1,383 @@
+package health
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/latency"
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
+)
+
+// Snapshot is the outcome of one scoring pass, sorted by name.
+type Snapshot struct {
+	At         time.Time
+	Components []ComponentScore
+	Edges      []EdgeFigures
+	Breakers   []BreakerState
+	// Healthy and Degraded are the status cut-offs the statuses were named with.
+	Healthy, Degraded float64
+}
+
+// ComponentScore is one component's score and the signals behind it.
+type ComponentScore struct {
+	Name string
+	// Known is false when no signal had fresh data: the component is unknown, never healthy.
+	Known   bool
+	Score   float64
+	Status  string // healthy, degraded, unhealthy, unknown
+	Signals score.Signals
+}
+
+// EdgeFigures are one caller → callee edge's figures over the pass's interval.
+type EdgeFigures struct {
+	Caller, Callee string
+	// Rate is calls per second.
+	Rate float64
+	// ErrorRatio and LatencyP95 (seconds) are meaningful when HasCalls and HasLatency.
+	ErrorRatio, LatencyP95 float64
+	HasCalls, HasLatency   bool
+}
+
+// BreakerState is one breaker target's state, as the extension reports it.
+type BreakerState struct {
+	Target string
+	State  breakerfeed.State
+}
+
+// Score runs one scoring pass at now: it takes every component's interval counts, computes its
+// signals and score (propagating along dependency edges), learns latency baselines, forgets
+// what expired, and returns the result. Passes are serialised.
+func (e *Engine) Score(now time.Time) *Snapshot {
+	e.scoreMu.Lock()
+	defer e.scoreMu.Unlock()
+	nowNs := now.UnixNano()
+	elapsed := e.s.Interval.Seconds()
+	if e.lastScore != 0 && nowNs > e.lastScore {
+		elapsed = float64(nowNs-e.lastScore) / 1e9
+	}
+	e.lastScore = nowNs
+	e.pass++
+	stale := int64(e.s.StaleAfter)
+	e.expire(nowNs)
+
+	all := e.components.snapshot()
+	comps := make([]*component, 0, len(all))
+	for _, c := range all {
+		comps = append(comps, c)
+	}
+	slices.SortFunc(comps, func(a, b *component) int { return cmp.Compare(a.name, b.name) })
+	for i, c := range comps {
+		c.st.pass, c.st.idx = e.pass, i
+	}
+
+	decay := 1.0
+	if e.s.BaselineHalfLife > 0 {
+		decay = math.Exp2(-elapsed / e.s.BaselineHalfLife.Seconds())
+	}
+	snap := &Snapshot{At: now, Healthy: e.s.Healthy, Degraded: e.s.Degraded}
+	own := make([]score.Signals, len(comps))
+	var scratch latency.Counts
+	for i, c := range comps {
+		own[i] = e.scoreOwn(c, nowNs, &scratch, decay)
+	}
+
+	// Edges: their figures, and each caller's callees with their share of its calls.
+	type dep struct {
+		callee int
+		weight float64
+	}
+	deps := make([][]dep, len(comps))
+	for i, c := range comps {
+		x := c.edges.Load()
+		if x == nil {
+			continue
+		}
+		edges := sortedEdges(x.snapshot())
+		for _, d := range edges {
+			packed := d.calls.Swap(0)
+			calls, errs := float64(uint32(packed)), float64(packed>>32)
+			scratch.Reset()
+			d.hist.DrainInto(&scratch)
+			if calls > 0 {
+				d.weight = calls
+			}
+			if nowNs-d.lastSeen.Load() > stale {
+				continue
+			}
+			f := EdgeFigures{Caller: c.name, Callee: d.callee, Rate: calls / elapsed, HasCalls: calls > 0}
+			if calls > 0 {
+				f.ErrorRatio = math.Min(errs/calls, 1)
+			}
+			if scratch.Total() > 0 {
+				f.LatencyP95, f.HasLatency = scratch.Quantile(0.95)/1e9, true
+			}
+			snap.Edges = append(snap.Edges, f)
+			if callee, ok := all[d.callee]; ok && callee.st.pass == e.pass && d.weight > 0 {
+				deps[i] = append(deps[i], dep{callee.st.idx, d.weight})
+			}
+		}
+	}
+
+	// Scores: own signals first, then a fixed number of passes that take each caller's
+	// dependencies signal from its callees' previous scores (Jacobi iteration). The damping makes
+	// this a contraction, so cycles settle; a fixed count keeps the result a monotone function
+	// of the inputs.
+	w := e.s.Weights
+	cur := make([]float64, len(comps))
+	known := make([]bool, len(comps))
+	final := slices.Clone(own)
+	for i := range comps {
+		cur[i], known[i] = score.Combine(&own[i], &w)
+	}
+	hasDeps := false
+	for i := range deps {
+		hasDeps = hasDeps || len(deps[i]) > 0
+	}
+	if hasDeps && w[score.Dependencies] > 0 {
+		next := make([]float64, len(comps))
+		nextKnown := make([]bool, len(comps))
+		var ds []score.Dependency
+		for range maxDependencyPasses {
+			copy(next, cur)
+			copy(nextKnown, known)
+			for i := range comps {
+				if len(deps[i]) == 0 {
+					continue
+				}
+				ds = ds[:0]
+				for _, d := range deps[i] {
+					if known[d.callee] {
+						ds = append(ds, score.Dependency{Weight: d.weight, Score: cur[d.callee]})
+					}
+				}
+				sig := own[i]
+				if v, ok := score.DependencySignal(ds, e.s.Damping); ok {
+					sig.Set(score.Dependencies, v)
+				}
+				next[i], nextKnown[i] = score.Combine(&sig, &w)
+				final[i] = sig
+			}
+			cur, next = next, cur
+			known, nextKnown = nextKnown, known
+		}
+	}
+
+	snap.Components = make([]ComponentScore, len(comps))
+	for i, c := range comps {
+		cs := ComponentScore{Name: c.name, Known: known[i], Signals: final[i], Status: "unknown", Score: math.NaN()}
+		if known[i] {
+			cs.Score = cur[i]
+			cs.Status = score.Status(cur[i], e.s.Healthy, e.s.Degraded)
+		}
+		snap.Components[i] = cs
+	}
+
+	if f := e.loadFeeder(); f != nil {
+		f.States(func(target string, st breakerfeed.State) bool {
+			snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st})
+			return true
+		})
+		slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
+	}
+
+	return snap
+}
+
+// scoreOwn drains a component's interval, updates its own signals (all but dependencies),
+// learns its latency baseline from a healthy-enough interval, and returns the fresh signals.
+func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, decay float64) score.Signals {
+	st := &c.st
+	scratch.Reset()
+	packed := c.calls.Swap(0)
+	calls, errs := float64(uint32(packed)), float64(packed>>32)
+	c.hist.DrainInto(scratch)
+
+	c.mu.Lock()
+	if r := c.red; r != nil {
+		// RED metrics stand in for services that send metrics but no spans.
+		if calls == 0 && r.calls > 0 {
+			calls, errs = r.calls, r.errors
+			scratch.Add(&r.counts)
+		}
+		r.calls, r.errors = 0, 0
+		r.counts.Reset()
+	}
+	var up, total float64
+	var probeAt int64
+	for _, p := range c.probes {
+		if now-p.at > int64(e.s.StaleAfter) {
+			continue
+		}
+		total++
+		if p.up {
+			up++
+		}
+		probeAt = max(probeAt, p.at)
+	}
+	c.mu.Unlock()
+
+	if calls > 0 {
+		rate := score.ErrorRate(calls, errs, e.s.SLOTarget, e.s.PriorCalls)
+		st.signals[score.Errors] = signal{score.ErrorSignal(rate, e.s.SLOTarget), now, true}
+		if t := e.threshold(c); t > 0 && scratch.Total() > 0 {
+			st.signals[score.Latency] = signal{score.Apdex(scratch, t, e.s.PriorCalls), now, true}
+		}
+	}
+	if total > 0 {
+		st.signals[score.Probe] = signal{up / total, probeAt, true}
+	}
+	if v, at, ok := e.saturation(c, now); ok {
+		st.signals[score.Saturation] = signal{v, at, true}
+	}
+
+	var s score.Signals
+	for n := range score.Dependencies {
+		if sg := st.signals[n]; sg.ok && now-sg.at <= int64(e.s.StaleAfter) {
+			s.Set(n, sg.value)
+		}
+	}
+	// Learn the latency baseline only from intervals whose latency signal is healthy (or not
+	// there yet) and that are not unhealthy on the component's own signals, so neither a
+	// slowdown nor an incident teaches that it is normal, while a service with a steady, degraded
+	// error rate still learns its latency. The baseline forgets at its half-life either way: a
+	// lasting regression is reported until the baseline holds fewer than BaselineMinCalls, then
+	// the new latency is learned.
+	v, ok := score.Combine(&s, &e.s.Weights)
+	latencyHealthy := !s.Present[score.Latency] || s.Value[score.Latency] >= e.s.Healthy
+	switch {
+	case scratch.Total() > 0 && latencyHealthy && (!ok || v >= e.s.Degraded):
+		if st.baseline == nil {
+			st.baseline = new(latency.Baseline)
+		}
+		st.baseline.Learn(scratch, decay)
+	case st.baseline != nil:
+		st.baseline.Decay(decay)
+	}
+	return s
+}
+
+// threshold returns the component's Apdex threshold in nanoseconds: configured, or the learned
+// quantile of its baseline once the baseline holds enough calls; 0 while there is none.
+func (e *Engine) threshold(c *component) float64 {
+	if d, ok := e.s.LatencyThresholds[c.name]; ok {
+		return float64(d)
+	}
+	if e.s.LatencyThreshold > 0 {
+		return float64(e.s.LatencyThreshold)
+	}
+	if c.st.baseline != nil && c.st.baseline.Total() >= e.s.BaselineMinCalls {
+		return c.st.baseline.Quantile(e.s.LatencyQuantile)
+	}
+	return 0
+}
+
+// saturation returns the mean saturation signal of the component's hosts with fresh data.
+func (e *Engine) saturation(c *component, now int64) (float64, int64, bool) {
+	p := c.hosts.Load()
+	if p == nil {
+		return 0, 0, false
+	}
+	stale := int64(e.s.StaleAfter)
+	var sum, n float64
+	var at int64
+	for _, l := range *p {
+		if now-l.lastSeen.Load() > stale {
+			continue
+		}
+		h, ok := e.hosts.load(l.name)
+		if !ok {
+			continue
+		}
+		u, hat, ok := h.utilisation(now, stale)
+		if !ok {
+			continue
+		}
+		sum += score.SaturationSignal(u, e.s.SaturationThreshold, e.s.SaturationFloor)
+		n++
+		at = max(at, hat)
+	}
+	if n == 0 {
+		return 0, 0, false
+	}
+	return sum / n, at, true
+}
+
+func sortedEdges(m map[string]*edge) []*edge {
+	out := make([]*edge, 0, len(m))
+	for _, d := range m {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b *edge) int { return cmp.Compare(a.callee, b.callee) })
+	return out
+}
+
+// expire forgets components, edges, hosts and aliases without data for ExpireAfter.
+func (e *Engine) expire(now int64) {
+	cut := now - int64(e.s.ExpireAfter)
+	var gone []*component
+	if anyOlder(e.components.snapshot(), cut) {
+		gone = e.components.deleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
+	}
+	if len(gone) > 0 {
+		e.componentCount.Add(-int64(len(gone)))
+		e.c.expired[kindComponent].Add(uint64(len(gone)))
+		for _, c := range gone {
+			c.gone.Store(true)
+			if n := c.edgeTotal(); n > 0 {
+				e.edgeCount.Add(-n)
+				e.c.expired[kindEdge].Add(uint64(n))
+			}
+		}
+	}
+	for _, c := range e.components.snapshot() {
+		x := c.edges.Load()
+		if x == nil {
+			continue
+		}
+		if !anyOlder(x.snapshot(), cut) {
+			continue
+		}
+		n := int64(len(x.deleteFunc(func(_ string, d *edge) bool { return d.lastSeen.Load() < cut })))
+		c.nEdge.Add(-n)
+		e.edgeCount.Add(-n)
+		e.c.expired[kindEdge].Add(uint64(n))
+	}
+	var hosts []*host
+	if anyOlder(e.hosts.snapshot(), cut) {
+		hosts = e.hosts.deleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
+	}
+	if len(hosts) > 0 {
+		e.hostCount.Add(-int64(len(hosts)))
+		e.c.expired[kindHost].Add(uint64(len(hosts)))
+	}
+	if len(gone) > 0 {
+		live := e.components.snapshot()
+		dropped := e.aliases.deleteFunc(func(_ string, a *alias) bool {
+			p := a.ports.Load()
+			if p == nil {
+				return true
+			}
+			for _, ap := range *p {
+				if _, ok := live[ap.service]; ok {
+					return false
+				}
+			}
+			return true // every service behind it is gone
+		})
+		e.aliasCount.Add(-int64(len(dropped)))
+	}
+}
+
+// anyOlder reports whether an entry was last seen before cut (a scan, so the common pass with
+// nothing to forget copies no map).
+func anyOlder[V interface{ seen() int64 }](m map[string]V, cut int64) bool {
+	for _, v := range m {
+		if v.seen() < cut {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,156 @@
+package health
+
+import (
+	"math"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+)
+
+// ObserveTraces records the outcome of every SERVER, CONSUMER, CLIENT and PRODUCER span of td,
+// observed at now, and feeds each to the breaker. It does not modify td.
+//
+//   - SERVER and CONSUMER spans: an outcome for their resource's service.name.
+//   - CLIENT and PRODUCER spans: an outcome for the peer they name, and for the edge from the
+//     resource's service to that peer.
+//
+// INTERNAL and unspecified spans are not calls and yield nothing.
+func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
+	nowNs := now.UnixNano()
+	feeder := e.loadFeeder()
+	var outcomes [3]uint64
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		res := rs.Resource().Attributes()
+		svc, r := e.resourceComponent(res, nowNs)
+		if svc == nil {
+			e.skip(r, uint64(countCalls(rs)))
+			continue
+		}
+		if hv, ok := res.Get("host.name"); ok && hv.Type() == pcommon.ValueTypeStr {
+			svc.linkHost(hv.Str(), nowNs, e)
+		}
+		// One batch's client spans mostly name the same few peers: remember the last one.
+		var lastPeer string
+		var lastCallee *component
+		var lastEdge *edge
+		var lastAlias string
+		var lastPort int64
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				kind := span.Kind()
+				server := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
+				if !server && kind != ptrace.SpanKindClient && kind != ptrace.SpanKindProducer {
+					continue
+				}
+				var a callAttrs
+				a.read(span.Attributes())
+				st := span.Status()
+				class := classify(st.Code(), st.Message(), &a)
+				lat := spanLatency(span)
+
+				target := svc
+				if server {
+					if a.serverAddress != "" && (a.serverAddress != lastAlias || a.serverPort != lastPort) {
+						e.learnAlias(a.serverAddress, a.serverPort, svc)
+						lastAlias, lastPort = a.serverAddress, a.serverPort
+					}
+				} else {
+					peer := a.peerName(e)
+					if peer == "" {
+						e.skip(skipNoPeer, 1)
+						continue
+					}
+					if peer != lastPeer || lastCallee == nil {
+						lastCallee, lastEdge = e.callee(svc, peer, nowNs)
+						lastPeer = peer
+					}
+					if lastCallee == nil {
+						continue // refused name, counted
+					}
+					target = lastCallee
+					if lastEdge != nil {
+						lastEdge.record(class, lat, nowNs)
+					}
+				}
+				target.record(class, lat)
+				outcomes[class]++
+				if feeder != nil {
+					d := time.Duration(0)
+					if lat > 0 {
+						d = time.Duration(lat)
+					}
+					feeder.RecordOutcome(target.name, breakerfeed.Outcome{Class: class, Latency: d})
+				}
+			}
+		}
+	}
+	for i, n := range outcomes {
+		if n > 0 {
+			e.c.outcomes[i].Add(n)
+		}
+	}
+}
+
+// resourceComponent returns the component of a resource's service.name, or why there is none
+// (the caller counts it, once per item skipped).
+func (e *Engine) resourceComponent(res pcommon.Map, now int64) (*component, reason) {
+	v, ok := res.Get("service.name")
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return nil, skipNoServiceName
+	}
+	return e.lookupComponent(v.Str(), now)
+}
+
+// spanLatency returns the span's duration in nanoseconds, or -1 when its timestamps are unset
+// or reversed.
+func spanLatency(s ptrace.Span) int64 {
+	start, end := s.StartTimestamp(), s.EndTimestamp()
+	if start == 0 || end < start || end-start > math.MaxInt64 {
+		return -1
+	}
+	return int64(end - start)
+}
+
+// countCalls counts the spans of rs that would have yielded an outcome.
+func countCalls(rs ptrace.ResourceSpans) int {
+	n := 0
+	sss := rs.ScopeSpans()
+	for j := 0; j < sss.Len(); j++ {
+		spans := sss.At(j).Spans()
+		for k := 0; k < spans.Len(); k++ {
+			switch spans.At(k).Kind() {
+			case ptrace.SpanKindServer, ptrace.SpanKindConsumer, ptrace.SpanKindClient, ptrace.SpanKindProducer:
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// callee returns the component named peer and the edge from svc to it (nil past the edge cap,
+// or for a self-call). The edge remembers its callee, so a known dependency costs one lookup in
+// the caller's small edge index rather than one in the registry of every component.
+func (e *Engine) callee(svc *component, peer string, now int64) (*component, *edge) {
+	if x := svc.edges.Load(); x != nil {
+		if d, ok := x.load(peer); ok {
+			if c := d.to.Load(); c != nil && !c.gone.Load() {
+				c.touch(now)
+				return c, d
+			}
+		}
+	}
+	c := e.component(peer, now)
+	if c == nil || c == svc {
+		return c, nil
+	}
+	d := svc.edgeTo(c, now, e)
+	return c, d
+}

@@ -1,0 +1,88 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// TelemetryBuilder holds the processor's own instruments, exported with the collector's telemetry
+// (on :8888 by default) as otelcol_healthscore_*. Counts that change per span are kept by the
+// engine in atomics and read by one callback at collection time, so the span path never calls
+// into the metrics SDK.
+type TelemetryBuilder struct {
+	meter        metric.Meter
+	registration metric.Registration
+
+	// ScoringDuration is how long each scoring pass took, in seconds.
+	ScoringDuration metric.Float64Histogram
+	// Components, Edges and Hosts are the entries tracked now.
+	Components, Edges, Hosts metric.Int64ObservableGauge
+	// Outcomes counts span outcomes by class (success, error, timeout).
+	Outcomes metric.Int64ObservableCounter
+	// Skipped counts skipped spans, metric points and names by reason.
+	Skipped metric.Int64ObservableCounter
+	// Evictions counts entries dropped by kind (component, edge, host) and reason (cap: past its
+	// max_*, the least recently seen; expired: no data for expire_after).
+	Evictions metric.Int64ObservableCounter
+}
+
+// NewTelemetryBuilder creates the instruments from the component's meter provider.
+func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
+	meter := settings.MeterProvider.Meter(ScopeName)
+	var errs, err error
+	tb := &TelemetryBuilder{meter: meter}
+	tb.ScoringDuration, err = meter.Float64Histogram("otelcol_healthscore_scoring_duration",
+		metric.WithDescription("Duration of each scoring pass over every component."),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
+	errs = errors.Join(errs, err)
+	tb.Components, err = meter.Int64ObservableGauge("otelcol_healthscore_components",
+		metric.WithDescription("Components (services and peers) tracked, at most max_components."),
+		metric.WithUnit("{component}"))
+	errs = errors.Join(errs, err)
+	tb.Edges, err = meter.Int64ObservableGauge("otelcol_healthscore_edges",
+		metric.WithDescription("Caller to callee edges tracked, at most max_edges."),
+		metric.WithUnit("{edge}"))
+	errs = errors.Join(errs, err)
+	tb.Hosts, err = meter.Int64ObservableGauge("otelcol_healthscore_hosts",
+		metric.WithDescription("Hosts whose utilisation is tracked, at most max_hosts."),
+		metric.WithUnit("{host}"))
+	errs = errors.Join(errs, err)
+	tb.Outcomes, err = meter.Int64ObservableCounter("otelcol_healthscore_outcomes",
+		metric.WithDescription("Span outcomes recorded (and fed to the breaker), by class."),
+		metric.WithUnit("{outcome}"))
+	errs = errors.Join(errs, err)
+	tb.Skipped, err = meter.Int64ObservableCounter("otelcol_healthscore_skipped",
+		metric.WithDescription("Spans, metric points and names skipped, by reason."),
+		metric.WithUnit("{item}"))
+	errs = errors.Join(errs, err)
+	tb.Evictions, err = meter.Int64ObservableCounter("otelcol_healthscore_evictions",
+		metric.WithDescription("Components, edges and hosts dropped, by kind and reason (cap, expired)."),
+		metric.WithUnit("{entry}"))
+	errs = errors.Join(errs, err)
+	return tb, errs
+}
+
+// RegisterCallback registers the callback that observes every observable instrument; Shutdown
+// unregisters it.
+func (tb *TelemetryBuilder) RegisterCallback(cb func(context.Context, metric.Observer) error) error {
+	reg, err := tb.meter.RegisterCallback(cb, tb.Components, tb.Edges, tb.Hosts, tb.Outcomes, tb.Skipped, tb.Evictions)
+	if err != nil {
+		return err
+	}
+	tb.registration = reg
+	return nil
+}
+
+// Shutdown unregisters the callback.
+func (tb *TelemetryBuilder) Shutdown() error {
+	if tb.registration == nil {
+		return nil
+	}
+	err := tb.registration.Unregister()
+	tb.registration = nil
+	return err
+}
