@@ -26,9 +26,10 @@ func (e *breakerExtension) routes() http.Handler {
 	mux.HandleFunc("GET /v1/breakers/{target}", e.handleGet)
 	mux.HandleFunc("PUT /v1/breakers/{target}/override", e.handleOverride)
 	mux.HandleFunc("GET /v1/watch", e.handleWatch)
+	mux.HandleFunc("GET /v1/dependencies", e.handleDependencies)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.promReg, promhttp.HandlerOpts{}))
 	// The same paths with any other method, and everything else, answer in JSON too.
-	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/watch", "/metrics"} {
+	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/watch", "/v1/dependencies", "/metrics"} {
 		mux.HandleFunc(p, methodNotAllowed)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

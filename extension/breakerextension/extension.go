@@ -33,6 +33,7 @@ type breakerExtension struct {
 	grpcServer *grpc.Server
 	httpAddr   string // where the API listens, once started
 	grpcAddr   string
+	deps       depsPointer // the service graph, from the healthscore processor
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
 }

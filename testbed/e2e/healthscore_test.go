@@ -260,6 +260,16 @@ func TestHealthScoresAndBreakers(t *testing.T) {
 	code, body, raw = api.do(http.MethodGet, "/v1/breakers/catalog?peek=true", "", "")
 	require.Equal(t, http.StatusOK, code, raw)
 	assert.Equal(t, "closed", body["state"], raw)
+	// The service graph healthscore learnt is served by the breaker: who calls checkout.
+	code, body, raw = api.do(http.MethodGet, "/v1/dependencies?service=checkout", "", "")
+	require.Equal(t, http.StatusOK, code, raw)
+	edges, _ := body["edges"].([]any)
+	if assert.Len(t, edges, 1, raw) {
+		edge := edges[0].(map[string]any)
+		assert.Equal(t, "frontend", edge["caller"], raw)
+		assert.Equal(t, "checkout", edge["callee"], raw)
+		assert.InDelta(t, 0.5, edge["error_ratio"], 0.05, raw)
+	}
 	require.NotEmpty(t, catalogScores)
 	for _, v := range catalogScores {
 		assert.GreaterOrEqual(t, v, 0.9, "the healthy service stays healthy while checkout fails")
