@@ -401,11 +401,10 @@ func (e *healingExporter) observe(ctx context.Context, md pmetric.Metrics) []eng
 					}
 					for _, ri := range rules {
 						o, reason := e.rules[ri].evaluate(ri, dp, res, v)
-						if reason != "" {
+						switch {
+						case reason != "":
 							skip(reason)
-							continue
-						}
-						if reason == "" && o != nil {
+						case o != nil:
 							obs = append(obs, *o)
 						}
 					}
