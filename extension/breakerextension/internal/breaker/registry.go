@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+
+	"github.com/vigil-collector/vigil/internal/readindex"
 )
 
 // Errors of target names.
@@ -37,7 +39,7 @@ type Registry struct {
 	bucketWidth  int64
 	onTransition func(Transition)
 
-	targets *index
+	targets *readindex.Index[*target]
 	count   atomic.Int64
 	prior   baseline // what an unknown target is assumed to be, for its status
 	evictMu sync.Mutex
@@ -58,7 +60,7 @@ func New(s Settings, clock Clock, onTransition func(Transition)) *Registry {
 		bucketWidth:  width,
 		decay:        math.Exp2(-float64(width) / float64(s.BaselineHalfLife)),
 		onTransition: onTransition,
-		targets:      newIndex(),
+		targets:      readindex.New[*target](),
 		prior:        newBaseline(&s),
 	}
 }
@@ -82,7 +84,10 @@ func ValidateTarget(name string, maxLen int) error {
 	return nil
 }
 
-func (r *Registry) lookup(name string) *target { return r.targets.load(name) }
+func (r *Registry) lookup(name string) *target {
+	t, _ := r.targets.Load(name) // nil when absent
+	return t
+}
 
 // get returns the target named name, creating it (and evicting if over the cap) when new.
 func (r *Registry) get(name string, now int64) (*target, error) {
@@ -92,9 +97,10 @@ func (r *Registry) get(name string, now int64) (*target, error) {
 	if err := ValidateTarget(name, r.settings.MaxTargetLength); err != nil {
 		return nil, err
 	}
-	// Copy the name: the caller's string may alias a buffer it reuses (pdata attributes).
-	t, created := r.targets.loadOrStore(name, func() *target {
-		return newTarget(string([]byte(name)), now, r)
+	// The index hands over its own copy of the name: the caller's string may alias a buffer it
+	// reuses (pdata attributes).
+	t, created := r.targets.LoadOrStore(name, func(key string) *target {
+		return newTarget(key, now, r)
 	})
 	if created && r.count.Add(1) > int64(r.settings.MaxTargets) {
 		r.evict()
@@ -117,7 +123,7 @@ func (r *Registry) evict() {
 		name string
 		at   int64
 	}
-	snap := r.targets.snapshot()
+	snap := r.targets.Snapshot()
 	all := make([]seen, 0, len(snap))
 	for name, t := range snap {
 		all = append(all, seen{name, t.lastSeen.Load()})
@@ -127,7 +133,7 @@ func (r *Registry) evict() {
 	for i := 0; i < n && i < len(all); i++ {
 		names = append(names, all[i].name)
 	}
-	gone := r.targets.deleteAll(names)
+	gone := r.targets.Delete(names)
 	r.count.Add(-int64(gone))
 	r.evicted.Add(uint64(gone))
 }
@@ -250,7 +256,7 @@ func (r *Registry) Mode(target string) Mode {
 
 // States calls fn with every known target and its state until fn returns false.
 func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) {
-	for name, t := range r.targets.snapshot() {
+	for name, t := range r.targets.Snapshot() {
 		if !fn(name, actingState(t)) {
 			return
 		}
@@ -387,7 +393,7 @@ func (r *Registry) thresholds(b *baseline) Thresholds {
 
 // List returns the status of every target, sorted by name; no half-open slot is taken.
 func (r *Registry) List() []Status {
-	snap := r.targets.snapshot()
+	snap := r.targets.Snapshot()
 	out := make([]Status, 0, len(snap))
 	for _, t := range snap {
 		st := r.status(t, true)

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/internal/readindex"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/latency"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
@@ -23,8 +24,8 @@ type component struct {
 	calls atomic.Uint64
 	hist  latency.Histogram
 
-	hosts atomic.Pointer[[]*hostLink]  // copy on write, under mu
-	edges atomic.Pointer[index[*edge]] // callees, created on the first CLIENT span
+	hosts atomic.Pointer[[]*hostLink]            // copy on write, under mu
+	edges atomic.Pointer[readindex.Index[*edge]] // callees, created on the first CLIENT span
 	nEdge atomic.Int64
 
 	mu     sync.Mutex
@@ -95,12 +96,12 @@ func (c *component) edgeTo(to *component, now int64, e *Engine) *edge {
 	callee := to.name
 	x := c.edges.Load()
 	if x == nil {
-		x = newIndex[*edge]()
+		x = readindex.New[*edge]()
 		if !c.edges.CompareAndSwap(nil, x) {
 			x = c.edges.Load()
 		}
 	}
-	if d, ok := x.load(callee); ok {
+	if d, ok := x.Load(callee); ok {
 		d.to.Store(to) // the callee was evicted and came back
 		return d
 	}
@@ -109,7 +110,7 @@ func (c *component) edgeTo(to *component, now int64, e *Engine) *edge {
 		e.skip(skipEdgeLimit, 1)
 		return nil
 	}
-	d, created := x.loadOrStore(callee, func(key string) *edge {
+	d, created := x.LoadOrStore(callee, func(key string) *edge {
 		d := &edge{callee: key}
 		d.lastSeen.Store(now)
 		d.to.Store(to)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/internal/readindex"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
 
@@ -77,17 +78,17 @@ type Engine struct {
 
 	feeder atomic.Pointer[feederRef]
 
-	components     *index[*component]
+	components     *readindex.Index[*component]
 	componentCount atomic.Int64
 	evictMu        sync.Mutex
 
-	hosts     *index[*host]
+	hosts     *readindex.Index[*host]
 	hostCount atomic.Int64
 	hostMu    sync.Mutex
 
 	// aliases maps a server.address that SERVER spans of a service carry to that service's
 	// name, so CLIENT spans that name only the address reach the service's component.
-	aliases    *index[*alias]
+	aliases    *readindex.Index[*alias]
 	aliasCount atomic.Int64
 
 	edgeCount atomic.Int64
@@ -105,9 +106,9 @@ type feederRef struct{ f breakerfeed.Feeder }
 func New(s Settings) *Engine {
 	return &Engine{
 		s:          s,
-		components: newIndex[*component](),
-		hosts:      newIndex[*host](),
-		aliases:    newIndex[*alias](),
+		components: readindex.New[*component](),
+		hosts:      readindex.New[*host](),
+		aliases:    readindex.New[*alias](),
 	}
 }
 
@@ -139,14 +140,14 @@ func (e *Engine) component(name string, now int64) *component {
 
 // lookupComponent is component without the count: it returns why a name was refused.
 func (e *Engine) lookupComponent(name string, now int64) (*component, reason) {
-	if c, ok := e.components.load(name); ok {
+	if c, ok := e.components.Load(name); ok {
 		c.touch(now)
 		return c, skipNone
 	}
 	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
 		return nil, r
 	}
-	c, created := e.components.loadOrStore(name, func(key string) *component { return newComponent(key, now) })
+	c, created := e.components.LoadOrStore(name, func(key string) *component { return newComponent(key, now) })
 	if created && e.componentCount.Add(1) > int64(e.s.MaxComponents) {
 		e.evictComponents()
 	}
@@ -165,8 +166,8 @@ func (e *Engine) evictComponents() {
 	if over <= 0 {
 		return
 	}
-	drop := oldest(e.components.snapshot(), int(over)+e.s.MaxComponents/evictFraction)
-	gone := e.components.deleteFunc(func(_ string, c *component) bool { return drop(c.seen()) })
+	drop := oldest(e.components.Snapshot(), int(over)+e.s.MaxComponents/evictFraction)
+	gone := e.components.DeleteFunc(func(_ string, c *component) bool { return drop(c.seen()) })
 	e.componentCount.Add(-int64(len(gone)))
 	e.c.evicted[kindComponent].Add(uint64(len(gone)))
 	for _, c := range gone {
@@ -260,7 +261,7 @@ func nthSmallest(v []int64, k int) int64 {
 // host returns the host named name for an update, creating it when new; nil, counted, when the
 // name is refused.
 func (e *Engine) host(name string, now int64) *host {
-	if h, ok := e.hosts.load(name); ok {
+	if h, ok := e.hosts.Load(name); ok {
 		h.touch(now)
 		return h
 	}
@@ -268,7 +269,7 @@ func (e *Engine) host(name string, now int64) *host {
 		e.skip(r, 1)
 		return nil
 	}
-	h, created := e.hosts.loadOrStore(name, func(key string) *host { return &host{name: key} })
+	h, created := e.hosts.LoadOrStore(name, func(key string) *host { return &host{name: key} })
 	if created && e.hostCount.Add(1) > int64(e.s.MaxHosts) {
 		e.evictHosts()
 	}
@@ -283,8 +284,8 @@ func (e *Engine) evictHosts() {
 	if over <= 0 {
 		return
 	}
-	drop := oldest(e.hosts.snapshot(), int(over)+e.s.MaxHosts/evictFraction)
-	gone := e.hosts.deleteFunc(func(_ string, h *host) bool { return drop(h.seen()) })
+	drop := oldest(e.hosts.Snapshot(), int(over)+e.s.MaxHosts/evictFraction)
+	gone := e.hosts.DeleteFunc(func(_ string, h *host) bool { return drop(h.seen()) })
 	e.hostCount.Add(-int64(len(gone)))
 	e.c.evicted[kindHost].Add(uint64(len(gone)))
 }
@@ -307,7 +308,7 @@ const maxAliasPorts = 16
 
 // learnAlias records that SERVER spans of svc carry server.address addr and server.port port.
 func (e *Engine) learnAlias(addr string, port int64, svc *component) {
-	a, ok := e.aliases.load(addr)
+	a, ok := e.aliases.Load(addr)
 	if ok {
 		if p := a.ports.Load(); p != nil {
 			for _, ap := range *p {
@@ -321,7 +322,7 @@ func (e *Engine) learnAlias(addr string, port int64, svc *component) {
 			return // an alias is a convenience: without one the address is its own component
 		}
 		var created bool
-		a, created = e.aliases.loadOrStore(addr, func(string) *alias { return &alias{} })
+		a, created = e.aliases.LoadOrStore(addr, func(string) *alias { return &alias{} })
 		if created {
 			e.aliasCount.Add(1)
 		}
@@ -347,7 +348,7 @@ func (e *Engine) learnAlias(addr string, port int64, svc *component) {
 // resolveAlias returns the service that serves addr on port, or addr itself. A span without a
 // port matches an address only one service was seen behind.
 func (e *Engine) resolveAlias(addr string, port int64) string {
-	a, ok := e.aliases.load(addr)
+	a, ok := e.aliases.Load(addr)
 	if !ok {
 		return addr
 	}

@@ -63,7 +63,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	stale := int64(e.s.StaleAfter)
 	e.expire(nowNs)
 
-	all := e.components.snapshot()
+	all := e.components.Snapshot()
 	comps := make([]*component, 0, len(all))
 	for _, c := range all {
 		comps = append(comps, c)
@@ -95,7 +95,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 		if x == nil {
 			continue
 		}
-		edges := sortedEdges(x.snapshot())
+		edges := sortedEdges(x.Snapshot())
 		for _, d := range edges {
 			packed := d.calls.Swap(0)
 			calls, errs := float64(uint32(packed)), float64(packed>>32)
@@ -306,7 +306,7 @@ func (e *Engine) saturation(c *component, now int64) (float64, int64, bool) {
 		if now-l.lastSeen.Load() > stale {
 			continue
 		}
-		h, ok := e.hosts.load(l.name)
+		h, ok := e.hosts.Load(l.name)
 		if !ok {
 			continue
 		}
@@ -337,8 +337,8 @@ func sortedEdges(m map[string]*edge) []*edge {
 func (e *Engine) expire(now int64) {
 	cut := now - int64(e.s.ExpireAfter)
 	var gone []*component
-	if anyOlder(e.components.snapshot(), cut) {
-		gone = e.components.deleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
+	if anyOlder(e.components.Snapshot(), cut) {
+		gone = e.components.DeleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
 	}
 	if len(gone) > 0 {
 		e.componentCount.Add(-int64(len(gone)))
@@ -351,30 +351,30 @@ func (e *Engine) expire(now int64) {
 			}
 		}
 	}
-	for _, c := range e.components.snapshot() {
+	for _, c := range e.components.Snapshot() {
 		x := c.edges.Load()
 		if x == nil {
 			continue
 		}
-		if !anyOlder(x.snapshot(), cut) {
+		if !anyOlder(x.Snapshot(), cut) {
 			continue
 		}
-		n := int64(len(x.deleteFunc(func(_ string, d *edge) bool { return d.lastSeen.Load() < cut })))
+		n := int64(len(x.DeleteFunc(func(_ string, d *edge) bool { return d.lastSeen.Load() < cut })))
 		c.nEdge.Add(-n)
 		e.edgeCount.Add(-n)
 		e.c.expired[kindEdge].Add(uint64(n))
 	}
 	var hosts []*host
-	if anyOlder(e.hosts.snapshot(), cut) {
-		hosts = e.hosts.deleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
+	if anyOlder(e.hosts.Snapshot(), cut) {
+		hosts = e.hosts.DeleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
 	}
 	if len(hosts) > 0 {
 		e.hostCount.Add(-int64(len(hosts)))
 		e.c.expired[kindHost].Add(uint64(len(hosts)))
 	}
 	if len(gone) > 0 {
-		live := e.components.snapshot()
-		dropped := e.aliases.deleteFunc(func(_ string, a *alias) bool {
+		live := e.components.Snapshot()
+		dropped := e.aliases.DeleteFunc(func(_ string, a *alias) bool {
 			p := a.ports.Load()
 			if p == nil {
 				return true

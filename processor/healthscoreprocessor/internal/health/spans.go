@@ -140,7 +140,7 @@ func countCalls(rs ptrace.ResourceSpans) int {
 // the caller's small edge index rather than one in the registry of every component.
 func (e *Engine) callee(svc *component, peer string, now int64) (*component, *edge) {
 	if x := svc.edges.Load(); x != nil {
-		if d, ok := x.load(peer); ok {
+		if d, ok := x.Load(peer); ok {
 			if c := d.to.Load(); c != nil && !c.gone.Load() {
 				c.touch(now)
 				return c, d

@@ -1,0 +1,148 @@
+// Package readindex is a string-keyed map for read-mostly concurrent use: the breaker's targets
+// and the health engine's components, hosts and edges, looked up on every outcome or span.
+package readindex
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Index maps names to entries for a read-mostly load: every span or outcome looks a name up,
+// while new names and evictions are rare. Lookups read an immutable snapshot (a plain Go map)
+// with no lock and no interface boxing; new names go to a dirty map under a mutex, which
+// replaces the snapshot once it has been missed as many times as it holds entries (so the copy
+// costs O(1) amortised per miss). This is sync.Map's design specialised to string keys:
+// sync.Map would box every key into an interface (an allocation per lookup).
+type Index[V any] struct {
+	read    atomic.Pointer[map[string]V]
+	amended atomic.Bool // dirty holds names read does not
+
+	mu     sync.Mutex
+	dirty  map[string]V // nil, or a copy of read plus the new names
+	misses int
+}
+
+// New returns an empty index.
+func New[V any]() *Index[V] {
+	x := &Index[V]{}
+	m := map[string]V{}
+	x.read.Store(&m)
+	return x
+}
+
+// Load returns the entry named name.
+func (x *Index[V]) Load(name string) (V, bool) {
+	if v, ok := (*x.read.Load())[name]; ok {
+		return v, true
+	}
+	if !x.amended.Load() {
+		var zero V
+		return zero, false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if v, ok := (*x.read.Load())[name]; ok {
+		return v, true
+	}
+	v, ok := x.dirty[name]
+	if ok {
+		x.missLocked()
+	}
+	return v, ok
+}
+
+// LoadOrStore returns the entry named name, creating it with mk when absent (mk receives the
+// index's own copy of the name: the caller's string may alias a buffer that pdata reuses);
+// created says whether it did.
+func (x *Index[V]) LoadOrStore(name string, mk func(key string) V) (v V, created bool) {
+	if v, ok := (*x.read.Load())[name]; ok {
+		return v, false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if v, ok := (*x.read.Load())[name]; ok {
+		return v, false
+	}
+	if v, ok := x.dirty[name]; ok {
+		x.missLocked()
+		return v, false
+	}
+	x.dirtyLocked()
+	key := strings.Clone(name)
+	v = mk(key)
+	x.dirty[key] = v
+	x.amended.Store(true)
+	return v, true
+}
+
+// DeleteFunc removes every entry for which drop returns true and returns the removed entries.
+func (x *Index[V]) DeleteFunc(drop func(name string, v V) bool) []V {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dirtyLocked()
+	var gone []V
+	for name, v := range x.dirty {
+		if drop(name, v) {
+			delete(x.dirty, name)
+			gone = append(gone, v)
+		}
+	}
+	x.promoteLocked()
+	return gone
+}
+
+// Delete removes the entries with the given names and returns how many there were.
+func (x *Index[V]) Delete(names []string) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.dirtyLocked()
+	n := 0
+	for _, name := range names {
+		if _, ok := x.dirty[name]; ok {
+			delete(x.dirty, name)
+			n++
+		}
+	}
+	x.promoteLocked()
+	return n
+}
+
+// Snapshot returns every entry, consistent as of one moment. The map must not be modified.
+func (x *Index[V]) Snapshot() map[string]V {
+	if !x.amended.Load() {
+		return *x.read.Load()
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.dirty == nil {
+		return *x.read.Load()
+	}
+	x.promoteLocked()
+	return *x.read.Load()
+}
+
+func (x *Index[V]) dirtyLocked() {
+	if x.dirty != nil {
+		return
+	}
+	read := *x.read.Load()
+	x.dirty = make(map[string]V, len(read)+1)
+	for k, v := range read {
+		x.dirty[k] = v
+	}
+}
+
+func (x *Index[V]) missLocked() {
+	x.misses++
+	if x.misses >= len(x.dirty) {
+		x.promoteLocked()
+	}
+}
+
+func (x *Index[V]) promoteLocked() {
+	m := x.dirty
+	x.read.Store(&m)
+	x.dirty, x.misses = nil, 0
+	x.amended.Store(false)
+}
