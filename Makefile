@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
+.PHONY: run build test bench bench-breaker-api lint testbed testbed-hostile clean audit-verify nab nab-check
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -59,9 +59,15 @@ lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## testbed: load runs against the built binary (about 90 s each)
+## testbed: load runs against the built binary: the probe load (about 90 s) and the hostile suite
 testbed: $(BINARY)
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+	$(MAKE) --no-print-directory testbed-hostile
+
+## testbed-hostile: the hostile-input suite at full size on every shipped config (about 3 min):
+## 100,000 names, 300 x 1 MiB names, control characters over gRPC and HTTP; RSS, page, scrape time
+testbed-hostile: $(BINARY)
+	$(GO) run ./testbed/cmd/hostile --binary $(BINARY)
 
 ## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
 audit-verify:

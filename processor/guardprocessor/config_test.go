@@ -51,4 +51,3 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
-
