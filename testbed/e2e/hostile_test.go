@@ -62,3 +62,59 @@ func tail(res *hostile.CardinalityResult) string {
 	}
 	return l
 }
+
+// TestProbeRedirectElsewhereIsRefused: a probed target with a configured Authorization header
+// answers 302 to another port. The built binary, even with follow_redirects on, reports the
+// target down with error.type=redirect and the redirect's destination receives nothing.
+func TestProbeRedirectElsewhereIsRefused(t *testing.T) {
+	dest, err := hostile.NewHeaderRecorder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	target, err := hostile.NewRedirectTarget(dest.URL + "/steal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	tmpl := strings.Replace(baseConfig, "      - name: nothing-listens\n", `      - name: redirector
+        type: http
+        endpoint: `+target.URL+`/healthz
+        http:
+          follow_redirects: true
+          headers: {Authorization: "Bearer probe-secret"}
+      - name: nothing-listens
+`, 1)
+	v := startVigil(t, tmpl)
+	deadline := time.Now().Add(20 * time.Second)
+	var page string
+	for time.Now().Before(deadline) {
+		page, _ = harness.Scrape(v.url(v.ports.Prom, "/metrics"))
+		if len(target.Received()) >= 2 && strings.Contains(page, `healthcheck_target="redirector"`) &&
+			strings.Contains(page, `error_type="redirect"`) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := len(target.Received()); n < 2 {
+		t.Fatalf("the target was probed %d times", n)
+	}
+	if got := target.Received()[0].Get("Authorization"); got != "Bearer probe-secret" {
+		t.Errorf("the configured origin gets the header, got %q", got)
+	}
+	if got := dest.Received(); len(got) != 0 {
+		t.Errorf("the redirect destination was contacted %d times (first with Authorization %q)", len(got), got[0].Get("Authorization"))
+	}
+	var status string
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(line, "healthcheck_status") && strings.Contains(line, `healthcheck_target="redirector"`) {
+			status = line
+		}
+	}
+	if !strings.HasSuffix(status, " 0") {
+		t.Errorf("the redirecting target must be reported down, got %q", status)
+	}
+	if !strings.Contains(page, `error_type="redirect"`) {
+		t.Errorf("no healthcheck_error with error_type=redirect on the page")
+	}
+}
