@@ -63,11 +63,27 @@ type Config struct {
 	_ struct{}
 }
 
-// AuditConfig locates the audit file.
+// AuditConfig locates the audit file, its key and its checkpoint.
 type AuditConfig struct {
 	// Path of the JSON-lines audit file (its folder is created when missing).
 	Path string `mapstructure:"path"`
-	_    struct{}
+	// KeyFile holds a secret (at least 32 bytes; a trailing newline is ignored): every record's
+	// hash becomes an HMAC-SHA256 under it, so that a writer without the key cannot forge the
+	// chain. Keep it readable by the collector only, and apart from the audit file.
+	KeyFile string `mapstructure:"key_file"`
+	// CheckpointPath is where the last durable seq and hash are kept (keyed too), so that a file
+	// cut short is detected; default: the audit path + ".checkpoint". Put it on another volume
+	// for more safety.
+	CheckpointPath string `mapstructure:"checkpoint_path"`
+	_              struct{}
+}
+
+// checkpointPath is the configured checkpoint path or its default.
+func (a AuditConfig) checkpointPath() string {
+	if a.CheckpointPath != "" {
+		return a.CheckpointPath
+	}
+	return a.Path + ".checkpoint"
 }
 
 // RateConfig is a token bucket: PerMinute tokens a minute, at most Burst at once.
@@ -200,6 +216,14 @@ func (cfg *Config) Validate() error {
 		add("audit.path: required (the append-only audit file)")
 	} else if strings.ContainsRune(cfg.Audit.Path, 0) {
 		add("audit.path: must not contain NUL")
+	}
+	if strings.ContainsRune(cfg.Audit.KeyFile, 0) {
+		add("audit.key_file: must not contain NUL")
+	}
+	if strings.ContainsRune(cfg.Audit.CheckpointPath, 0) {
+		add("audit.checkpoint_path: must not contain NUL")
+	} else if cfg.Audit.CheckpointPath != "" && filepath.Clean(cfg.Audit.CheckpointPath) == filepath.Clean(cfg.Audit.Path) {
+		add("audit.checkpoint_path: must not be the audit file itself")
 	}
 	for name, r := range map[string]RateConfig{"limits.global": cfg.Limits.Global, "limits.per_action": cfg.Limits.PerAction, "limits.per_target": cfg.Limits.PerTarget} {
 		if r.PerMinute <= 0 || r.PerMinute > 60000 {

@@ -1,6 +1,7 @@
 package healingexporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -179,7 +180,15 @@ func (e *healingExporter) openEngine() error {
 	if err := os.MkdirAll(filepath.Dir(e.cfg.Audit.Path), 0o700); err != nil {
 		return fmt.Errorf("healing: audit folder: %w", err)
 	}
-	l, recs, torn, err := audit.Open(e.cfg.Audit.Path)
+	opt := audit.Options{CheckpointPath: e.cfg.Audit.checkpointPath()}
+	if e.cfg.Audit.KeyFile != "" {
+		key, err := os.ReadFile(e.cfg.Audit.KeyFile)
+		if err != nil {
+			return fmt.Errorf("healing: audit.key_file: %w", err)
+		}
+		opt.Key = bytes.TrimRight(key, "\r\n")
+	}
+	l, recs, torn, err := audit.OpenWith(e.cfg.Audit.Path, opt)
 	if err != nil {
 		return fmt.Errorf("healing: %w", err)
 	}
@@ -199,7 +208,15 @@ func (e *healingExporter) openEngine() error {
 func (e *healingExporter) start(_ context.Context, host component.Host) error {
 	e.host = host
 	if err := e.openEngine(); err != nil {
-		return err
+		if !errors.Is(err, audit.ErrUntrusted) {
+			return err
+		}
+		// A broken or forged audit file stops the healing exporter alone: no action may run on a
+		// record that cannot be trusted, but the rest of the collector keeps its telemetry.
+		e.set.Logger.Error("healing: the audit file does not verify; healing is off until it is repaired "+
+			"(move the file and its checkpoint aside as evidence and restart: a new chain starts; "+
+			"`vigil-audit verify` names the first broken record)", zap.Error(err))
+		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
 	}
 	e.queue = make(chan engine.Dispatch, e.cfg.QueueSize)
 	e.stop = make(chan struct{})
@@ -223,6 +240,9 @@ func (e *healingExporter) shutdown(context.Context) error {
 	e.workers.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.log == nil {
+		return nil
+	}
 	return e.log.Close()
 }
 
@@ -235,6 +255,10 @@ func (e *healingExporter) sweep() {
 			return
 		case <-t.C:
 			e.mu.Lock()
+			if e.eng == nil {
+				e.mu.Unlock()
+				continue
+			}
 			d, err := e.eng.Sweep(e.now())
 			e.afterDecide(d, err)
 			e.mu.Unlock()
@@ -351,6 +375,12 @@ func (e *healingExporter) consumeMetrics(ctx context.Context, md pmetric.Metrics
 	defer e.mu.Unlock()
 	if e.closed {
 		return errors.New("healing: shutting down")
+	}
+	if e.eng == nil {
+		// Healing is off (an audit file that does not verify): the points are counted, not
+		// refused, so that the pipeline's other exporters keep their data.
+		e.tel.Skipped.Add(ctx, int64(len(obs)), metric.WithAttributes(attribute.String("reason", "audit_unavailable")))
+		return nil
 	}
 	d, err := e.eng.Observe(e.now(), obs)
 	if err != nil {
