@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // keepaliveEvery is how often an idle watch stream sends a comment line, so proxies and
@@ -71,11 +72,20 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // target reads and validates the {target} path value, answering 400 when it is invalid.
 func (e *breakerExtension) target(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.PathValue("target")
-	if err := breaker.ValidateTarget(name, e.cfg.MaxTargetLength); err != nil {
+	if err := validTarget(name, e.cfg.MaxTargetLength); err != nil {
 		writeError(w, http.StatusBadRequest, "target: "+err.Error())
 		return "", false
 	}
 	return name, true
+}
+
+// validTarget is the breaker's target check and the one name rule (which also refuses
+// bidirectional controls, blank names and dot segments).
+func validTarget(name string, maxLen int) error {
+	if err := breaker.ValidateTarget(name, maxLen); err != nil {
+		return err
+	}
+	return registry.ValidName(name, maxLen)
 }
 
 type listBody struct {
@@ -105,8 +115,44 @@ func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, e.registry.Status(name, !peek))
 }
 
-type overrideBody struct {
-	Mode string `json:"mode"`
+// decodeOverride reads the override body strictly: one JSON object whose only key is exactly
+// "mode" (encoding/json would match "MODE" and keep the last of duplicate keys), holding a string.
+func decodeOverride(r io.Reader) (string, error) {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil {
+		return "", err
+	} else if tok != json.Delim('{') {
+		return "", errors.New(`must be a JSON object such as {"mode":"forced_open"}`)
+	}
+	var mode string
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		key, _ := tok.(string)
+		switch {
+		case key != "mode":
+			return "", fmt.Errorf("unknown field %q (the only field is \"mode\", in lower case)", key)
+		case seen:
+			return "", errors.New(`duplicate field "mode"`)
+		}
+		seen = true
+		if err := dec.Decode(&mode); err != nil {
+			return "", fmt.Errorf("mode: %w", err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return "", err
+	}
+	if !seen {
+		return "", errors.New(`missing field "mode"`)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", errors.New("must hold one JSON object")
+	}
+	return mode, nil
 }
 
 func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request) {
@@ -114,10 +160,8 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverrideBody))
-	dec.DisallowUnknownFields()
-	var body overrideBody
-	if err := dec.Decode(&body); err != nil {
+	raw, err := decodeOverride(http.MaxBytesReader(w, r.Body, maxOverrideBody))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
@@ -126,13 +170,9 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 		writeError(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "body: must hold one JSON object")
-		return
-	}
-	mode, ok := breaker.ParseMode(body.Mode)
+	mode, ok := breaker.ParseMode(raw)
 	if !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("mode: %q is not one of auto, forced_open, forced_closed, disabled", body.Mode))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("mode: %q is not one of auto, forced_open, forced_closed, disabled", raw))
 		return
 	}
 	st, err := e.registry.SetMode(name, mode)
@@ -148,7 +188,7 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 func (e *breakerExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
 	only := r.URL.Query().Get("target")
 	if only != "" {
-		if err := breaker.ValidateTarget(only, e.cfg.MaxTargetLength); err != nil {
+		if err := validTarget(only, e.cfg.MaxTargetLength); err != nil {
 			writeError(w, http.StatusBadRequest, "target: "+err.Error())
 			return
 		}

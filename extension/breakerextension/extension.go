@@ -87,6 +87,7 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return fmt.Errorf("breaker: http server: %w", err)
 	}
+	e.httpServer.Handler = authAnswers(e.httpServer.Handler)
 	ln, err := e.cfg.ToListener(ctx)
 	if err != nil {
 		return fmt.Errorf("breaker: listen on %s: %w", e.cfg.NetAddr.Endpoint, err)

@@ -155,7 +155,9 @@ func validateName(field, name string, required bool) error {
 		if !utf8.ValidString(name) {
 			return fmt.Errorf("%s: must be valid UTF-8", field)
 		}
-		return fmt.Errorf("%s: must not contain control characters", field)
+		return fmt.Errorf("%s: must not contain control characters or bidirectional controls", field)
+	case registry.NameBlank:
+		return fmt.Errorf(`%s: must not be blank, "." or ".."`, field)
 	}
 	return nil
 }
