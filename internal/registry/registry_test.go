@@ -35,7 +35,7 @@ func TestCheckName(t *testing.T) {
 		{"a\u009fb", NameInvalid},
 		{"\xff", NameInvalid},
 		{"a\xc3", NameInvalid},
-		{"\uFFFD", NameOK}, // the replacement character itself is a valid rune
+		{"\uFFFD", NameOK},        // the replacement character itself is a valid rune
 		{"a\u202Eb", NameInvalid}, // right-to-left override: reads as another name
 		{"\u2066x", NameInvalid},
 		{"a\u200fb", NameInvalid},
