@@ -26,6 +26,9 @@ const (
 	signalLogs    = "logs"
 )
 
+// resourceSalt sets a resource's own key apart from the keys of its series.
+const resourceSalt = 0x9e3779b97f4a7c15
+
 // guard is one processor instance (one per pipeline and signal).
 type guard struct {
 	cfg     *Config
@@ -108,6 +111,11 @@ func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
 		cl.cleanMap(rm.Resource().Attributes())
 		resKey := mapHash(&h, rm.Resource().Attributes(), 0)
+		// A resource is a series of its own: the Prometheus exporter gives each a target_info line.
+		if !g.tracker.admit(resKey^resourceSalt, 1, nowNano) {
+			dropped += int64(rm.ScopeMetrics().Len()) // counted per scope: the points are not walked
+			return true
+		}
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			scopeKey := scopeHash(&h, cl, sm.Scope(), resKey)
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
