@@ -41,6 +41,7 @@ func TestForgedAuditStopsHealingOnly(t *testing.T) {
 	// Edit a record in place (its hash no longer matches).
 	require.NoError(t, os.WriteFile(cfg.Audit.Path, []byte(strings.Replace(string(data), `"target":"payments"`, `"target":"paymentz"`, 1)), 0o600))
 
+	before := len(hook.got()) // the first run may or may not have called the hook before its shutdown
 	host := &statusHost{}
 	exp, err = NewFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
@@ -48,7 +49,7 @@ func TestForgedAuditStopsHealingOnly(t *testing.T) {
 	assert.Equal(t, "StatusPermanentError", host.last())
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), statusMetrics(map[string]int64{"checkout": 0})))
 	time.Sleep(100 * time.Millisecond)
-	assert.Empty(t, hook.got(), "nothing runs on an untrusted record")
+	assert.Len(t, hook.got(), before, "nothing runs on an untrusted record")
 	require.NoError(t, exp.Shutdown(context.Background()))
 	after, err := os.ReadFile(cfg.Audit.Path)
 	require.NoError(t, err)

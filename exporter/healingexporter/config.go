@@ -156,13 +156,17 @@ type WhenConfig struct {
 
 // ActionConfig is one action; the block matching Type holds its settings.
 type ActionConfig struct {
-	Type         string             `mapstructure:"type"`
-	DryRun       bool               `mapstructure:"dry_run"`
-	Webhook      WebhookConfig      `mapstructure:"webhook"`
-	Alertmanager AlertmanagerConfig `mapstructure:"alertmanager"`
-	PagerDuty    PagerDutyConfig    `mapstructure:"pagerduty"`
-	Exec         ExecConfig         `mapstructure:"exec"`
-	_            struct{}
+	Type   string `mapstructure:"type"`
+	DryRun bool   `mapstructure:"dry_run"`
+	// RenotifyAfterRestart runs an intent again that the collector's stop interrupted (written,
+	// outcome unknown) when its incident still fires after the restart: at least once, for
+	// paging actions. Refused for exec, which stays at most once.
+	RenotifyAfterRestart bool               `mapstructure:"renotify_after_restart"`
+	Webhook              WebhookConfig      `mapstructure:"webhook"`
+	Alertmanager         AlertmanagerConfig `mapstructure:"alertmanager"`
+	PagerDuty            PagerDutyConfig    `mapstructure:"pagerduty"`
+	Exec                 ExecConfig         `mapstructure:"exec"`
+	_                    struct{}
 }
 
 // WebhookConfig posts an Alertmanager-compatible (version 4) JSON payload.
@@ -330,6 +334,9 @@ func parseClock(s string) (time.Duration, error) {
 func (a ActionConfig) validate(field string, allowed []string) []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if a.RenotifyAfterRestart && (a.Type == ActionExec || a.Type == ActionLog) {
+		add("%s.renotify_after_restart: only for notifications (webhook, alertmanager, pagerduty); %s stays at most once", field, a.Type)
+	}
 	checkURL := func(f, raw string) {
 		u, err := url.Parse(raw)
 		switch {

@@ -52,7 +52,8 @@ type healingExporter struct {
 	log    *audit.Log
 	closed bool
 
-	queue   chan engine.Dispatch
+	queues  map[string]*actionQueue // one per action: its own queue and workers
+	hung    atomic.Bool             // a degraded status is reported for a hung action
 	workers sync.WaitGroup
 	stop    chan struct{}
 	sweeper sync.WaitGroup
@@ -157,7 +158,8 @@ func (e *healingExporter) settings() engine.Settings {
 		BackoffMultiplier: c.Backoff.Multiplier, BackoffResetAfter: c.Backoff.ResetAfter,
 		MaxIncidents: c.MaxIncidents, QueueSize: c.QueueSize, ResolveTimeout: c.ResolveTimeout,
 		DryRun: c.DryRun, ActionDryRun: map[string]bool{}, ResolvableActions: map[string]bool{},
-		Maintenance: e.inMaintenance,
+		RenotifyAfterRestart: map[string]bool{},
+		Maintenance:          e.inMaintenance,
 		Admit: func(name, target string) error {
 			if x, ok := e.runners[name].(*action.Exec); ok {
 				return x.Admit(target)
@@ -171,6 +173,7 @@ func (e *healingExporter) settings() engine.Settings {
 	for name, a := range c.Actions {
 		s.ActionDryRun[name] = a.DryRun
 		s.ResolvableActions[name] = e.runners[name].Resolvable()
+		s.RenotifyAfterRestart[name] = a.RenotifyAfterRestart
 	}
 	return s
 }
@@ -201,6 +204,15 @@ func (e *healingExporter) openEngine() error {
 		return fmt.Errorf("healing: %w", err)
 	}
 	e.eng, e.log = eng, l
+	for name, n := range eng.Interrupted() {
+		e.tel.Interrupted.Add(context.Background(), int64(n), metric.WithAttributes(attribute.String("action", name)))
+		what := "never run again (at most once)"
+		if e.cfg.Actions[name].RenotifyAfterRestart {
+			what = "run again if their incident still fires (renotify_after_restart)"
+		}
+		e.set.Logger.Warn("healing: intents interrupted by the last stop: outcome unknown, "+what,
+			zap.String("action", name), zap.Int("intents", n))
+	}
 	e.set.Logger.Info("healing: audit file loaded", zap.String("path", e.cfg.Audit.Path), zap.Int("records", len(recs)))
 	return nil
 }
@@ -218,10 +230,16 @@ func (e *healingExporter) start(_ context.Context, host component.Host) error {
 			"`vigil-audit verify` names the first broken record)", zap.Error(err))
 		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
 	}
-	e.queue = make(chan engine.Dispatch, e.cfg.QueueSize)
 	e.stop = make(chan struct{})
-	for range e.cfg.Workers {
-		e.workers.Go(e.work)
+	e.queues = map[string]*actionQueue{}
+	for name := range e.runners {
+		// queue_size of the action's own runs, and as many again for resolve notifications (which
+		// the engine does not count as in flight).
+		q := newActionQueue(name, 2*e.cfg.QueueSize)
+		e.queues[name] = q
+		for range e.cfg.Workers {
+			e.workers.Go(func() { e.work(q) })
+		}
 	}
 	e.sweeper.Go(e.sweep)
 	return nil
@@ -235,7 +253,9 @@ func (e *healingExporter) shutdown(context.Context) error {
 	e.sweeper.Wait()
 	e.mu.Lock()
 	e.closed = true
-	close(e.queue)
+	for _, q := range e.queues {
+		close(q.ch)
+	}
 	e.mu.Unlock()
 	e.workers.Wait()
 	e.mu.Lock()
@@ -254,6 +274,7 @@ func (e *healingExporter) sweep() {
 		case <-e.stop:
 			return
 		case <-t.C:
+			e.checkQueues(e.now())
 			e.mu.Lock()
 			if e.eng == nil {
 				e.mu.Unlock()
@@ -273,9 +294,19 @@ func (e *healingExporter) afterDecide(d []engine.Dispatch, err error) {
 		e.reloadLocked()
 		return
 	}
+	now := e.now()
 	for _, x := range d {
-		e.tel.Pending.Add(context.Background(), 1)
-		e.queue <- x // never blocks: the engine keeps at most queue_size in flight
+		q := e.queues[x.Action]
+		if q != nil && q.offer(x, now) {
+			e.tel.Pending.Add(context.Background(), 1, metric.WithAttributes(attribute.String("action", x.Action)))
+			continue
+		}
+		// Only resolve notifications can find the queue full (the engine bounds the rest): the
+		// notification is recorded as failed rather than blocking every other decision.
+		e.set.Logger.Warn("healing: action queue full; notification not sent", zap.String("action", x.Action), zap.String("target", x.Target))
+		if err := e.eng.Complete(now, x, errQueueFull, ""); err != nil {
+			e.set.Logger.Error("healing: audit write failed", zap.Error(err))
+		}
 	}
 }
 
@@ -289,14 +320,18 @@ func (e *healingExporter) reloadLocked() {
 	}
 }
 
-func (e *healingExporter) work() {
-	for d := range e.queue {
-		e.run(d)
+// errQueueFull is the outcome recorded for a notification its action's full queue could not take.
+var errQueueFull = errors.New("the action's queue is full")
+
+func (e *healingExporter) work(q *actionQueue) {
+	for it := range q.ch {
+		e.run(it.Dispatch)
+		q.done(it.id)
 	}
 }
 
 func (e *healingExporter) run(d engine.Dispatch) {
-	defer e.tel.Pending.Add(context.Background(), -1)
+	defer e.tel.Pending.Add(context.Background(), -1, metric.WithAttributes(attribute.String("action", d.Action)))
 	r := e.cfg.Rules[d.RuleIdx]
 	req := action.Request{Incident: d.Incident, Rule: d.Rule, Target: d.Target, TargetAttr: r.Target, Severity: r.Severity,
 		Summary: r.Summary, Value: d.Value, FiredAt: d.FiredAt, Resolve: d.Resolve}
@@ -336,7 +371,7 @@ func (e *healingExporter) reportStatus(err error) {
 	case errors.Is(err, action.ErrUnreachable):
 		e.bad.Store(true)
 		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
-	case err == nil && e.bad.CompareAndSwap(true, false):
+	case err == nil && e.bad.CompareAndSwap(true, false) && !e.hung.Load():
 		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }
@@ -491,4 +526,36 @@ func compare(v float64, op string, t float64) bool {
 		return v != t
 	}
 	return false
+}
+
+// checkQueues records each action's oldest pending age, and reports a hung action (its oldest run
+// waiting longer than twice the action's whole-run bound) as a recoverable error naming the pending
+// count and the oldest age; OK again once every queue moves.
+func (e *healingExporter) checkQueues(now time.Time) {
+	var hung []string
+	for _, q := range sortedQueues(e.queues) {
+		n, oldest := q.stats()
+		age := time.Duration(0)
+		if n > 0 {
+			age = now.Sub(oldest)
+		}
+		e.tel.OldestPendingAge.Record(context.Background(), age.Seconds(), metric.WithAttributes(attribute.String("action", q.name)))
+		if n > 0 && age > 2*e.timeout[q.name] {
+			hung = append(hung, fmt.Sprintf("action %s: %d pending, oldest %s", q.name, n, age.Round(time.Second)))
+		}
+	}
+	if e.host == nil {
+		return
+	}
+	if len(hung) > 0 {
+		err := fmt.Errorf("healing: %s (its endpoint hangs or is slow; other actions run on their own queues)", strings.Join(hung, "; "))
+		if !e.hung.Swap(true) {
+			e.set.Logger.Warn("healing: an action's queue is not moving", zap.Error(err))
+		}
+		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
+		return
+	}
+	if e.hung.CompareAndSwap(true, false) && !e.bad.Load() {
+		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
+	}
 }
