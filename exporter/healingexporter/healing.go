@@ -52,13 +52,16 @@ type healingExporter struct {
 	log    *audit.Log
 	closed bool
 
-	queues  map[string]*actionQueue // one per action: its own queue and workers
-	hung    atomic.Bool             // a degraded status is reported for a hung action
-	workers sync.WaitGroup
-	stop    chan struct{}
-	sweeper sync.WaitGroup
-	host    component.Host
-	bad     atomic.Bool // a recoverable status is reported
+	queues map[string]*actionQueue // one per action: its own queue and workers
+	hung   atomic.Bool             // a degraded status is reported for a hung action
+	// auditBad: the last audit write failed (recoverable); untrusted: the file does not verify.
+	auditBad, untrusted atomic.Bool
+	auditFault          func() error // tests only: see countingWriter
+	workers             sync.WaitGroup
+	stop                chan struct{}
+	sweeper             sync.WaitGroup
+	host                component.Host
+	bad                 atomic.Bool // a recoverable status is reported
 }
 
 type compiledRule struct {
@@ -198,7 +201,7 @@ func (e *healingExporter) openEngine() error {
 	if torn > 0 {
 		e.set.Logger.Warn("healing: cut a torn last line from the audit file (the collector stopped during a write)", zap.Int64("bytes", torn))
 	}
-	eng, err := engine.New(e.settings(), countingWriter{log: l, tel: e.tel}, recs, e.now())
+	eng, err := engine.New(e.settings(), countingWriter{log: l, tel: e.tel, result: e.auditResult, fault: e.auditFault}, recs, e.now())
 	if err != nil {
 		l.Close()
 		return fmt.Errorf("healing: %w", err)
@@ -223,6 +226,7 @@ func (e *healingExporter) start(_ context.Context, host component.Host) error {
 		if !errors.Is(err, audit.ErrUntrusted) {
 			return err
 		}
+		e.untrusted.Store(true)
 		// A broken or forged audit file stops the healing exporter alone: no action may run on a
 		// record that cannot be trusted, but the rest of the collector keeps its telemetry.
 		e.set.Logger.Error("healing: the audit file does not verify; healing is off until it is repaired "+
@@ -276,6 +280,9 @@ func (e *healingExporter) sweep() {
 		case <-t.C:
 			e.checkQueues(e.now())
 			e.mu.Lock()
+			if e.eng == nil && e.auditBad.Load() && !e.untrusted.Load() && !e.closed {
+				e.reloadLocked() // the disk may have space again
+			}
 			if e.eng == nil {
 				e.mu.Unlock()
 				continue
@@ -311,12 +318,39 @@ func (e *healingExporter) afterDecide(d []engine.Dispatch, err error) {
 }
 
 // reloadLocked rebuilds the engine from the audit file after a failed write, so that memory never
-// runs ahead of the record.
+// runs ahead of the record. When the file cannot be reopened (the disk is still full), healing
+// pauses and the sweeper tries again; only a file that no longer verifies is a permanent error.
 func (e *healingExporter) reloadLocked() {
-	_ = e.log.Close()
+	if e.log != nil {
+		_ = e.log.Close()
+	}
+	e.eng, e.log = nil, nil
 	if err := e.openEngine(); err != nil {
-		e.set.Logger.Error("healing: cannot reopen the audit file", zap.Error(err))
-		componentstatus.ReportStatus(e.host, componentstatus.NewPermanentErrorEvent(err))
+		if errors.Is(err, audit.ErrUntrusted) {
+			e.untrusted.Store(true)
+			e.set.Logger.Error("healing: the audit file does not verify; healing is off until it is repaired", zap.Error(err))
+			componentstatus.ReportStatus(e.host, componentstatus.NewPermanentErrorEvent(err))
+			return
+		}
+		e.set.Logger.Error("healing: cannot reopen the audit file; healing paused, retried at every sweep", zap.Error(err))
+		e.auditResult(err)
+	}
+}
+
+// auditResult turns audit writes into status: a failed write is a recoverable error (the disk may
+// fill and empty again); the first write that succeeds after it reports OK.
+func (e *healingExporter) auditResult(err error) {
+	if e.host == nil {
+		return
+	}
+	if err != nil {
+		e.auditBad.Store(true)
+		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(fmt.Errorf("healing: audit write failed, nothing dispatched: %w", err)))
+		return
+	}
+	if e.auditBad.CompareAndSwap(true, false) && !e.hung.Load() && !e.bad.Load() {
+		e.set.Logger.Info("healing: audit writes succeed again")
+		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }
 
@@ -378,14 +412,24 @@ func (e *healingExporter) reportStatus(err error) {
 
 // countingWriter counts each decision in the exporter's telemetry as it is written.
 type countingWriter struct {
-	log *audit.Log
-	tel *metadata.Telemetry
+	log    *audit.Log
+	tel    *metadata.Telemetry
+	result func(error)
+	fault  func() error // tests: a write failure (a full disk) before the file is touched
 }
 
 func (w countingWriter) Write(recs ...*audit.Record) error {
+	if w.fault != nil {
+		if err := w.fault(); err != nil {
+			w.result(err)
+			return err
+		}
+	}
 	if err := w.log.Write(recs...); err != nil {
+		w.result(err)
 		return err
 	}
+	w.result(nil)
 	for _, r := range recs {
 		w.tel.Decisions.Add(context.Background(), 1, metric.WithAttributes(
 			attribute.String("decision", r.Decision), attribute.String("reason", reasonClass(r.Reason))))
