@@ -92,5 +92,3 @@ func scoreMetrics(services []string, v float64) pmetric.Metrics {
 	}
 	return md
 }
-
-
