@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/engine"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/pdatautil"
 )
 
 // maxTargetBytes bounds a target value; longer values are skipped and counted.
@@ -379,23 +380,15 @@ func (e *healingExporter) observe(ctx context.Context, md pmetric.Metrics) []eng
 				if len(rules) == 0 {
 					continue
 				}
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				default:
+				dps, ok := pdatautil.NumberPoints(m)
+				if !ok {
 					skip("not_a_number_metric")
 					continue
 				}
 				for l := 0; l < dps.Len(); l++ {
 					dp := dps.At(l)
-					v := dp.DoubleValue()
-					if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-						v = float64(dp.IntValue())
-					}
-					if math.IsNaN(v) || dp.ValueType() == pmetric.NumberDataPointValueTypeEmpty {
+					v, ok := pdatautil.NumberValue(dp)
+					if !ok || math.IsNaN(v) {
 						skip("no_value")
 						continue
 					}

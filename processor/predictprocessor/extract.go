@@ -5,6 +5,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-collector/vigil/internal/pdatautil"
 )
 
 // maxQuantileBuckets bounds the buckets of a histogram whose quantile is tracked: a cumulative
@@ -26,12 +28,13 @@ const (
 	skipFirst skipReason = "first"
 )
 
-// numberValue returns a number point's value as float64.
-func numberValue(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
+// gaugeValue returns a gauge point's value as it is.
+func gaugeValue(s *series, dp pmetric.NumberDataPoint, ts int64) (float64, skipReason) {
+	v, _ := pdatautil.NumberValue(dp) // a point without a value reads 0, as pdata's DoubleValue does
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, skipNaN
 	}
-	return dp.DoubleValue()
+	return v, s.checkTime(ts)
 }
 
 // checkTime rejects points not newer than the series' latest (out of order or repeated).
@@ -54,7 +57,7 @@ func (s *series) restarted(start pcommon.Timestamp) bool {
 // per-second rate (a drop or a new start time is a reset), a monotonic delta its rate over its
 // interval, and a non-monotonic sum is taken as it is.
 func (s *series) sumValue(sum pmetric.Sum, dp pmetric.NumberDataPoint, ts int64) (float64, skipReason) {
-	v := numberValue(dp)
+	v, _ := pdatautil.NumberValue(dp)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, skipNaN
 	}
