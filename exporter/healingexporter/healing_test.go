@@ -234,7 +234,7 @@ func TestWebhookOverTLSWithConfiguredCA(t *testing.T) {
 	cfg.Actions["notify"] = a
 	_, err := NewFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "actions.notify: tls:")
+	assert.Contains(t, err.Error(), "actions::notify: tls:")
 }
 
 func pemOf(der []byte) []byte {

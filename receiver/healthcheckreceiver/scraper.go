@@ -67,7 +67,7 @@ type serviceTargets struct {
 func newScraper(cfg *Config, settings receiver.Settings) (*healthScraper, error) {
 	tb, err := metadata.NewTelemetryBuilder(settings.TelemetrySettings)
 	if err != nil {
-		return nil, fmt.Errorf("healthcheck: telemetry: %w", err)
+		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	return &healthScraper{cfg: cfg, settings: settings, telemetry: tb, sched: scheduler{telemetry: tb}}, nil
 }
@@ -92,7 +92,7 @@ func (s *healthScraper) build(ctx context.Context, host component.Host) error {
 		p, err := s.newProber(ctx, host, tc)
 		if err != nil {
 			s.closeProbers()
-			return fmt.Errorf("healthcheck: targets[%d] (%q): %w", i, tc.Name, err)
+			return fmt.Errorf("targets[%d] (%q): %w", i, tc.Name, err)
 		}
 		t := &target{
 			name: tc.Name, service: tc.Service, typ: tc.Type,
