@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -20,7 +21,7 @@ func TestFactory(t *testing.T) {
 	assert.Equal(t, component.StabilityLevelAlpha, f.MetricsStability())
 	cfg := f.CreateDefaultConfig()
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
-	require.NoError(t, cfg.(*Config).Validate())
+	require.NoError(t, confmap.Validate(cfg))
 }
 
 func TestLifecycleWithNoTargets(t *testing.T) {

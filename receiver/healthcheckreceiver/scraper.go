@@ -92,7 +92,7 @@ func (s *healthScraper) build(ctx context.Context, host component.Host) error {
 		p, err := s.newProber(ctx, host, tc)
 		if err != nil {
 			s.closeProbers()
-			return fmt.Errorf("targets[%d] (%q): %w", i, tc.Name, err)
+			return fmt.Errorf("targets::%d: target %q: %w", i, tc.Name, err)
 		}
 		t := &target{
 			name: tc.Name, service: tc.Service, typ: tc.Type,
