@@ -52,7 +52,7 @@ func (e *healingExporter) reloadLocked() {
 // countingWriter counts each decision in the exporter's telemetry as it is written.
 type countingWriter struct {
 	log *audit.Log
-	tel *metadata.Telemetry
+	tel *metadata.TelemetryBuilder
 }
 
 func (w countingWriter) Write(recs ...*audit.Record) error {
@@ -60,7 +60,7 @@ func (w countingWriter) Write(recs ...*audit.Record) error {
 		return err
 	}
 	for _, r := range recs {
-		w.tel.Decisions.Add(context.Background(), 1, metric.WithAttributes(
+		w.tel.HealingDecisions.Add(context.Background(), 1, metric.WithAttributes(
 			attribute.String("decision", r.Decision), attribute.String("reason", reasonClass(r.Reason))))
 	}
 	return nil

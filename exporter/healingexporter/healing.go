@@ -20,7 +20,7 @@ import (
 type healingExporter struct {
 	cfg     *Config
 	set     exporter.Settings
-	tel     *metadata.Telemetry
+	tel     *metadata.TelemetryBuilder
 	now     func() time.Time
 	rules   []compiledRule
 	metrics map[string][]int // metric name → rule indexes
@@ -42,7 +42,7 @@ type healingExporter struct {
 }
 
 func newHealingExporter(cfg *Config, set exporter.Settings) (*healingExporter, error) {
-	tel, err := metadata.NewTelemetry(set.TelemetrySettings)
+	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (e *healingExporter) consumeMetrics(ctx context.Context, md pmetric.Metrics
 func (e *healingExporter) observe(ctx context.Context, md pmetric.Metrics) []engine.Observation {
 	var obs []engine.Observation
 	skip := func(reason string) {
-		e.tel.Skipped.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
+		e.tel.HealingSkipped.Add(ctx, 1, metric.WithAttributes(attribute.String("reason", reason)))
 	}
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {

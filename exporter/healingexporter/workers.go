@@ -38,7 +38,7 @@ func (e *healingExporter) afterDecide(d []engine.Dispatch, err error) {
 		return
 	}
 	for _, x := range d {
-		e.tel.Pending.Add(context.Background(), 1)
+		e.tel.HealingPending.Add(context.Background(), 1)
 		e.queue <- x // never blocks: the engine keeps at most queue_size in flight
 	}
 }
@@ -50,7 +50,7 @@ func (e *healingExporter) work() {
 }
 
 func (e *healingExporter) run(d engine.Dispatch) {
-	defer e.tel.Pending.Add(context.Background(), -1)
+	defer e.tel.HealingPending.Add(context.Background(), -1)
 	r := e.cfg.Rules[d.RuleIdx]
 	req := action.Request{Incident: d.Incident, Rule: d.Rule, Target: d.Target, TargetAttr: r.Target, Severity: r.Severity,
 		Summary: r.Summary, Value: d.Value, FiredAt: d.FiredAt, Resolve: d.Resolve}
@@ -70,7 +70,7 @@ func (e *healingExporter) run(d engine.Dispatch) {
 	if err != nil {
 		outcome = "failure"
 	}
-	e.tel.Actions.Add(context.Background(), 1, metric.WithAttributes(attribute.String("action", d.Action), attribute.String("outcome", outcome)))
+	e.tel.HealingActions.Add(context.Background(), 1, metric.WithAttributes(attribute.String("action", d.Action), attribute.String("outcome", outcome)))
 	e.reportStatus(err)
 	e.mu.Lock()
 	defer e.mu.Unlock()
