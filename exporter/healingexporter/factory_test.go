@@ -12,6 +12,9 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
 )
@@ -63,4 +66,39 @@ func TestTracesAndLogsAreNotSupported(t *testing.T) {
 	assert.Error(t, err)
 	_, err = f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	assert.Error(t, err)
+}
+
+// TestOwnTelemetry adds to each of the exporter's own instruments and checks the sums the
+// collector's telemetry then holds, their units, and that documentation.md lists each.
+func TestOwnTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	b, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
+	require.NoError(t, err)
+	ctx := context.Background()
+	b.HealingDecisions.Add(ctx, 2, metric.WithAttributes(attribute.String("decision", "fired"), attribute.String("reason", "")))
+	b.HealingActions.Add(ctx, 1, metric.WithAttributes(attribute.String("action", "restart"), attribute.String("outcome", "success")))
+	b.HealingPending.Add(ctx, 3)
+	b.HealingPending.Add(ctx, -1)
+	b.HealingSkipped.Add(ctx, 4, metric.WithAttributes(attribute.String("reason", "no_target")))
+	doc, err := os.ReadFile("documentation.md")
+	require.NoError(t, err)
+
+	want := map[string]struct {
+		unit string
+		sum  int64
+	}{
+		"otelcol_healing_decisions": {"{decision}", 2},
+		"otelcol_healing_actions":   {"{action}", 1},
+		"otelcol_healing_pending":   {"{action}", 2},
+		"otelcol_healing_skipped":   {"{point}", 4},
+	}
+	for name, w := range want {
+		m, err := tel.GetMetric(name)
+		if assert.NoError(t, err, name) {
+			assert.Equal(t, w.unit, m.Unit, name)
+			assert.Equal(t, w.sum, m.Data.(metricdata.Sum[int64]).DataPoints[0].Value, name)
+		}
+		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
+	}
 }

@@ -22,24 +22,12 @@ type TelemetryBuilder struct {
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	meter := settings.MeterProvider.Meter(ScopeName)
-	var errs, err error
+	m := settings.MeterProvider.Meter(ScopeName)
 	tb := &TelemetryBuilder{}
-	tb.HealingDecisions, err = meter.Int64Counter("otelcol_healing_decisions",
-		metric.WithDescription("Audited decisions by decision and reason."),
-		metric.WithUnit("{decision}"))
-	errs = errors.Join(errs, err)
-	tb.HealingActions, err = meter.Int64Counter("otelcol_healing_actions",
-		metric.WithDescription("Action runs by action and outcome."),
-		metric.WithUnit("{action}"))
-	errs = errors.Join(errs, err)
-	tb.HealingPending, err = meter.Int64UpDownCounter("otelcol_healing_pending",
-		metric.WithDescription("Actions queued or running."),
-		metric.WithUnit("{action}"))
-	errs = errors.Join(errs, err)
-	tb.HealingSkipped, err = meter.Int64Counter("otelcol_healing_skipped",
-		metric.WithDescription("Data points not evaluated, by reason."),
-		metric.WithUnit("{point}"))
-	errs = errors.Join(errs, err)
-	return tb, errs
+	var e [4]error
+	tb.HealingDecisions, e[0] = m.Int64Counter("otelcol_healing_decisions", metric.WithDescription("Audited decisions by decision and reason."), metric.WithUnit("{decision}"))
+	tb.HealingActions, e[1] = m.Int64Counter("otelcol_healing_actions", metric.WithDescription("Action runs by action and outcome."), metric.WithUnit("{action}"))
+	tb.HealingPending, e[2] = m.Int64UpDownCounter("otelcol_healing_pending", metric.WithDescription("Actions queued or running."), metric.WithUnit("{action}"))
+	tb.HealingSkipped, e[3] = m.Int64Counter("otelcol_healing_skipped", metric.WithDescription("Data points not evaluated, by reason."), metric.WithUnit("{point}"))
+	return tb, errors.Join(e[:]...)
 }
