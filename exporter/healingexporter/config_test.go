@@ -124,3 +124,7 @@ func TestMaintenanceWindow(t *testing.T) {
 	assert.True(t, every.active(time.Date(2026, 11, 27, 2, 59, 0, 0, time.UTC)))
 	assert.False(t, every.active(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)))
 }
+
+// validate runs the collector's validation of a config, which calls the Validate of every nested
+// config type and prefixes each error with its field's path.
+func validate(cfg any) error { return confmap.Validate(cfg) }

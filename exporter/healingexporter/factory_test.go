@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,21 +18,19 @@ import (
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
 )
 
-func TestFactoryType(t *testing.T) {
+// TestFactory checks the type and stability, and that the default config lacks only the audit path.
+func TestFactory(t *testing.T) {
 	f := NewFactory()
-	assert.Equal(t, metadata.Type, f.Type())
 	assert.Equal(t, "healing", f.Type().String())
+	assert.Equal(t, metadata.Type, f.Type())
 	assert.Equal(t, metadata.MetricsStability, f.MetricsStability())
-}
-
-func TestDefaultConfigNeedsOnlyTheAuditPath(t *testing.T) {
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg := f.CreateDefaultConfig().(*Config)
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
-	err := confmap.Validate(cfg)
+	err := validate(cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "audit: path: required")
 	cfg.Audit.Path = filepath.Join(t.TempDir(), "audit.jsonl")
-	require.NoError(t, confmap.Validate(cfg))
+	require.NoError(t, validate(cfg))
 }
 
 func TestFactoryLifecycle(t *testing.T) {

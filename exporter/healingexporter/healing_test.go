@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -81,7 +80,7 @@ func testConfig(t *testing.T, hookURL string) *Config {
 		Name: "service-down", When: WhenConfig{Metric: "healthcheck.status", Op: "<", Threshold: 1, Match: map[string]string{"healthcheck.type": "http"}},
 		Target: "service.name", Actions: []string{"notify", "log"}, EscalateAfter: 1, Cooldown: time.Minute, Severity: "critical",
 	}}
-	require.NoError(t, confmap.Validate(cfg))
+	require.NoError(t, validate(cfg))
 	return cfg
 }
 

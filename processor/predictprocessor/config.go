@@ -170,17 +170,17 @@ func (eb *ErrorBudgetConfig) Validate() error {
 
 // Validate checks one alert pair.
 func (w *BurnWindowConfig) Validate() error {
-	var errs error
+	var span, factor error
 	switch {
 	case w.Short <= 0 || w.Long <= 0:
-		errs = errors.Join(errs, errors.New("long and short must be positive"))
+		span = errors.New("long and short must be positive")
 	case w.Short > w.Long:
-		errs = errors.Join(errs, fmt.Errorf("short: must not exceed long (%v), got %v", w.Long, w.Short))
+		span = fmt.Errorf("short: must not exceed long (%v), got %v", w.Long, w.Short)
 	}
 	if !(w.Factor > 0) {
-		errs = errors.Join(errs, fmt.Errorf("factor: must be positive, got %v", w.Factor))
+		factor = fmt.Errorf("factor: must be positive, got %v", w.Factor)
 	}
-	return errs
+	return errors.Join(span, factor)
 }
 
 // Validate checks the rule's own fields; its matchers, histogram and error budget check themselves.

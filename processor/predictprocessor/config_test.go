@@ -117,3 +117,7 @@ func TestValidateNamesTheField(t *testing.T) {
 func TestConfigIsAValidator(t *testing.T) {
 	var _ confmap.Validator = createDefaultConfig().(*Config)
 }
+
+// validate runs the collector's validation of a config, which calls the Validate of every nested
+// config type and prefixes each error with its field's path.
+func validate(cfg any) error { return confmap.Validate(cfg) }

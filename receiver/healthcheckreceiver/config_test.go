@@ -180,3 +180,7 @@ func TestEmptyTLSSectionEnablesTLS(t *testing.T) {
 		assert.Equal(t, tc.want, cfg.Targets[0].TLS.HasValue(), "tls: %v", tc.tls)
 	}
 }
+
+// validate runs the collector's validation of a config, which calls the Validate of every nested
+// config type and prefixes each error with its field's path.
+func validate(cfg any) error { return confmap.Validate(cfg) }

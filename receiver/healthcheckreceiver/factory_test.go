@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,7 +24,7 @@ func TestFactory(t *testing.T) {
 	assert.Equal(t, component.StabilityLevelAlpha, f.MetricsStability())
 	cfg := f.CreateDefaultConfig()
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
-	require.NoError(t, confmap.Validate(cfg))
+	require.NoError(t, validate(cfg))
 }
 
 func TestLifecycleWithNoTargets(t *testing.T) {
