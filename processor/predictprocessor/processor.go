@@ -63,7 +63,6 @@ func (p *predictProcessor) shutdown(context.Context) error {
 // batchStats are the telemetry counts of one batch, added once at its end.
 type batchStats struct {
 	points  int64
-	evicted int64
 	skipped map[skipReason]int64
 }
 
@@ -86,8 +85,8 @@ func (p *predictProcessor) processMetrics(ctx context.Context, md pmetric.Metric
 	if stats.points > 0 {
 		p.tel.PredictPoints.Add(ctx, stats.points)
 	}
-	if stats.evicted > 0 {
-		p.tel.PredictSeriesEvicted.Add(ctx, stats.evicted)
+	if n := p.store.evicted.Swap(0); n > 0 {
+		p.tel.PredictSeriesEvicted.Add(ctx, n)
 	}
 	for r, n := range stats.skipped {
 		p.tel.PredictPointsSkipped.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(r)))))
@@ -213,7 +212,7 @@ func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAtt
 	}
 }
 
-// prediction is what one learnt point yields, computed under the shard lock and written after.
+// prediction is what one learnt point yields, computed under the series' lock and written after.
 type prediction struct {
 	values     []float64
 	hasTTT     bool
@@ -231,25 +230,24 @@ const maxRiskNotFiring = 0.99
 
 // observe learns one point of series (r, ref) and emits its predictions once the series is warm.
 func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out *emitter, stats *batchStats, value func(*series, int64) (float64, skipReason)) {
-	key := makeKey(r, ref.metric, resHash, ref.attrs)
-	sh := p.store.shard(key)
-	sh.mu.Lock()
-	s, evicted := sh.getOrCreate(key, func() *series { return p.newSeries(r) })
-	if evicted {
-		stats.evicted++
+	s, err := p.store.getOrCreate(makeKey(r, ref.metric, resHash, ref.attrs), func() *series { return p.newSeries(r) })
+	if err != nil { // not expected: keys are valid names and no series is pinned
+		stats.skip(skipUnsupported)
+		return
 	}
 	if ref.ts == 0 { // a point without a time is taken as observed now
 		ref.ts = pcommon.NewTimestampFromTime(time.Now())
 	}
+	s.mu.Lock()
 	v, reason := value(s, int64(ref.ts))
 	if reason != skipNone {
-		sh.mu.Unlock()
+		s.mu.Unlock()
 		stats.skip(reason)
 		return
 	}
 	stats.points++
 	pred, warm := p.learn(s, int64(ref.ts), v)
-	sh.mu.Unlock()
+	s.mu.Unlock()
 	if warm {
 		out.emit(r, ref, &pred)
 	}
