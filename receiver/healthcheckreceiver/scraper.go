@@ -116,15 +116,20 @@ func (s *healthScraper) build(ctx context.Context, host component.Host) error {
 			t.successThreshold = defaultThreshold
 		}
 		s.targets = append(s.targets, t)
-		idx, ok := byService[t.service]
-		if !ok {
-			idx = len(s.services)
-			byService[t.service] = idx
-			s.services = append(s.services, serviceTargets{name: t.service})
-		}
-		s.services[idx].targets = append(s.services[idx].targets, t)
+		s.group(t, byService)
 	}
 	return nil
+}
+
+// group adds t to its service's targets, byService holding each service's index in s.services.
+func (s *healthScraper) group(t *target, byService map[string]int) {
+	idx, ok := byService[t.service]
+	if !ok {
+		idx = len(s.services)
+		byService[t.service] = idx
+		s.services = append(s.services, serviceTargets{name: t.service})
+	}
+	s.services[idx].targets = append(s.services[idx].targets, t)
 }
 
 func (s *healthScraper) shutdown(context.Context) error {
