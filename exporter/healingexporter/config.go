@@ -13,6 +13,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Action types.
@@ -264,7 +266,7 @@ func (r *RateConfig) Validate() error {
 	if r.Burst < 1 || r.Burst > 10000 {
 		errs = append(errs, fmt.Errorf("burst: must be between 1 and 10000, got %d", r.Burst))
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }
 
 // Validate checks the hourly cap; each rate checks itself.
@@ -291,7 +293,7 @@ func (b *BackoffConfig) Validate() error {
 	if b.ResetAfter <= 0 {
 		add("reset_after: must be positive, got %s", b.ResetAfter)
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }
 
 // Validate checks one maintenance window; the rules it names are checked by Config.Validate.
@@ -316,7 +318,7 @@ func (w *MaintenanceConfig) Validate() error {
 	if w.Duration <= 0 || w.Duration > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("duration: must be above 0 and at most 168h, got %s", w.Duration))
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }
 
 // parseClock parses "HH:MM" into the offset from midnight.
@@ -363,15 +365,15 @@ func (a *ActionConfig) Validate() error {
 		if w.MaxRetries < 0 || w.MaxRetries > 10 {
 			errRetries = fmt.Errorf("webhook::max_retries: must be between 0 and 10, got %d", w.MaxRetries)
 		}
-		return errors.Join(checkURL("webhook::url", w.URL), checkTimeout("webhook::timeout", w.Timeout), errRetries)
+		return validation.Join(checkURL("webhook::url", w.URL), checkTimeout("webhook::timeout", w.Timeout), errRetries)
 	case ActionAlertmanager:
-		return errors.Join(checkURL("alertmanager::url", a.Alertmanager.URL), checkTimeout("alertmanager::timeout", a.Alertmanager.Timeout))
+		return validation.Join(checkURL("alertmanager::url", a.Alertmanager.URL), checkTimeout("alertmanager::timeout", a.Alertmanager.Timeout))
 	case ActionPagerDuty:
 		var errKey error
 		if a.PagerDuty.RoutingKey == "" {
 			errKey = errors.New("pagerduty::routing_key: required")
 		}
-		return errors.Join(checkURL("pagerduty::url", a.PagerDuty.URL), checkTimeout("pagerduty::timeout", a.PagerDuty.Timeout), errKey)
+		return validation.Join(checkURL("pagerduty::url", a.PagerDuty.URL), checkTimeout("pagerduty::timeout", a.PagerDuty.Timeout), errKey)
 	case ActionExec:
 		return a.Exec.validate()
 	case ActionLog:
@@ -414,7 +416,7 @@ func (e *ExecConfig) validate() error {
 	if e.MaxOutputBytes < 0 || e.MaxOutputBytes > 1<<20 {
 		add("exec::max_output_bytes: must be between 0 and 1048576, got %d", e.MaxOutputBytes)
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }
 
 // Validate checks the rule's own fields; the actions it names are checked by Config.Validate.
@@ -442,7 +444,7 @@ func (r *RuleConfig) Validate() error {
 	if !slices.Contains(severities, r.Severity) {
 		add("severity: must be one of %v, got %q", severities, r.Severity)
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }
 
 // Validate checks a rule's condition.
@@ -459,5 +461,5 @@ func (w *WhenConfig) Validate() error {
 			errs = append(errs, errors.New("match: attribute names must not be empty"))
 		}
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config is the predict processor's configuration.
@@ -118,13 +120,13 @@ func (c *Config) Validate() error {
 func (m *ModelConfig) Validate() error {
 	var errs error
 	if m.Fast <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("fast: must be positive, got %v", m.Fast))
+		errs = validation.Join(errs, fmt.Errorf("fast: must be positive, got %v", m.Fast))
 	}
 	if m.Slow < m.Fast {
-		errs = errors.Join(errs, fmt.Errorf("slow: must be at least model.fast (%v), got %v", m.Fast, m.Slow))
+		errs = validation.Join(errs, fmt.Errorf("slow: must be at least model.fast (%v), got %v", m.Fast, m.Slow))
 	}
 	if m.Damping < 0 {
-		errs = errors.Join(errs, fmt.Errorf("damping: must not be negative, got %v", m.Damping))
+		errs = validation.Join(errs, fmt.Errorf("damping: must not be negative, got %v", m.Damping))
 	}
 	return errs
 }
@@ -133,14 +135,14 @@ func (m *ModelConfig) Validate() error {
 func (m *AttributeMatcher) Validate() error {
 	var errs error
 	if m.Key == "" {
-		errs = errors.Join(errs, errors.New("key: must not be empty"))
+		errs = validation.Join(errs, errors.New("key: must not be empty"))
 	}
 	if m.Regex != "" {
 		if m.Value != "" {
-			errs = errors.Join(errs, errors.New("set value or regex, not both"))
+			errs = validation.Join(errs, errors.New("set value or regex, not both"))
 		}
 		if _, err := regexp.Compile(m.Regex); err != nil {
-			errs = errors.Join(errs, fmt.Errorf("regex: %w", err))
+			errs = validation.Join(errs, fmt.Errorf("regex: %w", err))
 		}
 	}
 	return errs
@@ -180,39 +182,39 @@ func (w *BurnWindowConfig) Validate() error {
 	if !(w.Factor > 0) {
 		factor = fmt.Errorf("factor: must be positive, got %v", w.Factor)
 	}
-	return errors.Join(span, factor)
+	return validation.Join(span, factor)
 }
 
 // Validate checks the rule's own fields; its matchers, histogram and error budget check themselves.
 func (r *WatchRule) Validate() error {
 	var errs error
 	if r.Metric == "" {
-		errs = errors.Join(errs, errors.New("metric: must not be empty"))
+		errs = validation.Join(errs, errors.New("metric: must not be empty"))
 	}
 	switch r.Direction {
 	case "", directionAbove, directionBelow:
 	default:
-		errs = errors.Join(errs, fmt.Errorf("direction: want %q or %q, got %q", directionAbove, directionBelow, r.Direction))
+		errs = validation.Join(errs, fmt.Errorf("direction: want %q or %q, got %q", directionAbove, directionBelow, r.Direction))
 	}
 	for j, h := range r.Horizons {
 		if h <= 0 {
-			errs = errors.Join(errs, fmt.Errorf("horizons::%d: must be positive, got %v", j, h))
+			errs = validation.Join(errs, fmt.Errorf("horizons::%d: must be positive, got %v", j, h))
 		}
 	}
 	if r.MaxHorizon < 0 {
-		errs = errors.Join(errs, fmt.Errorf("max_horizon: must not be negative, got %v", r.MaxHorizon))
+		errs = validation.Join(errs, fmt.Errorf("max_horizon: must not be negative, got %v", r.MaxHorizon))
 	}
 	if r.MinValue != nil && r.MaxValue != nil && !(*r.MinValue < *r.MaxValue) {
-		errs = errors.Join(errs, fmt.Errorf("min_value: must be below max_value (%v), got %v", *r.MaxValue, *r.MinValue))
+		errs = validation.Join(errs, fmt.Errorf("min_value: must be below max_value (%v), got %v", *r.MaxValue, *r.MinValue))
 	}
 	switch r.Model {
 	case "", modelDampedTrend:
 	case modelLinear:
 		if r.Window < 0 {
-			errs = errors.Join(errs, fmt.Errorf("window: must not be negative, got %v", r.Window))
+			errs = validation.Join(errs, fmt.Errorf("window: must not be negative, got %v", r.Window))
 		}
 	default:
-		errs = errors.Join(errs, fmt.Errorf("model: want %q or %q, got %q", modelDampedTrend, modelLinear, r.Model))
+		errs = validation.Join(errs, fmt.Errorf("model: want %q or %q, got %q", modelDampedTrend, modelLinear, r.Model))
 	}
 	return errs
 }

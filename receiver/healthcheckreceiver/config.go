@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/vigil-collector/vigil/internal/registry"
+	"github.com/vigil-collector/vigil/internal/validation"
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/probe"
 )
 
@@ -216,7 +217,7 @@ func (t *TargetConfig) Validate() error {
 	if t.Type != TypeGRPC && t.GRPC.Service != "" {
 		add(errors.New("grpc: only for targets of type grpc"))
 	}
-	return t.named(errors.Join(errs...))
+	return t.named(validation.Join(errs...))
 }
 
 // validateEndpoint checks the endpoint's form for the target's type.
@@ -230,7 +231,7 @@ func (t *TargetConfig) validateEndpoint() error {
 	case TypeTCP, TypeGRPC:
 		err := validateHostPort("endpoint", t.Endpoint)
 		if !isZeroHTTP(&t.HTTP) {
-			err = errors.Join(err, errors.New("http: only for targets of type http"))
+			err = validation.Join(err, errors.New("http: only for targets of type http"))
 		}
 		return err
 	case "":
@@ -331,5 +332,5 @@ func (h *HTTPConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("proxy_url: not a proxy URL: %q", h.ProxyURL))
 		}
 	}
-	return errors.Join(errs...)
+	return validation.Join(errs...)
 }
