@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config is the guard processor's configuration.
@@ -42,20 +44,20 @@ func (c *Config) Validate() error {
 
 // Validate checks the series bounds.
 func (c *SeriesConfig) Validate() error {
-	var errs error
+	var errs []error
 	if c.MaxSeries <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("max_series: must be positive, got %d", c.MaxSeries))
+		errs = append(errs, fmt.Errorf("max_series: must be positive, got %d", c.MaxSeries))
 	}
 	if c.MaxNewPerInterval <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("max_new_per_interval: must be positive, got %d", c.MaxNewPerInterval))
+		errs = append(errs, fmt.Errorf("max_new_per_interval: must be positive, got %d", c.MaxNewPerInterval))
 	} else if c.MaxSeries > 0 && c.MaxNewPerInterval > c.MaxSeries {
-		errs = errors.Join(errs, fmt.Errorf("max_new_per_interval: %d is more than max_series %d", c.MaxNewPerInterval, c.MaxSeries))
+		errs = append(errs, fmt.Errorf("max_new_per_interval: %d is more than max_series %d", c.MaxNewPerInterval, c.MaxSeries))
 	}
 	if c.Interval < time.Second {
-		errs = errors.Join(errs, fmt.Errorf("interval: must be at least 1s, got %s", c.Interval))
+		errs = append(errs, fmt.Errorf("interval: must be at least 1s, got %s", c.Interval))
 	}
 	if c.Expiration < c.Interval {
-		errs = errors.Join(errs, fmt.Errorf("expiration: must be at least interval (%s), got %s", c.Interval, c.Expiration))
+		errs = append(errs, errors.New("expiration: must be at least interval ("+c.Interval.String()+"), got "+c.Expiration.String()))
 	}
-	return errs
+	return validation.Join(errs...)
 }
