@@ -19,12 +19,17 @@ import (
 func (e *healingExporter) sweep() {
 	t := time.NewTicker(min(e.cfg.ResolveTimeout/4, 30*time.Second))
 	defer t.Stop()
+	// The queues are looked at more often than the incidents: a hung action shows within seconds
+	// of passing its bound.
+	q := time.NewTicker(queueCheckEvery)
+	defer q.Stop()
 	for {
 		select {
 		case <-e.stop:
 			return
-		case <-t.C:
+		case <-q.C:
 			e.checkQueues(e.now())
+		case <-t.C:
 			e.mu.Lock()
 			if e.eng == nil && e.auditBad.Load() && !e.untrusted.Load() && !e.closed {
 				e.reloadLocked() // the disk may have space again
@@ -118,6 +123,9 @@ func (e *healingExporter) reportStatus(err error) {
 		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }
+
+// queueCheckEvery is how often the queues' oldest ages are recorded and checked.
+const queueCheckEvery = 5 * time.Second
 
 // checkQueues records each action's oldest pending age, and reports a hung action (its oldest run
 // waiting longer than twice the action's whole-run bound) as a recoverable error naming the pending

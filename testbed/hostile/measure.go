@@ -147,3 +147,5 @@ func Table(w io.Writer, config string, rows []Snapshot) {
 		}
 	}
 }
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}

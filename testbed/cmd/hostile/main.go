@@ -36,6 +36,7 @@ func main() {
 	warm := flag.Duration("warm", 20*time.Second, "legitimate traffic before the idle figures")
 	settle := flag.Duration("settle", 35*time.Second, "wait after the attack before the settled figures")
 	ceiling := flag.Int64("rss-ceiling-mib", 4096, "stop an attack when the collector's RSS passes this")
+	hung := flag.Bool("hung-webhook", true, "also run the hung-webhook scenario: 1,500 alerts to a webhook that never answers, then 10 of a rule with a log action")
 	check := flag.Bool("check", true, "exit 1 unless RSS <= idle + 300 MiB, page <= 20 MB, scrape <= 1 s, no raw control bytes, legit services scored")
 	flag.Parse()
 
@@ -43,6 +44,9 @@ func main() {
 	defer stop()
 	failed := false
 	for _, name := range strings.Split(*configs, ",") {
+		if name == "" {
+			continue
+		}
 		dir, err := os.MkdirTemp("", "vigil-hostile-"+name+"-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -68,9 +72,44 @@ func main() {
 			failed = true
 		}
 	}
+	if *hung && !runHung(ctx, *binary) {
+		failed = true
+	}
 	if failed && *check {
 		os.Exit(1)
 	}
+}
+
+// runHung runs the hung-webhook scenario and reports whether the log action was starved.
+func runHung(ctx context.Context, binary string) bool {
+	dir, err := os.MkdirTemp("", "vigil-hostile-hung-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return false
+	}
+	defer os.RemoveAll(dir)
+	res, err := hostile.RunHungWebhook(ctx, binary, dir, 1500, 10, 35*time.Second)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hostile: hung webhook:", err)
+		return false
+	}
+	fmt.Printf("hung-webhook: %d alerts to a webhook that never answers, then %d to a log action\n", res.HookAlerts, res.LogAlerts)
+	fmt.Printf("  log executed %d, log suppressed(queue_full) %d, hook suppressed(queue_full) %d\n", res.LogExecuted, res.LogQueueFull, res.HookQueueFull)
+	fmt.Printf("  pending:\n%s  oldest age (s):\n%s  healing status: %s\n", indent(res.Pending), indent(res.OldestAge), res.Health)
+	ok := res.LogExecuted == res.LogAlerts
+	if ok {
+		fmt.Println("  isolated: every log action ran beside the hung webhook")
+	} else {
+		fmt.Println("  NOT isolated: the hung webhook starved the log action")
+	}
+	return ok
+}
+
+func indent(s string) string {
+	if s == "" {
+		return "    (none)\n"
+	}
+	return "    " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n    ") + "\n"
 }
 
 func verdictText(problems []string) string {
