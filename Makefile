@@ -71,7 +71,7 @@ audit-verify:
 clean:
 	rm -rf _build
 
-NAB_DIR ?= ../shared/nab
+NAB_DIR ?= testbed/nab
 NAB_OUT := .nab-out
 NAB_THRESHOLD ?= 0.1
 
