@@ -6,7 +6,20 @@ import (
 )
 
 // DetectorConfig holds the parameters of the anomaly Detector. Rates are per point.
+//
+// Every feature the detector scores is scale-free (a ratio to the series' own spread, range or
+// record), so one configuration serves every series. Four sensitivities set how far a feature
+// must break its record to score 1-1/e; they are the values cross-validation over NAB's
+// categories chooses (testbed/cmd/nabrun --cv). The rest are structural: the two averaging
+// rates, Huber's clip, the daily profile's resolution, the warm-up and the refractory period.
 type DetectorConfig struct {
+	// ShortRate and LongRate are the weights of the short- and long-term estimates: the levels,
+	// the daily profile and the recent deviation from it (short, about 10 points); the spreads
+	// (long, about 250 points). The first 3/ShortRate points only initialise the estimates.
+	ShortRate, LongRate float64
+	// Clip bounds each point's pull on the levels and spreads, in units of the series' spread
+	// (Huber's bound), so one spike barely moves them while a sustained shift moves them fully.
+	Clip float64
 	// BreachScale is the breach of the range seen so far, as a fraction of that range, that
 	// scores 1-1/e.
 	BreachScale float64
@@ -14,29 +27,18 @@ type DetectorConfig struct {
 	// range breach to count: a record that is still ordinary noise around the level (a young or
 	// very calm series) is no anomaly.
 	BreachDeviation float64
-	// ShortRate and LongRate are the weights of the short- and long-term level estimates.
-	ShortRate, LongRate float64
-	// ShortClip and LongClip bound each point's pull on those levels, in units of the series'
-	// spread, so one spike barely moves them while a sustained shift moves them fully.
-	ShortClip, LongClip float64
 	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
 	// to score 1-1/e.
 	ShiftScale float64
+	// SeasonScale is how far (as a ratio) the recent deviation from the daily profile must exceed
+	// the largest seen before to score 1-1/e.
+	SeasonScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
-	// SeasonRate is the weight of a point in its slot's profile value.
-	SeasonRate float64
-	// SeasonDeviationRate is the weight of the short average of deviations from the profile.
-	SeasonDeviationRate float64
-	// SeasonStrength is the largest ratio of the profile's residual spread to the plain spread
-	// for which the series counts as daily-seasonal (and the profile feature is used).
-	SeasonStrength float64
-	// SeasonScale is how far a deviation from the profile must exceed the largest seen before
-	// to score 1-1/e.
-	SeasonScale float64
-	// StartPoints is the number of points used to initialise the levels; WarmUp the number of
-	// points after which records start to score.
-	StartPoints, WarmUp int
+	// WarmUp is the number of points the detector learns from before it scores: until then
+	// Warm is false and every score is 0. The daily-profile feature warms on its own: it needs
+	// two days of history and then WarmUp points of its own.
+	WarmUp int
 	// AlertLevel is the score at or above which a point is an alert: the shipped threshold.
 	AlertLevel float64
 	// Refractory is the number of points after an alert during which scores stay below AlertLevel.
@@ -46,22 +48,17 @@ type DetectorConfig struct {
 // DefaultDetectorConfig returns the one parameter set used for every series and every NAB file.
 func DefaultDetectorConfig() DetectorConfig {
 	return DetectorConfig{
-		BreachScale:         0.1,
-		BreachDeviation:     8,
-		ShortRate:           0.1,
-		LongRate:            0.004,
-		ShortClip:           4,
-		LongClip:            3,
-		ShiftScale:          0.4,
-		SeasonSlots:         48,
-		SeasonRate:          0.1,
-		SeasonDeviationRate: 0.05,
-		SeasonStrength:      0.3,
-		SeasonScale:         3,
-		StartPoints:         30,
-		WarmUp:              150,
-		AlertLevel:          0.1,
-		Refractory:          30,
+		ShortRate:       0.1,
+		LongRate:        0.004,
+		Clip:            3,
+		BreachScale:     0.2,
+		BreachDeviation: 8,
+		ShiftScale:      0.2,
+		SeasonScale:     3,
+		SeasonSlots:     48,
+		WarmUp:          150,
+		AlertLevel:      0.1,
+		Refractory:      30,
 	}
 }
 
@@ -69,6 +66,10 @@ func DefaultDetectorConfig() DetectorConfig {
 const maxSeasonSlots = 48
 
 const secondsPerDay = 86400
+
+// seasonSpreadRate is the weight of a point in the spread of the deviations from the daily
+// profile (about 100 points: slower than the profile, faster than the level's spread).
+const seasonSpreadRate = 0.01
 
 // record scores a non-negative feature by how far it breaks the largest value seen so far: a
 // scale-free, self-calibrating surprise (a series whose feature is often large needs a larger
@@ -131,6 +132,10 @@ func (d *Detector) Init(cfg DetectorConfig) {
 // Points returns the number of points the detector has learnt from.
 func (d *Detector) Points() int { return d.n }
 
+// Warm reports whether the detector has learnt from more than WarmUp points, so that its scores
+// mean something. Until then every score is 0, which means "not known yet", not "normal".
+func (d *Detector) Warm() bool { return d.n > d.cfg.WarmUp }
+
 // seasonal updates the daily profile with x at t and returns the profile feature (0 when the
 // series is not daily-seasonal or the profile is not yet two days old).
 func (d *Detector) seasonal(t time.Time, x float64) float64 {
@@ -146,16 +151,16 @@ func (d *Detector) seasonal(t time.Time, x float64) float64 {
 		return 0
 	}
 	e := x - d.profile[slot]
-	d.profile[slot] += c.SeasonRate * e
+	d.profile[slot] += c.ShortRate * e
 	if d.n == 0 || sec-d.t0 < 2*secondsPerDay {
 		return 0
 	}
 	if !d.seasonSpreadOK {
 		d.seasonSpread, d.seasonSpreadOK = math.Abs(e), true
 	}
-	d.seasonSpread += 0.01 * (math.Abs(e) - d.seasonSpread)
-	d.seasonDev += c.SeasonDeviationRate * (e - d.seasonDev)
-	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
+	d.seasonSpread += seasonSpreadRate * (math.Abs(e) - d.seasonSpread)
+	d.seasonDev += c.ShortRate * (e - d.seasonDev)
+	if !(d.seasonSpread < d.spread) { // the profile explains the series no better than its level
 		return 0
 	}
 	return math.Abs(d.seasonDev) / (d.seasonSpread + 1e-12 + 1e-9*math.Abs(x))
@@ -197,19 +202,19 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 
 	// Robust levels and spread.
 	sc := d.spread + 1e-9*(math.Abs(d.long)+1e-9) + 1e-12
-	if d.n < c.StartPoints {
+	if float64(d.n)*c.ShortRate < 3 {
 		d.long += 0.1 * (x - d.long)
 		d.short = d.long
 		d.spread += 0.1 * (math.Abs(x-d.long) - d.spread)
-		return breach
+		return 0
 	}
 	if math.Abs(x-d.long) < c.BreachDeviation*sc {
 		breach = 0
 	}
-	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)
+	d.short += c.ShortRate * clip(x-d.short, c.Clip*sc)
 	dl := x - d.long
-	d.long += c.LongRate * clip(dl, c.LongClip*sc)
-	d.spread += c.LongRate * (math.Min(math.Abs(dl), c.LongClip*sc) - d.spread)
+	d.long += c.LongRate * clip(dl, c.Clip*sc)
+	d.spread += c.LongRate * (math.Min(math.Abs(dl), c.Clip*sc) - d.spread)
 	f := math.Abs(d.short-d.long) / sc
 
 	learnOnly := d.n <= c.WarmUp
@@ -221,7 +226,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		season = d.season.score(g, c.SeasonScale, learnOnly || d.seasonN <= c.WarmUp)
 	}
 	if learnOnly {
-		return breach
+		return 0
 	}
 	score := clamp01(math.Max(breach, math.Max(shift, season)))
 	if d.hold > 0 {

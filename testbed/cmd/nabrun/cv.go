@@ -44,7 +44,7 @@ type scored struct {
 // crossValidate runs leave-one-category-out cross-validation: for each category with label
 // windows or false positives to count, the candidate and threshold with the best NAB standard score
 // on the other categories are chosen and then scored, at that threshold, on the held-out one.
-func crossValidate(set dataSet, cands []candidate, w io.Writer) error {
+func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) error {
 	var cats []string
 	for _, s := range set {
 		if s.labelled && (len(cats) == 0 || cats[len(cats)-1] != s.category) {
@@ -94,6 +94,22 @@ func crossValidate(set dataSet, cands []candidate, w io.Writer) error {
 		return best, bestPool
 	}
 
+	if verbose {
+		fmt.Fprintf(w, "\nevery candidate, threshold optimised per column: all categories, then each alone\n")
+		for _, r := range runs {
+			p := merge(r, func(string) bool { return true })
+			fmt.Fprintf(w, "%7.1f", p.best(p.order(), profiles[0]).score)
+			for _, c := range cats {
+				q := r.categories[c]
+				if q.windows == 0 {
+					fmt.Fprintf(w, " %6d fp", q.best(q.order(), profiles[0]).fp)
+					continue
+				}
+				fmt.Fprintf(w, " %9.1f", q.best(q.order(), profiles[0]).score)
+			}
+			fmt.Fprintf(w, "  %s\n", nameOf(r.cand))
+		}
+	}
 	fmt.Fprintf(w, "\ncross-validation: leave one category out; of %d candidate settings and every threshold, the best NAB standard score on the other categories is scored on the held-out one\n", len(cands))
 	fmt.Fprintf(w, "%-23s %9s %9s %9s %9s %9s %8s %5s  %s\n", "held-out category", "standard", "low_fp", "low_fn", "train", "threshold", "detected", "FP", "chosen")
 	var sum [3]float64
@@ -175,9 +191,4 @@ type tunable struct {
 	name   string
 	values []float64
 	set    func(*forecast.DetectorConfig, float64)
-}
-
-var tunables = []tunable{
-	{name: "BreachScale", values: []float64{0.05, 0.1, 0.2}, set: func(c *forecast.DetectorConfig, v float64) { c.BreachScale = v }},
-	{name: "ShiftScale", values: []float64{0.2, 0.4, 0.8}, set: func(c *forecast.DetectorConfig, v float64) { c.ShiftScale = v }},
 }

@@ -42,6 +42,7 @@ func run(args []string, w io.Writer) error {
 	threshold := fs.Float64("threshold", forecast.DefaultDetectorConfig().AlertLevel, "alert level in (0,1]: scores at or above it are alerts")
 	labels := fs.String("labels", "", "NAB label windows (default DATA/../labels/combined_windows.json); needed by --cv")
 	cv := fs.Bool("cv", false, "also run leave-one-category-out cross-validation over the tunable values and print it")
+	verbose := fs.Bool("v", false, "with --cv, also print every candidate's scores")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func run(args []string, w io.Writer) error {
 	if err := set.label(*labels); err != nil {
 		return err
 	}
-	return crossValidate(set, candidates(), w)
+	return crossValidate(set, candidates(), *verbose, w)
 }
 
 // series is one data file held in memory.
