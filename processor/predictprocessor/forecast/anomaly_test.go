@@ -105,3 +105,31 @@ func TestIgnoresNaNAndWarmsUp(t *testing.T) {
 	}
 	require.Equal(t, 150, d.Points())
 }
+
+func TestNoScoreBeforeWarmOnACleanRamp(t *testing.T) {
+	// A clean linear ramp sets a new record at every point; a detector that is still learning its
+	// range and spread must not call that an anomaly (the processor used to emit 0.46 here).
+	cfg := DefaultDetectorConfig()
+	for _, step := range []float64{1e-4, 1, 1e4} {
+		d := NewDetector(cfg)
+		for i := 0; i < 3*288; i++ { // three days at 5 minutes
+			s := d.UpdateAt(start.Add(time.Duration(i)*5*time.Minute), 0.5+step*float64(i))
+			require.Equal(t, i+1 > cfg.WarmUp, d.Warm(), "step %g, point %d", step, i)
+			require.Zero(t, s, "step %g, point %d: a clean ramp is no anomaly, warm or not", step, i)
+		}
+	}
+}
+
+func TestScoresOnlyOnceWarm(t *testing.T) {
+	// The same spike scores 0 while the detector learns and is an alert once it is warm.
+	cfg := DefaultDetectorConfig()
+	rng := rand.New(rand.NewPCG(4, 4))
+	noise := func(int) float64 { return 50 + rng.NormFloat64() }
+	d := NewDetector(cfg)
+	stream(d, 0, cfg.WarmUp-1, noise)
+	require.False(t, d.Warm())
+	assert.Zero(t, stream(d, cfg.WarmUp-1, 1, func(int) float64 { return 80 })[0], "spike while learning")
+	stream(d, cfg.WarmUp, 200, noise)
+	require.True(t, d.Warm())
+	assert.GreaterOrEqual(t, stream(d, cfg.WarmUp+200, 1, func(int) float64 { return 120 })[0], cfg.AlertLevel, "spike once warm")
+}
