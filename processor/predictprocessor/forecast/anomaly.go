@@ -8,17 +8,19 @@ import (
 // DetectorConfig holds the parameters of the anomaly Detector. Rates are per point.
 //
 // Every feature the detector scores is scale-free (a ratio to the series' own spread, range or
-// record), so one configuration serves every series. Four sensitivities set how far a feature
+// record), so one configuration serves every series. Five sensitivities set how far a feature
 // must break its record to score 1-1/e; they are the values cross-validation over NAB's
 // categories chooses (testbed/cmd/nabrun --cv). The rest are structural: the two averaging
 // rates, Huber's clip, the daily profile's resolution, the warm-up and the refractory period.
 type DetectorConfig struct {
 	// ShortRate and LongRate are the weights of the short- and long-term estimates: the levels,
-	// the daily profile and the recent deviation from it (short, about 10 points); the spreads
-	// (long, about 250 points). The first 3/ShortRate points only initialise the estimates.
+	// the volatilities, the daily profile and the recent deviation from it (short, about 10
+	// points); the spreads (long, about 250 points). The first 3/ShortRate points only
+	// initialise the estimates.
 	ShortRate, LongRate float64
-	// Clip bounds each point's pull on the levels and spreads, in units of the series' spread
-	// (Huber's bound), so one spike barely moves them while a sustained shift moves them fully.
+	// Clip bounds each point's pull on the levels, spreads and volatilities, in units of the
+	// series' spread (Huber's bound), so one spike barely moves them while a sustained change
+	// moves them fully.
 	Clip float64
 	// BreachScale is the breach of the range seen so far, as a fraction of that range, that
 	// scores 1-1/e.
@@ -33,11 +35,14 @@ type DetectorConfig struct {
 	// SeasonScale is how far (as a ratio) the recent deviation from the daily profile must exceed
 	// the largest seen before to score 1-1/e.
 	SeasonScale float64
+	// VolatilityScale is how far (as a ratio) the rise or fall of the short-term volatility
+	// against the long-term one must exceed the largest seen before to score 1-1/e.
+	VolatilityScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
 	// WarmUp is the number of points the detector learns from before it scores: until then
 	// Warm is false and every score is 0. The daily-profile feature warms on its own: it needs
-	// two days of history and then WarmUp points of its own.
+	// two days of history, whatever the sampling interval, and then WarmUp points of its own.
 	WarmUp int
 	// AlertLevel is the score at or above which a point is an alert: the shipped threshold.
 	AlertLevel float64
@@ -46,6 +51,8 @@ type DetectorConfig struct {
 }
 
 // DefaultDetectorConfig returns the one parameter set used for every series and every NAB file.
+// The sensitivities are the ones leave-one-category-out cross-validation picks when it is given
+// all four NAB categories of testbed/nab (make nab prints that choice).
 func DefaultDetectorConfig() DetectorConfig {
 	return DetectorConfig{
 		ShortRate:       0.1,
@@ -55,6 +62,7 @@ func DefaultDetectorConfig() DetectorConfig {
 		BreachDeviation: 8,
 		ShiftScale:      0.2,
 		SeasonScale:     3,
+		VolatilityScale: 0.8,
 		SeasonSlots:     48,
 		WarmUp:          150,
 		AlertLevel:      0.1,
@@ -71,9 +79,10 @@ const secondsPerDay = 86400
 // profile (about 100 points: slower than the profile, faster than the level's spread).
 const seasonSpreadRate = 0.01
 
-// record scores a non-negative feature by how far it breaks the largest value seen so far: a
-// scale-free, self-calibrating surprise (a series whose feature is often large needs a larger
-// one to score).
+// record scores a non-negative feature by how far it breaks the largest value seen so far, as a
+// ratio: a scale-free, self-calibrating surprise (a series whose feature is often large needs a
+// larger one to score). Records never fade: NAB's anomalies are the first of their kind, and a
+// fading record made repeats of an old event score again (cross-validated, it scored lower).
 type record struct{ max float64 }
 
 func (r *record) score(f, scale float64, learnOnly bool) float64 {
@@ -85,18 +94,22 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 	return out
 }
 
-// Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
-// surprises, each "how far this breaks the series' own record":
-//   - range breach: the value leaves the range of every value seen so far, and lies at least
-//     BreachDeviation spreads from the long-term level;
+// Detector scores each point of one series in [0, 1]: the largest of four self-calibrated
+// surprises of different kinds, each "how far this breaks the series' own record":
+//   - spike (range breach): the value leaves the range of every value seen so far, and lies at
+//     least BreachDeviation spreads from the long-term level;
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
 //     series' spread, further than any departure seen before;
-//   - daily pattern: for series with a daily cycle (its time-of-day profile explains most of the
-//     spread), the recent deviation from the profile exceeds any seen before.
+//   - volatility change: the short-term mean point-to-point change rises above, or falls below,
+//     the long-term one by a larger ratio than ever before (a series that goes flat, or starts
+//     to jitter, at its usual level);
+//   - daily pattern: for series with a daily cycle (its time-of-day profile explains the series
+//     better than its level), the recent deviation from the profile exceeds any seen before.
 //
-// After an alert, scores are held below AlertLevel for Refractory points so one event raises
-// one alert. A Detector is a fixed set of numbers (about 0.6 KiB), Update is O(1), and it never
-// looks ahead: it is told neither the series' minimum nor its maximum.
+// The score is 0 until the detector is warm (Warm). After an alert, scores are held below
+// AlertLevel for Refractory points so one event raises one alert. A Detector is a fixed set of
+// numbers (under 0.7 KiB), Update is O(1) without allocation, and it never looks ahead: it is
+// told neither the series' minimum nor its maximum.
 type Detector struct {
 	cfg DetectorConfig
 
@@ -104,7 +117,11 @@ type Detector struct {
 	lo, hi         float64 // range seen so far
 	short, long    float64 // robust levels
 	spread         float64 // robust mean absolute deviation from the long level
+	prev           float64 // the previous value
+	volShort       float64 // robust mean absolute point-to-point change, short and long term
+	volLong        float64
 	shift          record
+	volUp, volDown record
 	hold           int
 	t0             int64 // unix seconds of the first point
 	profile        [maxSeasonSlots]float64
@@ -170,8 +187,8 @@ func (d *Detector) seasonal(t time.Time, x float64) float64 {
 // anomaly score in [0, 1].
 func (d *Detector) Update(x float64) float64 { return d.UpdateAt(time.Time{}, x) }
 
-// UpdateAt feeds the value observed at t and returns its anomaly score in [0, 1]. NaN and ±Inf
-// are ignored and score 0.
+// UpdateAt feeds the value observed at t and returns its anomaly score in [0, 1]; 0 until the
+// detector is warm. NaN and ±Inf are ignored and score 0.
 func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
@@ -179,15 +196,17 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	c := &d.cfg
 	g := d.seasonal(t, x)
 	if d.n == 0 {
-		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
+		d.n, d.lo, d.hi, d.short, d.long, d.prev = 1, x, x, x, x, x
 		if !t.IsZero() {
 			d.t0 = t.Unix()
 		}
 		return 0
 	}
 	d.n++
+	step := math.Abs(x - d.prev)
+	d.prev = x
 
-	// Range breach.
+	// Spike: range breach.
 	var b float64
 	switch r := d.hi - d.lo + 1e-9; {
 	case x > d.hi:
@@ -200,12 +219,14 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		breach = 1 - math.Exp(-b/c.BreachScale)
 	}
 
-	// Robust levels and spread.
+	// Robust levels, spread and volatilities.
 	sc := d.spread + 1e-9*(math.Abs(d.long)+1e-9) + 1e-12
 	if float64(d.n)*c.ShortRate < 3 {
-		d.long += 0.1 * (x - d.long)
+		d.long += c.ShortRate * (x - d.long)
 		d.short = d.long
-		d.spread += 0.1 * (math.Abs(x-d.long) - d.spread)
+		d.spread += c.ShortRate * (math.Abs(x-d.long) - d.spread)
+		d.volShort += c.ShortRate * (step - d.volShort)
+		d.volLong = d.volShort
 		return 0
 	}
 	if math.Abs(x-d.long) < c.BreachDeviation*sc {
@@ -215,10 +236,15 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	dl := x - d.long
 	d.long += c.LongRate * clip(dl, c.Clip*sc)
 	d.spread += c.LongRate * (math.Min(math.Abs(dl), c.Clip*sc) - d.spread)
-	f := math.Abs(d.short-d.long) / sc
+	vb := c.Clip * (d.volLong + 1e-9*sc)
+	d.volShort += c.ShortRate * (math.Min(step, vb) - d.volShort)
+	d.volLong += c.LongRate * (math.Min(step, vb) - d.volLong)
 
 	learnOnly := d.n <= c.WarmUp
-	shift := d.shift.score(f, c.ShiftScale, learnOnly)
+	shift := d.shift.score(math.Abs(d.short-d.long)/sc, c.ShiftScale, learnOnly)
+	eps := 1e-9*sc + 1e-12
+	vs, vl := d.volShort+eps, d.volLong+eps
+	vol := math.Max(d.volUp.score(vs/vl, c.VolatilityScale, learnOnly), d.volDown.score(vl/vs, c.VolatilityScale, learnOnly))
 	var season float64
 	if g > 0 {
 		// The profile feature starts on day three: its record learns for WarmUp points of its own.
@@ -228,7 +254,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	if learnOnly {
 		return 0
 	}
-	score := clamp01(math.Max(breach, math.Max(shift, season)))
+	score := clamp01(max(breach, shift, vol, season))
 	if d.hold > 0 {
 		d.hold--
 		return math.Min(score, c.AlertLevel*0.999)

@@ -89,7 +89,7 @@ func run(args []string, w io.Writer) error {
 	if err := set.label(*labels); err != nil {
 		return err
 	}
-	return crossValidate(set, candidates(), *verbose, w)
+	return crossValidate(set, candidates(tunables), *verbose, w)
 }
 
 // series is one data file held in memory.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"time"
 )
@@ -88,26 +90,57 @@ func weights(n int, spans [][2]int, firstWindow int) []rowWeight {
 	return out
 }
 
-// pool is the scored rows of a set of files with their scores, ready for threshold search.
+// entry is one scored row: its anomaly score and what a detection there is worth.
+type entry struct {
+	s float64
+	rowWeight
+}
+
+// pool is the scored rows of a set of files, by descending score, ready for threshold search.
 type pool struct {
-	rows     []rowWeight
-	scores   []float64
+	e        []entry
 	windows  int // all windows of the files (NAB's "perfect" counts every one)
 	scorable int // windows with at least one scored row
 }
 
-func (p *pool) add(rows []rowWeight, scores []float64, windows int) {
+// newPool pools one file's scored rows: rows are its weights, scores all its rows' scores.
+func newPool(rows []rowWeight, scores []float64, windows int) *pool {
 	probation := len(scores) - len(rows)
-	p.rows = append(p.rows, rows...)
-	p.scores = append(p.scores, scores[probation:]...)
-	p.windows += windows
+	p := &pool{e: make([]entry, len(rows)), windows: windows}
 	seen := map[int]bool{}
-	for _, r := range rows {
+	for i, r := range rows {
+		p.e[i] = entry{s: scores[probation+i], rowWeight: r}
 		if r.w >= 0 && !seen[r.w] {
 			seen[r.w] = true
 			p.scorable++
 		}
 	}
+	slices.SortStableFunc(p.e, func(a, b entry) int { return cmp.Compare(b.s, a.s) })
+	return p
+}
+
+// merge pools several pools (each by descending score) into one, keeping the order.
+func merge(ps ...*pool) *pool {
+	out := &pool{}
+	n := 0
+	for _, p := range ps {
+		n += len(p.e)
+		out.windows += p.windows
+		out.scorable += p.scorable
+	}
+	out.e = make([]entry, 0, n)
+	idx := make([]int, len(ps))
+	for len(out.e) < n {
+		best := -1
+		for k, p := range ps {
+			if idx[k] < len(p.e) && (best < 0 || p.e[idx[k]].s > ps[best].e[idx[best]].s) {
+				best = k
+			}
+		}
+		out.e = append(out.e, ps[best].e[idx[best]])
+		idx[best]++
+	}
+	return out
 }
 
 // result is one profile's outcome at one threshold.
@@ -130,15 +163,15 @@ func (p *pool) evaluate(threshold float64, pr profile) result {
 	first := map[int]float64{} // window -> reward of its earliest (highest-base) detection
 	var fpSum float64
 	fpCount := 0
-	for i, r := range p.rows {
-		if p.scores[i] < threshold {
-			continue
+	for _, e := range p.e {
+		if e.s < threshold {
+			break
 		}
-		if r.w < 0 {
+		if e.w < 0 {
 			fpCount++
-			fpSum += r.base * pr.fp
-		} else if b, ok := first[r.w]; !ok || r.base > b {
-			first[r.w] = r.base
+			fpSum += e.base * pr.fp
+		} else if b, ok := first[e.w]; !ok || e.base > b {
+			first[e.w] = e.base
 		}
 	}
 	raw := fpSum - pr.fn*float64(p.scorable-len(first))
@@ -148,41 +181,30 @@ func (p *pool) evaluate(threshold float64, pr profile) result {
 	return result{threshold: threshold, score: p.normalize(raw, pr), raw: raw, detected: len(first), fp: fpCount}
 }
 
-// order returns the row indices by descending score.
-func (p *pool) order() []int {
-	idx := make([]int, len(p.rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return p.scores[idx[a]] > p.scores[idx[b]] })
-	return idx
-}
-
 // best is NAB's threshold optimisation: the distinct score that, as threshold, maximises the raw
 // score over the pool (ties go to the highest threshold).
-func (p *pool) best(order []int, pr profile) result {
+func (p *pool) best(pr profile) result {
 	parts := map[int]float64{}
-	for _, r := range p.rows {
-		if r.w >= 0 {
-			parts[r.w] = -pr.fn
+	for _, e := range p.e {
+		if e.w >= 0 {
+			parts[e.w] = -pr.fn
 		}
 	}
 	total := -pr.fn * float64(len(parts))
 	fpSum, cur := 0.0, noDetection
 	bestRaw, bestT := total, cur
-	for _, j := range order {
-		s, r := p.scores[j], p.rows[j]
-		if s != cur {
+	for _, e := range p.e {
+		if e.s != cur {
 			if total+fpSum > bestRaw {
 				bestRaw, bestT = total+fpSum, cur
 			}
-			cur = s
+			cur = e.s
 		}
-		if r.w < 0 {
-			fpSum += r.base * pr.fp
-		} else if r.base*pr.tp > parts[r.w] {
-			total += r.base*pr.tp - parts[r.w]
-			parts[r.w] = r.base * pr.tp
+		if e.w < 0 {
+			fpSum += e.base * pr.fp
+		} else if e.base*pr.tp > parts[e.w] {
+			total += e.base*pr.tp - parts[e.w]
+			parts[e.w] = e.base * pr.tp
 		}
 	}
 	if total+fpSum > bestRaw {
