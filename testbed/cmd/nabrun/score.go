@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -175,8 +176,8 @@ func (p *pool) evaluate(threshold float64, pr profile) result {
 		}
 	}
 	raw := fpSum - pr.fn*float64(p.scorable-len(first))
-	for _, b := range first {
-		raw += pr.tp * b
+	for _, w := range slices.Sorted(maps.Keys(first)) { // in a fixed order: ties must stay ties
+		raw += pr.tp * first[w]
 	}
 	return result{threshold: threshold, score: p.normalize(raw, pr), raw: raw, detected: len(first), fp: fpCount}
 }
