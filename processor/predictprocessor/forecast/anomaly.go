@@ -35,8 +35,8 @@ type DetectorConfig struct {
 	// SeasonScale is how far (as a ratio) the recent deviation from the daily profile must exceed
 	// the largest seen before to score 1-1/e.
 	SeasonScale float64
-	// VolatilityScale is how far (as a ratio) the rise or fall of the short-term volatility
-	// against the long-term one must exceed the largest seen before to score 1-1/e.
+	// VolatilityScale is how far (as a ratio) the short-term volatility's ratio to the long-term
+	// one must exceed the largest seen before to score 1-1/e.
 	VolatilityScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
@@ -62,7 +62,7 @@ func DefaultDetectorConfig() DetectorConfig {
 		BreachDeviation: 8,
 		ShiftScale:      0.2,
 		SeasonScale:     3,
-		VolatilityScale: 0.8,
+		VolatilityScale: 0.2,
 		SeasonSlots:     48,
 		WarmUp:          150,
 		AlertLevel:      0.1,
@@ -100,9 +100,12 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 //     least BreachDeviation spreads from the long-term level;
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
 //     series' spread, further than any departure seen before;
-//   - volatility change: the short-term mean point-to-point change rises above, or falls below,
-//     the long-term one by a larger ratio than ever before (a series that goes flat, or starts
-//     to jitter, at its usual level);
+//   - volatility rise: the short-term mean point-to-point change exceeds the long-term one by a
+//     larger ratio than ever before (a series that starts to jitter at its usual level and
+//     within its range). Each change's pull is clipped, so the ratio is bounded. A fall of
+//     volatility is not scored: going flat shrinks the short-term change geometrically, so its
+//     ratio would set a new record at every point (tried: it alerted again every Refractory
+//     points on flat stretches and, bounded, added nothing cross-validated);
 //   - daily pattern: for series with a daily cycle (its time-of-day profile explains the series
 //     better than its level), the recent deviation from the profile exceeds any seen before.
 //
@@ -121,7 +124,7 @@ type Detector struct {
 	volShort       float64 // robust mean absolute point-to-point change, short and long term
 	volLong        float64
 	shift          record
-	volUp, volDown record
+	volUp          record
 	hold           int
 	t0             int64 // unix seconds of the first point
 	profile        [maxSeasonSlots]float64
@@ -244,7 +247,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	shift := d.shift.score(math.Abs(d.short-d.long)/sc, c.ShiftScale, learnOnly)
 	eps := 1e-9*sc + 1e-12
 	vs, vl := d.volShort+eps, d.volLong+eps
-	vol := math.Max(d.volUp.score(vs/vl, c.VolatilityScale, learnOnly), d.volDown.score(vl/vs, c.VolatilityScale, learnOnly))
+	vol := d.volUp.score(vs/vl, c.VolatilityScale, learnOnly)
 	var season float64
 	if g > 0 {
 		// The profile feature starts on day three: its record learns for WarmUp points of its own.

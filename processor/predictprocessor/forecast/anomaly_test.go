@@ -138,22 +138,25 @@ func TestScoresOnlyOnceWarm(t *testing.T) {
 	assert.GreaterOrEqual(t, stream(d, cfg.WarmUp+200, 1, func(int) float64 { return 120 })[0], cfg.AlertLevel, "spike once warm")
 }
 
-func TestSeriesGoingFlatIsAnAlert(t *testing.T) {
-	// A noisy series that goes flat at its usual level breaks no range and shifts no level: only
-	// the volatility change sees it.
+func TestSeriesStartingToJitterIsAnAlert(t *testing.T) {
+	// A smooth series that starts to jitter at its usual level and within its range breaks no
+	// range and shifts no level: only the volatility change sees it.
 	rng := rand.New(rand.NewPCG(5, 5))
 	d := NewDetector(DefaultDetectorConfig())
 	// Smooth noise (a slow random walk pulled to 50) with a few wide excursions early on.
 	v := 50.0
 	stream(d, 0, 2000, func(i int) float64 {
 		v += 0.3*rng.NormFloat64() - 0.05*(v-50)
-		if i%400 == 200 {
+		switch i % 400 {
+		case 100:
 			return 65
+		case 300:
+			return 35
 		}
 		return v
 	})
-	s := stream(d, 2000, 100, func(int) float64 { return 50 })
+	s := stream(d, 2000, 100, func(i int) float64 { return 50 + 3*float64(i%2*2-1) })
 	best, at := maxScore(s)
 	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel)
-	assert.Less(t, at, 50, "detected within 50 points")
+	assert.Less(t, at, 30, "detected within 30 points")
 }

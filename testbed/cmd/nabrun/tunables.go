@@ -10,5 +10,5 @@ var tunables = []tunable{
 	{name: "BreachDeviation", values: []float64{4, 8, 16}, set: func(c *forecast.DetectorConfig, v float64) { c.BreachDeviation = v }},
 	{name: "ShiftScale", values: []float64{0.2, 0.4, 0.8}, set: func(c *forecast.DetectorConfig, v float64) { c.ShiftScale = v }},
 	{name: "SeasonScale", values: []float64{1.5, 3, 6}, set: func(c *forecast.DetectorConfig, v float64) { c.SeasonScale = v }},
-	{name: "VolatilityScale", values: []float64{0.4, 0.8, 1.6}, set: func(c *forecast.DetectorConfig, v float64) { c.VolatilityScale = v }},
+	{name: "VolatilityScale", values: []float64{0.1, 0.2, 0.4}, set: func(c *forecast.DetectorConfig, v float64) { c.VolatilityScale = v }},
 }
