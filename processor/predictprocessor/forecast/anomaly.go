@@ -90,7 +90,9 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 	if !learnOnly && r.max > 0 && f > r.max {
 		out = 1 - math.Exp(-(f/r.max-1)/scale)
 	}
-	r.max = math.Max(r.max, f)
+	if f > r.max {
+		r.max = f
+	}
 	return out
 }
 
@@ -238,10 +240,10 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	d.short += c.ShortRate * clip(x-d.short, c.Clip*sc)
 	dl := x - d.long
 	d.long += c.LongRate * clip(dl, c.Clip*sc)
-	d.spread += c.LongRate * (math.Min(math.Abs(dl), c.Clip*sc) - d.spread)
+	d.spread += c.LongRate * (min(math.Abs(dl), c.Clip*sc) - d.spread)
 	vb := c.Clip * (d.volLong + 1e-9*sc)
-	d.volShort += c.ShortRate * (math.Min(step, vb) - d.volShort)
-	d.volLong += c.LongRate * (math.Min(step, vb) - d.volLong)
+	d.volShort += c.ShortRate * (min(step, vb) - d.volShort)
+	d.volLong += c.LongRate * (min(step, vb) - d.volLong)
 
 	learnOnly := d.n <= c.WarmUp
 	shift := d.shift.score(math.Abs(d.short-d.long)/sc, c.ShiftScale, learnOnly)
@@ -260,7 +262,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	score := clamp01(max(breach, shift, vol, season))
 	if d.hold > 0 {
 		d.hold--
-		return math.Min(score, c.AlertLevel*0.999)
+		return min(score, c.AlertLevel*0.999)
 	}
 	if score >= c.AlertLevel && c.Refractory > 0 {
 		d.hold = c.Refractory
@@ -269,4 +271,4 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 }
 
 // clip limits v to [-c, c].
-func clip(v, c float64) float64 { return math.Max(-c, math.Min(c, v)) }
+func clip(v, c float64) float64 { return max(-c, min(c, v)) }
