@@ -160,3 +160,25 @@ func TestSeriesStartingToJitterIsAnAlert(t *testing.T) {
 	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel)
 	assert.Less(t, at, 30, "detected within 30 points")
 }
+
+func TestScoresStayInRangeOnHostileSeries(t *testing.T) {
+	// Extreme magnitudes, constant stretches, sign flips and zeros: every score is a number in
+	// [0, 1], and the detector keeps scoring afterwards.
+	rng := rand.New(rand.NewPCG(6, 6))
+	series := map[string]func(i int) float64{
+		"huge":        func(i int) float64 { return 1e300 * (1 + 0.1*rng.NormFloat64()) },
+		"tiny":        func(i int) float64 { return 1e-300 * float64(i%7) },
+		"flat then":   func(i int) float64 { return float64(i / 500) },
+		"sign flips":  func(i int) float64 { return math.Copysign(1e6, float64(i%3-1)) },
+		"mostly zero": func(i int) float64 { return float64(int(rng.ExpFloat64()*3) / 4 * 1000) },
+		"heavy tail":  func(i int) float64 { return 1 / (rng.Float64() + 1e-12) },
+	}
+	for name, f := range series {
+		d := NewDetector(DefaultDetectorConfig())
+		for i, s := range stream(d, 0, 3000, f) {
+			require.False(t, math.IsNaN(s), "%s point %d", name, i)
+			require.True(t, s >= 0 && s <= 1, "%s point %d: %v", name, i, s)
+		}
+		require.True(t, d.Warm(), name)
+	}
+}

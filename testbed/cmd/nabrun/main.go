@@ -1,13 +1,20 @@
 // Command nabrun streams Numenta Anomaly Benchmark data through the predict processor's anomaly
 // detector (package forecast, the code the processor runs) and writes NAB results files.
 //
-//	go run ./testbed/cmd/nabrun --data DIR --out DIR [--threshold X]
+//	go run ./testbed/cmd/nabrun --data DIR --out DIR [--threshold X] [--cv [--labels FILE] [-v]]
 //
 // Every DIR/<category>/<file>.csv (header timestamp,value) is read one row at a time; each row is
 // scored before the next is read, so the detector never looks ahead, and it is never told the
 // file's minimum or maximum. OUT/<category>/<file>.csv gets timestamp,value,anomaly_score with the
-// timestamp and value strings copied exactly. One parameter set serves every file; --threshold
-// sets the alert level the detector ships with (its default is the processor's).
+// timestamp and value strings copied exactly, from the shipped parameter set (one for every file);
+// --threshold sets the alert level the detector ships with (its default is the processor's).
+//
+// With --cv it then runs leave-one-category-out cross-validation: for each labelled category, the
+// setting of the detector's tunable values (tunables.go) and the threshold with the best NAB
+// standard score on the other categories are chosen, and scored on the held-out category at that
+// threshold. It prints each held-out category's scores, their mean and the in-sample scores of the
+// shipped setting; -v also prints every setting's scores. The scoring follows testbed/nab/score.py
+// (score.go; a test checks the two agree).
 package main
 
 import (
