@@ -78,15 +78,9 @@ func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
 		return zero, p.Err()
 	}
 	v, created := r.idx.LoadOrStore(name, mk)
-	if created && r.count.Add(1) > int64(r.opt.Cap) {
-		if !r.evict(name) {
-			// Nothing could go: the newcomer leaves again, so the cap holds.
-			if r.idx.Delete([]string{name}) > 0 {
-				r.count.Add(-1)
-			}
-			var zero V
-			return zero, ErrFull
-		}
+	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name) {
+		var zero V
+		return zero, ErrFull
 	}
 	return v, nil
 }
@@ -123,8 +117,8 @@ func (r *Registry[V]) DeleteFunc(drop func(name string, v V) bool) []V {
 }
 
 // evict removes the least recently seen unpinned entries until the registry is within its cap,
-// plus 1/EvictFraction of the cap; the newcomer that brought it over the cap is spared. It
-// reports false when the registry is over its cap and nothing could be evicted.
+// plus 1/EvictFraction of the cap, sparing the newcomer that brought it over the cap. When that
+// is not enough (every other entry is pinned), the newcomer goes too and evict reports false.
 func (r *Registry[V]) evict(newcomer string) bool {
 	// Only reached past the cap; whoever waits here finds the count back under it and returns.
 	r.evictMu.Lock()
@@ -147,7 +141,13 @@ func (r *Registry[V]) evict(newcomer string) bool {
 			r.opt.OnEvict(v)
 		}
 	}
-	return len(gone) > 0
+	if int64(len(gone)) >= over {
+		return true
+	}
+	if r.idx.Delete([]string{newcomer}) > 0 {
+		r.count.Add(-1)
+	}
+	return false
 }
 
 func (r *Registry[V]) pinned(v V) bool { return r.opt.Pinned != nil && r.opt.Pinned(v) }
@@ -156,6 +156,9 @@ func (r *Registry[V]) pinned(v V) bool { return r.opt.Pinned != nil && r.opt.Pin
 // pinned, not the newcomer), given their last-seen time: every candidate seen before the n-th
 // smallest time, and as many candidates seen at that time as make up n.
 func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) func(seen int64) bool {
+	if n <= 0 {
+		return func(int64) bool { return false }
+	}
 	times := make([]int64, 0, len(all))
 	for name, v := range all {
 		if name != newcomer && !r.pinned(v) {

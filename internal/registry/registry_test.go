@@ -318,3 +318,28 @@ func TestAll(t *testing.T) {
 	}
 	assert.Equal(t, 1, n)
 }
+
+// TestOldestPicksExactlyN (moved here with the eviction from the health engine).
+func TestOldestPicksExactlyN(t *testing.T) {
+	r := newTestRegistry(1000, nil)
+	all := map[string]*entry{}
+	for i := range 100 {
+		e := &entry{name: fmt.Sprint(i)}
+		e.seen.Store(int64(i / 10)) // ten at each time
+		all[e.name] = e
+	}
+	for _, n := range []int{0, 1, 9, 10, 11, 55, 100, 150} {
+		drop := r.oldest(all, "", n)
+		picked, maxAt := 0, int64(-1)
+		for i := range 100 {
+			if drop(int64(i / 10)) {
+				picked++
+				maxAt = max(maxAt, int64(i/10))
+			}
+		}
+		assert.Equal(t, min(n, 100), picked, "n=%d", n)
+		if n > 0 && n < 100 {
+			assert.Equal(t, int64((n-1)/10), maxAt, "only the oldest, n=%d", n)
+		}
+	}
+}

@@ -6,11 +6,11 @@ import (
 	"math"
 	"sort"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // Config is the healthscore processor's configuration.
@@ -183,7 +183,7 @@ func (c *Config) Validate() error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if !validName(name, c.MaxNameLength) {
+		if registry.CheckName(name, c.MaxNameLength) != registry.NameOK {
 			add("latency.thresholds", "%q is not a valid service name", name)
 		}
 		if d := c.Latency.Thresholds[name]; d <= 0 {
@@ -213,15 +213,3 @@ func (c *Config) Validate() error {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-func validName(name string, maxLen int) bool {
-	if name == "" || len(name) > maxLen || !utf8.ValidString(name) {
-		return false
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}

@@ -341,7 +341,6 @@ func (e *Engine) expire(now int64) {
 		gone = e.components.DeleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
 	}
 	if len(gone) > 0 {
-		e.componentCount.Add(-int64(len(gone)))
 		e.c.expired[kindComponent].Add(uint64(len(gone)))
 		for _, c := range gone {
 			c.gone.Store(true)
@@ -369,7 +368,6 @@ func (e *Engine) expire(now int64) {
 		hosts = e.hosts.DeleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
 	}
 	if len(hosts) > 0 {
-		e.hostCount.Add(-int64(len(hosts)))
 		e.c.expired[kindHost].Add(uint64(len(hosts)))
 	}
 	if len(gone) > 0 {
