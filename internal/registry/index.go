@@ -25,25 +25,29 @@ type Index[V any] struct {
 // NewIndex returns an empty index.
 func NewIndex[V any]() *Index[V] {
 	x := &Index[V]{}
-	m := map[string]V{}
-	x.read.Store(&m)
+	x.init()
 	return x
 }
 
-// Load returns the entry named name. The snapshot lookup is small enough to be inlined into
-// the caller; a miss goes on to the dirty map.
+func (x *Index[V]) init() {
+	m := map[string]V{}
+	x.read.Store(&m)
+}
+
+// Load returns the entry named name.
 func (x *Index[V]) Load(name string) (V, bool) {
 	if v, ok := (*x.read.Load())[name]; ok {
 		return v, true
 	}
-	return x.loadMiss(name)
-}
-
-func (x *Index[V]) loadMiss(name string) (V, bool) {
 	if !x.amended.Load() {
 		var zero V
 		return zero, false
 	}
+	return x.loadDirty(name)
+}
+
+// loadDirty is Load's slow path: the name may be among those not yet in the snapshot.
+func (x *Index[V]) loadDirty(name string) (V, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if v, ok := (*x.read.Load())[name]; ok {

@@ -75,3 +75,29 @@ func TestIndexConcurrent(t *testing.T) {
 		assert.False(t, created)
 	}
 }
+
+func BenchmarkIndexLoad(b *testing.B) {
+	x := NewIndex[*idxEntry]()
+	names := make([]string, 1024)
+	for i := range names {
+		names[i] = fmt.Sprintf("service-%d", i)
+		x.LoadOrStore(names[i], func(key string) *idxEntry { return &idxEntry{name: key} })
+	}
+	x.Snapshot()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Load(names[i&1023])
+		i++
+	}
+}
+
+func BenchmarkIndexLoadMissing(b *testing.B) {
+	x := NewIndex[*idxEntry]()
+	x.LoadOrStore("a", func(key string) *idxEntry { return &idxEntry{name: key} })
+	x.Snapshot()
+	b.ReportAllocs()
+	for b.Loop() {
+		x.Load("never-seen")
+	}
+}

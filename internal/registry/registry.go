@@ -40,7 +40,7 @@ type Options[V any] struct {
 
 // Registry is a bounded, concurrent map from names to entries of type V (usually pointers).
 type Registry[V any] struct {
-	idx     *Index[V]
+	idx     Index[V]
 	opt     Options[V]
 	count   atomic.Int64
 	evictMu sync.Mutex
@@ -58,11 +58,24 @@ func New[V any](o Options[V]) *Registry[V] {
 	if o.Seen == nil {
 		panic("registry: Options.Seen is required")
 	}
-	return &Registry[V]{idx: NewIndex[V](), opt: o}
+	r := &Registry[V]{opt: o}
+	r.idx.init()
+	return r
 }
 
-// Load returns the entry named name, without a lock or an allocation.
-func (r *Registry[V]) Load(name string) (V, bool) { return r.idx.Load(name) }
+// Load returns the entry named name, without a lock or an allocation. It repeats Index.Load's
+// body rather than calling it: a generic method is not inlined, and this is the hot path of
+// every span and every breaker decision.
+func (r *Registry[V]) Load(name string) (V, bool) {
+	if v, ok := (*r.idx.read.Load())[name]; ok {
+		return v, true
+	}
+	if !r.idx.amended.Load() {
+		var zero V
+		return zero, false
+	}
+	return r.idx.loadDirty(name)
+}
 
 // Get returns the entry named name, creating it with mk when absent (mk receives the registry's
 // own copy of the name: the caller's string may alias a buffer that pdata reuses). A new name
@@ -70,7 +83,7 @@ func (r *Registry[V]) Load(name string) (V, bool) { return r.idx.Load(name) }
 // callers may compare without allocating); past the cap the least recently seen unpinned
 // entries are evicted, and when every entry is pinned the new one is refused with ErrFull.
 func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
-	if v, ok := r.idx.Load(name); ok {
+	if v, ok := r.Load(name); ok {
 		return v, nil
 	}
 	if p := CheckName(name, r.opt.MaxNameLength); p != NameOK {

@@ -343,3 +343,13 @@ func TestOldestPicksExactlyN(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkLoadMissing(b *testing.B) {
+	r := newTestRegistry(16, nil)
+	_, _ = r.Get("a", newEntry)
+	r.Snapshot()
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Load("never-seen")
+	}
+}
