@@ -80,38 +80,7 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 	}
 	switch m.Name() {
 	case metricCPUUtilization:
-		// One point per CPU and state: busy = 1 − the mean idle share across CPUs. Without
-		// state attributes, the mean of the points.
-		var idle, plain float64
-		var nIdle, nPlain int
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			v, ok := pointValue(dp)
-			if !ok {
-				e.skip(skipBadPoint, 1)
-				continue
-			}
-			state, hasState := dp.Attributes().Get("state")
-			switch {
-			case !hasState:
-				plain += v
-				nPlain++
-			case state.Str() == "idle":
-				idle += v
-				nIdle++
-			}
-		}
-		h.mu.Lock()
-		switch {
-		case nIdle > 0:
-			h.cpu = sample{clampUnit(1 - idle/float64(nIdle)), now}
-			if _, perCPU := dps.At(0).Attributes().Get("cpu"); perCPU && h.cpus == 0 {
-				h.cpus = nIdle
-			}
-		case nPlain > 0:
-			h.cpu = sample{clampUnit(plain / float64(nPlain)), now}
-		}
-		h.mu.Unlock()
+		e.observeCPU(h, dps, now)
 	case metricCPUCount:
 		if v, ok := pointValue(dps.At(0)); ok && v >= 1 && v < 1<<20 {
 			h.mu.Lock()
@@ -119,46 +88,9 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 			h.mu.Unlock()
 		}
 	case metricMemUtilization:
-		// state=used, or a point without state.
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			state, hasState := dp.Attributes().Get("state")
-			if hasState && state.Str() != "used" {
-				continue
-			}
-			if v, ok := pointValue(dp); ok {
-				h.mu.Lock()
-				h.mem = sample{clampUnit(v), now}
-				h.mu.Unlock()
-			} else {
-				e.skip(skipBadPoint, 1)
-			}
-		}
+		e.observeMemory(h, dps, now)
 	case metricDiskUtilization:
-		// The fullest writable filesystem. Read-only mounts and image filesystems (squashfs
-		// snaps, ISO images) are always full and say nothing about the host.
-		worst, any := 0.0, false
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			attrs := dp.Attributes()
-			if mode, ok := attrs.Get("mode"); ok && mode.Str() == "ro" {
-				continue
-			}
-			if typ, ok := attrs.Get("type"); ok && (typ.Str() == "squashfs" || typ.Str() == "iso9660") {
-				continue
-			}
-			v, ok := pointValue(dp)
-			if !ok {
-				e.skip(skipBadPoint, 1)
-				continue
-			}
-			worst, any = math.Max(worst, v), true
-		}
-		if any {
-			h.mu.Lock()
-			h.disk = sample{clampUnit(worst), now}
-			h.mu.Unlock()
-		}
+		e.observeDisk(h, dps, now)
 	case metricLoad1m:
 		if v, ok := pointValue(dps.At(0)); ok && v >= 0 {
 			h.mu.Lock()
@@ -168,6 +100,92 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 			e.skip(skipBadPoint, 1)
 		}
 	}
+}
+
+// observeCPU reads system.cpu.utilization, one point per CPU and state: busy = 1 − the mean
+// idle share across CPUs. Without state attributes, the mean of the points.
+func (e *Engine) observeCPU(h *host, dps pmetric.NumberDataPointSlice, now int64) {
+	var idle, plain float64
+	var nIdle, nPlain int
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		v, ok := pointValue(dp)
+		if !ok {
+			e.skip(skipBadPoint, 1)
+			continue
+		}
+		state, hasState := dp.Attributes().Get("state")
+		switch {
+		case !hasState:
+			plain += v
+			nPlain++
+		case state.Str() == "idle":
+			idle += v
+			nIdle++
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case nIdle > 0:
+		h.cpu = sample{clampUnit(1 - idle/float64(nIdle)), now}
+		if _, perCPU := dps.At(0).Attributes().Get("cpu"); perCPU && h.cpus == 0 {
+			h.cpus = nIdle
+		}
+	case nPlain > 0:
+		h.cpu = sample{clampUnit(plain / float64(nPlain)), now}
+	}
+}
+
+// observeMemory reads system.memory.utilization: state=used, or a point without state.
+func (e *Engine) observeMemory(h *host, dps pmetric.NumberDataPointSlice, now int64) {
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		state, hasState := dp.Attributes().Get("state")
+		if hasState && state.Str() != "used" {
+			continue
+		}
+		if v, ok := pointValue(dp); ok {
+			h.mu.Lock()
+			h.mem = sample{clampUnit(v), now}
+			h.mu.Unlock()
+		} else {
+			e.skip(skipBadPoint, 1)
+		}
+	}
+}
+
+// observeDisk reads system.filesystem.utilization: the fullest writable filesystem. Read-only
+// mounts and image filesystems (squashfs snaps, ISO images) are always full and say nothing
+// about the host.
+func (e *Engine) observeDisk(h *host, dps pmetric.NumberDataPointSlice, now int64) {
+	worst, seen := 0.0, false
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		if imageOrReadOnly(dp.Attributes()) {
+			continue
+		}
+		v, ok := pointValue(dp)
+		if !ok {
+			e.skip(skipBadPoint, 1)
+			continue
+		}
+		worst, seen = math.Max(worst, v), true
+	}
+	if seen {
+		h.mu.Lock()
+		h.disk = sample{clampUnit(worst), now}
+		h.mu.Unlock()
+	}
+}
+
+// imageOrReadOnly reports a filesystem point of a read-only mount or an image filesystem.
+func imageOrReadOnly(attrs pcommon.Map) bool {
+	if mode, ok := attrs.Get("mode"); ok && mode.Str() == "ro" {
+		return true
+	}
+	typ, ok := attrs.Get("type")
+	return ok && (typ.Str() == "squashfs" || typ.Str() == "iso9660")
 }
 
 // numberPoints returns a gauge's or sum's points.
