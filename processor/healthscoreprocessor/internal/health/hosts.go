@@ -7,6 +7,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-collector/vigil/internal/pdatautil"
 )
 
 // host is one machine's latest utilisation, from host metrics carrying its host.name.
@@ -66,7 +68,7 @@ const (
 
 // observeHostMetric reads one host metric into the host of the resource.
 func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metric, now int64) {
-	dps, ok := numberPoints(m)
+	dps, ok := pdatautil.NumberPoints(m)
 	if !ok || dps.Len() == 0 {
 		return
 	}
@@ -82,7 +84,7 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 	case metricCPUUtilization:
 		e.observeCPU(h, dps, now)
 	case metricCPUCount:
-		if v, ok := pointValue(dps.At(0)); ok && v >= 1 && v < 1<<20 {
+		if v, ok := pdatautil.FiniteValue(dps.At(0)); ok && v >= 1 && v < 1<<20 {
 			h.mu.Lock()
 			h.cpus = int(v)
 			h.mu.Unlock()
@@ -92,7 +94,7 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 	case metricDiskUtilization:
 		e.observeDisk(h, dps, now)
 	case metricLoad1m:
-		if v, ok := pointValue(dps.At(0)); ok && v >= 0 {
+		if v, ok := pdatautil.FiniteValue(dps.At(0)); ok && v >= 0 {
 			h.mu.Lock()
 			h.load = sample{v, now}
 			h.mu.Unlock()
@@ -109,7 +111,7 @@ func (e *Engine) observeCPU(h *host, dps pmetric.NumberDataPointSlice, now int64
 	var nIdle, nPlain int
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
-		v, ok := pointValue(dp)
+		v, ok := pdatautil.FiniteValue(dp)
 		if !ok {
 			e.skip(skipBadPoint, 1)
 			continue
@@ -145,7 +147,7 @@ func (e *Engine) observeMemory(h *host, dps pmetric.NumberDataPointSlice, now in
 		if hasState && state.Str() != "used" {
 			continue
 		}
-		if v, ok := pointValue(dp); ok {
+		if v, ok := pdatautil.FiniteValue(dp); ok {
 			h.mu.Lock()
 			h.mem = sample{clampUnit(v), now}
 			h.mu.Unlock()
@@ -165,7 +167,7 @@ func (e *Engine) observeDisk(h *host, dps pmetric.NumberDataPointSlice, now int6
 		if imageOrReadOnly(dp.Attributes()) {
 			continue
 		}
-		v, ok := pointValue(dp)
+		v, ok := pdatautil.FiniteValue(dp)
 		if !ok {
 			e.skip(skipBadPoint, 1)
 			continue
@@ -186,34 +188,6 @@ func imageOrReadOnly(attrs pcommon.Map) bool {
 	}
 	typ, ok := attrs.Get("type")
 	return ok && (typ.Str() == "squashfs" || typ.Str() == "iso9660")
-}
-
-// numberPoints returns a gauge's or sum's points.
-func numberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints(), true
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints(), true
-	}
-	return pmetric.NumberDataPointSlice{}, false
-}
-
-// pointValue returns a number point's value; false when it has none or it is not finite.
-func pointValue(dp pmetric.NumberDataPoint) (float64, bool) {
-	var v float64
-	switch dp.ValueType() {
-	case pmetric.NumberDataPointValueTypeInt:
-		v = float64(dp.IntValue())
-	case pmetric.NumberDataPointValueTypeDouble:
-		v = dp.DoubleValue()
-	default:
-		return 0, false
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v, true
 }
 
 func clampUnit(v float64) float64 { return math.Min(math.Max(v, 0), 1) }
