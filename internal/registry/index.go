@@ -86,18 +86,7 @@ func (x *Index[V]) LoadOrStore(name string, mk func(key string) V) (v V, created
 
 // DeleteFunc removes every entry for which drop returns true and returns the removed entries.
 func (x *Index[V]) DeleteFunc(drop func(name string, v V) bool) []V {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.dirtyLocked()
-	var gone []V
-	for name, v := range x.dirty {
-		if drop(name, v) {
-			delete(x.dirty, name)
-			gone = append(gone, v)
-		}
-	}
-	x.promoteLocked()
-	return gone
+	return x.DeleteSelected(func(map[string]V) func(string, V) bool { return drop })
 }
 
 // DeleteSelected removes the entries that a predicate chosen by pick over every entry drops,

@@ -76,28 +76,15 @@ func TestIndexConcurrent(t *testing.T) {
 	}
 }
 
+// BenchmarkIndexLoad is the index alone, for comparison with BenchmarkLoad (the registry's
+// copy of the fast path).
 func BenchmarkIndexLoad(b *testing.B) {
-	x := NewIndex[*idxEntry]()
-	names := make([]string, 1024)
-	for i := range names {
-		names[i] = fmt.Sprintf("service-%d", i)
-		x.LoadOrStore(names[i], func(key string) *idxEntry { return &idxEntry{name: key} })
-	}
-	x.Snapshot()
+	r, names := loaded(1024)
+	x := &r.idx
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		x.Load(names[i&1023])
 		i++
-	}
-}
-
-func BenchmarkIndexLoadMissing(b *testing.B) {
-	x := NewIndex[*idxEntry]()
-	x.LoadOrStore("a", func(key string) *idxEntry { return &idxEntry{name: key} })
-	x.Snapshot()
-	b.ReportAllocs()
-	for b.Loop() {
-		x.Load("never-seen")
 	}
 }

@@ -236,14 +236,20 @@ func TestLoadDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = r.Get("a\nb", newEntry) }))
 }
 
-func BenchmarkLoad(b *testing.B) {
-	r := newTestRegistry(1024, nil)
-	names := make([]string, 1024)
+// loaded returns a registry holding n names, all in its snapshot, and the names.
+func loaded(n int) (*Registry[*entry], []string) {
+	r := newTestRegistry(n, nil)
+	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("service-%d", i)
 		_, _ = r.Get(names[i], newEntry)
 	}
 	r.Snapshot() // promote
+	return r, names
+}
+
+func BenchmarkLoad(b *testing.B) {
+	r, names := loaded(1024)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -253,13 +259,7 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 func BenchmarkLoadParallel(b *testing.B) {
-	r := newTestRegistry(1024, nil)
-	names := make([]string, 1024)
-	for i := range names {
-		names[i] = fmt.Sprintf("service-%d", i)
-		_, _ = r.Get(names[i], newEntry)
-	}
-	r.Snapshot()
+	r, names := loaded(1024)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -345,9 +345,7 @@ func TestOldestPicksExactlyN(t *testing.T) {
 }
 
 func BenchmarkLoadMissing(b *testing.B) {
-	r := newTestRegistry(16, nil)
-	_, _ = r.Get("a", newEntry)
-	r.Snapshot()
+	r, _ := loaded(16)
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Load("never-seen")

@@ -109,7 +109,7 @@ func (r *Registry) get(name string, now int64) (*target, error) {
 }
 
 func (r *Registry) emit(ev *events) {
-	if r.onTransition == nil {
+	if ev.n == 0 || r.onTransition == nil {
 		return
 	}
 	for i := 0; i < ev.n; i++ {
@@ -117,40 +117,43 @@ func (r *Registry) emit(ev *events) {
 	}
 }
 
-// RecordOutcome records one finished call to target.
-func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
+// seen returns the target named name, created when new and marked seen now; nil, counted as
+// dropped, when the name is refused.
+func (r *Registry) seen(name string) (*target, int64) {
 	now := r.clock.Now()
-	t, err := r.get(target, now)
+	t, err := r.get(name, now)
 	if err != nil {
 		r.dropped.Add(1)
-		return
+		return nil, now
 	}
 	t.touch(now)
+	return t, now
+}
+
+// RecordOutcome records one finished call to target.
+func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
+	t, now := r.seen(target)
+	if t == nil {
+		return
+	}
 	var ev events
 	t.mu.Lock()
 	t.record(now, o, r, &ev)
 	t.mu.Unlock()
-	if ev.n > 0 {
-		r.emit(&ev)
-	}
+	r.emit(&ev)
 }
 
 // RecordProbe records an active probe of target.
 func (r *Registry) RecordProbe(target string, ok bool) {
-	now := r.clock.Now()
-	t, err := r.get(target, now)
-	if err != nil {
-		r.dropped.Add(1)
+	t, now := r.seen(target)
+	if t == nil {
 		return
 	}
-	t.touch(now)
 	var ev events
 	t.mu.Lock()
 	t.probe(now, ok, r, &ev)
 	t.mu.Unlock()
-	if ev.n > 0 {
-		r.emit(&ev)
-	}
+	r.emit(&ev)
 }
 
 // Allow decides whether a call to target may go ahead now. In half-open it takes one

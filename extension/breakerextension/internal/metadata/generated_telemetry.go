@@ -1,11 +1,12 @@
 package metadata
 
 import (
-	"context"
 	"errors"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TelemetryBuilder holds the extension's own instruments, exported with the collector's
@@ -15,7 +16,7 @@ import (
 // series are on the API port's /metrics (see the README).
 type TelemetryBuilder struct {
 	meter        metric.Meter
-	registration metric.Registration
+	registration ownmetrics.Registration
 
 	// Targets is the targets tracked now.
 	Targets metric.Int64ObservableGauge
@@ -64,23 +65,11 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	return tb, errs
 }
 
-// RegisterCallback registers the callback that observes every instrument; Shutdown
+// RegisterCallback registers the callback that observes every observable instrument; Shutdown
 // unregisters it.
-func (tb *TelemetryBuilder) RegisterCallback(cb func(context.Context, metric.Observer) error) error {
-	reg, err := tb.meter.RegisterCallback(cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
-	if err != nil {
-		return err
-	}
-	tb.registration = reg
-	return nil
+func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
+	return tb.registration.Register(tb.meter, cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
 }
 
 // Shutdown unregisters the callback.
-func (tb *TelemetryBuilder) Shutdown() error {
-	if tb.registration == nil {
-		return nil
-	}
-	err := tb.registration.Unregister()
-	tb.registration = nil
-	return err
-}
+func (tb *TelemetryBuilder) Shutdown() error { return tb.registration.Unregister() }
