@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/internal/configerr"
 )
 
 // Config of the breaker extension. The HTTP API server's settings (endpoint, auth, tls, ...)
@@ -120,97 +121,84 @@ var (
 	_ confmap.Validator = (*WatchConfig)(nil)
 )
 
-// checks collects a config type's errors, each naming its field; the collector's config
-// validation (confmap.Validate) prefixes a nested section's errors with its path, so an error
-// reads "failure_rate: min_increase: must be in [0, 1], got 2".
-type checks []error
-
-func (cs *checks) check(ok bool, field, format string, args ...any) {
-	if !ok {
-		*cs = append(*cs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
-	}
-}
-
-func (cs checks) err() error { return errors.Join(cs...) }
-
 func unit(v float64) bool { return v >= 0 && v <= 1 }
 
 // Validate checks the top-level settings and those that depend on each other; the nested
 // sections validate themselves.
 func (c *Config) Validate() error {
-	var cs checks
-	cs.check(c.NetAddr.Endpoint != "", "endpoint", "must be set")
-	cs.check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
-	cs.check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
-	cs.check(c.ConsecutiveFailures >= 0, "consecutive_failures", "must not be negative, got %d", c.ConsecutiveFailures)
-	cs.check(c.Window > 0, "window", "must be positive, got %s", c.Window)
-	cs.check(c.WindowBuckets > 0 && c.WindowBuckets <= 600, "window_buckets", "must be in 1..600, got %d", c.WindowBuckets)
+	var cs configerr.List
+	cs.Check(c.NetAddr.Endpoint != "", "endpoint", "must be set")
+	cs.Check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
+	cs.Check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
+	cs.Check(c.ConsecutiveFailures >= 0, "consecutive_failures", "must not be negative, got %d", c.ConsecutiveFailures)
+	cs.Check(c.Window > 0, "window", "must be positive, got %s", c.Window)
+	cs.Check(c.WindowBuckets > 0 && c.WindowBuckets <= 600, "window_buckets", "must be in 1..600, got %d", c.WindowBuckets)
 	if c.Window > 0 && c.WindowBuckets > 0 {
-		cs.check(c.Window/time.Duration(c.WindowBuckets) >= time.Millisecond, "window_buckets", "buckets must be at least 1ms wide (window %s / %d buckets)", c.Window, c.WindowBuckets)
+		cs.Check(c.Window/time.Duration(c.WindowBuckets) >= time.Millisecond, "window_buckets", "buckets must be at least 1ms wide (window %s / %d buckets)", c.Window, c.WindowBuckets)
 	}
-	cs.check(c.MinCalls > 0, "min_calls", "must be positive, got %d", c.MinCalls)
-	cs.check(c.SignificanceZ > 0, "significance_z", "must be positive, got %v", c.SignificanceZ)
-	cs.check(c.TransitionHistory > 0 && c.TransitionHistory <= 1024, "transition_history", "must be in 1..1024, got %d", c.TransitionHistory)
-	return cs.err()
+	cs.Check(c.MinCalls > 0, "min_calls", "must be positive, got %d", c.MinCalls)
+	cs.Check(c.SignificanceZ > 0, "significance_z", "must be positive, got %v", c.SignificanceZ)
+	cs.Check(c.TransitionHistory > 0 && c.TransitionHistory <= 1024, "transition_history", "must be in 1..1024, got %d", c.TransitionHistory)
+	return cs.Err()
 }
 
 // Validate checks the failure-rate rule.
 func (c *FailureRateConfig) Validate() error {
-	var cs checks
-	cs.check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
-	cs.check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
-	cs.check(c.MaxBaseline > 0 && c.MaxBaseline < 1, "max_baseline", "must be in (0, 1), got %v", c.MaxBaseline)
-	return cs.err()
+	var cs configerr.List
+	cs.Check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
+	cs.Check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
+	cs.Check(c.MaxBaseline > 0 && c.MaxBaseline < 1, "max_baseline", "must be in (0, 1), got %v", c.MaxBaseline)
+	return cs.Err()
 }
 
 // Validate checks the slow-call rule.
 func (c *SlowCallConfig) Validate() error {
-	var cs checks
-	cs.check(c.Quantile > 0 && c.Quantile < 1, "quantile", "must be in (0, 1), got %v", c.Quantile)
-	cs.check(c.Multiplier > 0, "multiplier", "must be positive, got %v", c.Multiplier)
-	cs.check(c.Threshold >= 0, "threshold", "must not be negative, got %s", c.Threshold)
-	cs.check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
-	cs.check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
-	return cs.err()
+	var cs configerr.List
+	cs.Check(c.Quantile > 0 && c.Quantile < 1, "quantile", "must be in (0, 1), got %v", c.Quantile)
+	cs.Check(c.Multiplier > 0, "multiplier", "must be positive, got %v", c.Multiplier)
+	cs.Check(c.Threshold >= 0, "threshold", "must not be negative, got %s", c.Threshold)
+	cs.Check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
+	cs.Check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
+	return cs.Err()
 }
 
 // Validate checks how baselines learn.
 func (c *BaselineConfig) Validate() error {
-	var cs checks
-	cs.check(c.HalfLife > 0, "half_life", "must be positive, got %s", c.HalfLife)
-	cs.check(c.WarmupCalls > 0, "warmup_calls", "must be positive, got %d", c.WarmupCalls)
-	cs.check(c.InitialFailureRate > 0 && c.InitialFailureRate < 1, "initial_failure_rate", "must be in (0, 1), got %v", c.InitialFailureRate)
-	return cs.err()
+	var cs configerr.List
+	cs.Check(c.HalfLife > 0, "half_life", "must be positive, got %s", c.HalfLife)
+	cs.Check(c.WarmupCalls > 0, "warmup_calls", "must be positive, got %d", c.WarmupCalls)
+	cs.Check(c.InitialFailureRate > 0 && c.InitialFailureRate < 1, "initial_failure_rate", "must be in (0, 1), got %v", c.InitialFailureRate)
+	return cs.Err()
 }
 
 // Validate checks the open state's backoff.
 func (c *OpenConfig) Validate() error {
-	var cs checks
-	cs.check(c.Initial > 0, "initial", "must be positive, got %s", c.Initial)
-	cs.check(c.Multiplier >= 1, "multiplier", "must be at least 1, got %v", c.Multiplier)
-	cs.check(c.Max >= c.Initial, "max", "must be at least open.initial (%s), got %s", c.Initial, c.Max)
-	cs.check(c.Jitter >= 0 && c.Jitter < 1, "jitter", "must be in [0, 1), got %v", c.Jitter)
-	cs.check(c.DecayAfter >= 0, "decay_after", "must not be negative, got %s", c.DecayAfter)
-	return cs.err()
+	var cs configerr.List
+	cs.Check(c.Initial > 0, "initial", "must be positive, got %s", c.Initial)
+	cs.Check(c.Multiplier >= 1, "multiplier", "must be at least 1, got %v", c.Multiplier)
+	cs.Check(c.Max >= c.Initial, "max", "must be at least open.initial (%s), got %s", c.Initial, c.Max)
+	cs.Check(c.Jitter >= 0 && c.Jitter < 1, "jitter", "must be in [0, 1), got %v", c.Jitter)
+	cs.Check(c.DecayAfter >= 0, "decay_after", "must not be negative, got %s", c.DecayAfter)
+	return cs.Err()
 }
 
 // Validate checks the half-open ramp.
 func (c *HalfOpenConfig) Validate() error {
-	var cs checks
-	cs.check(c.SuccessesPerStep > 0, "successes_per_step", "must be positive, got %d", c.SuccessesPerStep)
-	cs.check(c.MaxStepDuration >= 0, "max_step_duration", "must not be negative, got %s", c.MaxStepDuration)
+	var cs configerr.List
+	cs.Check(c.SuccessesPerStep > 0, "successes_per_step", "must be positive, got %d", c.SuccessesPerStep)
+	cs.Check(c.MaxStepDuration >= 0, "max_step_duration", "must not be negative, got %s", c.MaxStepDuration)
 	if err := validateSteps(c.Steps); err != nil {
-		cs = append(cs, fmt.Errorf("steps: %w", err))
+		cs.Add("steps", "%w", err)
 	}
-	return cs.err()
+	return cs.Err()
 }
 
 // Validate checks the watch streams' bounds.
 func (c *WatchConfig) Validate() error {
-	var cs checks
-	cs.check(c.MaxSubscribers > 0, "max_subscribers", "must be positive, got %d", c.MaxSubscribers)
-	cs.check(c.Buffer > 0, "buffer", "must be positive, got %d", c.Buffer)
-	return cs.err()
+	var cs configerr.List
+	cs.Check(c.MaxSubscribers > 0, "max_subscribers", "must be positive, got %d", c.MaxSubscribers)
+	cs.Check(c.Buffer > 0, "buffer", "must be positive, got %d", c.Buffer)
+	return cs.Err()
 }
 
 func validateSteps(steps []float64) error {

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/vigil-collector/vigil/internal/configerr"
 	"github.com/vigil-collector/vigil/internal/registry"
 )
 
@@ -121,40 +122,29 @@ const (
 	maxNameLength = 64 << 10
 )
 
-// fieldErrs collects a config type's errors, each naming its field; the collector's config
-// validation (confmap.Validate) prefixes a nested section's errors with its path, so an error
-// reads "latency: quantile: must be above 0 and below 1, got 1".
-type fieldErrs []error
-
-func (fe *fieldErrs) add(field, format string, args ...any) {
-	*fe = append(*fe, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
-}
-
-func (fe fieldErrs) err() error { return errors.Join(fe...) }
-
 // Validate checks the top-level settings and those that depend on each other; the nested
 // sections validate themselves.
 func (c *Config) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	if c.Interval < minInterval || c.Interval > maxInterval {
-		errs.add("interval", "must be between %s and %s, got %s", minInterval, maxInterval, c.Interval)
+		errs.Add("interval", "must be between %s and %s, got %s", minInterval, maxInterval, c.Interval)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"max_components", c.MaxComponents}, {"max_edges", c.MaxEdges}, {"max_hosts", c.MaxHosts}} {
 		if f.v < 1 || f.v > maxCap {
-			errs.add(f.name, "must be between 1 and %d, got %d", maxCap, f.v)
+			errs.Add(f.name, "must be between 1 and %d, got %d", maxCap, f.v)
 		}
 	}
 	if c.MaxNameLength < 1 || c.MaxNameLength > maxNameLength {
-		errs.add("max_name_length", "must be between 1 and %d, got %d", maxNameLength, c.MaxNameLength)
+		errs.Add("max_name_length", "must be between 1 and %d, got %d", maxNameLength, c.MaxNameLength)
 	}
 	if c.StaleAfter < c.Interval {
-		errs.add("stale_after", "must be at least interval (%s), got %s", c.Interval, c.StaleAfter)
+		errs.Add("stale_after", "must be at least interval (%s), got %s", c.Interval, c.StaleAfter)
 	}
 	if c.ExpireAfter < c.StaleAfter {
-		errs.add("expire_after", "must be at least stale_after (%s), got %s", c.StaleAfter, c.ExpireAfter)
+		errs.Add("expire_after", "must be at least stale_after (%s), got %s", c.StaleAfter, c.ExpireAfter)
 	}
 	// The service names of latency.thresholds obey max_name_length.
 	names := make([]string, 0, len(c.Latency.Thresholds))
@@ -164,15 +154,15 @@ func (c *Config) Validate() error {
 	sort.Strings(names)
 	for _, name := range names {
 		if registry.CheckName(name, c.MaxNameLength) != registry.NameOK {
-			errs.add("latency: thresholds", "%q is not a valid service name", name)
+			errs.Add("latency: thresholds", "%q is not a valid service name", name)
 		}
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // Validate checks the weights: each a number >= 0, at least one above 0.
 func (w *WeightsConfig) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	var sum float64
 	for _, f := range []struct {
 		name string
@@ -182,7 +172,7 @@ func (w *WeightsConfig) Validate() error {
 		{"probe", w.Probe}, {"dependencies", w.Dependencies},
 	} {
 		if !finite(f.v) || f.v < 0 {
-			errs.add(f.name, "must be a number >= 0, got %v", f.v)
+			errs.Add(f.name, "must be a number >= 0, got %v", f.v)
 			continue
 		}
 		sum += f.v
@@ -190,39 +180,39 @@ func (w *WeightsConfig) Validate() error {
 	if sum <= 0 {
 		errs = append(errs, errors.New("at least one weight must be above 0"))
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // Validate checks the cut-offs: 0 < degraded < healthy <= 1.
 func (s *StatusConfig) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	if !(s.Degraded > 0 && s.Degraded < 1) {
-		errs.add("degraded", "must be above 0 and below 1, got %v", s.Degraded)
+		errs.Add("degraded", "must be above 0 and below 1, got %v", s.Degraded)
 	}
 	if !(s.Healthy > s.Degraded && s.Healthy <= 1) {
-		errs.add("healthy", "must be above status.degraded (%v) and at most 1, got %v", s.Degraded, s.Healthy)
+		errs.Add("healthy", "must be above status.degraded (%v) and at most 1, got %v", s.Degraded, s.Healthy)
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // Validate checks the errors signal's settings.
 func (e *ErrorsConfig) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	if !(e.SLOTarget > 0 && e.SLOTarget < 1) {
-		errs.add("slo_target", "must be above 0 and below 1 (0.999 is 99.9%%), got %v", e.SLOTarget)
+		errs.Add("slo_target", "must be above 0 and below 1 (0.999 is 99.9%%), got %v", e.SLOTarget)
 	}
 	if !finite(e.PriorCalls) || e.PriorCalls < 0 {
-		errs.add("prior_calls", "must be a number >= 0, got %v", e.PriorCalls)
+		errs.Add("prior_calls", "must be a number >= 0, got %v", e.PriorCalls)
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // Validate checks the latency signal's settings (the names of thresholds are checked against
 // max_name_length at the top).
 func (l *LatencyConfig) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	if l.Threshold < 0 {
-		errs.add("threshold", "must be >= 0 (0 learns it), got %s", l.Threshold)
+		errs.Add("threshold", "must be >= 0 (0 learns it), got %s", l.Threshold)
 	}
 	names := make([]string, 0, len(l.Thresholds))
 	for name := range l.Thresholds {
@@ -231,40 +221,40 @@ func (l *LatencyConfig) Validate() error {
 	sort.Strings(names)
 	for _, name := range names {
 		if d := l.Thresholds[name]; d <= 0 {
-			errs.add(fmt.Sprintf("thresholds[%q]", name), "must be above 0, got %s", d)
+			errs.Add(fmt.Sprintf("thresholds[%q]", name), "must be above 0, got %s", d)
 		}
 	}
 	if !(l.Quantile > 0 && l.Quantile < 1) {
-		errs.add("quantile", "must be above 0 and below 1, got %v", l.Quantile)
+		errs.Add("quantile", "must be above 0 and below 1, got %v", l.Quantile)
 	}
 	if l.BaselineHalfLife <= 0 {
-		errs.add("baseline_half_life", "must be above 0, got %s", l.BaselineHalfLife)
+		errs.Add("baseline_half_life", "must be above 0, got %s", l.BaselineHalfLife)
 	}
 	if l.BaselineMinCalls < 1 {
-		errs.add("baseline_min_calls", "must be at least 1, got %d", l.BaselineMinCalls)
+		errs.Add("baseline_min_calls", "must be at least 1, got %d", l.BaselineMinCalls)
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // Validate checks the saturation signal's settings.
 func (s *SaturationConfig) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	if !(s.Threshold >= 0 && s.Threshold < 1) {
-		errs.add("threshold", "must be at least 0 and below 1, got %v", s.Threshold)
+		errs.Add("threshold", "must be at least 0 and below 1, got %v", s.Threshold)
 	}
 	if !(s.Floor >= 0 && s.Floor <= 1) {
-		errs.add("floor", "must be between 0 and 1, got %v", s.Floor)
+		errs.Add("floor", "must be between 0 and 1, got %v", s.Floor)
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // Validate checks the dependencies signal's settings.
 func (d *DependenciesConfig) Validate() error {
-	var errs fieldErrs
+	var errs configerr.List
 	if !(d.Damping >= 0 && d.Damping <= 1) {
-		errs.add("damping", "must be between 0 and 1, got %v", d.Damping)
+		errs.Add("damping", "must be between 0 and 1, got %v", d.Damping)
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
