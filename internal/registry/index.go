@@ -86,26 +86,25 @@ func (x *Index[V]) LoadOrStore(name string, mk func(key string) V) (v V, created
 
 // DeleteFunc removes every entry for which drop returns true and returns the removed entries.
 func (x *Index[V]) DeleteFunc(drop func(name string, v V) bool) []V {
-	return x.DeleteSelected(func(map[string]V) func(string, V) bool { return drop })
+	return x.DeleteNames(func(all map[string]V) []string {
+		var names []string
+		for name, v := range all {
+			if drop(name, v) {
+				names = append(names, name)
+			}
+		}
+		return names
+	})
 }
 
-// DeleteSelected removes the entries that a predicate chosen by pick over every entry drops,
-// and returns them. It works on the index's own writable copy, so that an eviction copies the
-// index at most once (and not at all when new names have already made that copy).
-func (x *Index[V]) DeleteSelected(pick func(all map[string]V) func(name string, v V) bool) []V {
+// DeleteNames removes the entries whose names pick chooses, given every entry, and returns
+// them. It works on the index's own writable copy, so that an eviction copies the index at most
+// once (and not at all when new names have already made that copy).
+func (x *Index[V]) DeleteNames(pick func(all map[string]V) []string) []V {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dirtyLocked()
-	drop := pick(x.dirty)
-	var gone []V
-	for name, v := range x.dirty {
-		if drop(name, v) {
-			delete(x.dirty, name)
-			gone = append(gone, v)
-		}
-	}
-	x.promoteLocked()
-	return gone
+	return x.deleteLocked(pick(x.dirty))
 }
 
 // Delete removes the entries with the given names and returns how many there were.
@@ -113,15 +112,19 @@ func (x *Index[V]) Delete(names []string) int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dirtyLocked()
-	n := 0
+	return len(x.deleteLocked(names))
+}
+
+func (x *Index[V]) deleteLocked(names []string) []V {
+	var gone []V
 	for _, name := range names {
-		if _, ok := x.dirty[name]; ok {
+		if v, ok := x.dirty[name]; ok {
 			delete(x.dirty, name)
-			n++
+			gone = append(gone, v)
 		}
 	}
 	x.promoteLocked()
-	return n
+	return gone
 }
 
 // Snapshot returns every entry, consistent as of one moment. The map must not be modified.

@@ -141,12 +141,7 @@ func (r *Registry[V]) evict(newcomer string) bool {
 		return true
 	}
 	n := int(over) + r.opt.Cap/EvictFraction
-	gone := r.idx.DeleteSelected(func(all map[string]V) func(string, V) bool {
-		drop := r.oldest(all, newcomer, n)
-		return func(name string, v V) bool {
-			return name != newcomer && !r.pinned(v) && drop(r.opt.Seen(v))
-		}
-	})
+	gone := r.idx.DeleteNames(func(all map[string]V) []string { return r.oldest(all, newcomer, n) })
 	r.count.Add(-int64(len(gone)))
 	r.evicted.Add(uint64(len(gone)))
 	if r.opt.OnEvict != nil {
@@ -165,64 +160,60 @@ func (r *Registry[V]) evict(newcomer string) bool {
 
 func (r *Registry[V]) pinned(v V) bool { return r.opt.Pinned != nil && r.opt.Pinned(v) }
 
-// oldest returns a predicate that is true for the n least recently seen candidates of all (not
-// pinned, not the newcomer), given their last-seen time: every candidate seen before the n-th
-// smallest time, and as many candidates seen at that time as make up n.
-func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) func(seen int64) bool {
-	if n <= 0 {
-		return func(int64) bool { return false }
-	}
-	times := make([]int64, 0, len(all))
-	for name, v := range all {
-		if name != newcomer && !r.pinned(v) {
-			times = append(times, r.opt.Seen(v))
-		}
-	}
-	if n >= len(times) {
-		return func(int64) bool { return true }
-	}
-	cut := nthSmallest(times, n-1)
-	atCut := n
-	for _, t := range times {
-		if t < cut {
-			atCut--
-		}
-	}
-	return func(seen int64) bool {
-		switch {
-		case seen < cut:
-			return true
-		case seen == cut && atCut > 0:
-			atCut--
-			return true
-		}
-		return false
-	}
+// candidate is an entry eviction may take, with its last-seen time.
+type candidate struct {
+	name string
+	seen int64
 }
 
-// nthSmallest returns the k-th smallest value of v (0-based), reordering v: quickselect with a
-// median-of-three pivot, O(len(v)) on average.
-func nthSmallest(v []int64, k int) int64 {
+// oldest returns the names of the n least recently seen candidates of all (not pinned, not the
+// newcomer); among entries seen at the same time, any. One pass over all, then a selection in
+// O(len(all)) on average.
+func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	cands := make([]candidate, 0, len(all))
+	for name, v := range all {
+		if name != newcomer && !r.pinned(v) {
+			cands = append(cands, candidate{name, r.opt.Seen(v)})
+		}
+	}
+	if n < len(cands) {
+		selectSmallest(cands, n-1)
+		cands = cands[:n]
+	}
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		names[i] = c.name
+	}
+	return names
+}
+
+// selectSmallest reorders v so that v[k] holds the k-th smallest last-seen time (0-based) and
+// v[:k] the smaller or equal ones: quickselect with a median-of-three pivot, O(len(v)) on
+// average.
+func selectSmallest(v []candidate, k int) {
 	lo, hi := 0, len(v)-1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		// Median of three to the middle.
-		if v[mid] < v[lo] {
+		if v[mid].seen < v[lo].seen {
 			v[mid], v[lo] = v[lo], v[mid]
 		}
-		if v[hi] < v[lo] {
+		if v[hi].seen < v[lo].seen {
 			v[hi], v[lo] = v[lo], v[hi]
 		}
-		if v[hi] < v[mid] {
+		if v[hi].seen < v[mid].seen {
 			v[hi], v[mid] = v[mid], v[hi]
 		}
-		pivot := v[mid]
+		pivot := v[mid].seen
 		i, j := lo, hi
 		for i <= j {
-			for v[i] < pivot {
+			for v[i].seen < pivot {
 				i++
 			}
-			for v[j] > pivot {
+			for v[j].seen > pivot {
 				j--
 			}
 			if i <= j {
@@ -237,8 +228,7 @@ func nthSmallest(v []int64, k int) int64 {
 		case k >= i:
 			lo = i
 		default:
-			return v[k]
+			return
 		}
 	}
-	return v[k]
 }
