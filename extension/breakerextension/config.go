@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
-	"github.com/vigil-collector/vigil/internal/configerr"
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config of the breaker extension. The HTTP API server's settings (endpoint, auth, tls, ...)
@@ -126,7 +126,7 @@ func unit(v float64) bool { return v >= 0 && v <= 1 }
 // Validate checks the top-level settings and those that depend on each other; the nested
 // sections validate themselves.
 func (c *Config) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(c.NetAddr.Endpoint != "", "endpoint", "must be set")
 	cs.Check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
 	cs.Check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
@@ -144,7 +144,7 @@ func (c *Config) Validate() error {
 
 // Validate checks the failure-rate rule.
 func (c *FailureRateConfig) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
 	cs.Check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
 	cs.Check(c.MaxBaseline > 0 && c.MaxBaseline < 1, "max_baseline", "must be in (0, 1), got %v", c.MaxBaseline)
@@ -153,7 +153,7 @@ func (c *FailureRateConfig) Validate() error {
 
 // Validate checks the slow-call rule.
 func (c *SlowCallConfig) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(c.Quantile > 0 && c.Quantile < 1, "quantile", "must be in (0, 1), got %v", c.Quantile)
 	cs.Check(c.Multiplier > 0, "multiplier", "must be positive, got %v", c.Multiplier)
 	cs.Check(c.Threshold >= 0, "threshold", "must not be negative, got %s", c.Threshold)
@@ -164,7 +164,7 @@ func (c *SlowCallConfig) Validate() error {
 
 // Validate checks how baselines learn.
 func (c *BaselineConfig) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(c.HalfLife > 0, "half_life", "must be positive, got %s", c.HalfLife)
 	cs.Check(c.WarmupCalls > 0, "warmup_calls", "must be positive, got %d", c.WarmupCalls)
 	cs.Check(c.InitialFailureRate > 0 && c.InitialFailureRate < 1, "initial_failure_rate", "must be in (0, 1), got %v", c.InitialFailureRate)
@@ -173,7 +173,7 @@ func (c *BaselineConfig) Validate() error {
 
 // Validate checks the open state's backoff.
 func (c *OpenConfig) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(c.Initial > 0, "initial", "must be positive, got %s", c.Initial)
 	cs.Check(c.Multiplier >= 1, "multiplier", "must be at least 1, got %v", c.Multiplier)
 	cs.Check(c.Max >= c.Initial, "max", "must be at least open.initial (%s), got %s", c.Initial, c.Max)
@@ -184,7 +184,7 @@ func (c *OpenConfig) Validate() error {
 
 // Validate checks the half-open ramp.
 func (c *HalfOpenConfig) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(c.SuccessesPerStep > 0, "successes_per_step", "must be positive, got %d", c.SuccessesPerStep)
 	cs.Check(c.MaxStepDuration >= 0, "max_step_duration", "must not be negative, got %s", c.MaxStepDuration)
 	if err := validateSteps(c.Steps); err != nil {
@@ -195,7 +195,7 @@ func (c *HalfOpenConfig) Validate() error {
 
 // Validate checks the watch streams' bounds.
 func (c *WatchConfig) Validate() error {
-	var cs configerr.List
+	var cs validation.List
 	cs.Check(c.MaxSubscribers > 0, "max_subscribers", "must be positive, got %d", c.MaxSubscribers)
 	cs.Check(c.Buffer > 0, "buffer", "must be positive, got %d", c.Buffer)
 	return cs.Err()

@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 
-	"github.com/vigil-collector/vigil/internal/configerr"
 	"github.com/vigil-collector/vigil/internal/registry"
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config is the healthscore processor's configuration.
@@ -125,7 +125,7 @@ const (
 // Validate checks the top-level settings and those that depend on each other; the nested
 // sections validate themselves.
 func (c *Config) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	if c.Interval < minInterval || c.Interval > maxInterval {
 		errs.Add("interval", "must be between %s and %s, got %s", minInterval, maxInterval, c.Interval)
 	}
@@ -162,7 +162,7 @@ func (c *Config) Validate() error {
 
 // Validate checks the weights: each a number >= 0, at least one above 0.
 func (w *WeightsConfig) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	var sum float64
 	for _, f := range []struct {
 		name string
@@ -185,7 +185,7 @@ func (w *WeightsConfig) Validate() error {
 
 // Validate checks the cut-offs: 0 < degraded < healthy <= 1.
 func (s *StatusConfig) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	if !(s.Degraded > 0 && s.Degraded < 1) {
 		errs.Add("degraded", "must be above 0 and below 1, got %v", s.Degraded)
 	}
@@ -197,7 +197,7 @@ func (s *StatusConfig) Validate() error {
 
 // Validate checks the errors signal's settings.
 func (e *ErrorsConfig) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	if !(e.SLOTarget > 0 && e.SLOTarget < 1) {
 		errs.Add("slo_target", "must be above 0 and below 1 (0.999 is 99.9%%), got %v", e.SLOTarget)
 	}
@@ -210,7 +210,7 @@ func (e *ErrorsConfig) Validate() error {
 // Validate checks the latency signal's settings (the names of thresholds are checked against
 // max_name_length at the top).
 func (l *LatencyConfig) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	if l.Threshold < 0 {
 		errs.Add("threshold", "must be >= 0 (0 learns it), got %s", l.Threshold)
 	}
@@ -238,7 +238,7 @@ func (l *LatencyConfig) Validate() error {
 
 // Validate checks the saturation signal's settings.
 func (s *SaturationConfig) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	if !(s.Threshold >= 0 && s.Threshold < 1) {
 		errs.Add("threshold", "must be at least 0 and below 1, got %v", s.Threshold)
 	}
@@ -250,7 +250,7 @@ func (s *SaturationConfig) Validate() error {
 
 // Validate checks the dependencies signal's settings.
 func (d *DependenciesConfig) Validate() error {
-	var errs configerr.List
+	var errs validation.List
 	if !(d.Damping >= 0 && d.Damping <= 1) {
 		errs.Add("damping", "must be between 0 and 1, got %v", d.Damping)
 	}
