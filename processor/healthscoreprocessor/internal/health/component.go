@@ -53,13 +53,19 @@ func (c *component) touch(now int64) {
 
 // record counts one outcome; lat < 0 is an unknown latency.
 func (c *component) record(class breakerfeed.Class, lat int64) {
+	countCall(&c.calls, &c.hist, class, lat)
+}
+
+// countCall adds one outcome to a calls word (calls | errors<<32) and, when known (lat >= 0),
+// its latency to hist.
+func countCall(calls *atomic.Uint64, hist *latency.Histogram, class breakerfeed.Class, lat int64) {
 	inc := uint64(1)
 	if class != breakerfeed.Success {
 		inc += errorOne
 	}
-	c.calls.Add(inc)
+	calls.Add(inc)
 	if lat >= 0 {
-		c.hist.Record(lat)
+		hist.Record(lat)
 	}
 }
 
@@ -80,14 +86,7 @@ func (d *edge) record(class breakerfeed.Class, lat int64, now int64) {
 	if d.lastSeen.Load() < now {
 		d.lastSeen.Store(now)
 	}
-	inc := uint64(1)
-	if class != breakerfeed.Success {
-		inc += errorOne
-	}
-	d.calls.Add(inc)
-	if lat >= 0 {
-		d.hist.Record(lat)
-	}
+	countCall(&d.calls, &d.hist, class, lat)
 }
 
 // edgeTo returns the edge from c to callee, creating it within the engine's edge cap; nil,

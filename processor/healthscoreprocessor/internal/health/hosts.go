@@ -1,6 +1,7 @@
 package health
 
 import (
+	"iter"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -109,13 +110,7 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 func (e *Engine) observeCPU(h *host, dps pmetric.NumberDataPointSlice, now int64) {
 	var idle, plain float64
 	var nIdle, nPlain int
-	for i := 0; i < dps.Len(); i++ {
-		dp := dps.At(i)
-		v, ok := pdatautil.FiniteValue(dp)
-		if !ok {
-			e.skip(skipBadPoint, 1)
-			continue
-		}
+	for dp, v := range e.finitePoints(dps) {
 		state, hasState := dp.Attributes().Get("state")
 		switch {
 		case !hasState:
@@ -136,6 +131,23 @@ func (e *Engine) observeCPU(h *host, dps pmetric.NumberDataPointSlice, now int64
 		}
 	case nPlain > 0:
 		h.cpu = sample{clampUnit(plain / float64(nPlain)), now}
+	}
+}
+
+// finitePoints yields each point with a finite value, counting the others as bad points.
+func (e *Engine) finitePoints(dps pmetric.NumberDataPointSlice) iter.Seq2[pmetric.NumberDataPoint, float64] {
+	return func(yield func(pmetric.NumberDataPoint, float64) bool) {
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			v, ok := pdatautil.FiniteValue(dp)
+			if !ok {
+				e.skip(skipBadPoint, 1)
+				continue
+			}
+			if !yield(dp, v) {
+				return
+			}
+		}
 	}
 }
 

@@ -82,13 +82,7 @@ func (e *Engine) observeProbes(c *component, m pmetric.Metric, now int64) {
 		return
 	}
 	feeder := e.loadFeeder()
-	for i := 0; i < dps.Len(); i++ {
-		dp := dps.At(i)
-		v, ok := pdatautil.FiniteValue(dp)
-		if !ok {
-			e.skip(skipBadPoint, 1)
-			continue
-		}
+	for dp, v := range e.finitePoints(dps) {
 		target, _ := strAttr(dp.Attributes(), "healthcheck.target")
 		up := v >= 0.5
 		if !c.setProbe(target, up, now) {
