@@ -53,20 +53,18 @@ func (c *component) touch(now int64) {
 
 // record counts one outcome; lat < 0 is an unknown latency.
 func (c *component) record(class breakerfeed.Class, lat int64) {
-	countCall(&c.calls, &c.hist, class, lat)
+	c.calls.Add(callWord(class))
+	if lat >= 0 {
+		c.hist.Record(lat)
+	}
 }
 
-// countCall adds one outcome to a calls word (calls | errors<<32) and, when known (lat >= 0),
-// its latency to hist.
-func countCall(calls *atomic.Uint64, hist *latency.Histogram, class breakerfeed.Class, lat int64) {
-	inc := uint64(1)
+// callWord is one outcome as it adds to a calls word (calls | errors<<32).
+func callWord(class breakerfeed.Class) uint64 {
 	if class != breakerfeed.Success {
-		inc += errorOne
+		return 1 + errorOne
 	}
-	calls.Add(inc)
-	if lat >= 0 {
-		hist.Record(lat)
-	}
+	return 1
 }
 
 // edge is one caller → callee dependency, held by the caller.
@@ -86,7 +84,10 @@ func (d *edge) record(class breakerfeed.Class, lat int64, now int64) {
 	if d.lastSeen.Load() < now {
 		d.lastSeen.Store(now)
 	}
-	countCall(&d.calls, &d.hist, class, lat)
+	d.calls.Add(callWord(class))
+	if lat >= 0 {
+		d.hist.Record(lat)
+	}
 }
 
 // edgeTo returns the edge from c to callee, creating it within the engine's edge cap; nil,
