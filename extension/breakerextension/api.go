@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
-	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // keepaliveEvery is how often an idle watch stream sends a comment line, so proxies and
@@ -72,21 +71,13 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // target reads and validates the {target} path value, answering 400 when it is invalid.
 func (e *breakerExtension) target(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.PathValue("target")
-	if err := validTarget(name, e.cfg.MaxTargetLength); err != nil {
+	if err := breaker.ValidateTarget(name, e.cfg.MaxTargetLength); err != nil {
 		writeError(w, http.StatusBadRequest, "target: "+err.Error())
 		return "", false
 	}
 	return name, true
 }
 
-// validTarget is the breaker's target check and the one name rule (which also refuses
-// bidirectional controls, blank names and dot segments).
-func validTarget(name string, maxLen int) error {
-	if err := breaker.ValidateTarget(name, maxLen); err != nil {
-		return err
-	}
-	return registry.ValidName(name, maxLen)
-}
 
 type listBody struct {
 	Breakers []breaker.Status `json:"breakers"`
@@ -192,7 +183,7 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 func (e *breakerExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
 	only := r.URL.Query().Get("target")
 	if only != "" {
-		if err := validTarget(only, e.cfg.MaxTargetLength); err != nil {
+		if err := breaker.ValidateTarget(only, e.cfg.MaxTargetLength); err != nil {
 			writeError(w, http.StatusBadRequest, "target: "+err.Error())
 			return
 		}

@@ -23,7 +23,8 @@ import (
 var (
 	ErrEmptyTarget   = errors.New("target name is empty")
 	ErrTargetTooLong = errors.New("target name is too long")
-	ErrTargetInvalid = errors.New("target name is not UTF-8 or holds control characters")
+	ErrTargetInvalid = errors.New("target name is not UTF-8 or holds control or bidirectional-control characters")
+	ErrTargetBlank   = errors.New(`target name is blank (only spaces) or a dot segment ("." or "..")`)
 	// ErrTargetsFull: max_targets are tracked and every one is overridden or not closed.
 	ErrTargetsFull = errors.New("max_targets reached and every target is overridden or not closed")
 )
@@ -82,6 +83,8 @@ func ValidateTarget(name string, maxLen int) error {
 		return fmt.Errorf("%w (%d bytes, at most %d)", ErrTargetTooLong, len(name), maxLen)
 	case registry.NameInvalid:
 		return ErrTargetInvalid
+	case registry.NameBlank:
+		return ErrTargetBlank
 	}
 	return nil
 }
