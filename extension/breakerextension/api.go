@@ -78,7 +78,6 @@ func (e *breakerExtension) target(w http.ResponseWriter, r *http.Request) (strin
 	return name, true
 }
 
-
 type listBody struct {
 	Breakers []breaker.Status `json:"breakers"`
 }
