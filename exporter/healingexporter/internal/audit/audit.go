@@ -133,15 +133,14 @@ func (r *Record) sanitize() {
 
 // Log appends records to an audit file. It is safe for concurrent use.
 type Log struct {
-	mu        sync.Mutex
-	f         *os.File
-	w         *bufio.Writer
-	seq       uint64
-	prev      string
-	opt       Options
-	synced    uint64 // the seq the checkpoint names
-	unsynced  bool   // records appended since the last Sync
-	lastError error  // the last checkpoint write error, reported by Sync
+	mu       sync.Mutex
+	f        *os.File
+	w        *bufio.Writer
+	seq      uint64
+	prev     string
+	opt      Options
+	synced   uint64 // the seq the checkpoint names
+	unsynced bool   // records appended since the last Sync
 }
 
 // Open opens the audit file at path without a key or a checkpoint (see OpenWith).
