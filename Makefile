@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
+.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check image
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -43,6 +43,12 @@ test: $(BINARY)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory nab-check
+
+## image: the container image otelcol-vigil:$(IMAGE_TAG) from deploy/Dockerfile (scratch base), with buildah
+IMAGE_TAG ?= 0.1.0
+image: $(BINARY)
+	deploy/image/stage.sh _build/image $(BINARY)
+	buildah bud -f deploy/Dockerfile -t otelcol-vigil:$(IMAGE_TAG) _build/image
 
 ## bench: every benchmark, with allocations
 bench:
