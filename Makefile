@@ -6,10 +6,13 @@ GO ?= go
 
 OCB_VERSION := v0.165.0
 STATICCHECK_VERSION := v0.8.2
+# kustomize v5.7.1 builds with Go 1.26 (v5.8's api v0.21.3 needs a newer Go).
+KUSTOMIZE_VERSION := v5.7.1
 
 TOOLS := $(CURDIR)/.tools
 OCB := $(TOOLS)/ocb-$(OCB_VERSION)/builder
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 BINARY := _build/otelcol-vigil
 CONFIG ?= otelcol-config.yaml
 
@@ -35,13 +38,17 @@ $(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
 $(OCB):
 	GOBIN=$(dir $@) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
+$(KUSTOMIZE):
+	GOBIN=$(dir $@) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
 $(STATICCHECK):
 	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 ## test: unit tests and the end-to-end test against the built binary, with the race detector
-test: $(BINARY)
+## (the e2e tests render the Kubernetes manifests with the pinned kustomize)
+test: $(BINARY) $(KUSTOMIZE)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	VIGIL_KUSTOMIZE=$(KUSTOMIZE) $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory nab-check
 
 ## image: the container image otelcol-vigil:$(IMAGE_TAG) from deploy/Dockerfile (scratch base), with buildah
