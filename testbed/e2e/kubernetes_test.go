@@ -71,9 +71,9 @@ type k8sContainer struct {
 		Name          string
 		ContainerPort int `yaml:"containerPort"`
 	}
-	LivenessProbe  *k8sProbe `yaml:"livenessProbe"`
-	ReadinessProbe *k8sProbe `yaml:"readinessProbe"`
-	Resources      struct{ Requests, Limits map[string]string }
+	LivenessProbe   *k8sProbe `yaml:"livenessProbe"`
+	ReadinessProbe  *k8sProbe `yaml:"readinessProbe"`
+	Resources       struct{ Requests, Limits map[string]string }
 	SecurityContext struct {
 		RunAsUser              *int  `yaml:"runAsUser"`
 		RunAsGroup             *int  `yaml:"runAsGroup"`
@@ -169,7 +169,9 @@ func TestKubernetesRendered(t *testing.T) {
 
 	svc := byKind["Service"]
 	gateway, agent := byKind["Deployment"], byKind["DaemonSet"]
-	var sel struct{ App string `yaml:"app.kubernetes.io/name"` }
+	var sel struct {
+		App string `yaml:"app.kubernetes.io/name"`
+	}
 	require.NoError(t, svc.Spec.Selector.Decode(&sel))
 	assert.Equal(t, gateway.Spec.Template.Metadata.Labels["app.kubernetes.io/name"], sel.App, "the Service selects the gateway")
 
