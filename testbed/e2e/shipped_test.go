@@ -38,8 +38,9 @@ func writeToken(t *testing.T, token string) string {
 	return path
 }
 
-// startGateway runs deploy/gateway.yaml on addr, serving OTLP with the certificate in tlsf.
-func startGateway(t *testing.T, addr string, tlsf harness.TLSFiles) *node {
+// startGateway runs deploy/gateway.yaml on addr, serving OTLP with the certificate in tlsf;
+// extraEnv (KEY=VALUE) is added last.
+func startGateway(t *testing.T, addr string, tlsf harness.TLSFiles, extraEnv ...string) *node {
 	t.Helper()
 	n := &node{addr: addr, token: "gateway-token-" + addr, args: []string{"--config=" + shippedConfig("gateway.yaml")}}
 	n.env = []string{
@@ -52,6 +53,7 @@ func startGateway(t *testing.T, addr string, tlsf harness.TLSFiles) *node {
 		"VIGIL_TLS_CERT_FILE=" + tlsf.Cert,
 		"VIGIL_TLS_KEY_FILE=" + tlsf.Key,
 	}
+	n.env = append(n.env, extraEnv...)
 	n.start(t)
 	return n
 }
