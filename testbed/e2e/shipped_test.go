@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +114,22 @@ func sum(exposition, metric string, want map[string]string) float64 {
 		total += v
 	}
 	return total
+}
+
+// TestSystemdUnitVerifies runs systemd-analyze verify on the shipped unit, its ExecStart pointed
+// at the binary under test.
+func TestSystemdUnitVerifies(t *testing.T) {
+	tool, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	b, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "deploy", "systemd", "otelcol-vigil.service"))
+	require.NoError(t, err)
+	unit := strings.ReplaceAll(string(b), "/usr/local/bin/otelcol-vigil", harness.Binary(t))
+	path := filepath.Join(t.TempDir(), "otelcol-vigil.service")
+	require.NoError(t, os.WriteFile(path, []byte(unit), 0o644))
+	out, err := exec.Command(tool, "verify", path).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Empty(t, strings.TrimSpace(string(out)), "systemd-analyze verify says")
+	assert.Contains(t, unit, "--config=/etc/otelcol-vigil/agent.yaml")
 }
