@@ -22,7 +22,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check image
+.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check image testbed-fleet
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -75,6 +75,10 @@ lint: $(STATICCHECK)
 ## testbed: load runs against the built binary (about 90 s each)
 testbed: $(BINARY)
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+
+## testbed-fleet: the fleet measurements of docs/fleet.md (one gateway's cost per span, two gateways split), about 1 min
+testbed-fleet: $(BINARY)
+	VIGIL_FLEET_LOAD=1 $(GO) test -count=1 -v -run 'TestFleet' ./testbed/e2e/
 
 ## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
 audit-verify:

@@ -24,9 +24,12 @@ func fleetLoad(t *testing.T) {
 	}
 }
 
-// cpuSeconds is a node's own process CPU time.
-func cpuSeconds(t assert.TestingT, n *node) float64 {
-	return sum(n.scrape(t, 8888), "otelcol_process_cpu_seconds", nil)
+// cpuSeconds is a node's process CPU time, from /proc.
+func cpuSeconds(t *testing.T, n *node) float64 {
+	t.Helper()
+	cpu, _, err := harness.ProcessUsage(n.PID())
+	require.NoError(t, err)
+	return cpu.Seconds()
 }
 
 // TestFleetGatewayCapacity measures what one gateway costs per span when three agents (TLS, the
@@ -75,9 +78,10 @@ func TestFleetGatewayCapacity(t *testing.T) {
 			agentCPU += cpuSeconds(t, a)
 		}
 		rate := float64(sent) / window.Seconds()
-		rss := sum(gw.scrape(t, 8888), "otelcol_process_memory_rss_bytes", nil)
+		_, rss, err := harness.ProcessUsage(gw.PID())
+		require.NoError(t, err)
 		t.Logf("capacity: %.0f spans/s from 3 agents for %s: all %d arrived; gateway %.2f CPU s (%.3f cores, %.1f µs CPU per span), RSS %.0f MiB; the 3 agents %.2f CPU s (%.1f µs per span)",
-			rate, window, sent, cpu, cpu/wall, 1e6*cpu/float64(sent), rss/(1<<20), agentCPU, 1e6*agentCPU/float64(sent))
+			rate, window, sent, cpu, cpu/wall, 1e6*cpu/float64(sent), float64(rss)/(1<<20), agentCPU, 1e6*agentCPU/float64(sent))
 	}
 }
 

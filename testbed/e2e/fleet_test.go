@@ -131,6 +131,7 @@ func TestFleetThreeAgentsOneGateway(t *testing.T) {
 		errs := harness.FindSample(body, "health_signal", map[string]string{"service_name": svc, "health_signal_name": "errors"})
 		t.Logf("fleet: gateway health_score{service_name=%q} = %v (errors signal %v; series: %d)", svc, score, errs, len(score))
 	}
-	cpu := sum(gw.scrape(t, 8888), "otelcol_process_cpu_seconds", nil)
-	t.Logf("fleet: gateway CPU %.2f s over the run (%.1f%% of one core for %.0f spans/s)", cpu, 100*cpu/(duration.Seconds()+10), float64(total)/duration.Seconds())
+	cpu, rss, err := harness.ProcessUsage(gw.PID())
+	require.NoError(t, err)
+	t.Logf("fleet: gateway CPU %s since its start, RSS %d MiB", cpu, rss>>20)
 }

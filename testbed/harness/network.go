@@ -1,18 +1,22 @@
 package harness
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,4 +109,29 @@ func NewTLS(tb testing.TB, hosts ...string) TLSFiles {
 		}
 	}
 	return f
+}
+
+// PID is the collector's process id.
+func (c *Collector) PID() int { return c.cmd.Process.Pid }
+
+// ProcessUsage returns the CPU time (user + system) and resident memory of a running process, read
+// from /proc (Linux).
+func ProcessUsage(pid int) (cpu time.Duration, rssBytes int64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name (which may hold spaces) start after the last ')'.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(fields) < 22 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	rss, err3 := strconv.ParseInt(fields[21], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	// USER_HZ is 100 on Linux; pages are 4 KiB on the machines this runs on.
+	return time.Duration(utime+stime) * 10 * time.Millisecond, rss * int64(os.Getpagesize()), nil
 }
