@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,24 +48,12 @@ func TestFleetGatewayCapacity(t *testing.T) {
 		for _, a := range agents {
 			agentCPU0 += cpuSeconds(t, a)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var sent int64
 		start := time.Now()
-		for _, a := range agents {
-			sender, err := traffic.Dial(a.addr + ":4317")
-			require.NoError(t, err)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer sender.Close()
-				assert.NoError(t, sender.Run(context.Background(), traffic.New(traffic.DefaultEdges), tick, window))
-				mu.Lock()
-				sent += sender.Spans.Load()
-				mu.Unlock()
-			}()
+		shops := []*traffic.Shop{traffic.New(traffic.DefaultEdges), traffic.New(traffic.DefaultEdges), traffic.New(traffic.DefaultEdges)}
+		var sent int64
+		for _, n := range sendAll(t, agents, shops, tick, window) {
+			sent += n
 		}
-		wg.Wait()
 		require.EventuallyWithT(t, func(ct *assert.CollectT) {
 			assert.Equal(ct, float64(sent), acceptedSpans(ct, gw)-before)
 		}, 60*time.Second, 250*time.Millisecond)
@@ -94,35 +80,15 @@ func TestFleetTwoGatewaysSplit(t *testing.T) {
 	addrA, addrB := harness.LoopbackAddr(t), harness.LoopbackAddr(t)
 	tlsA, tlsB := harness.NewTLS(t, addrA), harness.NewTLS(t, addrB)
 	gwA, gwB := startGateway(t, addrA, tlsA), startGateway(t, addrB, tlsB)
-	nodes := []struct {
-		host  string
-		edges []traffic.Edge
-		fail  float64
-		gw    *node
-		ca    string
-	}{
-		{"node-1", []traffic.Edge{{Caller: "frontend", Callee: "catalog", Calls: 10}, {Caller: "frontend", Callee: "checkout", Calls: 5}}, 0, gwA, tlsA.CA},
-		{"node-2", []traffic.Edge{{Caller: "checkout", Callee: "payments", Calls: 5}}, 1, gwA, tlsA.CA},
-		{"node-3", []traffic.Edge{{Caller: "orders", Callee: "payments", Calls: 5}}, 0, gwB, tlsB.CA},
+	gateways := []*node{gwA, gwA, gwB}
+	cas := []string{tlsA.CA, tlsA.CA, tlsB.CA}
+	agents := make([]*node, len(fleetNodes))
+	shops := make([]*traffic.Shop, len(fleetNodes))
+	for i, nd := range fleetNodes {
+		agents[i] = startAgent(t, harness.LoopbackAddr(t), nd.host, gateways[i].addr, cas[i])
+		shops[i] = nd.shop(t)
 	}
-	var wg sync.WaitGroup
-	for _, nd := range nodes {
-		a := startAgent(t, harness.LoopbackAddr(t), nd.host, nd.gw.addr, nd.ca)
-		s := traffic.New(nd.edges)
-		s.ServerSpans = nd.host == "node-3"
-		if nd.fail > 0 {
-			require.NoError(t, s.SetFail("payments", nd.fail))
-		}
-		sender, err := traffic.Dial(a.addr + ":4317")
-		require.NoError(t, err)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer sender.Close()
-			assert.NoError(t, sender.Run(context.Background(), s, 100*time.Millisecond, 20*time.Second))
-		}()
-	}
-	wg.Wait()
+	sendAll(t, agents, shops, 100*time.Millisecond, 20*time.Second)
 	var scoreA, scoreB []float64
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		scoreA = harness.FindSample(gwA.scrape(ct, 8889), "health_score", map[string]string{"service_name": "payments"})

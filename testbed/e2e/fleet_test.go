@@ -26,6 +26,51 @@ type fleetNode struct {
 	fail map[string]float64
 }
 
+// shop is the traffic of the node's callers.
+func (nd fleetNode) shop(t *testing.T) *traffic.Shop {
+	t.Helper()
+	s := traffic.New(nd.edges)
+	s.ServerSpans = nd.serves
+	for callee, r := range nd.fail {
+		require.NoError(t, s.SetFail(callee, r))
+	}
+	return s
+}
+
+// sendAll sends shops[i] to agents[i], all at once, every tick for duration, and returns the spans
+// each agent accepted.
+func sendAll(t *testing.T, agents []*node, shops []*traffic.Shop, tick, duration time.Duration) []int64 {
+	t.Helper()
+	sent := make([]int64, len(agents))
+	errs := make([]error, len(agents))
+	var wg sync.WaitGroup
+	for i, a := range agents {
+		sender, err := traffic.Dial(a.addr + ":4317")
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer sender.Close()
+			errs[i] = sender.Run(context.Background(), shops[i], tick, duration)
+			sent[i] = sender.Spans.Load()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	return sent
+}
+
+// fleetNodes is the fleet of the multi-node tests: node-1 runs frontend (calls catalog and
+// checkout), node-2 runs checkout (calls payments, and has lost its route to it), node-3 runs
+// orders (calls payments) and payments itself.
+var fleetNodes = []fleetNode{
+	{host: "node-1", edges: []traffic.Edge{{Caller: "frontend", Callee: "catalog", Calls: 10}, {Caller: "frontend", Callee: "checkout", Calls: 5}}},
+	{host: "node-2", edges: []traffic.Edge{{Caller: "checkout", Callee: "payments", Calls: 5}}, fail: map[string]float64{"payments": 1}},
+	{host: "node-3", edges: []traffic.Edge{{Caller: "orders", Callee: "payments", Calls: 5}}, serves: true},
+}
+
 // TestFleetThreeAgentsOneGateway is the multi-node testbed of docs/fleet.md: three agents on
 // distinct loopback addresses (three hosts) and one gateway, all on the shipped configs with TLS.
 // node-1 runs frontend (calls catalog and checkout), node-2 runs checkout (calls payments) and has
@@ -36,41 +81,18 @@ func TestFleetThreeAgentsOneGateway(t *testing.T) {
 	gwAddr := harness.LoopbackAddr(t)
 	tlsf := harness.NewTLS(t, gwAddr)
 	gw := startGateway(t, gwAddr, tlsf)
-	nodes := []fleetNode{
-		{host: "node-1", edges: []traffic.Edge{{Caller: "frontend", Callee: "catalog", Calls: 10}, {Caller: "frontend", Callee: "checkout", Calls: 5}}},
-		{host: "node-2", edges: []traffic.Edge{{Caller: "checkout", Callee: "payments", Calls: 5}}, fail: map[string]float64{"payments": 1}},
-		{host: "node-3", edges: []traffic.Edge{{Caller: "orders", Callee: "payments", Calls: 5}}, serves: true},
-	}
+	nodes := fleetNodes
 	agents := make([]*node, len(nodes))
 	for i, nd := range nodes {
 		agents[i] = startAgent(t, harness.LoopbackAddr(t), nd.host, gwAddr, tlsf.CA)
 	}
 
 	const duration, tick = 20 * time.Second, 100 * time.Millisecond
-	sent := make([]int64, len(nodes))
-	var wg sync.WaitGroup
-	errs := make(chan error, len(nodes))
+	shops := make([]*traffic.Shop, len(nodes))
 	for i, nd := range nodes {
-		s := traffic.New(nd.edges)
-		s.ServerSpans = nd.serves
-		for callee, r := range nd.fail {
-			require.NoError(t, s.SetFail(callee, r))
-		}
-		sender, err := traffic.Dial(agents[i].addr + ":4317")
-		require.NoError(t, err)
-		defer sender.Close()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- sender.Run(context.Background(), s, tick, duration)
-			sent[i] = sender.Spans.Load()
-		}()
+		shops[i] = nd.shop(t)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	sent := sendAll(t, agents, shops, tick, duration)
 	var total int64
 	for _, n := range sent {
 		total += n
