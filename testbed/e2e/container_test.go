@@ -177,38 +177,50 @@ func TestImageStartsAsItsUser(t *testing.T) {
 		Credential: &syscall.Credential{Uid: uint32(img.uid), Gid: uint32(img.gid)},
 		Cloneflags: syscall.CLONE_NEWNET,
 	}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	// The output goes to a file, read while the process writes it.
+	logFile, err := os.Create(filepath.Join(dir, "output.log"))
+	require.NoError(t, err)
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	logs := logReader(logFile.Name())
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	audit := filepath.Join(state, "healing-audit.jsonl")
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs.String(), "Everything is ready") && time.Now().Before(deadline) {
+	for !strings.Contains(logs(), "Everything is ready") && time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			t.Fatalf("the image's command exited: %v\n%s", err, logs.String())
+			t.Fatalf("the image's command exited: %v\n%s", err, logs())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	select {
 	case err := <-done:
-		t.Fatalf("the image's command exited: %v\n%s", err, logs.String())
+		t.Fatalf("the image's command exited: %v\n%s", err, logs())
 	case <-time.After(2 * time.Second):
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-done:
-		require.NoError(t, err, "exit after SIGTERM:\n%s", logs.String())
+		require.NoError(t, err, "exit after SIGTERM:\n%s", logs())
 	case <-time.After(harness.StopTimeout):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("no exit within %s of SIGTERM:\n%s", harness.StopTimeout, logs.String())
+		t.Fatalf("no exit within %s of SIGTERM:\n%s", harness.StopTimeout, logs())
 	}
 	fi, err := os.Stat(audit)
-	require.NoError(t, err, "the healing audit file in the state volume\n%s", logs.String())
+	require.NoError(t, err, "the healing audit file in the state volume\n%s", logs())
 	assert.Equal(t, uint32(img.uid), fi.Sys().(*syscall.Stat_t).Uid)
-	assert.Contains(t, logs.String(), "/var/lib/otelcol-vigil/healing-audit.jsonl")
+	assert.Contains(t, logs(), "/var/lib/otelcol-vigil/healing-audit.jsonl")
+}
+
+// logReader returns a function that reads the file at path (empty while it cannot be read).
+func logReader(path string) func() string {
+	return func() string {
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
 }
 
 // podman returns the flags that let podman run a container on this machine, or skips.
