@@ -252,24 +252,27 @@ func run(t *testing.T, name string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestContainerImage builds deploy/Dockerfile with buildah (from scratch: no registry needed) and
-// runs it with podman on its defaults, its ports published on loopback: it is healthy, serves the
-// breaker API and host metrics, takes OTLP, runs as its user, and stops cleanly.
-func TestContainerImage(t *testing.T) {
-	flags := podman(t)
-	img := readDockerfile(t)
+// buildImage builds deploy/Dockerfile with buildah under a fresh tag, removed at the test's end.
+func buildImage(t *testing.T) string {
+	t.Helper()
 	dir := stageImage(t)
 	tag := fmt.Sprintf("localhost/otelcol-vigil-e2e:%d", time.Now().UnixNano())
 	run(t, "buildah", "bud", "-q", "-f", filepath.Join(harness.RepoRoot(), "deploy", "Dockerfile"), "-t", tag, dir)
 	t.Cleanup(func() { _ = exec.Command("podman", "rmi", "-f", tag).Run() })
+	return tag
+}
 
-	ports := map[int]int{4317: harness.FreePort(t), 8889: harness.FreePort(t), 13133: harness.FreePort(t), 13180: harness.FreePort(t)}
+// startContainer runs the image detached with args (podman run flags, then the image and its
+// arguments after "--"), its ports published on loopback (container port -> host port); the
+// container and its anonymous volumes are removed at the test's end, its logs shown on failure.
+func startContainer(t *testing.T, tag string, ports map[int]int, args []string, cmd ...string) string {
+	t.Helper()
 	name := fmt.Sprintf("vigil-e2e-%d", time.Now().UnixNano())
-	args := append([]string{"run", "-d", "--name", name}, flags...)
+	full := append([]string{"run", "-d", "--name", name}, args...)
 	for in, out := range ports {
-		args = append(args, "-p", fmt.Sprintf("127.0.0.1:%d:%d", out, in))
+		full = append(full, "-p", fmt.Sprintf("127.0.0.1:%d:%d", out, in))
 	}
-	run(t, "podman", append(args, tag)...)
+	run(t, "podman", append(append(full, tag), cmd...)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			out, _ := exec.Command("podman", "logs", name).CombinedOutput()
@@ -277,6 +280,18 @@ func TestContainerImage(t *testing.T) {
 		}
 		_ = exec.Command("podman", "rm", "-f", "-v", name).Run()
 	})
+	return name
+}
+
+// TestContainerImage builds deploy/Dockerfile with buildah (from scratch: no registry needed) and
+// runs it with podman on its defaults, its ports published on loopback: it is healthy, serves the
+// breaker API and host metrics, takes OTLP, runs as its user, and stops cleanly.
+func TestContainerImage(t *testing.T) {
+	flags := podman(t)
+	img := readDockerfile(t)
+	tag := buildImage(t)
+	ports := map[int]int{4317: harness.FreePort(t), 8889: harness.FreePort(t), 13133: harness.FreePort(t), 13180: harness.FreePort(t)}
+	name := startContainer(t, tag, ports, flags)
 
 	url := func(port int, path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", ports[port], path) }
 	require.Eventually(t, func() bool {
