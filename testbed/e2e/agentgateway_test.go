@@ -108,3 +108,15 @@ func TestAgentQueueSurvivesGatewayRestart(t *testing.T) {
 		sent, got, time.Since(back).Round(100*time.Millisecond))
 	assert.Equal(t, float64(sent), got, "nothing lost and nothing sent twice")
 }
+
+// TestAgentToGatewayPlaintextMode is the documented insecure mode: the gateway with
+// VIGIL_TLS_ENABLED=false, the agent with VIGIL_GATEWAY_INSECURE=true.
+func TestAgentToGatewayPlaintextMode(t *testing.T) {
+	gwAddr, agAddr := harness.LoopbackAddr(t), harness.LoopbackAddr(t)
+	gw := startGateway(t, gwAddr, harness.TLSFiles{}, "VIGIL_TLS_ENABLED=false")
+	agent := startAgent(t, agAddr, "node-p", gwAddr, "", "VIGIL_GATEWAY_INSECURE=true")
+	sent := sendBatches(t, agent, traffic.New(traffic.DefaultEdges), 5)
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.Equal(ct, float64(sent), acceptedSpans(ct, gw))
+	}, 30*time.Second, 250*time.Millisecond)
+}

@@ -61,8 +61,8 @@ func startGateway(t *testing.T, addr string, tlsf harness.TLSFiles, extraEnv ...
 }
 
 // startAgent runs deploy/agent.yaml on addr as host, forwarding to the gateway at gateway with TLS
-// (trusting ca).
-func startAgent(t *testing.T, addr, host, gateway, ca string) *node {
+// (trusting ca); extraEnv (KEY=VALUE) is added last.
+func startAgent(t *testing.T, addr, host, gateway, ca string, extraEnv ...string) *node {
 	t.Helper()
 	n := &node{addr: addr, token: "agent-token-" + addr, args: []string{"--config=" + shippedConfig("agent.yaml")}}
 	n.env = []string{
@@ -75,6 +75,7 @@ func startAgent(t *testing.T, addr, host, gateway, ca string) *node {
 		"VIGIL_GATEWAY_CA_FILE=" + ca,
 		"VIGIL_HOST_NAME=" + host,
 	}
+	n.env = append(n.env, extraEnv...)
 	n.start(t)
 	return n
 }
