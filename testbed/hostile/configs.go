@@ -19,7 +19,8 @@ type Ports struct {
 	GRPC, HTTP, Prom, Telemetry, Health, ZPages, Breaker, Webhook int
 }
 
-// Setup is a shipped config rewritten for this machine: free ports, a private state folder.
+// Setup is a shipped config run on this machine: free ports (through the configs' environment
+// variables, or rewritten where a config fixes them), plaintext OTLP, a private state folder.
 type Setup struct {
 	Name       string
 	ConfigPath string
@@ -77,6 +78,14 @@ func PrepareShipped(repoRoot, name, dir, forwardTo string) (*Setup, error) {
 			"VIGIL_BREAKER_TOKEN_FILE=" + tokenFile,
 			"VIGIL_GATEWAY_ENDPOINT=" + forwardTo,
 			"VIGIL_GATEWAY_INSECURE=true",
+			"VIGIL_TLS_ENABLED=false",
+			fmt.Sprintf("VIGIL_OTLP_GRPC_PORT=%d", p.GRPC),
+			fmt.Sprintf("VIGIL_OTLP_HTTP_PORT=%d", p.HTTP),
+			fmt.Sprintf("VIGIL_PROMETHEUS_PORT=%d", p.Prom),
+			fmt.Sprintf("VIGIL_TELEMETRY_PORT=%d", p.Telemetry),
+			fmt.Sprintf("VIGIL_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
+			fmt.Sprintf("VIGIL_ZPAGES_ENDPOINT=127.0.0.1:%d", p.ZPages),
+			fmt.Sprintf("VIGIL_BREAKER_ENDPOINT=127.0.0.1:%d", p.Breaker),
 		},
 	}
 	if strings.Contains(text, "bearertokenauth") {
