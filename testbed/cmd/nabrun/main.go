@@ -50,6 +50,7 @@ func run(args []string, w io.Writer) error {
 	labels := fs.String("labels", "", "NAB label windows (default DATA/../labels/combined_windows.json); needed by --cv")
 	cv := fs.Bool("cv", false, "also run leave-one-category-out cross-validation over the tunable values and print it")
 	verbose := fs.Bool("v", false, "with --cv, also print every candidate's scores")
+	perturb := fs.Bool("perturb", false, "also score the shipped setting on perturbed copies of the labelled files (perturb.go) and print the table")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func run(args []string, w io.Writer) error {
 		len(set), rows, alerts, *threshold, time.Since(start).Round(time.Millisecond)); err != nil {
 		return err
 	}
-	if !*cv {
+	if !*cv && !*perturb {
 		return nil
 	}
 	if *labels == "" {
@@ -96,7 +97,15 @@ func run(args []string, w io.Writer) error {
 	if err := set.label(*labels); err != nil {
 		return err
 	}
-	return crossValidate(set, candidates(tunables), *verbose, w)
+	if *cv {
+		if err := crossValidate(set, candidates(tunables), *verbose, w); err != nil {
+			return err
+		}
+	}
+	if *perturb {
+		printRobustness(robustness(set, cfg), cfg, w)
+	}
+	return nil
 }
 
 // series is one data file held in memory.
