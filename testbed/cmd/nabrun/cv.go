@@ -27,8 +27,8 @@ type tunable struct {
 // candidates is the grid cross-validation chooses from: every combination of the tunables'
 // values, each applied to the shipped configuration. The alert threshold is tuned too, by NAB's
 // own threshold search on the training categories.
-func candidates(tunables []tunable) []candidate {
-	out := []candidate{{cfg: forecast.DefaultDetectorConfig()}}
+func candidates(base forecast.DetectorConfig, tunables []tunable) []candidate {
+	out := []candidate{{cfg: base}}
 	for _, t := range tunables {
 		var next []candidate
 		for _, c := range out {
@@ -73,7 +73,7 @@ type cvRow struct {
 // crossValidate runs leave-one-category-out cross-validation: for each labelled category, the
 // candidate and threshold with the best NAB standard score on the other categories are chosen
 // and then scored, at that threshold, on the held-out one. It prints the table on w.
-func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) error {
+func crossValidate(set dataSet, shippedCfg forecast.DetectorConfig, cands []candidate, verbose bool, w io.Writer) error {
 	var cats []string
 	for _, s := range set {
 		if s.labelled && (len(cats) == 0 || cats[len(cats)-1] != s.category) {
@@ -190,7 +190,7 @@ func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) er
 	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f             every held-out category's raw score together, each at its own training threshold\n", "pooled", pooled(0), pooled(1), pooled(2))
 
 	// In sample: the shipped setting on every category, threshold optimised on them all.
-	shipped := pick(byCategory(set, cats, forecast.DefaultDetectorConfig()), func(int) bool { return true })
+	shipped := pick(byCategory(set, cats, shippedCfg), func(int) bool { return true })
 	var in [3]result
 	for j, pr := range profiles {
 		in[j] = shipped.best(pr)

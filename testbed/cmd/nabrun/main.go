@@ -50,6 +50,8 @@ func run(args []string, w io.Writer) error {
 	labels := fs.String("labels", "", "NAB label windows (default DATA/../labels/combined_windows.json); needed by --cv")
 	cv := fs.Bool("cv", false, "also run leave-one-category-out cross-validation over the tunable values and print it")
 	verbose := fs.Bool("v", false, "with --cv, also print every candidate's scores")
+	var sets setFlag
+	fs.Var(&sets, "set", "Field=value: override a forecast.DetectorConfig field of the shipped setting (repeatable; for trying values)")
 	perturb := fs.Bool("perturb", false, "also score the shipped setting on perturbed copies of the labelled files (perturb.go) and print the table")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,6 +67,9 @@ func run(args []string, w io.Writer) error {
 	}
 	cfg := forecast.DefaultDetectorConfig()
 	cfg.AlertLevel = *threshold
+	if err := sets.apply(&cfg); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	set, err := loadSet(*data)
@@ -98,7 +103,7 @@ func run(args []string, w io.Writer) error {
 		return err
 	}
 	if *cv {
-		if err := crossValidate(set, candidates(tunables), *verbose, w); err != nil {
+		if err := crossValidate(set, cfg, candidates(cfg, tunables), *verbose, w); err != nil {
 			return err
 		}
 	}

@@ -200,16 +200,16 @@ func TestCrossValidationNeverSeesTheHeldOutCategory(t *testing.T) {
 	set, err := loadSet(data)
 	require.NoError(t, err)
 	require.NoError(t, set.label(filepath.Join(repoNAB, "labels", "combined_windows.json")))
-	cands := candidates(tunables[:1])
+	cands := candidates(forecast.DefaultDetectorConfig(), tunables[:1])
 	var before bytes.Buffer
-	require.NoError(t, crossValidate(set, cands, false, &before))
+	require.NoError(t, crossValidate(set, forecast.DefaultDetectorConfig(), cands, false, &before))
 	for _, s := range set {
 		if s.category == "realTraffic" {
 			slices.Reverse(s.x) // the same windows over the values in reverse order
 		}
 	}
 	var after bytes.Buffer
-	require.NoError(t, crossValidate(set, cands, false, &after))
+	require.NoError(t, crossValidate(set, forecast.DefaultDetectorConfig(), cands, false, &after))
 	row := func(out, cat string) []string {
 		for _, l := range strings.Split(out, "\n") {
 			if strings.HasPrefix(l, cat+" ") {
