@@ -228,3 +228,54 @@ func TestCrossValidationNeverSeesTheHeldOutCategory(t *testing.T) {
 	assert.NotEqual(t, row(before.String(), "realAWSCloudwatch")[5], row(after.String(), "realAWSCloudwatch")[5])
 	assert.Contains(t, before.String(), "NAB cross-validated mean standard=")
 }
+
+func TestPerturbations(t *testing.T) {
+	data := filepath.Join(repoNAB, "data")
+	set, err := loadSet(data)
+	require.NoError(t, err)
+	require.NoError(t, set.label(filepath.Join(repoNAB, "labels", "combined_windows.json")))
+	labelled := 0
+	for _, s := range set {
+		if s.labelled {
+			labelled++
+		}
+	}
+	for _, p := range perturbations {
+		q := perturbed(set, p)
+		require.Len(t, q, labelled, p.name)
+		k := 0
+		for _, s := range set {
+			if !s.labelled {
+				continue
+			}
+			// Every window keeps rows, in order, inside the same time span.
+			require.Len(t, q[k].spans, len(s.spans), "%s %s", p.name, s.rel)
+			for j, sp := range q[k].spans {
+				assert.LessOrEqual(t, sp[0], sp[1])
+				assert.False(t, q[k].t[sp[0]].Before(s.t[s.spans[j][0]]), "%s %s", p.name, s.rel)
+				assert.False(t, q[k].t[sp[1]].After(s.t[s.spans[j][1]]), "%s %s", p.name, s.rel)
+			}
+			k++
+		}
+		again := perturbed(set, p)
+		for i := range q {
+			require.Equal(t, q[i].x, again[i].x, "%s is repeatable", p.name)
+		}
+	}
+	// The detector's scores are scale- and sign-free: rescaling or negating every file changes
+	// no figure of the table, while the noisy perturbations do.
+	rows := robustness(set, forecast.DefaultDetectorConfig())
+	byName := map[string]perturbRow{}
+	for _, r := range rows {
+		byName[r.name] = r
+	}
+	none := byName["none"]
+	for _, name := range []string{"rescale", "negate"} {
+		assert.InDelta(t, none.fixed.score, byName[name].fixed.score, 0.05, name)
+		assert.InDelta(t, none.fixed.fp, byName[name].fixed.fp, 1, name)
+	}
+	assert.NotEqual(t, none.fixed.score, byName["heavy-tail"].fixed.score)
+	var out bytes.Buffer
+	printRobustness(rows, forecast.DefaultDetectorConfig(), &out)
+	assert.Contains(t, out.String(), "NAB robustness mean standard=")
+}
