@@ -27,9 +27,10 @@ type DetectorConfig struct {
 	// BreachScale is the breach of the range seen so far, as a fraction of that range, that
 	// scores 1-1/e.
 	BreachScale float64
-	// BreachDeviation is how many spreads from the long-term level a value must be for its
-	// range breach to count: a record that is still ordinary noise around the level (a young or
-	// very calm series) is no anomaly.
+	// BreachDeviation is how many spreads from the expected value a value must be for its range
+	// breach to count: a record that is still ordinary noise (a young or very calm series) is no
+	// anomaly. The expected value is the daily profile's, with the spread around the profile,
+	// while the series counts as daily-seasonal (SeasonStrength), else the long-term level's.
 	BreachDeviation float64
 	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
 	// to score 1-1/e.
@@ -66,7 +67,7 @@ func DefaultDetectorConfig() DetectorConfig {
 		ShiftScale:      0.4,
 		SeasonScale:     1.5,
 		SeasonSlots:     48,
-		SeasonStrength:  0.3,
+		SeasonStrength:  0.6,
 		WarmUp:          150,
 		AlertLevel:      0.1,
 		Refractory:      30,
@@ -102,7 +103,8 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 // Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
 // surprises of different kinds, each "how far this breaks the series' own record":
 //   - spike (range breach): the value leaves the range of every value seen so far, and lies at
-//     least BreachDeviation spreads from the long-term level;
+//     least BreachDeviation spreads from what is expected (the daily profile for a daily-seasonal
+//     series, else the long-term level);
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
 //     series' spread, further than any departure seen before;
 //   - daily pattern: for series with a daily cycle (the spread around its time-of-day profile is
@@ -134,6 +136,8 @@ type Detector struct {
 	seasonDev      float64
 	seasonN        int // points the profile feature has been computed for
 	season         record
+	seasonE        float64 // this point's deviation from the daily profile, when seasonOn
+	seasonOn       bool    // this point's series counts as daily-seasonal
 }
 
 // NewDetector returns a Detector with cfg.
@@ -183,6 +187,7 @@ func (d *Detector) seasonal(t time.Time, x float64) float64 {
 	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
 		return 0
 	}
+	d.seasonE, d.seasonOn = e, true
 	return math.Abs(d.seasonDev) / (d.seasonSpread + 1e-12 + 1e-9*math.Abs(x))
 }
 
@@ -197,6 +202,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		return 0
 	}
 	c := &d.cfg
+	d.seasonOn = false
 	g := d.seasonal(t, x)
 	if d.n == 0 {
 		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
@@ -228,7 +234,13 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		d.spread += c.ShortRate * (math.Abs(x-d.long) - d.spread)
 		return 0
 	}
-	if math.Abs(x-d.long) < c.BreachDeviation*sc {
+	// A breach counts only when the value is far from what the series' best model expects: the
+	// daily profile where the series is daily-seasonal, else the long-term level.
+	if d.seasonOn {
+		if math.Abs(d.seasonE) < c.BreachDeviation*(d.seasonSpread+1e-12) {
+			breach = 0
+		}
+	} else if math.Abs(x-d.long) < c.BreachDeviation*sc {
 		breach = 0
 	}
 	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)
