@@ -52,6 +52,7 @@ func run(args []string, w io.Writer) error {
 	verbose := fs.Bool("v", false, "with --cv, also print every candidate's scores")
 	var sets setFlag
 	fs.Var(&sets, "set", "Field=value: override a forecast.DetectorConfig field of the shipped setting (repeatable; for trying values)")
+	seeds := fs.Int("seeds", 5, "with --perturb, how many seeds of noise each noisy perturbation is averaged over")
 	perturb := fs.Bool("perturb", false, "also score the shipped setting on perturbed copies of the labelled files (perturb.go) and print the table")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,6 +62,9 @@ func run(args []string, w io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *seeds < 1 {
+		return fmt.Errorf("--seeds %d: want at least 1", *seeds)
 	}
 	if !(*threshold > 0 && *threshold <= 1) {
 		return fmt.Errorf("--threshold %v: want a value in (0,1]", *threshold)
@@ -108,7 +112,7 @@ func run(args []string, w io.Writer) error {
 		}
 	}
 	if *perturb {
-		printRobustness(robustness(set, cfg), cfg, w)
+		printRobustness(robustness(set, cfg, *seeds), cfg, w)
 	}
 	return nil
 }

@@ -241,7 +241,7 @@ func TestPerturbations(t *testing.T) {
 		}
 	}
 	for _, p := range perturbations {
-		q := perturbed(set, p)
+		q := perturbed(set, p, 1)
 		require.Len(t, q, labelled, p.name)
 		k := 0
 		for _, s := range set {
@@ -257,24 +257,30 @@ func TestPerturbations(t *testing.T) {
 			}
 			k++
 		}
-		again := perturbed(set, p)
+		again, other := perturbed(set, p, 1), perturbed(set, p, 2)
+		differs := false
 		for i := range q {
 			require.Equal(t, q[i].x, again[i].x, "%s is repeatable", p.name)
+			differs = differs || !slices.Equal(q[i].x, other[i].x)
 		}
+		random := !deterministic[p.name]
+		assert.Equal(t, random, differs, "%s: another seed draws other noise", p.name)
 	}
 	// The detector's scores are scale- and sign-free: rescaling or negating every file changes
 	// no figure of the table, while the noisy perturbations do.
-	rows := robustness(set, forecast.DefaultDetectorConfig())
+	rows := robustness(set, forecast.DefaultDetectorConfig(), 2)
 	byName := map[string]perturbRow{}
 	for _, r := range rows {
 		byName[r.name] = r
 	}
 	none := byName["none"]
 	for _, name := range []string{"rescale", "negate"} {
-		assert.InDelta(t, none.fixed.score, byName[name].fixed.score, 0.05, name)
-		assert.InDelta(t, none.fixed.fp, byName[name].fixed.fp, 1, name)
+		assert.InDelta(t, none.score, byName[name].score, 0.05, name)
+		assert.InDelta(t, none.fp, byName[name].fp, 1, name)
 	}
-	assert.NotEqual(t, none.fixed.score, byName["heavy-tail"].fixed.score)
+	assert.NotEqual(t, none.score, byName["heavy-tail"].score)
+	assert.Equal(t, 2, byName["heavy-tail"].seeds)
+	assert.Equal(t, 1, byName["cycle"].seeds)
 	var out bytes.Buffer
 	printRobustness(rows, forecast.DefaultDetectorConfig(), &out)
 	assert.Contains(t, out.String(), "NAB robustness mean standard=")
