@@ -41,7 +41,8 @@ type DetectorConfig struct {
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
 	// SeasonStrength is the largest ratio of the spread around the daily profile to the spread
-	// around the level for which the series counts as daily-seasonal and the profile is scored.
+	// around the level for which the series counts as daily-seasonal: the profile is scored, and
+	// range breaches are judged against the profile rather than the level.
 	SeasonStrength float64
 	// WarmUp is the number of points the detector learns from before it scores: until then
 	// Warm is false and every score is 0. The daily-profile feature warms on its own: it needs
@@ -136,8 +137,6 @@ type Detector struct {
 	seasonDev      float64
 	seasonN        int // points the profile feature has been computed for
 	season         record
-	seasonE        float64 // this point's deviation from the daily profile, when seasonOn
-	seasonOn       bool    // this point's series counts as daily-seasonal
 }
 
 // NewDetector returns a Detector with cfg.
@@ -160,24 +159,26 @@ func (d *Detector) Points() int { return d.n }
 // mean something. Until then every score is 0, which means "not known yet", not "normal".
 func (d *Detector) Warm() bool { return d.n > d.cfg.WarmUp }
 
-// seasonal updates the daily profile with x at t and returns the profile feature (0 when the
-// series is not daily-seasonal or the profile is not yet two days old).
-func (d *Detector) seasonal(t time.Time, x float64) float64 {
+// seasonal updates the daily profile with x at t and returns the profile feature g (0 when the
+// series is not daily-seasonal or the profile is not yet two days old); when the series counts
+// as daily-seasonal, on is true and dev is x's deviation from the profile in units of the spread
+// around it.
+func (d *Detector) seasonal(t time.Time, x float64) (g, dev float64, on bool) {
 	c := &d.cfg
 	if c.SeasonSlots == 0 || t.IsZero() {
-		return 0
+		return 0, 0, false
 	}
 	sec := t.Unix()
 	slot := int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * c.SeasonSlots / secondsPerDay
 	bit := uint64(1) << slot
 	if d.profileSeen&bit == 0 {
 		d.profile[slot], d.profileSeen = x, d.profileSeen|bit
-		return 0
+		return 0, 0, false
 	}
 	e := x - d.profile[slot]
 	d.profile[slot] += c.ShortRate * e
 	if d.n == 0 || sec-d.t0 < 2*secondsPerDay {
-		return 0
+		return 0, 0, false
 	}
 	if !d.seasonSpreadOK {
 		d.seasonSpread, d.seasonSpreadOK = math.Abs(e), true
@@ -185,10 +186,10 @@ func (d *Detector) seasonal(t time.Time, x float64) float64 {
 	d.seasonSpread += seasonSpreadRate * (math.Abs(e) - d.seasonSpread)
 	d.seasonDev += c.ShortRate * (e - d.seasonDev)
 	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
-		return 0
+		return 0, 0, false
 	}
-	d.seasonE, d.seasonOn = e, true
-	return math.Abs(d.seasonDev) / (d.seasonSpread + 1e-12 + 1e-9*math.Abs(x))
+	sc := d.seasonSpread + 1e-12 + 1e-9*math.Abs(x)
+	return math.Abs(d.seasonDev) / sc, math.Abs(e) / sc, true
 }
 
 // Update feeds the next value (with no time: the daily profile is not used) and returns its
@@ -202,8 +203,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		return 0
 	}
 	c := &d.cfg
-	d.seasonOn = false
-	g := d.seasonal(t, x)
+	g, dev, seasonalNow := d.seasonal(t, x)
 	if d.n == 0 {
 		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
 		if !t.IsZero() {
@@ -236,8 +236,8 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	}
 	// A breach counts only when the value is far from what the series' best model expects: the
 	// daily profile where the series is daily-seasonal, else the long-term level.
-	if d.seasonOn {
-		if math.Abs(d.seasonE) < c.BreachDeviation*(d.seasonSpread+1e-12) {
+	if seasonalNow {
+		if dev < c.BreachDeviation {
 			breach = 0
 		}
 	} else if math.Abs(x-d.long) < c.BreachDeviation*sc {

@@ -168,7 +168,9 @@ func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	d := NewDetector(DefaultDetectorConfig())
 	perDay := 288
-	cycle := func(i int) float64 { return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64() }
+	cycle := func(i int) float64 {
+		return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64()
+	}
 	normal := stream(d, 0, 6*perDay+perDay/4, cycle)
 	for i, s := range normal[3*perDay:] {
 		require.Less(t, s, DefaultDetectorConfig().AlertLevel, "cycle point %d", 3*perDay+i)
