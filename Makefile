@@ -15,8 +15,8 @@ CONFIG ?= otelcol-config.yaml
 
 # Go files of the module (the generated _build/ and the tools folder are not ours).
 GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.tools/*')
-# The binary depends only on non-test sources.
-GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
+# The binary depends only on non-test sources of the root module.
+GO_SOURCES := $(filter-out ./testbed/% ./clients/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
 .PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
@@ -42,11 +42,14 @@ $(STATICCHECK):
 test: $(BINARY)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	cd clients/go/vigilbreaker && $(GO) vet ./... && VIGIL_BINARY=$(CURDIR)/$(BINARY) $(GO) test -race -count=1 ./...
+	cd testbed/cmd/breakerscenario && $(GO) vet ./... && VIGIL_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory nab-check
 
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	cd clients/go/vigilbreaker && $(GO) test -run='^$$' -bench=. -benchmem ./...
 
 ## bench-breaker-api: GET /v1/breakers/{target} latency on the built binary beside a trivial Go handler
 bench-breaker-api: $(BINARY)
@@ -59,9 +62,10 @@ lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## testbed: load runs against the built binary (about 90 s each)
+## testbed: load runs against the built binary (about 90 s each), then the breaker scenario (about 6 min)
 testbed: $(BINARY)
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+	cd testbed/cmd/breakerscenario && $(GO) run . -binary $(CURDIR)/$(BINARY) -root $(CURDIR)
 
 ## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
 audit-verify:
