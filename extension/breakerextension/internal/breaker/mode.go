@@ -58,6 +58,7 @@ const (
 	ReasonSlowCallRate        = "slow_call_rate"
 	ReasonBackoffElapsed      = "backoff_elapsed"
 	ReasonProbePassed         = "probe_passed"
+	ReasonSuccessesWhileOpen  = "successes_while_open"
 	ReasonProbeFailed         = "probe_failed"
 	ReasonHalfOpenFailure     = "half_open_failure"
 	ReasonRampComplete        = "ramp_complete"

@@ -81,6 +81,11 @@ type target struct {
 	stepAttempts  uint64 // admission requests in this step
 	stepAdmitted  uint64 // admissions granted in this step
 
+	// openSuccesses is the run of successes seen while open (calls that went anyway: other
+	// callers, trials); openSuccessesNeeded is the run that ends the backoff early.
+	openSuccesses       int
+	openSuccessesNeeded int
+
 	lastProbeAt int64
 	lastProbeOK bool
 
@@ -192,6 +197,14 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 		} else if t.learning {
 			t.base.observeLatency(o.Latency)
 		}
+	case breakerfeed.Open:
+		// The target answers again: a run of successes that the failure rate it opened on
+		// makes unlikely ends the backoff, without waiting for retry_at.
+		if failure || slow {
+			t.openSuccesses = 0
+		} else if t.openSuccesses++; t.openSuccesses >= t.openSuccessesNeeded {
+			t.toHalfOpen(now, ReasonSuccessesWhileOpen, r, ev)
+		}
 	case breakerfeed.HalfOpen:
 		if failure {
 			t.stepFailures++
@@ -288,22 +301,45 @@ func (t *target) nextStep(now int64, r *Registry, ev *events) {
 	t.stepStart, t.stepSuccesses, t.stepAttempts, t.stepAdmitted = now, 0, 0, 0
 }
 
-// open moves the machine to open with the next backoff.
+// open moves the machine to open with the backoff of this incident. The backoff grows from one
+// incident to the next (an opening from closed), not within one: a re-opening from half-open
+// keeps the incident's backoff, so a long outage is retried every few seconds (one admitted
+// call each time) and its end is found within one backoff.
 func (t *target) open(now int64, reason, class string, r *Registry, ev *events) {
 	s := &r.settings
 	from := t.machine()
-	if from == breakerfeed.Closed && t.closedAt > 0 && s.OpenDecayAfter > 0 {
-		healthy := int((now - t.closedAt) / int64(s.OpenDecayAfter))
-		t.opens = max(0, t.opens-healthy)
+	if from == breakerfeed.Closed {
+		if t.closedAt > 0 && s.OpenDecayAfter > 0 {
+			healthy := int((now - t.closedAt) / int64(s.OpenDecayAfter))
+			t.opens = max(0, t.opens-healthy)
+		}
+		t.opens = min(t.opens+1, 64)
 	}
-	t.opens = min(t.opens+1, 64)
-	d := float64(s.OpenInitial) * math.Pow(s.OpenMultiplier, float64(t.opens-1))
+	t.openSuccesses = 0
+	t.openSuccessesNeeded = s.SuccessesPerStep
+	if reason == ReasonFailureRate {
+		t.openSuccessesNeeded = successesToRecover(t.evalCounts(), s)
+	}
+	d := float64(s.OpenInitial) * math.Pow(s.OpenMultiplier, float64(max(t.opens, 1)-1))
 	d = math.Min(d, float64(s.OpenMax))
 	d *= 1 + s.OpenJitter*(2*s.random()-1)
 	d = math.Min(d, float64(s.OpenMax))
 	t.retryAt.Store(now + int64(d))
 	t.openedAt = now
 	t.transition(now, from, breakerfeed.Open, reason, class, r, ev)
+}
+
+// successesToRecover is the run of successes while open that ends the backoff of a breaker
+// opened on its failure rate: at least SuccessesPerStep, and long enough that the window's
+// failure rate makes it unlikely by chance ((1-rate)^k <= 5%): 9 at 30% failures, 29 at 10%.
+// Other openings (a run of failures, slow calls, probes) need SuccessesPerStep.
+func successesToRecover(w counts, s *Settings) int {
+	k := s.SuccessesPerStep
+	if w.calls == 0 || w.failures >= w.calls {
+		return k
+	}
+	ok := 1 - float64(w.failures)/float64(w.calls)
+	return max(k, int(math.Ceil(math.Log(0.05)/math.Log(ok))))
 }
 
 func (t *target) toHalfOpen(now int64, reason string, r *Registry, ev *events) {
