@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -86,10 +87,38 @@ func (e *breakerExtension) handleList(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, listBody{Breakers: e.registry.List()})
 }
 
+// statusBody is a target's fleet-wide status, and with ?caller= that caller's own view of it
+// beside; allow is then both views' verdict.
+type statusBody struct {
+	breaker.Status
+	CallerView *breaker.Status `json:"caller_view,omitempty"`
+}
+
+// caller reads and validates the optional ?caller= query value, answering 400 when invalid.
+func (e *breakerExtension) caller(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.URL.Query().Get("caller")
+	if name == "" {
+		return "", true
+	}
+	err := breaker.ValidateTarget(name, e.cfg.MaxTargetLength)
+	if err == nil && strings.Contains(name, callerSep) {
+		err = fmt.Errorf("must not hold %q", callerSep)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "caller: "+err.Error())
+		return "", false
+	}
+	return name, true
+}
+
 // handleGet answers one target's status. It is a decision (in half-open it takes an admission
 // slot, as Allow does) unless ?peek=true.
 func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 	name, ok := e.target(w, r)
+	if !ok {
+		return
+	}
+	caller, ok := e.caller(w, r)
 	if !ok {
 		return
 	}
@@ -102,7 +131,13 @@ func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 		}
 		peek = b
 	}
-	writeJSON(w, http.StatusOK, e.registry.Status(name, !peek))
+	body := statusBody{Status: e.registry.Status(name, !peek)}
+	if caller != "" {
+		cv := e.callerStatus(caller, name, !peek)
+		body.CallerView = &cv
+		body.Allow = body.Allow && cv.Allow
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 type overrideBody struct {
@@ -143,9 +178,14 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, st)
 }
 
-// handleWatch streams every transition as a server-sent event ("event: transition", the
-// transition as JSON in "data:"), optionally only those of ?target=NAME.
+// handleWatch streams every fleet-wide transition as a server-sent event ("event: transition",
+// the transition as JSON in "data:"), optionally only those of ?target=NAME; with ?caller=NAME
+// also that caller's own views' transitions (with "caller" set).
 func (e *breakerExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
+	caller, ok := e.caller(w, r)
+	if !ok {
+		return
+	}
 	only := r.URL.Query().Get("target")
 	if only != "" {
 		if err := breaker.ValidateTarget(only, e.cfg.MaxTargetLength); err != nil {
@@ -187,7 +227,7 @@ func (e *breakerExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
 			if !open {
 				return
 			}
-			if only != "" && tr.Target != only {
+			if (only != "" && tr.Target != only) || (tr.Caller != "" && tr.Caller != caller) {
 				continue
 			}
 			data, err := json.Marshal(tr)

@@ -284,6 +284,10 @@ func (r *Registry) SetMode(target string, m Mode) (Status, error) {
 // Len returns how many targets are tracked.
 func (r *Registry) Len() int { return int(r.count.Load()) }
 
+// CountDropped counts one outcome dropped before it reached the registry (an invalid name found
+// by the caller).
+func (r *Registry) CountDropped() { r.dropped.Add(1) }
+
 // Dropped returns how many outcomes and probes were dropped for an invalid target name.
 func (r *Registry) Dropped() uint64 { return r.dropped.Load() }
 
@@ -296,6 +300,7 @@ func (r *Registry) Settings() Settings { return r.settings }
 // Status of one target, as the API serves it.
 type Status struct {
 	Target       string       `json:"target"`
+	Caller       string       `json:"caller,omitempty"` // set on a caller's own view of Target
 	Known        bool         `json:"known"`
 	State        string       `json:"state"`
 	MachineState string       `json:"machine_state"`

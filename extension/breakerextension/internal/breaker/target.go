@@ -30,6 +30,7 @@ type Counts struct {
 // Transition is one change of a target's effective state, with why it happened.
 type Transition struct {
 	Target string     `json:"target"`
+	Caller string     `json:"caller,omitempty"` // set on a caller's own view of Target
 	From   string     `json:"from"`
 	To     string     `json:"to"`
 	At     time.Time  `json:"at"`
