@@ -47,6 +47,11 @@ type Outcome struct {
 	// Latency is how long the call took; 0 when unknown (then it does not teach or test the
 	// latency baseline).
 	Latency time.Duration
+	// End is when the call ended, in Unix nanoseconds (a span's end timestamp); 0 when unknown.
+	// Outcomes arrive seconds late (SDKs batch spans): an open or half-open breaker ignores
+	// those of calls that ended before it opened or went half-open, which say nothing about a
+	// recovery.
+	End int64
 }
 
 // State is the breaker state of a target, as the breaker.state metric encodes it

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -50,6 +51,10 @@ type caller struct {
 
 	mu      sync.Mutex
 	records []record
+	// transportErrs counts calls that got no answer (the loopback or the machine, not the
+	// service): a run must show none for its figures to be about the breakers.
+	transportErrs atomic.Int64
+	lastErr       atomic.Value
 }
 
 var errFailed = errors.New("call failed")
@@ -167,7 +172,10 @@ func (c *caller) do(ctx context.Context) bool {
 	resp, err := c.http.Do(req)
 	failed := err != nil
 	code := 0
-	if err == nil {
+	if err != nil {
+		c.transportErrs.Add(1)
+		c.lastErr.Store(err.Error())
+	} else {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		code = resp.StatusCode

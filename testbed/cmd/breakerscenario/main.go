@@ -231,6 +231,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	printTables(out, phases, callers)
 	fmt.Fprintln(out)
 	for _, c := range callers {
+		if n := c.transportErrs.Load(); n > 0 {
+			fmt.Fprintf(out, "%s: %d calls got no answer (last: %v)\n", c.target, n, c.lastErr.Load())
+		}
+	}
+	for _, c := range callers {
 		if c.client != nil {
 			s := c.client.Stats()
 			fmt.Fprintf(out, "%s: vigil client: local opens %d, trials passed %d, ramps completed %d, events %d, bad events %d, reconnects %d\n",

@@ -86,6 +86,9 @@ type target struct {
 	// callers, trials); openSuccessesNeeded is the run that ends the backoff early.
 	openSuccesses       int
 	openSuccessesNeeded int
+	// leftClosedAt is when the machine last opened or went half-open: outcomes of calls that
+	// ended before it are stale for the recovery.
+	leftClosedAt int64
 
 	lastProbeAt int64
 	lastProbeOK bool
@@ -191,6 +194,7 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 	if t.frozen() {
 		return
 	}
+	stale := o.End != 0 && o.End < t.leftClosedAt
 	switch t.machine() {
 	case breakerfeed.Closed:
 		if failure || slow {
@@ -201,12 +205,18 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 	case breakerfeed.Open:
 		// The target answers again: a run of successes that the failure rate it opened on
 		// makes unlikely ends the backoff, without waiting for retry_at.
+		if stale {
+			return
+		}
 		if failure || slow {
 			t.openSuccesses = 0
 		} else if t.openSuccesses++; t.openSuccesses >= t.openSuccessesNeeded {
 			t.toHalfOpen(now, ReasonSuccessesWhileOpen, r, ev)
 		}
 	case breakerfeed.HalfOpen:
+		if stale {
+			return // a call from before the half-open: not a test of the recovery
+		}
 		if failure {
 			t.stepFailures++
 			if t.stepFailures >= t.base.halfOpenRun(s) {
@@ -326,7 +336,7 @@ func (t *target) open(now int64, reason, class string, r *Registry, ev *events) 
 	d *= 1 + s.OpenJitter*(2*s.random()-1)
 	d = math.Min(d, float64(s.OpenMax))
 	t.retryAt.Store(now + int64(d))
-	t.openedAt = now
+	t.openedAt, t.leftClosedAt = now, now
 	t.transition(now, from, breakerfeed.Open, reason, class, r, ev)
 }
 
@@ -347,6 +357,7 @@ func (t *target) toHalfOpen(now int64, reason string, r *Registry, ev *events) {
 	from := t.machine()
 	t.step, t.stepStart, t.stepSuccesses, t.stepAttempts, t.stepAdmitted = 0, now, 0, 0, 0
 	t.stepFailures = 0
+	t.leftClosedAt = now
 	t.transition(now, from, breakerfeed.HalfOpen, reason, "", r, ev)
 }
 

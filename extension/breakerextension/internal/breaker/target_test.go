@@ -475,3 +475,31 @@ func TestCountsKeptAcrossTransitions(t *testing.T) {
 	h.feed("pay", 3, breakerfeed.Error, ms, ms)
 	assert.Equal(t, uint64(22), h.Status("pay", false).Calls, "outcomes while open still count")
 }
+
+// Spans arrive seconds late: failures of calls that ended before the half-open began do not
+// re-open it, and those that ended before the opening do not break a run of successes.
+func TestStaleOutcomesDoNotDecideRecovery(t *testing.T) {
+	h := newHarness(t)
+	h.healthy(t, "pay")
+	h.openTarget(t, "pay")
+	opened := h.clock.Now()
+	h.clock.Advance(5 * time.Second)
+	require.True(t, h.Allow("pay"))
+	require.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
+	late := breakerfeed.Outcome{Class: breakerfeed.Error, Latency: ms, End: opened - int64(time.Second)}
+	for range 10 {
+		h.RecordOutcome("pay", late)
+	}
+	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"), "failures from before the half-open are stale")
+	fresh := breakerfeed.Outcome{Class: breakerfeed.Error, Latency: ms, End: h.clock.Now()}
+	h.RecordOutcome("pay", fresh)
+	assert.Equal(t, breakerfeed.Open, h.state("pay"), "a failure of a call made in half-open re-opens")
+
+	for range 4 {
+		h.RecordOutcome("pay", breakerfeed.Outcome{Class: breakerfeed.Success, Latency: ms, End: h.clock.Now()})
+	}
+	h.RecordOutcome("pay", late) // stale: does not break the run
+	h.RecordOutcome("pay", breakerfeed.Outcome{Class: breakerfeed.Success, Latency: ms, End: h.clock.Now()})
+	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
+	assert.Equal(t, ReasonSuccessesWhileOpen, h.last().Reason)
+}

@@ -101,6 +101,9 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 					continue
 				}
 				o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
+				if lat >= 0 {
+					o.End = int64(span.EndTimestamp())
+				}
 				if server || nowNs-target.servedAt.Load() > servedWindow {
 					feeder.RecordOutcome(target.name, o)
 				}
