@@ -378,3 +378,52 @@ func TestNeededRun(t *testing.T) {
 		}
 	}
 }
+
+func TestCallerViewLayersOnFleet(t *testing.T) {
+	c, _ := newLocal(t, Config{Caller: "frontend"})
+	c.stale.Store(false)
+	call(c, "svc", Success)
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	retry := time.Now().Add(time.Minute).UTC().Format(time.RFC3339Nano)
+	ev := func(caller, to string) {
+		c.applyTransition([]byte(fmt.Sprintf(`{"target":"svc","caller":%q,"from":"closed","to":%q,"at":%q,"mode":"auto","reason":"test","counts":{},"retry_at":%q}`, caller, to, at, retry)))
+	}
+	ev("cart", "open")
+	if !call(c, "svc", Success) {
+		t.Fatal("another caller's own view refused this caller")
+	}
+	ev("frontend", "open")
+	if call(c, "svc", Success) {
+		t.Fatal("this caller's own view is open, yet allowed")
+	}
+	if st, _ := c.State("svc"); st != Open {
+		t.Fatalf("state %v, want open", st)
+	}
+}
+
+func TestRemoteHalfOpenAfterLocalRecoveryActsClosed(t *testing.T) {
+	c, clk := newLocal(t, Config{OpenInitial: time.Second, HalfOpenSteps: []float64{100}, SuccessesPerStep: 1})
+	c.stale.Store(false)
+	call(c, "svc", Success)
+	retry := time.Now().Add(time.Minute)
+	remote(t, c, "svc", "open", "auto", time.Now(), &retry)
+	clk.add(time.Second)
+	if !call(c, "svc", Success) { // the trial passes, and completes the one-step ramp
+		t.Fatal("no trial")
+	}
+	if st, _ := c.State("svc"); st != Closed {
+		t.Fatalf("state %v after the ramp, want closed", st)
+	}
+	// Vigil's own backoff ends later: its half-open is old news to this client.
+	remote(t, c, "svc", "half_open", "auto", time.Now().Add(time.Second), nil)
+	for range 20 {
+		if !call(c, "svc", Success) {
+			t.Fatal("refused after Vigil's half-open although this client saw the recovery through")
+		}
+	}
+	// A new opening starts over.
+	remote(t, c, "svc", "open", "auto", time.Now().Add(2*time.Second), &retry)
+	if call(c, "svc", Success) {
+		t.Fatal("allowed after a new opening")
+	}
+}

@@ -101,7 +101,12 @@ type entry struct {
 	trialUntil int64 // a trial is in flight until it reports or this passes
 	// remote is Vigil's verdict; rampStep/rampAttempts/rampAdmitted/rampSuccesses are this
 	// client's progress through a half-open ramp.
+	// fleet and mine are the latest fleet-wide verdict and this caller's own view; remote is
+	// what the client acts on: the stricter of the two (an override is fleet-wide), with this
+	// client's own recovery progress on top.
+	fleet, mine   remoteView
 	remote        remoteView
+	recovered     bool // this client walked a ramp to the end since Vigil's last open
 	rampStep      int
 	rampStart     int64
 	rampAttempts  uint64
@@ -253,8 +258,9 @@ func (e *entry) startRamp(now int64, stale bool, c *Client) {
 func (e *entry) nextStep(now int64, c *Client) {
 	e.rampStep++
 	if e.rampStep >= len(c.cfg.HalfOpenSteps) {
-		// The ramp is complete: this client acts closed until Vigil says otherwise.
+		// The ramp is complete: this client acts closed until Vigil opens again.
 		e.remote.state = Closed
+		e.recovered = true
 		e.refreshGate(c.stale.Load())
 		c.stats.rampsCompleted.Add(1)
 		return
@@ -290,7 +296,9 @@ func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
 		if !stale && (e.remote.state == Open || e.remote.state == HalfOpen) && e.remote.mode == modeAuto {
 			// The service answers again: walk the ramp rather than wait for Vigil's backoff.
 			e.startRamp(now, stale, c)
-			e.rampSuccesses = 1
+			if e.rampSuccesses = 1; e.rampSuccesses >= c.cfg.SuccessesPerStep {
+				e.nextStep(now, c)
+			}
 		}
 		e.refreshGate(stale)
 	case kindRamp:
@@ -326,6 +334,7 @@ func (e *entry) openLocal(now int64, c *Client) {
 		e.opensEver++
 	}
 	e.local = Open
+	e.recovered = false
 	e.localOpens = min(e.localOpens+1, 32)
 	d := float64(c.cfg.OpenInitial) * math.Pow(2, float64(e.localOpens-1))
 	d = math.Min(d, float64(c.cfg.OpenMax))
@@ -336,14 +345,51 @@ func (e *entry) openLocal(now int64, c *Client) {
 	e.refreshGate(c.stale.Load())
 }
 
-// applyRemote applies a verdict from Vigil that is newer than the one held. It must be called
-// with mu held.
-func (e *entry) applyRemote(v remoteView, c *Client) {
-	if v.version != 0 && v.version < e.remote.version {
+// applySource applies a verdict of the fleet-wide view or of this caller's own view (mine),
+// unless it is older than the one held. It must be called with mu held.
+func (e *entry) applySource(v remoteView, mine bool, c *Client) {
+	src := &e.fleet
+	if mine {
+		src = &e.mine
+	}
+	if v.version != 0 && v.version < src.version {
 		return
 	}
+	*src = v
+	e.applyRemote(merge(e.fleet, e.mine), c)
+}
+
+// merge is the stricter of the fleet-wide verdict and this caller's own; overrides are
+// fleet-wide and win.
+func merge(fleet, mine remoteView) remoteView {
+	if fleet.mode != modeAuto {
+		return fleet
+	}
+	out := fleet
+	out.version = max(fleet.version, mine.version)
+	switch {
+	case mine.state > fleet.state:
+		out.state, out.retryAt = mine.state, mine.retryAt
+	case mine.state == fleet.state && mine.state == Open:
+		out.retryAt = max(fleet.retryAt, mine.retryAt)
+	}
+	out.slowNanos = max(fleet.slowNanos, mine.slowNanos)
+	return out
+}
+
+// applyRemote acts on the merged verdict. It must be called with mu held.
+func (e *entry) applyRemote(v remoteView, c *Client) {
 	now := c.now()
 	prev := e.remote.state
+	switch v.state {
+	case Open:
+		e.recovered = false
+	case HalfOpen:
+		if e.recovered {
+			// Vigil is still testing a recovery this client has already seen through.
+			v.state = Closed
+		}
+	}
 	e.remote = v
 	switch {
 	case v.state == HalfOpen && prev != HalfOpen:

@@ -20,6 +20,7 @@ const maxEventLine = 1 << 20
 // transition is the wire form of one event of GET /v1/watch (README, "Wire contract").
 type transition struct {
 	Target string    `json:"target"`
+	Caller string    `json:"caller"`
 	From   string    `json:"from"`
 	To     string    `json:"to"`
 	At     time.Time `json:"at"`
@@ -32,8 +33,14 @@ type transition struct {
 	RetryAt *time.Time `json:"retry_at"`
 }
 
-// status is the wire form of GET /v1/breakers/{target}?peek=true, as far as the client reads it.
+// status is the wire form of GET /v1/breakers/{target}?peek=true&caller=..., as far as the
+// client reads it: the fleet-wide status, and this caller's own view in caller_view.
 type status struct {
+	statusFields
+	CallerView *statusFields `json:"caller_view"`
+}
+
+type statusFields struct {
 	Target       string     `json:"target"`
 	Known        bool       `json:"known"`
 	MachineState string     `json:"machine_state"`
@@ -88,18 +95,26 @@ func (c *Client) applyTransition(data []byte) {
 		return
 	}
 	c.stats.events.Add(1)
+	if tr.Caller != "" && tr.Caller != c.cfg.Caller {
+		return // another caller's own view
+	}
 	e := (*c.targets.Load())[tr.Target]
 	if e == nil {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	v, ok := c.view(tr.To, tr.Mode, tr.At, tr.RetryAt, tr.Counts.SlowThresholdSecs, e.remote)
+	mine := tr.Caller != ""
+	prev := e.fleet
+	if mine {
+		prev = e.mine
+	}
+	v, ok := c.view(tr.To, tr.Mode, tr.At, tr.RetryAt, tr.Counts.SlowThresholdSecs, prev)
 	if !ok {
 		c.stats.badEvents.Add(1)
 		return
 	}
-	e.applyRemote(v, c)
+	e.applySource(v, mine, c)
 }
 
 // watchLoop keeps one subscription up, reconnecting with a backoff, and drops Vigil's
@@ -135,7 +150,7 @@ func (c *Client) dropVerdicts() {
 	c.stale.Store(true)
 	for _, e := range *c.targets.Load() {
 		e.mu.Lock()
-		e.remote = remoteView{}
+		e.fleet, e.mine, e.remote = remoteView{}, remoteView{}, remoteView{}
 		e.refreshGate(true)
 		e.mu.Unlock()
 	}
@@ -253,7 +268,11 @@ func (c *Client) fetchLoop(ctx context.Context) {
 func (c *Client) fetch(ctx context.Context, name string) {
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	req, err := c.newRequest(rctx, "/v1/breakers/"+url.PathEscape(name), url.Values{"peek": {"true"}})
+	q := url.Values{"peek": {"true"}}
+	if c.cfg.Caller != "" {
+		q.Set("caller", c.cfg.Caller)
+	}
+	req, err := c.newRequest(rctx, "/v1/breakers/"+url.PathEscape(name), q)
 	if err != nil {
 		return
 	}
@@ -277,26 +296,40 @@ func (c *Client) fetch(ctx context.Context, name string) {
 }
 
 func (c *Client) applyStatus(name string, st *status) error {
-	if !st.Known {
-		return nil
-	}
 	e := (*c.targets.Load())[name]
 	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := c.applyFields(e, name, &st.statusFields, false); err != nil {
+		return err
+	}
+	if st.CallerView != nil {
+		return c.applyFields(e, name, st.CallerView, true)
+	}
+	return nil
+}
+
+func (c *Client) applyFields(e *entry, name string, st *statusFields, mine bool) error {
+	if !st.Known {
 		return nil
 	}
 	var at time.Time
 	if n := len(st.Transitions); n > 0 {
 		at = st.Transitions[n-1].At
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	v, ok := c.view(st.MachineState, st.Mode, at, st.RetryAt, st.Counts.SlowThresholdSecs, e.remote)
+	prev := e.fleet
+	if mine {
+		prev = e.mine
+	}
+	v, ok := c.view(st.MachineState, st.Mode, at, st.RetryAt, st.Counts.SlowThresholdSecs, prev)
 	if !ok {
 		return fmt.Errorf("status of %q: state %q, mode %q", name, st.MachineState, st.Mode)
 	}
 	if v.version == 0 {
 		return nil // never transitioned: closed, nothing to apply
 	}
-	e.applyRemote(v, c)
+	e.applySource(v, mine, c)
 	return nil
 }
