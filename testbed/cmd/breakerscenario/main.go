@@ -39,6 +39,7 @@ import (
 
 type options struct {
 	binary, root                string
+	explain                     bool
 	rates                       []int
 	phases                      []string
 	healthy, outage, recovered  time.Duration
@@ -59,6 +60,7 @@ func main() {
 	flag.DurationVar(&o.slow, "slow", 60*time.Second, "slowdown length")
 	flag.DurationVar(&o.noiseWarmup, "noise-warmup", 60*time.Second, "noise phases: warm-up before counting")
 	flag.DurationVar(&o.noiseFor, "noise", 5*time.Minute, "noise phases: time counted")
+	flag.BoolVar(&o.explain, "explain", false, "print Vigil's transitions of each target (fleet-wide and the caller's own view)")
 	flag.Parse()
 	if *short {
 		rates, phases = "200", "outage"
@@ -229,6 +231,9 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 	wg.Wait()
 	printTables(out, phases, callers)
+	if o.explain {
+		explain(out, col.API, t0, callers)
+	}
 	fmt.Fprintln(out)
 	for _, c := range callers {
 		if n := c.transportErrs.Load(); n > 0 {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+type explainStatus struct {
+	State       string `json:"state"`
+	Transitions []struct {
+		From   string    `json:"from"`
+		To     string    `json:"to"`
+		At     time.Time `json:"at"`
+		Reason string    `json:"reason"`
+		Class  string    `json:"class"`
+	} `json:"transitions"`
+	CallerView *explainStatus `json:"caller_view"`
+}
+
+// explain prints the transitions Vigil remembers for each instrumented caller's target: the
+// fleet-wide breaker and the caller's own view, at seconds since the run's start.
+func explain(w io.Writer, api string, t0 time.Time, callers []*caller) {
+	fmt.Fprintln(w, "\nVigil's transitions (s since start):")
+	for _, c := range callers {
+		if c.tracing == nil {
+			continue
+		}
+		u := api + "/v1/breakers/" + url.PathEscape(c.target) + "?peek=true&caller=" + url.QueryEscape("frontend-"+c.target)
+		resp, err := http.Get(u)
+		if err != nil {
+			fmt.Fprintf(w, "%s: %v\n", c.target, err)
+			continue
+		}
+		var st explainStatus
+		err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			fmt.Fprintf(w, "%s: %v\n", c.target, err)
+			continue
+		}
+		line := func(view string, s *explainStatus) {
+			fmt.Fprintf(w, "  %-6s", view)
+			for _, tr := range s.Transitions {
+				fmt.Fprintf(w, " %.1f %s→%s (%s %s);", tr.At.Sub(t0).Seconds(), tr.From, tr.To, tr.Reason, tr.Class)
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s (%s):\n", c.target, c.kind)
+		line("fleet", &st)
+		if st.CallerView != nil {
+			line("caller", st.CallerView)
+		}
+	}
+}
