@@ -26,11 +26,12 @@ func (e *breakerExtension) routes() http.Handler {
 	mux.HandleFunc("GET /v1/breakers", e.handleList)
 	mux.HandleFunc("GET /v1/breakers/{target}", e.handleGet)
 	mux.HandleFunc("PUT /v1/breakers/{target}/override", e.handleOverride)
+	mux.HandleFunc("POST /v1/breakers/{target}/trials", e.handleTrial)
 	mux.HandleFunc("GET /v1/watch", e.handleWatch)
 	mux.HandleFunc("GET /v1/dependencies", e.handleDependencies)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.promReg, promhttp.HandlerOpts{}))
 	// The same paths with any other method, and everything else, answer in JSON too.
-	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/watch", "/v1/dependencies", "/metrics"} {
+	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/breakers/{target}/trials", "/v1/watch", "/v1/dependencies", "/metrics"} {
 		mux.HandleFunc(p, methodNotAllowed)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -144,25 +145,71 @@ type overrideBody struct {
 	Mode string `json:"mode"`
 }
 
+// trialBody is a client's trial call result: did the target answer (in time)?
+type trialBody struct {
+	OK     *bool  `json:"ok"`
+	Caller string `json:"caller,omitempty"`
+}
+
+// decodeOne decodes exactly one JSON object of at most limit bytes from the request into v,
+// answering the error itself and returning false when it cannot.
+func decodeOne(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverrideBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "body: must hold one JSON object")
+		return false
+	}
+	return true
+}
+
+// handleTrial records a client's trial call result for the fleet-wide breaker (and, with a
+// caller, for its own view): a pass ends an open backoff and counts in a half-open step, a
+// failure re-opens a half-open breaker. A target Vigil does not know answers 404.
+func (e *breakerExtension) handleTrial(w http.ResponseWriter, r *http.Request) {
+	name, ok := e.target(w, r)
+	if !ok {
+		return
+	}
+	var body trialBody
+	if !decodeOne(w, r, &body) {
+		return
+	}
+	if body.OK == nil {
+		writeError(w, http.StatusBadRequest, "ok: required (true or false)")
+		return
+	}
+	if body.Caller != "" && !e.validPair(body.Caller, name) {
+		writeError(w, http.StatusBadRequest, "caller: invalid name")
+		return
+	}
+	known := e.registry.RecordTrial(name, *body.OK)
+	if body.Caller != "" {
+		known = e.callers.RecordTrial(body.Caller+callerSep+name, *body.OK) || known
+	}
+	if !known {
+		writeError(w, http.StatusNotFound, "target: not known")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request) {
 	name, ok := e.target(w, r)
 	if !ok {
 		return
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverrideBody))
-	dec.DisallowUnknownFields()
 	var body overrideBody
-	if err := dec.Decode(&body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
-		return
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "body: must hold one JSON object")
+	if !decodeOne(w, r, &body) {
 		return
 	}
 	mode, ok := breaker.ParseMode(body.Mode)

@@ -103,3 +103,46 @@ func TestRecordCallerOutcomeDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() { r.RecordCallerOutcome("frontend", "checkout", o) })
 	assert.Zero(t, allocs)
 }
+
+func TestAPITrials(t *testing.T) {
+	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r.fail("checkout", 8)
+	r.failFrom("frontend", "checkout", 8)
+	post := func(target, body string) (int, map[string]any) {
+		return do(t, http.MethodPost, r.base+"/v1/breakers/"+target+"/trials", body, nil)
+	}
+	code, _ := post("checkout", `{"ok":false}`)
+	assert.Equal(t, http.StatusNoContent, code)
+	st, _ := r.State("checkout")
+	assert.Equal(t, breakerfeed.Open, st, "a failed trial keeps it open")
+
+	code, _ = post("checkout", `{"ok":true,"caller":"frontend"}`)
+	assert.Equal(t, http.StatusNoContent, code)
+	st, _ = r.State("checkout")
+	assert.Equal(t, breakerfeed.HalfOpen, st, "a passing trial ends the backoff")
+	assert.Equal(t, breaker.ReasonTrialPassed, r.registry.Status("checkout", false).Reason)
+	cv := r.callerStatus("frontend", "checkout", false)
+	assert.Equal(t, "half_open", cv.State, "and the caller's own view's")
+
+	code, _ = post("checkout", `{"ok":false}`)
+	assert.Equal(t, http.StatusNoContent, code)
+	assert.Equal(t, breaker.ReasonTrialFailed, r.registry.Status("checkout", false).Reason)
+
+	for _, tc := range []struct {
+		target, body string
+		code         int
+		msg          string
+	}{
+		{"never-seen", `{"ok":true}`, http.StatusNotFound, "target: "},
+		{"checkout", `{}`, http.StatusBadRequest, "ok: "},
+		{"checkout", `{"ok":true,"extra":1}`, http.StatusBadRequest, "body: "},
+		{"checkout", `{"ok":true}{}`, http.StatusBadRequest, "body: "},
+		{"checkout", `{"ok":true,"caller":"a→b"}`, http.StatusBadRequest, "caller: "},
+	} {
+		code, body := post(tc.target, tc.body)
+		assert.Equal(t, tc.code, code, tc.body)
+		assert.Contains(t, body["error"], tc.msg, tc.body)
+	}
+	code, _ = do(t, http.MethodGet, r.base+"/v1/breakers/checkout/trials", "", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, code)
+}

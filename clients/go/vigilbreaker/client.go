@@ -233,11 +233,19 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	newT   chan string // targets the subscription has not fetched a status for yet
+	trials chan trialReport
+}
+
+// trialReport is a trial call's result, for Vigil (POST /v1/breakers/{target}/trials).
+type trialReport struct {
+	target string
+	ok     bool
 }
 
 type counters struct {
 	untracked, localOpens, trialsPassed, rampsCompleted atomic.Uint64
 	events, badEvents, reconnects, snapshots            atomic.Uint64
+	trialsReported, trialsUnreported                    atomic.Uint64
 	connected                                           atomic.Bool
 }
 
@@ -252,8 +260,11 @@ type Stats struct {
 	BadEvents      uint64 // events that could not be read (counted and skipped)
 	Reconnects     uint64 // subscription (re)connections
 	Snapshots      uint64 // target statuses fetched
-	Connected      bool   // the subscription is up
-	Stale          bool   // Vigil's verdicts are dropped (down for longer than MaxStale)
+	// TrialsReported are trial results Vigil took; TrialsUnreported those it did not get
+	// (queue full, Vigil unreachable, or the target unknown to it).
+	TrialsReported, TrialsUnreported uint64
+	Connected                        bool // the subscription is up
+	Stale                            bool // Vigil's verdicts are dropped (down for longer than MaxStale)
 }
 
 // New returns a started client. With an Endpoint it subscribes to Vigil's transitions in the
@@ -263,7 +274,7 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, epoch: time.Now(), newT: make(chan string, 256)}
+	c := &Client{cfg: cfg, epoch: time.Now(), newT: make(chan string, 256), trials: make(chan trialReport, 64)}
 	c.now = func() int64 { return int64(time.Since(c.epoch)) }
 	empty := map[string]*entry{}
 	c.targets.Store(&empty)
@@ -272,8 +283,9 @@ func New(cfg Config) (*Client, error) {
 	c.wg.Add(1)
 	go c.learnLoop(ctx)
 	if cfg.Endpoint != "" {
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go c.watchLoop(ctx)
+		go c.reportLoop(ctx)
 	} else {
 		c.stale.Store(true)
 	}
@@ -354,17 +366,19 @@ func (c *Client) State(target string) (State, bool) {
 // Stats returns the client's own counts.
 func (c *Client) Stats() Stats {
 	return Stats{
-		Targets:        len(*c.targets.Load()),
-		Untracked:      c.stats.untracked.Load(),
-		LocalOpens:     c.stats.localOpens.Load(),
-		TrialsPassed:   c.stats.trialsPassed.Load(),
-		RampsCompleted: c.stats.rampsCompleted.Load(),
-		Events:         c.stats.events.Load(),
-		BadEvents:      c.stats.badEvents.Load(),
-		Reconnects:     c.stats.reconnects.Load(),
-		Snapshots:      c.stats.snapshots.Load(),
-		Connected:      c.stats.connected.Load(),
-		Stale:          c.stale.Load(),
+		Targets:          len(*c.targets.Load()),
+		Untracked:        c.stats.untracked.Load(),
+		LocalOpens:       c.stats.localOpens.Load(),
+		TrialsPassed:     c.stats.trialsPassed.Load(),
+		RampsCompleted:   c.stats.rampsCompleted.Load(),
+		Events:           c.stats.events.Load(),
+		BadEvents:        c.stats.badEvents.Load(),
+		Reconnects:       c.stats.reconnects.Load(),
+		Snapshots:        c.stats.snapshots.Load(),
+		TrialsReported:   c.stats.trialsReported.Load(),
+		TrialsUnreported: c.stats.trialsUnreported.Load(),
+		Connected:        c.stats.connected.Load(),
+		Stale:            c.stale.Load(),
 	}
 }
 

@@ -285,6 +285,7 @@ func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
 		if o == Ignored {
 			return
 		}
+		c.reportTrial(e.name, passed)
 		if !passed {
 			e.openLocal(now, c)
 			return

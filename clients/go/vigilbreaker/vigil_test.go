@@ -254,3 +254,50 @@ func newSSEServer(t *testing.T, h http.HandlerFunc) string {
 	})
 	return "http://" + l.Addr().String()
 }
+
+// A passing trial is reported as POST /v1/breakers/{target}/trials with this caller's name.
+func TestTrialReported(t *testing.T) {
+	got := make(chan string, 4)
+	srv := newSSEServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/breakers/svc/trials" {
+			b := make([]byte, 256)
+			n, _ := r.Body.Read(b)
+			got <- string(b[:n])
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if r.URL.Path == "/v1/watch" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		http.Error(w, `{"error":"no"}`, http.StatusNotFound)
+	})
+	c, err := New(Config{Endpoint: srv, Caller: "frontend", OpenInitial: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	eventually(t, "connected", func() bool { return c.Stats().Connected })
+	for range 8 { // a new target's run is 8
+		call(c, "svc", Failure)
+	}
+	eventually(t, "a trial", func() bool {
+		p, ok := c.Allow("svc")
+		if ok {
+			p.Done(Success)
+		}
+		return ok
+	})
+	select {
+	case body := <-got:
+		if body != `{"ok":true,"caller":"frontend"}` {
+			t.Fatalf("trial body %s", body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no trial report")
+	}
+	eventually(t, "counted", func() bool { return c.Stats().TrialsReported == 1 })
+}

@@ -183,6 +183,25 @@ func (r *Registry) RecordProbe(target string, ok bool) {
 	}
 }
 
+// RecordTrial records the result of a client's trial call to target (a call it let through to
+// test a recovery). An unknown target is not created: there is nothing to recover.
+func (r *Registry) RecordTrial(target string, ok bool) bool {
+	t := r.lookup(target)
+	if t == nil {
+		return false
+	}
+	now := r.clock.Now()
+	t.touch(now)
+	var ev events
+	t.mu.Lock()
+	t.trial(now, ok, r, &ev)
+	t.mu.Unlock()
+	if ev.n > 0 {
+		r.emit(&ev)
+	}
+	return true
+}
+
 // Allow decides whether a call to target may go ahead now. In half-open it takes one
 // admission slot of the ramp. An unknown target is allowed and stays unknown.
 func (r *Registry) Allow(target string) bool {

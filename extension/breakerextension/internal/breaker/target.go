@@ -258,19 +258,33 @@ func (t *target) evaluate(now int64, class breakerfeed.Class, failure bool, r *R
 func (t *target) probe(now int64, ok bool, r *Registry, ev *events) {
 	t.advance(now, r, ev)
 	t.lastProbeAt, t.lastProbeOK = now, ok
+	t.test(now, ok, ReasonProbePassed, ReasonProbeFailed, classProbe, r, ev)
+}
+
+// trial records the result of a call a client let through to test a recovery (the client
+// library's trial and ramp calls): it acts as a probe by a real call.
+func (t *target) trial(now int64, ok bool, r *Registry, ev *events) {
+	t.advance(now, r, ev)
+	t.test(now, ok, ReasonTrialPassed, ReasonTrialFailed, classTrial, r, ev)
+}
+
+// test moves an open or half-open machine on a probe's or a trial's result: a pass ends an
+// open backoff at once and counts as a success of a half-open step; a failure re-opens a
+// half-open machine.
+func (t *target) test(now int64, ok bool, passed, failed, class string, r *Registry, ev *events) {
 	if t.frozen() {
 		return
 	}
 	switch t.machine() {
 	case breakerfeed.Open:
 		if ok {
-			t.toHalfOpen(now, ReasonProbePassed, r, ev)
+			t.toHalfOpen(now, passed, r, ev)
 		}
 	case breakerfeed.HalfOpen:
 		if ok {
 			t.stepSuccess(now, r, ev)
 		} else {
-			t.open(now, ReasonProbeFailed, classProbe, r, ev)
+			t.open(now, failed, class, r, ev)
 		}
 	}
 }
