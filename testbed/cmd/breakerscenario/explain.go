@@ -23,7 +23,7 @@ type explainStatus struct {
 
 // explain prints the transitions Vigil remembers for each instrumented caller's target: the
 // fleet-wide breaker and the caller's own view, at seconds since the run's start.
-func explain(w io.Writer, api string, t0 time.Time, callers []*caller) {
+func explain(w io.Writer, api string, callers []*caller) {
 	fmt.Fprintln(w, "\nVigil's transitions (s since start):")
 	for _, c := range callers {
 		if c.tracing == nil {
@@ -43,6 +43,7 @@ func explain(w io.Writer, api string, t0 time.Time, callers []*caller) {
 			continue
 		}
 		line := func(view string, s *explainStatus) {
+			t0 := c.phase.t0
 			fmt.Fprintf(w, "  %-6s", view)
 			for _, tr := range s.Transitions {
 				fmt.Fprintf(w, " %.1f %s→%s (%s %s);", tr.At.Sub(t0).Seconds(), tr.From, tr.To, tr.Reason, tr.Class)

@@ -41,7 +41,7 @@ type options struct {
 	binary, root                string
 	explain                     bool
 	rates                       []int
-	phases                      []string
+	groups                      [][]string // phases in a group run side by side; groups one after another
 	healthy, outage, recovered  time.Duration
 	slow, noiseWarmup, noiseFor time.Duration
 }
@@ -53,7 +53,7 @@ func main() {
 	flag.StringVar(&o.binary, "binary", "../../../_build/otelcol-vigil", "the otelcol-vigil binary (make build)")
 	flag.StringVar(&o.root, "root", "../../..", "the repository root (for otelcol-config.yaml)")
 	flag.StringVar(&rates, "rates", "20,200", "call rates per second, each run side by side")
-	flag.StringVar(&phases, "phases", "outage,latency,noise10,noise20", "phases to run, side by side")
+	flag.StringVar(&phases, "phases", "outage,latency,noise10+noise20", "phases to run: one after another (,) or side by side (+)")
 	flag.DurationVar(&o.healthy, "healthy", 60*time.Second, "healthy time before an outage or slowdown")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "outage length")
 	flag.DurationVar(&o.recovered, "recovered", 60*time.Second, "time measured after the outage")
@@ -74,7 +74,9 @@ func main() {
 		}
 		o.rates = append(o.rates, n)
 	}
-	o.phases = strings.Split(phases, ",")
+	for _, group := range strings.Split(phases, ",") {
+		o.groups = append(o.groups, strings.Split(group, "+"))
+	}
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "breakerscenario:", err)
 		os.Exit(1)
@@ -82,12 +84,27 @@ func main() {
 }
 
 func buildPhases(o options) ([]*phase, error) {
+	var out []*phase
+	for gi, group := range o.groups {
+		for _, name := range group {
+			p, err := buildPhase(o, strings.TrimSpace(name))
+			if err != nil {
+				return nil, err
+			}
+			p.group = gi
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func buildPhase(o options, name string) (*phase, error) {
 	healthy := func(until time.Duration) segment {
 		return segment{until: until, errProb: 0.01, latency: 20 * time.Millisecond}
 	}
 	var out []*phase
-	for _, name := range o.phases {
-		switch strings.TrimSpace(name) {
+	{
+		switch name {
 		case "outage":
 			h, ho := o.healthy, o.healthy+o.outage
 			out = append(out, &phase{name: "outage", changeAt: h, recoverAt: ho, segments: []segment{
@@ -107,7 +124,7 @@ func buildPhases(o options) ([]*phase, error) {
 			return nil, fmt.Errorf("-phases: unknown phase %q (outage, latency, noise10, noise20)", name)
 		}
 	}
-	return out, nil
+	return out[0], nil
 }
 
 func run(ctx context.Context, o options, out io.Writer) (err error) {
@@ -216,23 +233,38 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 
-	longest := time.Duration(0)
-	for _, p := range phases {
-		longest = max(longest, p.end())
+	total := time.Duration(0)
+	for gi := range o.groups {
+		longest := time.Duration(0)
+		for _, p := range phases {
+			if p.group == gi {
+				longest = max(longest, p.end())
+			}
+		}
+		total += longest
 	}
-	fmt.Fprintf(out, "breakerscenario: %d callers, rates %v, phases %v, %s; collector %s\n",
-		len(callers), o.rates, o.phases, longest, binary)
-	t0 := time.Now()
-	srv.t0 = t0
-	var wg sync.WaitGroup
-	for _, c := range callers {
-		wg.Add(1)
-		go c.run(ctx, t0, &wg)
+	fmt.Fprintf(out, "breakerscenario: %d callers, rates %v, phases %v (groups one after another), %s; collector %s\n",
+		len(callers), o.rates, o.groups, total, binary)
+	// Groups run one after another, so the machine carries one group's load at a time.
+	for gi := range o.groups {
+		t0 := time.Now()
+		for _, p := range phases {
+			if p.group == gi {
+				p.t0 = t0
+			}
+		}
+		var wg sync.WaitGroup
+		for _, c := range callers {
+			if c.phase.group == gi {
+				wg.Add(1)
+				go c.run(ctx, t0, &wg)
+			}
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	printTables(out, phases, callers)
 	if o.explain {
-		explain(out, col.API, t0, callers)
+		explain(out, col.API, callers)
 	}
 	fmt.Fprintln(out)
 	for _, c := range callers {

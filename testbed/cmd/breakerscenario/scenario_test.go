@@ -21,7 +21,7 @@ func TestShortOutage(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("collector binary %s not found (run `make build`, or set VIGIL_BINARY): %v", bin, err)
 	}
-	o := options{binary: bin, root: filepath.Join("..", "..", ".."), rates: []int{200}, phases: []string{"outage"},
+	o := options{binary: bin, root: filepath.Join("..", "..", ".."), rates: []int{200}, groups: [][]string{{"outage"}},
 		healthy: 10 * time.Second, outage: 10 * time.Second, recovered: 10 * time.Second}
 	var out strings.Builder
 	if err := run(context.Background(), o, &out); err != nil {

@@ -30,6 +30,8 @@ type phase struct {
 	// changeAt is when the trouble starts (outage, slowness); recoverAt when it ends (0: it
 	// does not); measureFrom is where the noise phases' count starts (after a warm-up).
 	changeAt, recoverAt, measureFrom time.Duration
+	group                            int       // phases of a group run side by side
+	t0                               time.Time // when the phase started (set before its calls)
 }
 
 func (p *phase) end() time.Duration { return p.segments[len(p.segments)-1].until }
@@ -63,7 +65,6 @@ func newTracing(ctx context.Context, service, otlp string) (*tracing, error) {
 // server is the callee: one HTTP server on loopback; each target path plays its phase, and an
 // instrumented target records a SERVER span per request in its own service's SDK.
 type server struct {
-	t0      time.Time
 	mu      sync.RWMutex
 	targets map[string]*serverTarget
 }
@@ -87,7 +88,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, span = st.tracing.tracer.Start(r.Context(), "GET /svc/{target}", trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
 	}
-	seg := st.phase.at(time.Since(s.t0))
+	seg := st.phase.at(time.Since(st.phase.t0))
 	code := http.StatusOK
 	switch {
 	case seg.down:
