@@ -427,3 +427,25 @@ func TestRemoteHalfOpenAfterLocalRecoveryActsClosed(t *testing.T) {
 		t.Fatal("allowed after a new opening")
 	}
 }
+
+func TestNoisyRampNeedsARunOfFailures(t *testing.T) {
+	c, _ := newLocal(t, Config{HalfOpenSteps: []float64{100}, SuccessesPerStep: 1000})
+	c.stale.Store(false)
+	learnHealthy(c, "noisy", 100, 20, 120) // 20%: a ramp re-opens on 5 failures in a row
+	remote(t, c, "noisy", "half_open", "auto", time.Now(), nil)
+	for i := 1; i <= 4; i++ {
+		if !call(c, "noisy", Failure) {
+			t.Fatalf("ramp call %d refused: 4 failures in a row at a learned 20%% are noise", i)
+		}
+	}
+	call(c, "noisy", Failure)
+	if st, _ := c.State("noisy"); st != Open {
+		t.Fatalf("state %v after 5 failed ramp calls in a row, want open", st)
+	}
+	e := (*c.targets.Load())["noisy"]
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if got := e.rampRun(); got != 5 {
+		t.Fatalf("rampRun at 20%% = %d, want 5", got)
+	}
+}

@@ -112,6 +112,7 @@ type entry struct {
 	rampAttempts  uint64
 	rampAdmitted  uint64
 	rampSuccesses int
+	rampFailures  int // failed ramp calls in a row
 	// lastLocalOpen is the wall-clock time of the last local opening, so an older remote
 	// "closed" does not close it.
 	lastLocalOpen int64
@@ -247,11 +248,23 @@ func (e *entry) ramp(now int64, c *Client) (permitKind, bool) {
 	return kindNormal, false
 }
 
+// rampRun is the run of failed ramp calls that re-opens: the smallest k >= 1 with
+// rate^k <= 0.1% at the learned failure rate (1 below 0.1%, 2 at 1%, 3 at 10%, 5 at 20%).
+// It must be called with mu held.
+func (e *entry) rampRun() int {
+	rate := e.learnedFails / e.learnedCalls
+	if rate <= 0.001 {
+		return 1
+	}
+	return min(int(math.Ceil(math.Log(0.001)/math.Log(rate))), maxRun)
+}
+
 func (e *entry) startRamp(now int64, stale bool, c *Client) {
 	if !stale {
 		e.remote.state = HalfOpen
 	}
 	e.rampStep, e.rampStart, e.rampAttempts, e.rampAdmitted, e.rampSuccesses = 0, now, 0, 0, 0
+	e.rampFailures = 0
 	e.refreshGate(stale)
 }
 
@@ -307,9 +320,14 @@ func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
 			return
 		}
 		if !passed {
-			e.openLocal(now, c)
+			// A noisy target fails now and then while healthy: re-open on a run of failures
+			// as unlikely as one failure of a clean service, as Vigil's half-open does.
+			if e.rampFailures++; e.rampFailures >= e.rampRun() {
+				e.openLocal(now, c)
+			}
 			return
 		}
+		e.rampFailures = 0
 		if e.remote.state != HalfOpen {
 			return
 		}

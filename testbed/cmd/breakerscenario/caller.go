@@ -49,8 +49,9 @@ type caller struct {
 	client *vigilbreaker.Client
 	gb     *gobreaker.TwoStepCircuitBreaker[struct{}]
 
-	mu      sync.Mutex
-	records []record
+	mu         sync.Mutex
+	records    []record
+	vigilOpens []vigilOpen // Vigil's openings of this caller's target (instrumented callers)
 	// transportErrs counts calls that got no answer (the loopback or the machine, not the
 	// service): a run must show none for its figures to be about the breakers.
 	transportErrs atomic.Int64

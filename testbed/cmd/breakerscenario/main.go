@@ -233,6 +233,26 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 
+	// Vigil's openings of each instrumented caller's target, from the watch stream.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watching, ready sync.WaitGroup
+	for _, c := range callers {
+		if c.tracing == nil {
+			continue
+		}
+		watching.Add(1)
+		ready.Add(1)
+		go func() {
+			defer watching.Done()
+			c.watchOpens(watchCtx, col.API, "frontend-"+c.target, &ready)
+		}()
+	}
+	ready.Wait()
+	defer func() {
+		stopWatch()
+		watching.Wait()
+	}()
+
 	total := time.Duration(0)
 	for gi := range o.groups {
 		longest := time.Duration(0)

@@ -29,6 +29,30 @@ type outcome struct {
 	troubleOffered, troubleRefused int
 }
 
+// vigilCounts counts Vigil's openings in [from, to) of the phase: on errors (error, timeout)
+// and on slow calls, fleet-wide and in the caller's own view.
+func vigilCounts(p *phase, opens []vigilOpen, from, to time.Duration) string {
+	var fleetErr, fleetSlow, callerErr, callerSlow int
+	for _, v := range opens {
+		at := v.at.Sub(p.t0)
+		if at < from || at >= to {
+			continue
+		}
+		slow := v.class == "slow"
+		switch {
+		case v.caller && slow:
+			callerSlow++
+		case v.caller:
+			callerErr++
+		case slow:
+			fleetSlow++
+		default:
+			fleetErr++
+		}
+	}
+	return fmt.Sprintf("%d / %d | %d / %d", fleetErr, callerErr, fleetSlow, callerSlow)
+}
+
 func analyse(p *phase, recs []record) outcome {
 	slices.SortFunc(recs, func(a, b record) int { return int(a.at - b.at) })
 	var o outcome
@@ -37,18 +61,22 @@ func analyse(p *phase, recs []record) outcome {
 	if p.changeAt == 0 {
 		quietTo = p.end()
 	}
-	prevAllowed := true
+	// An opening is a refused call after at least a second without one (a half-open ramp's
+	// refusals between its admissions are one opening).
+	lastRefused := time.Duration(-time.Hour)
 	for _, r := range recs {
 		if r.at >= quietFrom && r.at < quietTo {
 			o.quietOffered++
 			if !r.allowed {
 				o.quietRefused++
-				if prevAllowed {
+				if r.at-lastRefused >= time.Second {
 					o.quietOpens++
 				}
 			}
 		}
-		prevAllowed = r.allowed
+		if !r.allowed {
+			lastRefused = r.at
+		}
 		if p.changeAt == 0 || r.at < p.changeAt {
 			continue
 		}
@@ -103,8 +131,16 @@ func printTables(w io.Writer, phases []*phase, callers []*caller) {
 			}
 			c.mu.Lock()
 			o := analyse(p, slices.Clone(c.records))
+			vigil := "- | -"
+			if c.tracing != nil {
+				from, to := p.measureFrom, p.changeAt
+				if p.changeAt == 0 {
+					to = p.end()
+				}
+				vigil = vigilCounts(p, c.vigilOpens, from, to)
+			}
 			c.mu.Unlock()
-			rows = append(rows, row(p, c, o))
+			rows = append(rows, row(p, c, o, vigil))
 		}
 		fmt.Fprintf(w, "\n### %s\n\n%s\n", title(p), header(p))
 		for _, r := range rows {
@@ -128,15 +164,15 @@ func title(p *phase) string {
 func header(p *phase) string {
 	switch {
 	case p.recoverAt > 0:
-		return "| caller | rate/s | failed calls to open | s to open | let through while open | first call allowed after recovery | last refusal after recovery | calls refused after recovery | opens before the outage |\n|---|---|---|---|---|---|---|---|---|"
+		return "| caller | rate/s | failed calls to open | s to open | let through while open | first call allowed after recovery | last refusal after recovery | calls refused after recovery | refusals before the outage | Vigil opens before, on errors: fleet / caller | on slow calls: fleet / caller |\n|---|---|---|---|---|---|---|---|---|---|---|"
 	case p.changeAt > 0:
-		return "| caller | rate/s | s to open on slow calls | refused while slow | opens before |\n|---|---|---|---|---|"
+		return "| caller | rate/s | s to open on slow calls | refused while slow | refusals before | Vigil opens before, on errors: fleet / caller | on slow calls: fleet / caller |\n|---|---|---|---|---|---|---|"
 	default:
-		return "| caller | rate/s | opens (false) | calls refused |\n|---|---|---|---|"
+		return "| caller | rate/s | refusals (openings seen by the caller) | calls refused | Vigil opens on errors: fleet / caller | on slow calls: fleet / caller |\n|---|---|---|---|---|---|"
 	}
 }
 
-func row(p *phase, c *caller, o outcome) string {
+func row(p *phase, c *caller, o outcome, vigil string) string {
 	name := strings.TrimSpace(c.kind)
 	switch {
 	case p.recoverAt > 0:
@@ -153,15 +189,15 @@ func row(p *phase, c *caller, o outcome) string {
 		} else if o.opened {
 			last = "none"
 		}
-		return fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s | %d | %d |", name, c.rate, failed, open,
-			pct(o.openAllowed, o.openOffered), first, last, o.refusedAfter, o.quietOpens)
+		return fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s | %d | %d | %s |", name, c.rate, failed, open,
+			pct(o.openAllowed, o.openOffered), first, last, o.refusedAfter, o.quietOpens, vigil)
 	case p.changeAt > 0:
 		open := "never"
 		if o.opened {
 			open = secs(o.toOpen)
 		}
-		return fmt.Sprintf("| %s | %d | %s | %s | %d |", name, c.rate, open, pct(o.troubleRefused, o.troubleOffered), o.quietOpens)
+		return fmt.Sprintf("| %s | %d | %s | %s | %d | %s |", name, c.rate, open, pct(o.troubleRefused, o.troubleOffered), o.quietOpens, vigil)
 	default:
-		return fmt.Sprintf("| %s | %d | %d | %s |", name, c.rate, o.quietOpens, pct(o.quietRefused, o.quietOffered))
+		return fmt.Sprintf("| %s | %d | %d | %s | %s |", name, c.rate, o.quietOpens, pct(o.quietRefused, o.quietOffered), vigil)
 	}
 }
