@@ -10,7 +10,15 @@ import (
 )
 
 type explainStatus struct {
-	State       string `json:"state"`
+	State    string `json:"state"`
+	Baseline struct {
+		P50 float64 `json:"latency_p50_seconds"`
+		P95 float64 `json:"latency_p95_seconds"`
+	} `json:"baseline"`
+	Thresholds struct {
+		Slow     float64 `json:"slow_call_seconds"`
+		SlowRate float64 `json:"slow_rate"`
+	} `json:"thresholds"`
 	Transitions []struct {
 		From   string    `json:"from"`
 		To     string    `json:"to"`
@@ -44,7 +52,8 @@ func explain(w io.Writer, api string, callers []*caller) {
 		}
 		line := func(view string, s *explainStatus) {
 			t0 := c.phase.t0
-			fmt.Fprintf(w, "  %-6s", view)
+			fmt.Fprintf(w, "  %-6s (p50 %.1f ms, p95 %.1f ms, slow above %.1f ms, slow rate threshold %.3f)", view,
+				s.Baseline.P50*1000, s.Baseline.P95*1000, s.Thresholds.Slow*1000, s.Thresholds.SlowRate)
 			for _, tr := range s.Transitions {
 				fmt.Fprintf(w, " %.1f %s→%s (%s %s);", tr.At.Sub(t0).Seconds(), tr.From, tr.To, tr.Reason, tr.Class)
 			}

@@ -241,6 +241,13 @@ func (t *target) evaluate(now int64, class breakerfeed.Class, failure bool, r *R
 	if w.calls < uint64(s.MinCalls) {
 		return
 	}
+	// Right after a closing the window restarts from the fence, and a pause of a few hundred
+	// milliseconds (a GC, a busy host) delays a burst of consecutive calls together: those
+	// are not independent outcomes. The rate rules wait one bucket after a closing, so such a
+	// burst is weighed against a bucket's worth of calls; the consecutive rule still applies.
+	if t.fence > 0 && now-t.fence < t.win.width {
+		return
+	}
 	if failure && wilsonLower(w.failures, w.calls, s.Z) > t.base.failureThreshold(s) {
 		cls := breakerfeed.Error.String()
 		if 2*w.timeouts > w.failures {

@@ -503,3 +503,18 @@ func TestStaleOutcomesDoNotDecideRecovery(t *testing.T) {
 	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
 	assert.Equal(t, ReasonSuccessesWhileOpen, h.last().Reason)
 }
+
+// A pause right after a closing delays a burst of calls together; the rate rules wait one
+// bucket after the closing, so the burst alone does not re-open it, while lasting slowness does.
+func TestPauseRightAfterClosingDoesNotTripSlowRule(t *testing.T) {
+	h := newHarness(t)
+	h.feed("pay", 12000, breakerfeed.Success, 20*ms, 100*time.Millisecond) // learns 20 ms
+	h.openTarget(t, "pay")
+	h.clock.Advance(5 * time.Second)
+	h.closeThroughRamp(t, "pay")
+	h.feed("pay", 30, breakerfeed.Success, 300*ms, 5*ms) // 150 ms of stalled calls
+	assert.Equal(t, breakerfeed.Closed, h.state("pay"), "a burst within the first bucket after closing")
+	h.feed("pay", 200, breakerfeed.Success, 300*ms, 10*ms) // slow for 2 s
+	assert.Equal(t, breakerfeed.Open, h.state("pay"), "lasting slowness still opens")
+	assert.Equal(t, ReasonSlowCallRate, h.last().Reason)
+}
