@@ -52,10 +52,11 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-var localPort = regexp.MustCompile(`localhost:(\d+)|port: (\d+)`)
+var localPort = regexp.MustCompile(`(?:\$\{env:VIGIL_LISTEN_HOST:-localhost\}|localhost):(\d+)|port: (\d+)`)
 
 // defaultConfig reads the repository's otelcol-config.yaml and moves each of its ports (every
-// localhost:PORT and the telemetry reader's port: PORT) to a free loopback port; the same port
+// localhost:PORT or ${env:VIGIL_LISTEN_HOST:-localhost}:PORT, and the telemetry reader's
+// port: PORT) to a free loopback port; the same port
 // gets the same replacement, so the probe of the health endpoint still finds it.
 func defaultConfig(root string) (cfg string, ports map[string]int, err error) {
 	raw, err := os.ReadFile(filepath.Join(root, "otelcol-config.yaml"))
