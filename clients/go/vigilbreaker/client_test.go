@@ -449,3 +449,33 @@ func TestNoisyRampNeedsARunOfFailures(t *testing.T) {
 		t.Fatalf("rampRun at 20%% = %d, want 5", got)
 	}
 }
+
+func TestVigilSeeingTheTargetAnswerBringsTheTrialForward(t *testing.T) {
+	for _, first := range []bool{true, false} {
+		t.Run(fmt.Sprintf("answering half-open first: %v", first), func(t *testing.T) {
+			c, clk := newLocal(t, Config{OpenInitial: 4 * time.Second})
+			c.stale.Store(false)
+			learnHealthy(c, "svc", 100, 0, 30)
+			for range 5 {
+				call(c, "svc", Failure)
+			}
+			clk.add(time.Second)
+			n := 0
+			ev := func(reason string) {
+				n++
+				at := time.Now().Add(time.Duration(n) * time.Second).UTC().Format(time.RFC3339Nano)
+				c.applyTransition([]byte(fmt.Sprintf(`{"target":"svc","from":"open","to":"half_open","at":%q,"mode":"auto","reason":%q,"counts":{}}`, at, reason)))
+			}
+			if !first {
+				ev("backoff_elapsed") // no evidence: the local backoff holds
+				if call(c, "svc", Success) {
+					t.Fatal("a trial before the local backoff on a half-open without evidence")
+				}
+			}
+			ev("probe_passed")
+			if !call(c, "svc", Success) {
+				t.Fatal("no trial after Vigil saw a probe pass")
+			}
+		})
+	}
+}

@@ -76,6 +76,9 @@ type remoteView struct {
 	retryAt int64
 	// slowNanos is Vigil's slow-call threshold: a trial slower than this has not passed.
 	slowNanos int64
+	// answering says the verdict came from evidence that the target answers again (a
+	// half-open on successes while open, a passing probe or trial, a closing).
+	answering bool
 }
 
 // entry is one target's state in this client. The fields Allow reads on the fast path are
@@ -417,8 +420,10 @@ func (e *entry) applyRemote(v remoteView, c *Client) {
 		// Vigil opened: the first trial goes after the initial local backoff, not at Vigil's
 		// retry_at (a backoff Vigil sizes from spans that arrive late).
 		e.nextTrial = now + int64(c.cfg.OpenInitial)
-	case v.state == Closed && e.local == Open && v.version > e.lastLocalOpen:
-		// Vigil saw the service recover after this client opened: try it now.
+	}
+	if v.answering && e.local == Open && v.version > e.lastLocalOpen {
+		// Vigil saw the target answer after this client opened (other callers, probes,
+		// another client's trial): try it now rather than at the next local trial.
 		e.nextTrial = now
 	}
 	e.refreshGate(c.stale.Load())

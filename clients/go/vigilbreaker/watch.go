@@ -54,6 +54,10 @@ type statusFields struct {
 	} `json:"transitions"`
 }
 
+// answeringReasons are the reasons of a half-open that Vigil entered on evidence that the
+// target answers again, rather than on its backoff ending.
+var answeringReasons = map[string]bool{"successes_while_open": true, "probe_passed": true, "trial_passed": true}
+
 func parseState(s string) (State, bool) {
 	switch s {
 	case "closed":
@@ -114,6 +118,7 @@ func (c *Client) applyTransition(data []byte) {
 		c.stats.badEvents.Add(1)
 		return
 	}
+	v.answering = v.state == Closed || (v.state == HalfOpen && answeringReasons[tr.Reason])
 	e.applySource(v, mine, c)
 }
 
