@@ -83,3 +83,17 @@ func TestUnauthorizedAnswersJSONWithAChallenge(t *testing.T) {
 		assert.Equal(t, http.StatusOK, code, "the scheme is case-insensitive: %s", scheme)
 	}
 }
+
+func TestTrialBodyIsStrict(t *testing.T) {
+	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	url := r.base + "/v1/breakers/payments/trials"
+	for _, tc := range []struct{ body, want string }{
+		{`{"OK":true}`, `unknown field "OK"`},
+		{`{"ok":false,"ok":true}`, `duplicate field "ok"`},
+		{`{"ok":true,"Caller":"x"}`, `unknown field "Caller"`},
+	} {
+		code, body := do(t, http.MethodPost, url, tc.body, nil)
+		assert.Equal(t, http.StatusBadRequest, code, tc.body)
+		assert.Contains(t, body["error"], tc.want, tc.body)
+	}
+}
