@@ -67,8 +67,8 @@ func New[V any](o Options[V]) *Registry[V] {
 // body rather than calling it: a generic method is not inlined, and this is the hot path of
 // every span and every breaker decision.
 func (r *Registry[V]) Load(name string) (V, bool) {
-	if v, ok := (*r.idx.read.Load())[name]; ok {
-		return v, true
+	if s, ok := (*r.idx.read.Load())[name]; ok && !s.dead.Load() {
+		return s.v, true
 	}
 	if !r.idx.amended.Load() {
 		var zero V
@@ -107,19 +107,14 @@ func (r *Registry[V]) Cap() int { return r.opt.Cap }
 // Evicted returns how many entries were evicted past the cap.
 func (r *Registry[V]) Evicted() uint64 { return r.evicted.Load() }
 
-// Snapshot returns every entry, consistent as of one moment. The map must not be modified.
+// Snapshot returns a copy of every entry, consistent as of one moment; it allocates the map.
 func (r *Registry[V]) Snapshot() map[string]V { return r.idx.Snapshot() }
 
-// All iterates over every entry, consistent as of one moment (the entries' own state is live).
-func (r *Registry[V]) All() iter.Seq2[string, V] {
-	return func(yield func(string, V) bool) {
-		for name, v := range r.idx.Snapshot() {
-			if !yield(name, v) {
-				return
-			}
-		}
-	}
-}
+// View returns the entries as of now, without a copy (see Index.View).
+func (r *Registry[V]) View() View[V] { return r.idx.View() }
+
+// All iterates over every entry as of one moment (the entries' own state is live).
+func (r *Registry[V]) All() iter.Seq2[string, V] { return r.idx.All() }
 
 // DeleteFunc removes every entry for which drop returns true (expiry) and returns them; they do
 // not count as evicted.
@@ -141,7 +136,7 @@ func (r *Registry[V]) evict(newcomer string) bool {
 		return true
 	}
 	n := int(over) + r.opt.Cap/EvictFraction
-	gone := r.idx.DeleteNames(func(all map[string]V) []string { return r.oldest(all, newcomer, n) })
+	gone := r.idx.DeleteNames(func(all iter.Seq2[string, V]) []string { return r.oldest(all, newcomer, n) })
 	r.count.Add(-int64(len(gone)))
 	r.evicted.Add(uint64(len(gone)))
 	if r.opt.OnEvict != nil {
@@ -169,11 +164,11 @@ type candidate struct {
 // oldest returns the names of the n least recently seen candidates of all (not pinned, not the
 // newcomer); among entries seen at the same time, any. One pass over all, then a selection in
 // O(len(all)) on average.
-func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) []string {
+func (r *Registry[V]) oldest(all iter.Seq2[string, V], newcomer string, n int) []string {
 	if n <= 0 {
 		return nil
 	}
-	cands := make([]candidate, 0, len(all))
+	cands := make([]candidate, 0, r.Len())
 	for name, v := range all {
 		if name != newcomer && !r.pinned(v) {
 			cands = append(cands, candidate{name, r.opt.Seen(v)})

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -337,7 +338,7 @@ func TestOldestPicksExactlyN(t *testing.T) {
 		all[e.name] = e
 	}
 	for _, n := range []int{0, 1, 9, 10, 11, 55, 100, 150} {
-		names := r.oldest(all, "", n)
+		names := r.oldest(maps.All(all), "", n)
 		picked, maxAt := len(names), int64(-1)
 		for _, name := range names {
 			maxAt = max(maxAt, all[name].seen.Load())
