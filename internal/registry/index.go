@@ -156,6 +156,20 @@ func (x *Index[V]) Delete(names []string) int {
 	return n
 }
 
+// deleteOne removes the entry named name and returns it.
+func (x *Index[V]) deleteOne(name string) (V, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	s := x.findLocked(name)
+	if s == nil {
+		var zero V
+		return zero, false
+	}
+	x.deleteLocked(name, s)
+	x.compactLocked()
+	return s.v, true
+}
+
 // findLocked returns the live slot named name, or nil.
 func (x *Index[V]) findLocked(name string) *slot[V] {
 	if x.dirty != nil {

@@ -83,6 +83,18 @@ func (r *Registry[V]) Load(name string) (V, bool) {
 // callers may compare without allocating); past the cap the least recently seen unpinned
 // entries are evicted, and when every entry is pinned the new one is refused with ErrFull.
 func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
+	return r.get(name, mk, false)
+}
+
+// GetPinned is Get for an entry that is pinned from its creation: when every other entry is
+// pinned too, the new one is kept over the cap (the count exceeds the cap until entries are
+// deleted) rather than refused. It is for state that must never be forgotten, such as a replayed
+// incident that already acted.
+func (r *Registry[V]) GetPinned(name string, mk func(key string) V) (V, error) {
+	return r.get(name, mk, true)
+}
+
+func (r *Registry[V]) get(name string, mk func(key string) V, keep bool) (V, error) {
 	if v, ok := r.Load(name); ok {
 		return v, nil
 	}
@@ -91,11 +103,20 @@ func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
 		return zero, p.Err()
 	}
 	v, created := r.idx.LoadOrStore(name, mk)
-	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name) {
+	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name, keep) {
 		var zero V
 		return zero, ErrFull
 	}
 	return v, nil
+}
+
+// Delete removes the entry named name and returns it; it does not count as evicted.
+func (r *Registry[V]) Delete(name string) (V, bool) {
+	v, ok := r.idx.deleteOne(name)
+	if ok {
+		r.count.Add(-1)
+	}
+	return v, ok
 }
 
 // Len returns how many entries the registry holds.
@@ -126,8 +147,9 @@ func (r *Registry[V]) DeleteFunc(drop func(name string, v V) bool) []V {
 
 // evict removes the least recently seen unpinned entries until the registry is within its cap,
 // plus 1/EvictFraction of the cap, sparing the newcomer that brought it over the cap. When that
-// is not enough (every other entry is pinned), the newcomer goes too and evict reports false.
-func (r *Registry[V]) evict(newcomer string) bool {
+// is not enough (every other entry is pinned), the newcomer goes too, unless keep, and evict
+// reports false.
+func (r *Registry[V]) evict(newcomer string, keep bool) bool {
 	// Only reached past the cap; whoever waits here finds the count back under it and returns.
 	r.evictMu.Lock()
 	defer r.evictMu.Unlock()
@@ -144,7 +166,7 @@ func (r *Registry[V]) evict(newcomer string) bool {
 			r.opt.OnEvict(v)
 		}
 	}
-	if int64(len(gone)) >= over {
+	if int64(len(gone)) >= over || keep {
 		return true
 	}
 	if r.idx.Delete([]string{newcomer}) > 0 {

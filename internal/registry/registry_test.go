@@ -357,3 +357,62 @@ func BenchmarkLoadMissing(b *testing.B) {
 		r.Load("never-seen")
 	}
 }
+
+func TestDeleteOne(t *testing.T) {
+	r := newTestRegistry(8, nil)
+	a, err := r.Get("a", newEntry)
+	require.NoError(t, err)
+	got, ok := r.Delete("a")
+	require.True(t, ok)
+	assert.Same(t, a, got)
+	assert.Zero(t, r.Len())
+	_, ok = r.Load("a")
+	assert.False(t, ok)
+	_, ok = r.Delete("a")
+	assert.False(t, ok, "a second delete finds nothing")
+	again, err := r.Get("a", newEntry)
+	require.NoError(t, err)
+	assert.NotSame(t, a, again, "a deleted name comes back as a new entry")
+	assert.Zero(t, r.Evicted())
+}
+
+func TestGetPinnedKeepsTheNewcomerOverTheCap(t *testing.T) {
+	r := newTestRegistry(2, nil)
+	for _, n := range []string{"a", "b"} {
+		e, err := r.Get(n, newEntry)
+		require.NoError(t, err)
+		e.pinned.Store(true)
+	}
+	_, err := r.Get("c", newEntry)
+	require.ErrorIs(t, err, ErrFull)
+	d, err := r.GetPinned("d", newEntry)
+	require.NoError(t, err)
+	assert.Equal(t, "d", d.name)
+	assert.Equal(t, 3, r.Len(), "kept over the cap")
+	got, ok := r.Load("d")
+	assert.True(t, ok)
+	assert.Same(t, d, got)
+}
+
+// TestLazyDeletionCompacts: deleting most entries one by one leaves lookups right and the
+// snapshot rebuilt without its dead slots.
+func TestLazyDeletionCompacts(t *testing.T) {
+	x := NewIndex[*idxEntry]()
+	for i := range 1000 {
+		x.LoadOrStore(fmt.Sprint(i), func(key string) *idxEntry { return &idxEntry{name: key} })
+	}
+	x.View() // promote
+	for i := range 900 {
+		require.Equal(t, 1, x.Delete([]string{fmt.Sprint(i)}))
+		_, ok := x.Load(fmt.Sprint(i))
+		require.False(t, ok)
+	}
+	assert.Equal(t, 100, x.Len())
+	// At most 1/deadFraction of the snapshot is dead: live*deadFraction/(deadFraction-1).
+	assert.LessOrEqual(t, len(*x.read.Load()), 100*deadFraction/(deadFraction-1)+1, "dead slots do not pile up")
+	v := x.View()
+	assert.Equal(t, 100, v.Len())
+	for name, e := range v.All() {
+		assert.Equal(t, name, e.name)
+	}
+}
