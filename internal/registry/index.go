@@ -27,6 +27,11 @@ type Index[V any] struct {
 	dirty  map[string]*slot[V] // nil, or read's live slots plus the new names
 	misses int
 	dead   atomic.Int64 // dead slots in read (written under mu)
+
+	// serial: the caller serialises every call, so the index is one map updated in place, with
+	// no dirty map, no dead slots and no lock on creation (see Options.Serial).
+	serial bool
+	free   []*slot[V] // a serial index's deleted slots, for reuse (nobody else holds them)
 }
 
 // slot holds one entry. v never changes once the slot is published; dead is set once, under
@@ -35,6 +40,9 @@ type slot[V any] struct {
 	v    V
 	dead atomic.Bool
 }
+
+// maxFree bounds the deleted slots a serial index keeps for reuse.
+const maxFree = 1024
 
 // deadFraction: the snapshot is rebuilt once more than 1/deadFraction of its slots are dead.
 const deadFraction = 4
@@ -86,6 +94,9 @@ func (x *Index[V]) LoadOrStore(name string, mk func(key string) V) (v V, created
 	if s, ok := (*x.read.Load())[name]; ok && !s.dead.Load() {
 		return s.v, false
 	}
+	if x.serial {
+		return x.storeSerial(name, mk), true
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if s, ok := (*x.read.Load())[name]; ok && !s.dead.Load() {
@@ -103,6 +114,20 @@ func (x *Index[V]) LoadOrStore(name string, mk func(key string) V) (v V, created
 	return s.v, true
 }
 
+// storeSerial adds the entry named name, absent, to a serial index.
+func (x *Index[V]) storeSerial(name string, mk func(key string) V) V {
+	key := strings.Clone(name)
+	var s *slot[V]
+	if n := len(x.free); n > 0 {
+		s, x.free = x.free[n-1], x.free[:n-1]
+		s.v = mk(key)
+	} else {
+		s = &slot[V]{v: mk(key)}
+	}
+	(*x.read.Load())[key] = s
+	return s.v
+}
+
 // DeleteFunc removes every entry for which drop returns true and returns the removed entries.
 func (x *Index[V]) DeleteFunc(drop func(name string, v V) bool) []V {
 	x.mu.Lock()
@@ -110,8 +135,8 @@ func (x *Index[V]) DeleteFunc(drop func(name string, v V) bool) []V {
 	var gone []V
 	for name, s := range x.liveLocked() {
 		if drop(name, s.v) {
-			x.deleteLocked(name, s)
 			gone = append(gone, s.v)
+			x.deleteLocked(name, s)
 		}
 	}
 	x.compactLocked()
@@ -133,8 +158,8 @@ func (x *Index[V]) DeleteNames(pick func(all iter.Seq2[string, V]) []string) []V
 	var gone []V
 	for _, name := range names {
 		if s := x.findLocked(name); s != nil {
-			x.deleteLocked(name, s)
 			gone = append(gone, s.v)
+			x.deleteLocked(name, s)
 		}
 	}
 	x.compactLocked()
@@ -158,16 +183,19 @@ func (x *Index[V]) Delete(names []string) int {
 
 // deleteOne removes the entry named name and returns it.
 func (x *Index[V]) deleteOne(name string) (V, bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	if !x.serial {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+	}
 	s := x.findLocked(name)
 	if s == nil {
 		var zero V
 		return zero, false
 	}
+	v := s.v
 	x.deleteLocked(name, s)
 	x.compactLocked()
-	return s.v, true
+	return v, true
 }
 
 // findLocked returns the live slot named name, or nil.
@@ -199,6 +227,15 @@ func (x *Index[V]) liveLocked() iter.Seq2[string, *slot[V]] {
 // deleteLocked marks s, the live slot named name, dead and drops it from the dirty map; the
 // caller calls compactLocked once it is done deleting.
 func (x *Index[V]) deleteLocked(name string, s *slot[V]) {
+	if x.serial {
+		delete(*x.read.Load(), name)
+		var zero V
+		s.v = zero // the entry may go
+		if len(x.free) < maxFree {
+			x.free = append(x.free, s)
+		}
+		return
+	}
 	s.dead.Store(true)
 	if x.dirty != nil {
 		delete(x.dirty, name)

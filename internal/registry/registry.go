@@ -36,6 +36,10 @@ type Options[V any] struct {
 	// OnEvict, if set, is called for every entry evicted past the cap, under the registry's
 	// eviction lock (it must not call back into the registry).
 	OnEvict func(V)
+	// Serial says the caller serialises every call (one goroutine at a time, as the healing
+	// engine under its exporter's lock): the registry then keeps one map, updated in place, and
+	// creation and deletion cost a map write each rather than a lock and a snapshot's upkeep.
+	Serial bool
 }
 
 // Registry is a bounded, concurrent map from names to entries of type V (usually pointers).
@@ -60,6 +64,7 @@ func New[V any](o Options[V]) *Registry[V] {
 	}
 	r := &Registry[V]{opt: o}
 	r.idx.init()
+	r.idx.serial = o.Serial
 	return r
 }
 
@@ -95,14 +100,22 @@ func (r *Registry[V]) GetPinned(name string, mk func(key string) V) (V, error) {
 }
 
 func (r *Registry[V]) get(name string, mk func(key string) V, keep bool) (V, error) {
-	if v, ok := r.Load(name); ok {
-		return v, nil
+	// The snapshot alone: a name still in the dirty map is found by LoadOrStore, under the lock
+	// that a creation takes anyway.
+	if s, ok := (*r.idx.read.Load())[name]; ok && !s.dead.Load() {
+		return s.v, nil
 	}
 	if p := CheckName(name, r.opt.MaxNameLength); p != NameOK {
 		var zero V
 		return zero, p.Err()
 	}
-	v, created := r.idx.LoadOrStore(name, mk)
+	var v V
+	created := true
+	if r.opt.Serial {
+		v = r.idx.storeSerial(name, mk) // absent: the snapshot is the whole index
+	} else {
+		v, created = r.idx.LoadOrStore(name, mk)
+	}
 	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name, keep) {
 		var zero V
 		return zero, ErrFull

@@ -416,3 +416,34 @@ func TestLazyDeletionCompacts(t *testing.T) {
 		assert.Equal(t, name, e.name)
 	}
 }
+
+// TestSerial: a registry whose caller serialises every call keeps the same cap, eviction order,
+// pinning and deletion.
+func TestSerial(t *testing.T) {
+	var evicted []string
+	r := New(Options[*entry]{
+		Cap: 4, Serial: true,
+		Seen:    func(e *entry) int64 { return e.seen.Load() },
+		Pinned:  func(e *entry) bool { return e.pinned.Load() },
+		OnEvict: func(e *entry) { evicted = append(evicted, e.name) },
+	})
+	for i, n := range []string{"a", "b", "c", "d"} {
+		e, err := r.Get(n, newEntry)
+		require.NoError(t, err)
+		e.seen.Store(int64(i))
+	}
+	a, _ := r.Load("a")
+	a.pinned.Store(true)
+	_, err := r.Get("e", newEntry)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b"}, evicted, "the least recently seen unpinned one")
+	assert.Equal(t, 4, r.Len())
+	_, ok := r.Delete("c")
+	assert.True(t, ok)
+	_, ok = r.Load("c")
+	assert.False(t, ok)
+	assert.Equal(t, 3, r.Len())
+	assert.Len(t, r.Snapshot(), 3)
+	_, err = r.Get("a\n", newEntry)
+	assert.ErrorIs(t, err, ErrInvalidName)
+}
