@@ -1,6 +1,6 @@
 // Package registry is Vigil's one bounded set of names: the breaker's targets, the health
-// engine's components and hosts, and any other set of names that arrives from telemetry and must
-// stay within a cap. It gives one name rule (CheckName, also used by config checks), a cap and
+// engine's components and hosts, the predict processor's series, the healing exporter's
+// incidents, and any other set of names that arrives from telemetry and must stay within a cap. It gives one name rule (CheckName, also used by config checks), a cap and
 // count, amortised oldest-first eviction, and pinning of entries that must never be evicted.
 //
 // Lookups of known names take no lock and allocate nothing: they read an immutable snapshot
