@@ -50,3 +50,11 @@ func (in *Instruments) Float64Histogram(name, desc, unit string, bounds ...float
 	in.join(err)
 	return h
 }
+
+// Int64UpDownCounter creates a synchronous counter that may go down.
+func (in *Instruments) Int64UpDownCounter(name, desc, unit string) metric.Int64UpDownCounter {
+	d, u := described(desc, unit)
+	c, err := in.Meter.Int64UpDownCounter(name, d, u)
+	in.join(err)
+	return c
+}

@@ -44,6 +44,7 @@ func TestInstruments(t *testing.T) {
 	h := in.Float64Histogram("h", "a histogram", "s", 0.1, 1)
 	in.Int64ObservableCounter("oc", "", "1")
 	in.Int64ObservableGauge("og", "", "1")
+	in.Int64UpDownCounter("ud", "", "1")
 	require.NoError(t, in.Err)
 	c.Add(context.Background(), 2)
 	h.Record(context.Background(), 0.5)
