@@ -64,6 +64,15 @@ func newEngine(t *testing.T, s Settings) (*Engine, *memLog) {
 	return e, m
 }
 
+// pendingEngine is an engine holding at most maxIncidents whose rule 0 stays pending (for: 1h).
+func pendingEngine(t *testing.T, maxIncidents int) (*Engine, *memLog) {
+	t.Helper()
+	s := settings()
+	s.MaxIncidents = maxIncidents
+	s.Rules[0].For = time.Hour
+	return newEngine(t, s)
+}
+
 func firing(rule int, target string) []Observation {
 	return []Observation{{Rule: rule, Target: target, Holds: true, Value: 1}}
 }
@@ -313,10 +322,7 @@ func readAll(t *testing.T, path string) []audit.Record {
 }
 
 func TestStaleIncidentsResolveAndCapHolds(t *testing.T) {
-	s := settings()
-	s.MaxIncidents = 3
-	s.Rules[0].For = time.Hour // stays pending
-	e, m := newEngine(t, s)
+	e, m := pendingEngine(t, 3)
 	observe(t, e, t0, firing(1, "firing-1"))
 	observe(t, e, t0, firing(1, "firing-2"))
 	observe(t, e, t0, firing(1, "firing-3"))
@@ -361,9 +367,7 @@ func TestTargetsTheNameRuleRefusesStillOpenIncidents(t *testing.T) {
 }
 
 func TestPendingIncidentClearedAndHeldAgainInOneBatch(t *testing.T) {
-	s := settings()
-	s.Rules[0].For = time.Hour // stays pending
-	e, _ := newEngine(t, s)
+	e, _ := pendingEngine(t, settings().MaxIncidents)
 	observe(t, e, t0, firing(0, "x"))
 	batch := append(append(clear(0, "x"), firing(0, "x")...), firing(0, "y")...)
 	observe(t, e, t0.Add(time.Minute), batch)
@@ -374,10 +378,7 @@ func TestPendingIncidentClearedAndHeldAgainInOneBatch(t *testing.T) {
 }
 
 func TestCapEvictsTheLeastRecentlySeenPendingIncident(t *testing.T) {
-	s := settings()
-	s.MaxIncidents = 2
-	s.Rules[0].For = time.Hour // stays pending
-	e, _ := newEngine(t, s)
+	e, _ := pendingEngine(t, 2)
 	observe(t, e, t0, firing(0, "a"))
 	observe(t, e, t0, firing(0, "b"))
 	observe(t, e, t0, firing(0, "a")) // a seen again (at the same time): b is now the oldest
@@ -391,9 +392,7 @@ func TestCapEvictsTheLeastRecentlySeenPendingIncident(t *testing.T) {
 // TestSweepStopsAtTheFirstIncidentSeenSince: Sweep takes incidents least recently seen first
 // and stops at the first one seen within resolve_timeout, as it always has.
 func TestSweepStopsAtTheFirstIncidentSeenSince(t *testing.T) {
-	s := settings()
-	s.Rules[0].For = time.Hour // stays pending
-	e, _ := newEngine(t, s)
+	e, _ := pendingEngine(t, settings().MaxIncidents)
 	observe(t, e, t0, firing(0, "a"))
 	observe(t, e, t0.Add(time.Minute), firing(0, "b"))
 	observe(t, e, t0, firing(0, "c")) // seen after b, at an older time
