@@ -10,6 +10,7 @@ package registry
 import (
 	"errors"
 	"iter"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -205,10 +206,14 @@ func (r *Registry[V]) oldest(all iter.Seq2[string, V], newcomer string, n int) [
 	}
 	cands := make([]candidate, 0, r.Len())
 	for name, v := range all {
-		if name != newcomer && !r.pinned(v) {
+		if !r.pinned(v) {
 			cands = append(cands, candidate{name, r.opt.Seen(v)})
 		}
 	}
+	// The newcomer is left out here rather than in the loop above: the loop's body is a closure
+	// handed to all, and capturing newcomer there would make every caller's name escape to the
+	// heap (a name built on the caller's stack would cost an allocation per lookup).
+	cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.name == newcomer })
 	if n < len(cands) {
 		selectSmallest(cands, n-1)
 		cands = cands[:n]

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -446,4 +447,18 @@ func TestSerial(t *testing.T) {
 	assert.Len(t, r.Snapshot(), 3)
 	_, err = r.Get("a\n", newEntry)
 	assert.ErrorIs(t, err, ErrInvalidName)
+}
+
+// TestGetOfANameOnTheStackDoesNotAllocate: Get does not make its name escape, so a caller may
+// build a name in a stack buffer (the breaker's caller→target keys) without an allocation.
+func TestGetOfANameOnTheStackDoesNotAllocate(t *testing.T) {
+	r := newTestRegistry(8, nil)
+	_, err := r.Get("known", newEntry)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		var buf [16]byte
+		b := append(buf[:0], "known"...)
+		_, _ = r.Get(unsafe.String(&b[0], len(b)), newEntry)
+	})
+	assert.Zero(t, allocs)
 }
