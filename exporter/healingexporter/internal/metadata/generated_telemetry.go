@@ -1,10 +1,10 @@
 package metadata
 
 import (
-	"errors"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TelemetryBuilder holds the exporter's own instruments, exported with the collector's telemetry
@@ -28,12 +28,12 @@ type TelemetryBuilder struct {
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	m := settings.MeterProvider.Meter(ScopeName)
 	tb := &TelemetryBuilder{}
-	var e [6]error
-	tb.HealingDecisions, e[0] = m.Int64Counter("otelcol_healing_decisions", metric.WithDescription("Audited decisions by decision and reason."), metric.WithUnit("{decision}"))
-	tb.HealingActions, e[1] = m.Int64Counter("otelcol_healing_actions", metric.WithDescription("Action runs by action and outcome."), metric.WithUnit("{action}"))
-	tb.HealingPending, e[2] = m.Int64UpDownCounter("otelcol_healing_pending", metric.WithDescription("Actions queued or running, by action."), metric.WithUnit("{action}"))
-	tb.HealingSkipped, e[3] = m.Int64Counter("otelcol_healing_skipped", metric.WithDescription("Data points not evaluated, by reason."), metric.WithUnit("{point}"))
-	tb.HealingInterrupted, e[4] = m.Int64Counter("otelcol_healing_interrupted", metric.WithDescription("Intents found without outcome at start (the collector stopped between intent and outcome), by action."), metric.WithUnit("{action}"))
-	tb.HealingPendingOldestAge, e[5] = m.Float64Gauge("otelcol_healing_pending_oldest_age", metric.WithDescription("Age of the oldest queued or running run of each action."), metric.WithUnit("s"))
-	return tb, errors.Join(e[:]...)
+	in := ownmetrics.Instruments{Meter: m}
+	tb.HealingDecisions = in.Int64Counter("otelcol_healing_decisions", "Audited decisions by decision and reason.", "{decision}")
+	tb.HealingActions = in.Int64Counter("otelcol_healing_actions", "Action runs by action and outcome.", "{action}")
+	tb.HealingPending = in.Int64UpDownCounter("otelcol_healing_pending", "Actions queued or running, by action.", "{action}")
+	tb.HealingSkipped = in.Int64Counter("otelcol_healing_skipped", "Data points not evaluated, by reason.", "{point}")
+	tb.HealingInterrupted = in.Int64Counter("otelcol_healing_interrupted", "Intents found without outcome at start (the collector stopped between intent and outcome), by action.", "{action}")
+	tb.HealingPendingOldestAge = in.Float64Gauge("otelcol_healing_pending_oldest_age", "Age of the oldest queued or running run of each action.", "s")
+	return tb, in.Err
 }
