@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/component"
@@ -24,7 +25,6 @@ type breakerExtension struct {
 	cfg       *Config
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
-	clock     breaker.Clock
 	hub       *hub
 	metrics   *metrics
 	promReg   *prometheus.Registry
@@ -39,8 +39,9 @@ type breakerExtension struct {
 }
 
 var (
-	_ extension.Extension = (*breakerExtension)(nil)
-	_ breakerfeed.Feeder  = (*breakerExtension)(nil)
+	_ extension.Extension     = (*breakerExtension)(nil)
+	_ breakerfeed.Feeder      = (*breakerExtension)(nil)
+	_ breakerfeed.TimedFeeder = (*breakerExtension)(nil)
 )
 
 func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock breaker.Clock) *breakerExtension {
@@ -49,7 +50,6 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 		telemetry: telemetry,
 		hub:       newHub(cfg.Watch.MaxSubscribers, cfg.Watch.Buffer),
 		promReg:   prometheus.NewRegistry(),
-		clock:     clock,
 	}
 	e.metrics = newMetrics()
 	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
@@ -71,17 +71,8 @@ func (e *breakerExtension) onTransition(tr breaker.Transition) {
 	}
 }
 
-// ticking is a clock that runs a goroutine while started (breaker.Coarse).
-type ticking interface {
-	Start()
-	Stop()
-}
-
 // Start serves the HTTP API and, when configured, the gRPC health service.
 func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
-	if c, ok := e.clock.(ticking); ok {
-		c.Start()
-	}
 	var err error
 	e.httpServer, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.routes())
 	if err != nil {
@@ -151,9 +142,6 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			err = errors.Join(err, ctx.Err())
 		}
-		if c, ok := e.clock.(ticking); ok {
-			c.Stop()
-		}
 	})
 	return err
 }
@@ -161,6 +149,11 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 // RecordOutcome implements breakerfeed.Feeder.
 func (e *breakerExtension) RecordOutcome(target string, o breakerfeed.Outcome) {
 	e.registry.RecordOutcome(target, o)
+}
+
+// RecordOutcomeAt implements breakerfeed.TimedFeeder.
+func (e *breakerExtension) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	e.registry.RecordOutcomeAt(target, o, now)
 }
 
 // RecordProbe implements breakerfeed.Feeder.

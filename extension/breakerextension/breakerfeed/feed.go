@@ -98,6 +98,19 @@ type Feeder interface {
 	States(fn func(target string, state State) bool)
 }
 
+// TimedFeeder is implemented by a Feeder that takes the time of an outcome from its caller. A
+// caller that observes calls in batches (the healthscore processor, once per ConsumeTraces)
+// reads the clock once per batch and passes it down, so the breaker neither reads the clock for
+// every call (about 100 ns on some virtual machines) nor keeps a clock goroutine ticking while
+// the collector is idle. A caller type-asserts for it and falls back to RecordOutcome.
+type TimedFeeder interface {
+	// RecordOutcomeAt records one finished call to target, observed at now. Times may arrive
+	// slightly out of order from concurrent batches; an outcome older than the breaker's current
+	// bucket counts in the current one. Safe for concurrent use; does not allocate for a known
+	// target.
+	RecordOutcomeAt(target string, outcome Outcome, now time.Time)
+}
+
 // Edge is one caller → callee dependency over a scoring interval, as the healthscore processor
 // measures it from CLIENT and SERVER spans.
 type Edge struct {

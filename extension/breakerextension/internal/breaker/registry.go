@@ -48,7 +48,10 @@ type Registry struct {
 	evicted atomic.Uint64 // targets evicted to stay within MaxTargets
 }
 
-var _ breakerfeed.Feeder = (*Registry)(nil)
+var (
+	_ breakerfeed.Feeder      = (*Registry)(nil)
+	_ breakerfeed.TimedFeeder = (*Registry)(nil)
+)
 
 // New returns a registry. onTransition, if not nil, is called after every transition, outside
 // any lock; it must not block.
@@ -147,9 +150,18 @@ func (r *Registry) emit(ev *events) {
 	}
 }
 
-// RecordOutcome records one finished call to target.
+// RecordOutcome records one finished call to target, at the clock's time.
 func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
-	now := r.clock.Now()
+	r.record(target, o, r.clock.Now())
+}
+
+// RecordOutcomeAt records one finished call to target observed at now, a time the caller read
+// once for a whole batch of outcomes.
+func (r *Registry) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	r.record(target, o, now.UnixNano())
+}
+
+func (r *Registry) record(target string, o breakerfeed.Outcome, now int64) {
 	t, err := r.get(target, now)
 	if err != nil {
 		r.dropped.Add(1)

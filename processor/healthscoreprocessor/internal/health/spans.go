@@ -21,6 +21,8 @@ import (
 func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 	nowNs := now.UnixNano()
 	feeder := e.loadFeeder()
+	// The breaker takes the batch's time rather than reading the clock for every span.
+	timed, _ := feeder.(breakerfeed.TimedFeeder)
 	var outcomes [3]uint64
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -83,11 +85,12 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 				target.record(class, lat)
 				outcomes[class]++
 				if feeder != nil {
-					d := time.Duration(0)
-					if lat > 0 {
-						d = time.Duration(lat)
+					o := breakerfeed.Outcome{Class: class, Latency: time.Duration(max(lat, 0))}
+					if timed != nil {
+						timed.RecordOutcomeAt(target.name, o, now)
+					} else {
+						feeder.RecordOutcome(target.name, o)
 					}
-					feeder.RecordOutcome(target.name, breakerfeed.Outcome{Class: class, Latency: d})
 				}
 			}
 		}
