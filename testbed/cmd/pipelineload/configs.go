@@ -131,12 +131,37 @@ service:
       exporters: [prometheus]
 `
 
+// configCNoBreaker is C without the breaker extension, to tell the two apart.
+var configCNoBreaker = commonReceivers + `processors:
+  batch:
+  healthscore:
+exporters:
+  debug:
+    verbosity: basic
+  prometheus:
+    endpoint: 127.0.0.1:{{.Prometheus}}
+    metric_expiration: 2m
+    resource_constant_labels:
+      included: ["service.name"]
+service:
+` + commonTelemetry + `  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [healthscore, batch]
+      exporters: [debug]
+    metrics:
+      receivers: [otlp]
+      processors: [healthscore, batch]
+      exporters: [prometheus]
+`
+
 // specs are the configs the command knows, by name.
 var specs = map[string]configSpec{
-	"A": {name: "A", description: "pass-through (otlp -> batch -> debug)", render: fixed(configA)},
-	"B": {name: "B", description: "stock RED metrics (A + span_metrics -> prometheus)", hasProm: true, render: fixed(configB)},
-	"C": {name: "C", description: "Vigil health (otlp -> healthscore + breaker -> batch -> debug; metrics -> prometheus)", hasBreaker: true, hasProm: true, render: fixed(configC)},
-	"D": {name: "D", description: "the default config (otelcol-config.yaml, ports moved)", hasBreaker: true, hasProm: true, render: defaultConfig},
+	"A":   {name: "A", description: "pass-through (otlp -> batch -> debug)", render: fixed(configA)},
+	"B":   {name: "B", description: "stock RED metrics (A + span_metrics -> prometheus)", hasProm: true, render: fixed(configB)},
+	"C":   {name: "C", description: "Vigil health (otlp -> healthscore + breaker -> batch -> debug; metrics -> prometheus)", hasBreaker: true, hasProm: true, render: fixed(configC)},
+	"Cnb": {name: "Cnb", description: "C without the breaker extension", hasProm: true, render: fixed(configCNoBreaker)},
+	"D":   {name: "D", description: "the default config (otelcol-config.yaml, ports moved)", hasBreaker: true, hasProm: true, render: defaultConfig},
 }
 
 func fixed(tmpl string) func(ports, string) (string, error) {

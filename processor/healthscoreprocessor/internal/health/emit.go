@@ -56,11 +56,24 @@ func (r *resourceOut) points(i int) pmetric.NumberDataPointSlice {
 	return r.dps[i]
 }
 
-// Metrics writes the snapshot as OTLP metrics under scope: one resource per service
+// Selection says which metrics a snapshot writes out.
+type Selection struct {
+	Score, Signal                                                  bool
+	DependencyCallRate, DependencyErrorRatio, DependencyLatencyP95 bool
+	BreakerState                                                   bool
+}
+
+// AllMetrics selects every metric.
+var AllMetrics = Selection{true, true, true, true, true, true}
+
+// Metrics writes every metric of the snapshot (MetricsOf with AllMetrics).
+func (s *Snapshot) Metrics(scope string) pmetric.Metrics { return s.MetricsOf(scope, AllMetrics) }
+
+// MetricsOf writes the selected metrics of the snapshot as OTLP metrics under scope: one resource per service
 // (service.name) holding its health.score, health.signal, the health.dependency.* of its
 // outgoing edges and its breaker.state; breaker targets that are not components get a resource
 // of their own. Everything is sorted by name, so equal snapshots give equal metrics.
-func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
+func (s *Snapshot) MetricsOf(scope string, sel Selection) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(s.At)
 	out := map[string]*resourceOut{}
@@ -84,26 +97,39 @@ func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
 	}
 
 	for _, c := range s.Components {
+		if !sel.Score && !sel.Signal {
+			break
+		}
 		r := resource(c.Name)
-		dp := point(r.points(0), c.Score)
-		dp.Attributes().PutStr(attrStatus, c.Status)
+		if sel.Score {
+			dp := point(r.points(0), c.Score)
+			dp.Attributes().PutStr(attrStatus, c.Status)
+		}
 		for n := range score.NumSignals {
-			if c.Signals.Present[n] {
+			if sel.Signal && c.Signals.Present[n] {
 				point(r.points(1), c.Signals.Value[n]).Attributes().PutStr(attrSignalName, n.String())
 			}
 		}
 	}
 	for _, d := range s.Edges {
+		if !sel.DependencyCallRate && !sel.DependencyErrorRatio && !sel.DependencyLatencyP95 {
+			break
+		}
 		r := resource(d.Caller)
-		point(r.points(2), d.Rate).Attributes().PutStr(attrPeerService, d.Callee)
-		if d.HasCalls {
+		if sel.DependencyCallRate {
+			point(r.points(2), d.Rate).Attributes().PutStr(attrPeerService, d.Callee)
+		}
+		if sel.DependencyErrorRatio && d.HasCalls {
 			point(r.points(3), d.ErrorRatio).Attributes().PutStr(attrPeerService, d.Callee)
 		}
-		if d.HasLatency {
+		if sel.DependencyLatencyP95 && d.HasLatency {
 			point(r.points(4), d.LatencyP95).Attributes().PutStr(attrPeerService, d.Callee)
 		}
 	}
 	for _, b := range s.Breakers {
+		if !sel.BreakerState {
+			break
+		}
 		r := resource(b.Target)
 		point(r.points(5), float64(b.State)).Attributes().PutStr(attrBreaker, b.Target)
 	}
