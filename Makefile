@@ -19,7 +19,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
+.PHONY: run build test bench bench-breaker-api lint testbed perf-check clean audit-verify nab nab-check
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -42,6 +42,8 @@ $(STATICCHECK):
 test: $(BINARY)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	cd $(PIPELINELOAD_DIR) && $(GO) vet . && $(GO) test -count=1 .
+	$(MAKE) --no-print-directory perf-check
 	$(MAKE) --no-print-directory nab-check
 
 ## bench: every benchmark, with allocations
@@ -59,9 +61,24 @@ lint: $(STATICCHECK)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-## testbed: load runs against the built binary (about 90 s each)
+# The pipeline cost instrument is its own module (it plots with gonum, which the collector does
+# not need).
+PIPELINELOAD_DIR := testbed/cmd/pipelineload
+PIPELINELOAD := cd $(PIPELINELOAD_DIR) && $(GO) run . --binary $(CURDIR)/$(BINARY) --default-config $(CURDIR)/$(CONFIG)
+# The goals perf-check holds the default config (D) to: CPU per span against a pass-through
+# (A), and CPU at idle in ms per second.
+PERF_MAX_D_OVER_A ?= 1.25
+PERF_MAX_IDLE_MS ?= 2
+
+## testbed: load runs against the built binary: pipelineload's A/B/C/D table and cardinality sweep with its plot (about 25 min), then healthcheckload (about 90 s)
 testbed: $(BINARY)
+	$(PIPELINELOAD) --rounds 3 --sweep 10,1000,10000 --plot $(CURDIR)/pipelineload.png
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+
+## perf-check: the short form of pipelineload (A and D, 2 rounds, about 90 s), failing when D/A or D's idle CPU is past the goals
+perf-check: $(BINARY)
+	$(PIPELINELOAD) --configs A,D --rounds 2 --settle 2s --idle 6s --warmup 3s --window 8s --api-rate 0 \
+		--check --max-d-over-a $(PERF_MAX_D_OVER_A) --max-idle-ms $(PERF_MAX_IDLE_MS)
 
 ## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
 audit-verify:
