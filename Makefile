@@ -6,10 +6,13 @@ GO ?= go
 
 OCB_VERSION := v0.165.0
 STATICCHECK_VERSION := v0.8.2
+# kustomize v5.7.1 builds with Go 1.26 (v5.8's api v0.21.3 needs a newer Go).
+KUSTOMIZE_VERSION := v5.7.1
 
 TOOLS := $(CURDIR)/.tools
 OCB := $(TOOLS)/ocb-$(OCB_VERSION)/builder
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 BINARY := _build/otelcol-vigil
 CONFIG ?= otelcol-config.yaml
 
@@ -19,7 +22,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.t
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed perf-check clean audit-verify nab nab-check
+.PHONY: run build test bench bench-breaker-api lint testbed perf-check clean audit-verify nab nab-check image testbed-fleet
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -35,16 +38,26 @@ $(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
 $(OCB):
 	GOBIN=$(dir $@) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
+$(KUSTOMIZE):
+	GOBIN=$(dir $@) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
 $(STATICCHECK):
 	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 ## test: unit tests and the end-to-end test against the built binary, with the race detector
-test: $(BINARY)
+## (the e2e tests render the Kubernetes manifests with the pinned kustomize)
+test: $(BINARY) $(KUSTOMIZE)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	VIGIL_KUSTOMIZE=$(KUSTOMIZE) $(GO) test -race -count=1 ./...
 	cd $(PIPELINELOAD_DIR) && $(GO) vet . && $(GO) test -count=1 .
 	$(MAKE) --no-print-directory perf-check
 	$(MAKE) --no-print-directory nab-check
+
+## image: the container image otelcol-vigil:$(IMAGE_TAG) from deploy/Dockerfile (scratch base), with buildah
+IMAGE_TAG ?= 0.1.0
+image: $(BINARY)
+	deploy/image/stage.sh _build/image $(BINARY)
+	buildah bud -f deploy/Dockerfile -t otelcol-vigil:$(IMAGE_TAG) _build/image
 
 ## bench: every benchmark, with allocations
 bench:
@@ -80,6 +93,10 @@ perf-check: $(BINARY)
 	$(PIPELINELOAD) --configs A,D --rounds 2 --settle 2s --idle 6s --warmup 3s --window 8s --api-rate 0 \
 		--check --max-d-over-a $(PERF_MAX_D_OVER_A) --max-idle-ms $(PERF_MAX_IDLE_MS)
 
+## testbed-fleet: the fleet measurements of docs/fleet.md (one gateway's cost per span, two gateways split), about 1 min
+testbed-fleet: $(BINARY)
+	VIGIL_FLEET_LOAD=1 $(GO) test -count=1 -v -run 'TestFleet' ./testbed/e2e/
+
 ## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
 audit-verify:
 	$(GO) run ./cmd/vigil-audit verify $(or $(FILE),.vigil-state/healing-audit.jsonl)
@@ -88,23 +105,25 @@ audit-verify:
 clean:
 	rm -rf _build
 
-NAB_DIR ?= ../shared/nab
+NAB_DIR ?= testbed/nab
 NAB_OUT := .nab-out
 NAB_THRESHOLD ?= 0.1
 
-# The NAB standard score the detector must keep (it scores 76.0 on the shared subset).
-NAB_MIN ?= 75.0
+# Floors of the NAB standard score on testbed/nab: in sample (the shipped setting, measured 75.9)
+# and the mean of the leave-one-category-out held-out scores (measured 81.3).
+NAB_MIN ?= 75.5
+NAB_CV_MIN ?= 80.0
 
-## nab: stream the NAB subset through the anomaly detector and score it (standard, low FP, low FN, fixed threshold)
+## nab: stream the NAB subset (testbed/nab) through the anomaly detector; print the leave-one-category-out cross-validation, then score.py's in-sample scores (standard, low FP, low FN, shipped threshold)
 nab:
-	rm -rf $(NAB_OUT)
-	$(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD)
-	python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD) | tee $(NAB_OUT)/score.txt
+	rm -rf $(NAB_OUT) && mkdir -p $(NAB_OUT)
+	set -o pipefail; $(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD) --cv | tee $(NAB_OUT)/cv.txt
+	set -o pipefail; python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD) | tee $(NAB_OUT)/score.txt
 
-## nab-check: make nab (a few seconds), failing if the standard score drops below NAB_MIN; skipped without the NAB folder
+## nab-check: make nab (about 15 s), failing if the in-sample or the cross-validated NAB standard score drops below its floor
 nab-check:
-	@if [ ! -d $(NAB_DIR)/data ]; then echo "nab-check: $(NAB_DIR)/data not found, skipped"; exit 0; fi; \
-	$(MAKE) --no-print-directory nab >/dev/null && \
+	@$(MAKE) --no-print-directory nab >/dev/null && \
 	score=$$(sed -n 's/^NAB standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/score.txt) && \
-	echo "nab-check: NAB standard $$score (minimum $(NAB_MIN))" && \
-	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) else 1)"
+	cv=$$(sed -n 's/^NAB cross-validated mean standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/cv.txt) && \
+	echo "nab-check: NAB standard in sample $$score (minimum $(NAB_MIN)), cross-validated mean $$cv (minimum $(NAB_CV_MIN))" && \
+	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) and float('$$cv') >= $(NAB_CV_MIN) else 1)"
