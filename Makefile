@@ -88,9 +88,9 @@ testbed: $(BINARY)
 	$(PIPELINELOAD) --rounds 3 --sweep 10,1000,10000 --plot $(CURDIR)/pipelineload.png
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
 
-## perf-check: the short form of pipelineload (A and D, 2 rounds, about 90 s), failing when D/A or D's idle CPU is past the goals
+## perf-check: the short form of pipelineload (A and D, 2 rounds, about 2 min), failing when D/A or D's idle CPU is past the goals
 perf-check: $(BINARY)
-	$(PIPELINELOAD) --configs A,D --rounds 2 --settle 2s --idle 6s --warmup 3s --window 8s --api-rate 0 \
+	$(PIPELINELOAD) --configs A,D --rounds 2 --settle 2s --idle 10s --warmup 3s --window 8s --api-rate 0 \
 		--check --max-d-over-a $(PERF_MAX_D_OVER_A) --max-idle-ms $(PERF_MAX_IDLE_MS)
 
 ## testbed-fleet: the fleet measurements of docs/fleet.md (one gateway's cost per span, two gateways split), about 1 min
