@@ -174,7 +174,8 @@ func fixed(tmpl string) func(ports, string) (string, error) {
 	}
 }
 
-var localPort = regexp.MustCompile(`localhost:(\d+)`)
+// localPort is a localhost address in the default config, also as ${env:VAR:-localhost}.
+var localPort = regexp.MustCompile(`(?:\$\{env:[A-Za-z_][A-Za-z0-9_]*:-localhost\}|localhost):(\d+)`)
 
 // defaultConfig is the repository's default config with every listening port moved to a free
 // one on 127.0.0.1, so the run does not collide with anything else on the machine: the OTLP
@@ -201,7 +202,7 @@ func defaultConfig(p ports, text string) (string, error) {
 			}
 		case string:
 			return localPort.ReplaceAllStringFunc(x, func(m string) string {
-				old := m[len("localhost:"):]
+				old := m[strings.LastIndexByte(m, ':')+1:]
 				n, ok := moved[old]
 				if !ok {
 					var err error

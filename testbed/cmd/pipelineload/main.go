@@ -65,7 +65,8 @@ type options struct {
 	maxIdleMs     float64
 }
 
-type namedBinary struct{ name, path string }
+// namedBinary is a binary under test and the default config its D runs on.
+type namedBinary struct{ name, path, defaultConfig string }
 
 func main() {
 	var o options
@@ -88,7 +89,7 @@ func main() {
 	flag.DurationVar(&o.sweepWarmup, "sweep-warmup", 20*time.Second, "load before measuring in the sweep (every service seen and scored)")
 	flag.StringVar(&o.plotPath, "plot", "pipelineload.png", "PNG plot of the sweep")
 	flag.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON here")
-	flag.StringVar(&o.defaultConfig, "default-config", "", "the default config D runs on (default: otelcol-config.yaml beside the binary's _build)")
+	flag.StringVar(&o.defaultConfig, "default-config", "", "the default config D runs on, or name=path,... one per named binary (default: otelcol-config.yaml beside the binary's _build)")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when D/A or D's idle CPU is past --max-d-over-a / --max-idle-ms")
 	flag.Float64Var(&o.maxDOverA, "max-d-over-a", 1.25, "the D/A CPU-per-span goal for --check")
 	flag.Float64Var(&o.maxIdleMs, "max-idle-ms", 2, "the idle CPU goal of D for --check, in ms per second")
@@ -106,7 +107,7 @@ func main() {
 		if _, err := os.Stat(abs); err != nil {
 			log.Fatalf("binary %s: %v (run `make build`)", path, err)
 		}
-		o.binaries = append(o.binaries, namedBinary{name, abs})
+		o.binaries = append(o.binaries, namedBinary{name: name, path: abs})
 	}
 	for _, c := range strings.Split(*configs, ",") {
 		if _, ok := specs[c]; !ok {
@@ -129,8 +130,19 @@ func main() {
 	if o.services < 3 {
 		log.Fatal("--services must be at least 3 (every service calls the next two)")
 	}
-	if o.defaultConfig == "" {
-		o.defaultConfig = filepath.Join(filepath.Dir(filepath.Dir(o.binaries[0].path)), "otelcol-config.yaml")
+	for i := range o.binaries {
+		b := &o.binaries[i]
+		b.defaultConfig = filepath.Join(filepath.Dir(filepath.Dir(b.path)), "otelcol-config.yaml")
+		for _, d := range strings.Split(o.defaultConfig, ",") {
+			name, path, ok := strings.Cut(d, "=")
+			switch {
+			case d == "":
+			case !ok:
+				b.defaultConfig = d
+			case name == b.name:
+				b.defaultConfig = path
+			}
+		}
 	}
 	ok, err := run(o)
 	if err != nil {
@@ -166,9 +178,13 @@ func run(o options) (bool, error) {
 		return false, err
 	}
 	defer os.RemoveAll(dir)
-	defaultText, err := readDefaultConfig(o.defaultConfig)
-	if err != nil && slices.Contains(o.configs, "D") {
-		return false, fmt.Errorf("config D: %w", err)
+	defaults := map[string]string{}
+	for _, b := range o.binaries {
+		text, err := readDefaultConfig(b.defaultConfig)
+		if err != nil && (slices.Contains(o.configs, "D") || o.sweepConfig == "D") {
+			return false, fmt.Errorf("config D of %s: %w", b.path, err)
+		}
+		defaults[b.name] = text
 	}
 
 	w, err := newWorkload(o.services, o.rate)
@@ -188,7 +204,7 @@ func run(o options) (bool, error) {
 		}
 		for _, c := range order {
 			for _, b := range o.binaries {
-				r, err := runOne(o, dir, b, specs[c], defaultText, w, o.warmup, round)
+				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round)
 				if err != nil {
 					return false, err
 				}
@@ -212,7 +228,7 @@ func run(o options) (bool, error) {
 				return false, err
 			}
 			for _, b := range o.binaries {
-				r, err := runOne(o, dir, b, specs[o.sweepConfig], defaultText, sw, o.sweepWarmup, 0)
+				r, err := runOne(o, dir, b, specs[o.sweepConfig], defaults[b.name], sw, o.sweepWarmup, 0)
 				if err != nil {
 					return false, err
 				}
