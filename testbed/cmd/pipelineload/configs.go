@@ -41,8 +41,9 @@ func freePort() (int, error) {
 type configSpec struct {
 	name        string
 	description string
-	hasBreaker  bool // serves the breaker API
-	hasProm     bool // has the Prometheus exporter (scraped every --scrape-interval)
+	short       string // for the plot's legend
+	hasBreaker  bool   // serves the breaker API
+	hasProm     bool   // has the Prometheus exporter (scraped every --scrape-interval)
 	render      func(p ports, defaultConfig string) (string, error)
 }
 
@@ -160,7 +161,7 @@ var specs = map[string]configSpec{
 	"A":   {name: "A", description: "pass-through (otlp -> batch -> debug)", render: fixed(configA)},
 	"B":   {name: "B", description: "stock RED metrics (A + span_metrics -> prometheus)", hasProm: true, render: fixed(configB)},
 	"C":   {name: "C", description: "Vigil health (otlp -> healthscore + breaker -> batch -> debug; metrics -> prometheus)", hasBreaker: true, hasProm: true, render: fixed(configC)},
-	"Cnb": {name: "Cnb", description: "C without the breaker extension", hasProm: true, render: fixed(configCNoBreaker)},
+	"Cnb": {name: "Cnb", short: "(no breaker)", description: "C without the breaker extension", hasProm: true, render: fixed(configCNoBreaker)},
 	"D":   {name: "D", description: "the default config (otelcol-config.yaml, ports moved)", hasBreaker: true, hasProm: true, render: defaultConfig},
 }
 

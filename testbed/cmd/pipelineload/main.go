@@ -55,7 +55,7 @@ type options struct {
 	conns         int
 	scrapeEvery   time.Duration
 	sweep         []int
-	sweepConfig   string
+	sweepConfigs  []string
 	sweepWarmup   time.Duration
 	plotPath      string
 	jsonPath      string
@@ -85,7 +85,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 4, "gRPC connections")
 	flag.DurationVar(&o.scrapeEvery, "scrape-interval", 10*time.Second, "how often the Prometheus exporter is scraped")
 	sweep := flag.String("sweep", "", "numbers of services for the cardinality sweep, e.g. 10,1000,10000")
-	flag.StringVar(&o.sweepConfig, "sweep-config", "C", "config of the cardinality sweep")
+	sweepConfigs := flag.String("sweep-config", "A,C", "configs of the cardinality sweep (A gives the pass-through's own growth)")
 	flag.DurationVar(&o.sweepWarmup, "sweep-warmup", 20*time.Second, "load before measuring in the sweep (every service seen and scored)")
 	flag.StringVar(&o.plotPath, "plot", "pipelineload.png", "PNG plot of the sweep")
 	flag.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON here")
@@ -123,8 +123,11 @@ func main() {
 			}
 			o.sweep = append(o.sweep, n)
 		}
-		if _, ok := specs[o.sweepConfig]; !ok {
-			log.Fatalf("unknown --sweep-config %q", o.sweepConfig)
+		for _, c := range strings.Split(*sweepConfigs, ",") {
+			if _, ok := specs[c]; !ok {
+				log.Fatalf("unknown --sweep-config %q", c)
+			}
+			o.sweepConfigs = append(o.sweepConfigs, c)
 		}
 	}
 	if o.services < 3 {
@@ -181,7 +184,7 @@ func run(o options) (bool, error) {
 	defaults := map[string]string{}
 	for _, b := range o.binaries {
 		text, err := readDefaultConfig(b.defaultConfig)
-		if err != nil && (slices.Contains(o.configs, "D") || o.sweepConfig == "D") {
+		if err != nil && (slices.Contains(o.configs, "D") || slices.Contains(o.sweepConfigs, "D")) {
 			return false, fmt.Errorf("config D of %s: %w", b.path, err)
 		}
 		defaults[b.name] = text
@@ -221,19 +224,21 @@ func run(o options) (bool, error) {
 
 	var sweep []result
 	if len(o.sweep) > 0 {
-		fmt.Printf("\ncardinality sweep: config %s, %s, Prometheus exporter scraped every %s\n", o.sweepConfig, rateText(o.rate), o.scrapeEvery)
+		fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 		for _, n := range o.sweep {
 			sw, err := newWorkload(n, o.rate)
 			if err != nil {
 				return false, err
 			}
-			for _, b := range o.binaries {
-				r, err := runOne(o, dir, b, specs[o.sweepConfig], defaults[b.name], sw, o.sweepWarmup, 0)
-				if err != nil {
-					return false, err
+			for _, c := range o.sweepConfigs {
+				for _, b := range o.binaries {
+					r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0)
+					if err != nil {
+						return false, err
+					}
+					fmt.Printf("  %6d services %s: %s\n", n, label(b.name, c), r.line())
+					sweep = append(sweep, r)
 				}
-				fmt.Printf("  %6d services %s: %s\n", n, label(b.name, o.sweepConfig), r.line())
-				sweep = append(sweep, r)
 			}
 		}
 		printSweep(o, sweep)

@@ -125,19 +125,32 @@ func check(o options, results []result) bool {
 }
 
 func printSweep(o options, sweep []result) {
-	fmt.Printf("\n| binary | services | CPU-s/1M spans | × of %d services | RSS MiB (mean / max) | series on the Prometheus exporter | accepted spans/s | refused |\n", o.sweep[0])
-	fmt.Println("|---|---|---|---|---|---|---|---|")
-	for _, b := range o.binaries {
-		var first float64
+	fmt.Printf("\n| binary | config | services | CPU-s/1M spans | × of %d services | ÷ A at the same services | RSS MiB (mean / max) | series on the Prometheus exporter | accepted spans/s | refused |\n", o.sweep[0])
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	find := func(binary, config string, n int) (result, bool) {
 		for _, r := range sweep {
-			if r.Binary != b.name {
-				continue
+			if r.Binary == binary && r.Config == config && r.Services == n {
+				return r, true
 			}
-			if first == 0 {
-				first = r.CPUPerMillion
+		}
+		return result{}, false
+	}
+	for _, b := range o.binaries {
+		for _, c := range o.sweepConfigs {
+			first, _ := find(b.name, c, o.sweep[0])
+			for _, n := range o.sweep {
+				r, ok := find(b.name, c, n)
+				if !ok {
+					continue
+				}
+				overA := "-"
+				if a, ok := find(b.name, "A", n); ok && c != "A" && a.CPUPerMillion > 0 {
+					overA = fmt.Sprintf("%.2f", r.CPUPerMillion/a.CPUPerMillion)
+				}
+				fmt.Printf("| %s | %s | %d | %.2f | %.2f | %s | %.0f / %.0f | %d | %.0f | %.0f |\n",
+					b.name, c, n, r.CPUPerMillion, r.CPUPerMillion/first.CPUPerMillion, overA,
+					r.RSSMeanMiB, r.RSSMaxMiB, r.Series, r.AcceptedPerS, r.Refused)
 			}
-			fmt.Printf("| %s | %d | %.2f | %.2f | %.0f / %.0f | %d | %.0f | %.0f |\n",
-				b.name, r.Services, r.CPUPerMillion, r.CPUPerMillion/first, r.RSSMeanMiB, r.RSSMaxMiB, r.Series, r.AcceptedPerS, r.Refused)
 		}
 	}
 }
@@ -145,11 +158,11 @@ func printSweep(o options, sweep []result) {
 // plotSweep draws CPU per span and RSS against the number of services, one line per binary.
 func plotSweep(o options, sweep []result) error {
 	cpuPlot := plot.New()
-	cpuPlot.Title.Text = fmt.Sprintf("config %s: CPU per span", o.sweepConfig)
+	cpuPlot.Title.Text = fmt.Sprintf("CPU per span, %s", rateText(o.rate))
 	cpuPlot.X.Label.Text = "services"
 	cpuPlot.Y.Label.Text = "CPU-s per 1M spans"
 	rssPlot := plot.New()
-	rssPlot.Title.Text = fmt.Sprintf("config %s: resident memory", o.sweepConfig)
+	rssPlot.Title.Text = "resident memory"
 	rssPlot.X.Label.Text = "services"
 	rssPlot.Y.Label.Text = "RSS (MiB)"
 	for _, p := range []*plot.Plot{cpuPlot, rssPlot} {
@@ -158,31 +171,40 @@ func plotSweep(o options, sweep []result) error {
 		p.Y.Min = 0
 		p.Add(plotter.NewGrid())
 	}
-	colors := []color.Color{color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 255}, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 255}, color.RGBA{G: 0x80, A: 255}}
-	for i, b := range o.binaries {
-		var cpu, rss plotter.XYs
-		for _, r := range sweep {
-			if r.Binary == b.name {
-				cpu = append(cpu, plotter.XY{X: float64(r.Services), Y: r.CPUPerMillion})
-				rss = append(rss, plotter.XY{X: float64(r.Services), Y: r.RSSMeanMiB})
+	colors := []color.Color{color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 255}, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 255}, color.RGBA{G: 0x80, A: 255}, color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 255}}
+	line := 0
+	for _, c := range o.sweepConfigs {
+		for _, b := range o.binaries {
+			var cpu, rss plotter.XYs
+			for _, r := range sweep {
+				if r.Binary == b.name && r.Config == c {
+					cpu = append(cpu, plotter.XY{X: float64(r.Services), Y: r.CPUPerMillion})
+					rss = append(rss, plotter.XY{X: float64(r.Services), Y: r.RSSMeanMiB})
+				}
 			}
-		}
-		name := b.name
-		if name == "" {
-			name = "otelcol-vigil"
-		}
-		for _, pp := range []struct {
-			p   *plot.Plot
-			xys plotter.XYs
-		}{{cpuPlot, cpu}, {rssPlot, rss}} {
-			l, s, err := plotter.NewLinePoints(pp.xys)
-			if err != nil {
-				return err
+			if len(cpu) == 0 {
+				continue
 			}
-			l.Color, s.Color = colors[i%len(colors)], colors[i%len(colors)]
-			pp.p.Add(l, s)
-			pp.p.Legend.Add(name, l, s)
-			pp.p.Legend.Top = true
+			name := label(b.name, c) + " " + specs[c].short
+			col := colors[line%len(colors)]
+			line++
+			for _, pp := range []struct {
+				p   *plot.Plot
+				xys plotter.XYs
+			}{{cpuPlot, cpu}, {rssPlot, rss}} {
+				l, s, err := plotter.NewLinePoints(pp.xys)
+				if err != nil {
+					return err
+				}
+				l.Color, s.Color = col, col
+				if c == "A" {
+					l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+				}
+				pp.p.Add(l, s)
+				pp.p.Legend.Add(name, l, s)
+				pp.p.Legend.Top = true
+				pp.p.Legend.Left = true
+			}
 		}
 	}
 	img := vgimg.New(12*vg.Inch, 4.5*vg.Inch)
