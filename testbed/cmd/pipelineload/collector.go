@@ -142,7 +142,9 @@ func (c *collector) rssMiB() float64 {
 	return 0
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
+// httpClient reads the telemetry and Prometheus endpoints; a Prometheus exposition of 100,000
+// series takes seconds to render on a loaded machine.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 func get(url string) (string, error) {
 	resp, err := httpClient.Get(url)
