@@ -18,8 +18,8 @@ CONFIG ?= otelcol-config.yaml
 
 # Go files of the module (the generated _build/ and the tools folder are not ours).
 GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.tools/*')
-# The binary depends only on non-test sources.
-GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
+# The binary depends only on non-test sources of the root module.
+GO_SOURCES := $(filter-out ./testbed/% ./clients/% %_test.go,$(GO_FILES))
 
 .DEFAULT_GOAL := build
 .PHONY: run build test bench bench-breaker-api lint testbed perf-check clean audit-verify nab nab-check image testbed-fleet
@@ -49,6 +49,8 @@ $(STATICCHECK):
 test: $(BINARY) $(KUSTOMIZE)
 	$(GO) vet ./...
 	VIGIL_KUSTOMIZE=$(KUSTOMIZE) $(GO) test -race -count=1 ./...
+	cd clients/go/vigilbreaker && $(GO) vet ./... && VIGIL_BINARY=$(CURDIR)/$(BINARY) $(GO) test -race -count=1 ./...
+	cd testbed/cmd/breakerscenario && $(GO) vet ./... && VIGIL_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
 	cd $(PIPELINELOAD_DIR) && $(GO) vet . && $(GO) test -count=1 .
 	$(MAKE) --no-print-directory perf-check
 	$(MAKE) --no-print-directory nab-check
@@ -62,6 +64,7 @@ image: $(BINARY)
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	cd clients/go/vigilbreaker && $(GO) test -run='^$$' -bench=. -benchmem ./...
 
 ## bench-breaker-api: GET /v1/breakers/{target} latency on the built binary beside a trivial Go handler
 bench-breaker-api: $(BINARY)
@@ -73,6 +76,8 @@ lint: $(STATICCHECK)
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	cd clients/go/vigilbreaker && $(GO) vet ./... && $(STATICCHECK) ./...
+	cd testbed/cmd/breakerscenario && $(GO) vet ./... && $(STATICCHECK) ./...
 
 # The pipeline cost instrument is its own module (it plots with gonum, which the collector does
 # not need).
@@ -85,10 +90,11 @@ PIPELINELOAD := cd $(PIPELINELOAD_DIR) && $(GO) run . --binary $(CURDIR)/$(BINAR
 PERF_MAX_D_OVER_A ?= 1.45
 PERF_MAX_IDLE_MS ?= 2
 
-## testbed: load runs against the built binary: pipelineload's A/B/C/D table and cardinality sweep with its plot (about 25 min), then healthcheckload (about 90 s)
+## testbed: load runs against the built binary: pipelineload's A/B/C/D table and cardinality sweep with its plot (about 25 min), healthcheckload (about 90 s), then the breaker scenario (about 11 min)
 testbed: $(BINARY)
 	$(PIPELINELOAD) --rounds 3 --sweep 10,1000,10000 --plot $(CURDIR)/pipelineload.png
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+	cd testbed/cmd/breakerscenario && $(GO) run . -binary $(CURDIR)/$(BINARY) -root $(CURDIR)
 
 ## perf-check: the short form of pipelineload (A and D, 2 rounds, about 2 min), failing when D's idle CPU or D/A regresses (PERF_MAX_IDLE_MS, PERF_MAX_D_OVER_A)
 perf-check: $(BINARY)
@@ -111,21 +117,27 @@ NAB_DIR ?= testbed/nab
 NAB_OUT := .nab-out
 NAB_THRESHOLD ?= 0.1
 
-# Floors of the NAB standard score on testbed/nab: in sample (the shipped setting, measured 75.9)
-# and the mean of the leave-one-category-out held-out scores (measured 81.3).
+# Floors of the NAB standard score on testbed/nab: in sample (the shipped setting, measured 76.0),
+# the mean of the leave-one-category-out held-out scores (measured 81.2), the mean of the
+# leave-one-file-out ones (measured 72.9) and the mean over the perturbed copies of the data at the
+# shipped threshold (nabrun --perturb, noisy rows averaged over 5 seeds, measured 64.4).
 NAB_MIN ?= 75.5
 NAB_CV_MIN ?= 80.0
+NAB_LOFO_MIN ?= 72.0
+NAB_ROBUST_MIN ?= 64.0
 
-## nab: stream the NAB subset (testbed/nab) through the anomaly detector; print the leave-one-category-out cross-validation, then score.py's in-sample scores (standard, low FP, low FN, shipped threshold)
+## nab: stream the NAB subset (testbed/nab) through the anomaly detector; print the leave-one-category-out and leave-one-file-out cross-validation, the perturbation table, then score.py's in-sample scores (standard, low FP, low FN, shipped threshold)
 nab:
 	rm -rf $(NAB_OUT) && mkdir -p $(NAB_OUT)
-	set -o pipefail; $(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD) --cv | tee $(NAB_OUT)/cv.txt
+	set -o pipefail; $(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD) --cv --perturb | tee $(NAB_OUT)/cv.txt
 	set -o pipefail; python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD) | tee $(NAB_OUT)/score.txt
 
-## nab-check: make nab (about 15 s), failing if the in-sample or the cross-validated NAB standard score drops below its floor
+## nab-check: make nab (about 30 s), failing if the in-sample, either cross-validated or the perturbed NAB standard score drops below its floor
 nab-check:
 	@$(MAKE) --no-print-directory nab >/dev/null && \
 	score=$$(sed -n 's/^NAB standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/score.txt) && \
 	cv=$$(sed -n 's/^NAB cross-validated mean standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/cv.txt) && \
-	echo "nab-check: NAB standard in sample $$score (minimum $(NAB_MIN)), cross-validated mean $$cv (minimum $(NAB_CV_MIN))" && \
-	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) and float('$$cv') >= $(NAB_CV_MIN) else 1)"
+	lofo=$$(sed -n 's/^NAB cross-validated.*leave-one-file-out mean standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/cv.txt) && \
+	rb=$$(sed -n 's/^NAB robustness mean standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/cv.txt) && \
+	echo "nab-check: NAB standard in sample $$score (minimum $(NAB_MIN)), cross-validated mean $$cv (minimum $(NAB_CV_MIN)), leave-one-file-out mean $$lofo (minimum $(NAB_LOFO_MIN)), perturbed mean $$rb (minimum $(NAB_ROBUST_MIN))" && \
+	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) and float('$$cv') >= $(NAB_CV_MIN) and float('$$lofo') >= $(NAB_LOFO_MIN) and float('$$rb') >= $(NAB_ROBUST_MIN) else 1)"

@@ -213,14 +213,52 @@ func (r *timedRecorder) RecordOutcomeAt(target string, o breakerfeed.Outcome, no
 	r.recorder.RecordOutcome(target, o)
 }
 
+func (r *timedRecorder) RecordCallerOutcomeAt(caller, target string, o breakerfeed.Outcome, now time.Time) {
+	r.mu.Lock()
+	r.times = append(r.times, now)
+	r.mu.Unlock()
+	r.recorder.RecordCallerOutcome(caller, target, o)
+}
+
 func TestBreakerFeedingTakesTheBatchTime(t *testing.T) {
 	e := New(testSettings())
 	rec := &timedRecorder{recorder: newRecorder()}
 	e.SetFeeder(rec)
 	e.ObserveTraces(traces("frontend", "", server(4, 1, 10*time.Millisecond), client("payments", 3, 2, 50*time.Millisecond)), t0)
-	require.Len(t, rec.times, 7, "every outcome goes through RecordOutcomeAt")
+	require.Len(t, rec.times, 10, "every outcome goes through RecordOutcomeAt (4 SERVER, 3 CLIENT) or RecordCallerOutcomeAt (3 CLIENT)")
 	for _, at := range rec.times {
 		assert.Equal(t, t0, at, "the batch's time, read once by the caller")
 	}
 	assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 3, breakerfeed.Error: 1}, rec.classes("frontend"))
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "payments"}], 3)
+}
+
+// A call between two instrumented services arrives as the caller's CLIENT span and the callee's
+// SERVER span, in batches of their own SDKs; the fleet-wide breaker counts it once (the callee's
+// own span) and the caller's view counts its CLIENT span.
+func TestOneOutcomePerCall(t *testing.T) {
+	e := New(testSettings())
+	rec := newRecorder()
+	e.SetFeeder(rec)
+	// checkout's SDK exports first, then frontend's, then both again: 3 batches of 10 calls
+	// (3 failed) each way.
+	for i := range 3 {
+		now := t0.Add(time.Duration(i) * 5 * time.Second)
+		e.ObserveTraces(traces("checkout", "", server(10, 3, 20*time.Millisecond)), now)
+		e.ObserveTraces(traces("frontend", "", client("checkout", 10, 3, 21*time.Millisecond)), now.Add(time.Second))
+	}
+	assert.Len(t, rec.outcomes["checkout"], 30, "30 calls, 30 outcomes for checkout's fleet-wide breaker")
+	assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 21, breakerfeed.Error: 9}, rec.classes("checkout"))
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "checkout"}], 30, "frontend's own view of checkout: its CLIENT spans")
+
+	// checkout's spans stop (a dead process): after servedWindow its callers' CLIENT spans count
+	// for the fleet again.
+	late := t0.Add(10*time.Second + time.Duration(servedWindow) + time.Second)
+	e.ObserveTraces(traces("frontend", "", client("checkout", 5, 5, time.Millisecond)), late)
+	assert.Len(t, rec.outcomes["checkout"], 35)
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "checkout"}], 35)
+
+	// A dependency that never reports SERVER spans (a database) is judged by its callers.
+	e.ObserveTraces(traces("frontend", "", client("postgres", 4, 1, time.Millisecond)), late)
+	assert.Len(t, rec.outcomes["postgres"], 4)
 }
