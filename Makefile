@@ -99,7 +99,7 @@ testbed: $(BINARY)
 
 ## perf-check: the short form of pipelineload (A and D, 2 rounds, about 2 min), failing when D's idle CPU or D/A regresses (PERF_MAX_IDLE_MS, PERF_MAX_D_OVER_A)
 perf-check: $(BINARY)
-	$(PIPELINELOAD) --configs A,D --rounds 2 --settle 2s --idle 10s --warmup 3s --window 8s --api-rate 0 \
+	$(PIPELINELOAD) --configs A,D --rounds 2 --settle 5s --idle 10s --warmup 3s --window 8s --api-rate 0 \
 		--check --max-d-over-a $(PERF_MAX_D_OVER_A) --max-idle-ms $(PERF_MAX_IDLE_MS)
 
 ## testbed-fleet: the fleet measurements of docs/fleet.md (one gateway's cost per span, two gateways split), about 1 min
