@@ -40,7 +40,8 @@ type breakerExtension struct {
 
 var (
 	_ extension.Extension = (*breakerExtension)(nil)
-	_ breakerfeed.Feeder  = (*breakerExtension)(nil)
+	_ breakerfeed.Feeder     = (*breakerExtension)(nil)
+	_ breakerfeed.ModeFeeder = (*breakerExtension)(nil)
 )
 
 func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock breaker.Clock) *breakerExtension {
@@ -176,3 +177,8 @@ func (e *breakerExtension) State(target string) (breakerfeed.State, bool) {
 
 // States implements breakerfeed.Feeder.
 func (e *breakerExtension) States(fn func(string, breakerfeed.State) bool) { e.registry.States(fn) }
+
+// StatesWithMode implements breakerfeed.ModeFeeder.
+func (e *breakerExtension) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	e.registry.StatesWithMode(fn)
+}

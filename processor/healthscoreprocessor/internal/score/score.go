@@ -75,6 +75,47 @@ func Combine(s *Signals, w *Weights) (float64, bool) {
 	return clamp01(v), true
 }
 
+// Cutoffs are the status cut-offs a score is named with (healthy from Healthy up, degraded from
+// Degraded up).
+type Cutoffs struct{ Healthy, Degraded float64 }
+
+// Corroborated reports whether the component's own calls back a saturation reading: its errors
+// or latency signal is present and below the healthy cut-off.
+func Corroborated(s *Signals, c Cutoffs) bool {
+	return (s.Present[Errors] && s.Value[Errors] < c.Healthy) || (s.Present[Latency] && s.Value[Latency] < c.Healthy)
+}
+
+// Bounded combines the signals like Combine, except that host saturation on its own can make a
+// component degraded at most: a busy host says the service may suffer, not that it does. Unless
+// the component's own errors or latency corroborate it (Corroborated), saturation only moves the
+// score from the rest of the signals, r, towards the middle of the degraded band m,
+//
+//	score = r × sat + min(r, m) × (1 − sat),     m = (Healthy + Degraded) / 2,
+//
+// so a host at the floor leaves a clean service at m (degraded), never below; a component
+// without other signals counts as r = 1. When corroborated, the saturation weighs in full: the
+// lower of that and Combine. Both branches are monotone in every signal, and corroboration can
+// only lower the score, so the whole stays monotone.
+func Bounded(s *Signals, w *Weights, c Cutoffs) (float64, bool) {
+	if !s.Present[Saturation] || w[Saturation] <= 0 {
+		return Combine(s, w)
+	}
+	rest := *s
+	rest.Present[Saturation] = false
+	r, ok := Combine(&rest, w)
+	if !ok {
+		r = 1
+	}
+	sat := clamp01(s.Value[Saturation])
+	mid := (c.Healthy + c.Degraded) / 2
+	bounded := r*sat + math.Min(r, mid)*(1-sat)
+	if !Corroborated(s, c) {
+		return clamp01(bounded), true
+	}
+	full, _ := Combine(s, w)
+	return clamp01(math.Min(full, bounded)), true
+}
+
 // ErrorRate returns the error ratio of an interval, smoothed by prior calls at the SLO's own
 // error rate:
 //
