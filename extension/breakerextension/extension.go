@@ -39,7 +39,7 @@ type breakerExtension struct {
 }
 
 var (
-	_ extension.Extension = (*breakerExtension)(nil)
+	_ extension.Extension    = (*breakerExtension)(nil)
 	_ breakerfeed.Feeder     = (*breakerExtension)(nil)
 	_ breakerfeed.ModeFeeder = (*breakerExtension)(nil)
 )

@@ -73,11 +73,11 @@ type edge struct {
 
 	// Scorer-owned: calls of the last interval that had any, the health the caller last saw on
 	// the edge and when, and the edge's own latency baseline.
-	weight     float64
-	health     float64
-	healthAt   int64
-	hasHealth  bool
-	baseline   *latency.Baseline
+	weight    float64
+	health    float64
+	healthAt  int64
+	hasHealth bool
+	baseline  *latency.Baseline
 }
 
 func (d *edge) seen() int64 { return d.lastSeen.Load() }
