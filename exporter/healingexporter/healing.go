@@ -198,6 +198,9 @@ func (e *healingExporter) openEngine() error {
 
 func (e *healingExporter) start(_ context.Context, host component.Host) error {
 	e.host = host
+	for _, w := range rangeWarnings(e.cfg.Rules) {
+		e.set.Logger.Warn("healing: " + w)
+	}
 	if err := e.openEngine(); err != nil {
 		return err
 	}

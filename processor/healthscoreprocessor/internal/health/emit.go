@@ -47,7 +47,7 @@ var defs = [8]metricDef{
 	{MetricDependencyErr, "1", "Share of the calls to peer.service that failed."},
 	{MetricDependencyP95, "s", "95th percentile latency of the calls to peer.service."},
 	{MetricBreakerState, "{state}", "Circuit breaker state of breaker.target: 0 closed, 1 half-open, 2 open; breaker.mode says whether the state machine (auto) or an operator's override decides."},
-	{MetricStatus, "1", "Status of the component as a state set: one point per health.status value, 1 for the current status, 0 for the others."},
+	{MetricStatus, "{state}", "Status of the component as a state set: one point per health.status value, 1 for the current status, 0 for the others."},
 	{MetricRootCause, "{rank}", "The component's rank among the root causes of this pass (1 = most likely): its own evidence explains why connected components are not healthy; 0 when it is none."},
 }
 
