@@ -7,7 +7,7 @@ import (
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
 
-// The metrics the processor emits (see DESIGN.md's contract).
+// The metrics the processor emits (see docs/DESIGN.md's contract).
 const (
 	MetricScore          = "health.score"
 	MetricStatus         = "health.status"
