@@ -19,8 +19,8 @@ func busyHost(e *Engine, host string, at time.Time) {
 	e.ObserveMetrics(md, at)
 }
 
-func TestSaturationAloneAtMostDegrades(t *testing.T) {
-	t.Run("a passing probe on a saturated host is degraded, not unhealthy", func(t *testing.T) {
+func TestSaturationAloneDoesNotChangeTheStatus(t *testing.T) {
+	t.Run("a passing probe on a saturated host stays healthy", func(t *testing.T) {
 		e := New(testSettings())
 		busyHost(e, "ci-1", t0)
 		e.ObserveMetrics(gaugeMetrics(map[string]any{"service.name": "otelcol-vigil", "host.name": "ci-1"}, "healthcheck.status",
@@ -29,18 +29,18 @@ func TestSaturationAloneAtMostDegrades(t *testing.T) {
 		sat, ok := signalOf(c, score.Saturation)
 		require.True(t, ok)
 		assert.InDelta(t, 0.1, sat, 1e-9, "the host is at the floor")
-		assert.Equal(t, "degraded", c.Status)
-		assert.InDelta(t, 1*0.1+0.7*0.9, c.Score, 1e-9, "towards the middle of the degraded band, 0.7")
+		assert.Equal(t, "healthy", c.Status)
+		assert.InDelta(t, 1*0.1+0.9*0.9, c.Score, 1e-9, "towards the healthy cut-off, never below it")
 	})
-	t.Run("a service with clean calls on a saturated host stays above the degraded cut-off", func(t *testing.T) {
+	t.Run("a service with clean calls on a saturated host stays healthy", func(t *testing.T) {
 		e := New(testSettings())
 		at := t0
 		for range 4 {
 			e.ObserveTraces(traces("shop", "ci-1", server(200, 0, 3*time.Millisecond)), at)
 			busyHost(e, "ci-1", at)
 			c := find(t, e.Score(at), "shop")
-			assert.NotEqual(t, "unhealthy", c.Status)
-			assert.GreaterOrEqual(t, c.Score, 0.7-1e-9)
+			assert.Equal(t, "healthy", c.Status)
+			assert.GreaterOrEqual(t, c.Score, 0.9-1e-9)
 			at = at.Add(10 * time.Second)
 		}
 	})
@@ -56,6 +56,14 @@ func TestSaturationAloneAtMostDegrades(t *testing.T) {
 		assert.Less(t, withHost.Score, without.Score, "a busy host makes a failing service worse")
 		assert.Equal(t, "unhealthy", withHost.Status)
 		assert.Equal(t, "degraded", without.Status)
+	})
+	t.Run("a component below healthy for other reasons is left where they put it", func(t *testing.T) {
+		e := New(testSettings())
+		busyHost(e, "ci-1", t0)
+		e.ObserveMetrics(gaugeMetrics(map[string]any{"service.name": "api", "host.name": "ci-1"}, "healthcheck.status",
+			point{1, map[string]any{"healthcheck.target": "a"}}, point{0, map[string]any{"healthcheck.target": "b"}}), t0)
+		c := find(t, e.Score(t0), "api")
+		assert.InDelta(t, 0.5, c.Score, 1e-9, "one probe of two down; the busy host adds nothing uncorroborated")
 	})
 }
 

@@ -85,17 +85,19 @@ func Corroborated(s *Signals, c Cutoffs) bool {
 	return (s.Present[Errors] && s.Value[Errors] < c.Healthy) || (s.Present[Latency] && s.Value[Latency] < c.Healthy)
 }
 
-// Bounded combines the signals like Combine, except that host saturation on its own can make a
-// component degraded at most: a busy host says the service may suffer, not that it does. Unless
-// the component's own errors or latency corroborate it (Corroborated), saturation only moves the
-// score from the rest of the signals, r, towards the middle of the degraded band m,
+// Bounded combines the signals like Combine, except that host saturation on its own never takes
+// a component out of the healthy band: a busy host says the service may suffer, not that it does.
+// Unless the component's own errors or latency corroborate it (Corroborated), saturation only
+// moves the score from the rest of the signals, r, towards the healthy cut-off h,
 //
-//	score = r × sat + min(r, m) × (1 − sat),     m = (Healthy + Degraded) / 2,
+//	score = r × sat + min(r, h) × (1 − sat),
 //
-// so a host at the floor leaves a clean service at m (degraded), never below; a component
-// without other signals counts as r = 1. When corroborated, the saturation weighs in full: the
-// lower of that and Combine. Both branches are monotone in every signal, and corroboration can
-// only lower the score, so the whole stays monotone.
+// so a clean service on a host at the floor stays at or above h (healthy, never degraded or
+// unhealthy), and a component already below h for other reasons (a failing probe, its callees)
+// is left where they put it; a component without other signals counts as r = 1. When
+// corroborated, saturation weighs in full: the lower of that and Combine. Both branches are
+// monotone in every signal, and corroboration can only lower the score, so the whole stays
+// monotone.
 func Bounded(s *Signals, w *Weights, c Cutoffs) (float64, bool) {
 	if !s.Present[Saturation] || w[Saturation] <= 0 {
 		return Combine(s, w)
@@ -107,8 +109,7 @@ func Bounded(s *Signals, w *Weights, c Cutoffs) (float64, bool) {
 		r = 1
 	}
 	sat := clamp01(s.Value[Saturation])
-	mid := (c.Healthy + c.Degraded) / 2
-	bounded := r*sat + math.Min(r, mid)*(1-sat)
+	bounded := r*sat + math.Min(r, c.Healthy)*(1-sat)
 	if !Corroborated(s, c) {
 		return clamp01(bounded), true
 	}
