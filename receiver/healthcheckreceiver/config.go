@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/probe"
 )
 
@@ -139,19 +140,22 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateName applies the registry's name rule (the one the breaker and the healthscore
+// processor apply to the same names), so a name this config accepts is never dropped downstream.
 func validateName(field, name string, required bool) error {
-	switch {
-	case name == "" && required:
-		return fmt.Errorf("%s: required", field)
-	case len(name) > maxNameLength:
-		return fmt.Errorf("%s: at most %d bytes, got %d", field, maxNameLength, len(name))
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%s: must be valid UTF-8", field)
+	if name == "" && !required {
+		return nil
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%s: must not contain control characters", field)
+	switch registry.CheckName(name, maxNameLength) {
+	case registry.NameEmpty:
+		return fmt.Errorf("%s: required", field)
+	case registry.NameTooLong:
+		return fmt.Errorf("%s: at most %d bytes, got %d", field, maxNameLength, len(name))
+	case registry.NameInvalid:
+		if !utf8.ValidString(name) {
+			return fmt.Errorf("%s: must be valid UTF-8", field)
 		}
+		return fmt.Errorf("%s: must not contain control characters", field)
 	}
 	return nil
 }

@@ -93,6 +93,7 @@ func TestValidate(t *testing.T) {
 			c.Targets = []TargetConfig{tg}
 		}, want: ".name: at most 128 bytes"},
 		{name: "control characters", mutate: func(c *Config) { tg := validTarget(); tg.Name = "a\nb"; c.Targets = []TargetConfig{tg} }, want: ".name: must not contain control characters"},
+		{name: "C1 control character", mutate: func(c *Config) { tg := validTarget(); tg.Name = "a\u0085b"; c.Targets = []TargetConfig{tg} }, want: ".name: must not contain control characters"},
 		{name: "invalid utf-8 service", mutate: func(c *Config) { tg := validTarget(); tg.Service = "\xff"; c.Targets = []TargetConfig{tg} }, want: `targets[0] ("api").service: must be valid UTF-8`},
 		{name: "missing type", mutate: func(c *Config) { tg := validTarget(); tg.Type = ""; c.Targets = []TargetConfig{tg} }, want: "targets[0] (\"api\").type: required (http, tcp or grpc)"},
 		{name: "bad type", mutate: func(c *Config) { tg := validTarget(); tg.Type = "icmp"; c.Targets = []TargetConfig{tg} }, want: `.type: must be http, tcp or grpc, got "icmp"`},
