@@ -32,8 +32,14 @@ func (s *Snapshot) RootCauses() []RootCause { return s.rootCauses }
 func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
 	n := len(s.Components)
 	suspect := make([]bool, n)
+	any := false
 	for i, c := range s.Components {
 		suspect[i] = !math.IsNaN(c.OwnScore) && c.OwnScore < healthy
+		any = any || suspect[i]
+	}
+	if !any {
+		s.rootCauses = nil
+		return // a healthy world: nothing to rank, nothing allocated per component
 	}
 	// failing[i]: callees that i's calls on the edge found failing; callers[j] the reverse.
 	failing := make([][]int, n)
@@ -70,12 +76,13 @@ func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
 	}
 
 	var causes []RootCause
+	up := upstreamWalk{stamp: make([]uint32, n)}
 	for i := range n {
 		if !root[i] {
 			continue
 		}
 		rc := RootCause{Name: s.Components[i].Name, OwnScore: s.Components[i].OwnScore}
-		for _, j := range upstream(callers, i) {
+		for _, j := range up.from(callers, i) {
 			if c := s.Components[j]; c.Known && c.Status != "healthy" || j == i {
 				rc.Explains = append(rc.Explains, c.Name)
 			}
@@ -92,15 +99,16 @@ func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
-	index := make(map[string]int, n)
-	for i, c := range s.Components {
-		index[c.Name] = i
+	// Components are sorted by name.
+	index := func(name string) int {
+		i, _ := slices.BinarySearchFunc(s.Components, name, func(c ComponentScore, name string) int { return cmp.Compare(c.Name, name) })
+		return i
 	}
 	for r := range causes {
 		causes[r].Rank = r + 1
-		s.Components[index[causes[r].Name]].RootCauseRank = r + 1
+		s.Components[index(causes[r].Name)].RootCauseRank = r + 1
 		for _, name := range causes[r].Explains {
-			if c := &s.Components[index[name]]; c.RootCause == "" {
+			if c := &s.Components[index(name)]; c.RootCause == "" {
 				c.RootCause = causes[r].Name
 			}
 		}
@@ -131,17 +139,26 @@ func reachesRoot(failing [][]int, suspect, root []bool) []bool {
 	return reach
 }
 
-// upstream returns i and every component that reaches i over failing edges.
-func upstream(callers [][]int, i int) []int {
-	seen := map[int]bool{i: true}
-	out := []int{i}
-	for q := 0; q < len(out); q++ {
-		for _, c := range callers[out[q]] {
-			if !seen[c] {
-				seen[c] = true
-				out = append(out, c)
+// upstreamWalk finds the components upstream of a root, reusing its buffers across roots.
+type upstreamWalk struct {
+	stamp []uint32 // stamp[j] == gen: j was reached in this walk
+	gen   uint32
+	out   []int
+}
+
+// from returns i and every component that reaches i over failing edges (valid until the next
+// call).
+func (w *upstreamWalk) from(callers [][]int, i int) []int {
+	w.gen++
+	w.stamp[i] = w.gen
+	w.out = append(w.out[:0], i)
+	for q := 0; q < len(w.out); q++ {
+		for _, c := range callers[w.out[q]] {
+			if w.stamp[c] != w.gen {
+				w.stamp[c] = w.gen
+				w.out = append(w.out, c)
 			}
 		}
 	}
-	return out
+	return w.out
 }
