@@ -79,7 +79,7 @@ func peers(t *testing.T) []TargetConfig {
 func TestGoldenMetrics(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Targets = peers(t)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	s, err := newScraper(cfg, receivertest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -149,7 +149,7 @@ func TestReceiverEndToEnd(t *testing.T) {
 	cfg.CollectionInterval = 200 * time.Millisecond
 	cfg.Timeout = 150 * time.Millisecond
 	cfg.Targets = peers(t)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	sink := new(consumertest.MetricsSink)
 	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
@@ -200,7 +200,7 @@ func TestOneBadProbeFailsOnlyItself(t *testing.T) {
 			TLS: configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: bad}})},
 		{Name: "db", Type: TypeTCP, Endpoint: l.Addr().String()},
 	}
-	require.NoError(t, cfg.Validate(), "the file exists: validate cannot know it is bad")
+	require.NoError(t, validate(cfg), "the file exists: validate cannot know it is bad")
 	sink := new(consumertest.MetricsSink)
 	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)

@@ -24,7 +24,7 @@ type component struct {
 	calls atomic.Uint64
 	hist  latency.Histogram
 
-	hosts atomic.Pointer[[]*hostLink]            // copy on write, under mu
+	hosts atomic.Pointer[[]*hostLink]           // copy on write, under mu
 	edges atomic.Pointer[registry.Index[*edge]] // callees, created on the first CLIENT span
 	nEdge atomic.Int64
 
