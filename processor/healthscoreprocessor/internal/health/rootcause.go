@@ -32,12 +32,12 @@ func (s *Snapshot) RootCauses() []RootCause { return s.rootCauses }
 func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
 	n := len(s.Components)
 	suspect := make([]bool, n)
-	any := false
+	found := false
 	for i, c := range s.Components {
 		suspect[i] = !math.IsNaN(c.OwnScore) && c.OwnScore < healthy
-		any = any || suspect[i]
+		found = found || suspect[i]
 	}
-	if !any {
+	if !found {
 		s.rootCauses = nil
 		return // a healthy world: nothing to rank, nothing allocated per component
 	}
