@@ -28,68 +28,16 @@ func (s *Snapshot) RootCauses() []RootCause { return s.rootCauses }
 // of its failing edges leads to it; a root cause is a suspect that no deeper suspect explains
 // (in a cycle of suspects that explain each other, the one with the lowest own score). Root
 // causes rank by how many components that are not healthy they explain, then by lower own score,
-// then by name.
+// then by name. The work is linear in components and edges, and nothing is allocated per
+// component when no component is suspect.
 func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
-	n := len(s.Components)
-	suspect := make([]bool, n)
-	found := false
-	for i, c := range s.Components {
-		suspect[i] = !math.IsNaN(c.OwnScore) && c.OwnScore < healthy
-		found = found || suspect[i]
-	}
+	s.rootCauses = nil
+	suspect, found := s.suspects(healthy)
 	if !found {
-		s.rootCauses = nil
-		return // a healthy world: nothing to rank, nothing allocated per component
+		return
 	}
-	// failing[i]: callees that i's calls on the edge found failing; callers[j] the reverse.
-	failing := make([][]int, n)
-	callers := make([][]int, n)
-	for i, ds := range deps {
-		for _, d := range ds {
-			if d.health < healthy {
-				failing[i] = append(failing[i], d.callee)
-				callers[d.callee] = append(callers[d.callee], i)
-			}
-		}
-	}
-	root := make([]bool, n)
-	for i := range n {
-		if !suspect[i] {
-			continue
-		}
-		root[i] = !slices.ContainsFunc(failing[i], func(j int) bool { return suspect[j] })
-	}
-	// A suspect that reaches no root over failing edges to suspects sits in (or leads into) a
-	// cycle: the lowest own score of each such group becomes its root.
-	for {
-		reach := reachesRoot(failing, suspect, root)
-		pick := -1
-		for i := range n {
-			if suspect[i] && !reach[i] && (pick < 0 || s.Components[i].OwnScore < s.Components[pick].OwnScore) {
-				pick = i
-			}
-		}
-		if pick < 0 {
-			break
-		}
-		root[pick] = true
-	}
-
-	var causes []RootCause
-	up := upstreamWalk{stamp: make([]uint32, n)}
-	for i := range n {
-		if !root[i] {
-			continue
-		}
-		rc := RootCause{Name: s.Components[i].Name, OwnScore: s.Components[i].OwnScore}
-		for _, j := range up.from(callers, i) {
-			if c := s.Components[j]; c.Known && c.Status != "healthy" || j == i {
-				rc.Explains = append(rc.Explains, c.Name)
-			}
-		}
-		slices.Sort(rc.Explains)
-		causes = append(causes, rc)
-	}
+	g := failingGraph(deps, healthy)
+	causes := s.explain(g, g.roots(suspect, s.Components))
 	slices.SortFunc(causes, func(a, b RootCause) int {
 		if c := cmp.Compare(len(b.Explains), len(a.Explains)); c != 0 {
 			return c
@@ -99,16 +47,11 @@ func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
 		}
 		return cmp.Compare(a.Name, b.Name)
 	})
-	// Components are sorted by name.
-	index := func(name string) int {
-		i, _ := slices.BinarySearchFunc(s.Components, name, func(c ComponentScore, name string) int { return cmp.Compare(c.Name, name) })
-		return i
-	}
 	for r := range causes {
 		causes[r].Rank = r + 1
-		s.Components[index(causes[r].Name)].RootCauseRank = r + 1
+		s.Components[s.index(causes[r].Name)].RootCauseRank = r + 1
 		for _, name := range causes[r].Explains {
-			if c := &s.Components[index(name)]; c.RootCause == "" {
+			if c := &s.Components[s.index(name)]; c.RootCause == "" {
 				c.RootCause = causes[r].Name
 			}
 		}
@@ -116,27 +59,104 @@ func (s *Snapshot) rankRootCauses(deps [][]dep, healthy float64) {
 	s.rootCauses = causes
 }
 
-// reachesRoot reports, for each suspect, whether it reaches a root over failing edges to
-// suspects (a root reaches itself).
-func reachesRoot(failing [][]int, suspect, root []bool) []bool {
-	n := len(failing)
-	reach := slices.Clone(root)
-	// Propagate backwards until nothing changes: at most n rounds over the edges.
-	for changed := true; changed; {
-		changed = false
-		for i := range n {
-			if reach[i] || !suspect[i] {
-				continue
+// suspects marks the components whose own evidence is below the healthy cut-off.
+func (s *Snapshot) suspects(healthy float64) ([]bool, bool) {
+	var suspect []bool
+	for i, c := range s.Components {
+		if !math.IsNaN(c.OwnScore) && c.OwnScore < healthy {
+			if suspect == nil {
+				suspect = make([]bool, len(s.Components))
 			}
-			for _, j := range failing[i] {
-				if suspect[j] && reach[j] {
-					reach[i], changed = true, true
-					break
+			suspect[i] = true
+		}
+	}
+	return suspect, suspect != nil
+}
+
+// index returns the position of the component named name (components are sorted by name).
+func (s *Snapshot) index(name string) int {
+	i, _ := slices.BinarySearchFunc(s.Components, name, func(c ComponentScore, name string) int { return cmp.Compare(c.Name, name) })
+	return i
+}
+
+// graph holds a pass's failing edges: failing[i] the callees i's calls found failing, callers[j]
+// the callers whose calls to j failed.
+type graph struct {
+	failing, callers [][]int
+}
+
+func failingGraph(deps [][]dep, healthy float64) graph {
+	g := graph{failing: make([][]int, len(deps)), callers: make([][]int, len(deps))}
+	for i, ds := range deps {
+		for _, d := range ds {
+			if d.health < healthy {
+				g.failing[i] = append(g.failing[i], d.callee)
+				g.callers[d.callee] = append(g.callers[d.callee], i)
+			}
+		}
+	}
+	return g
+}
+
+// roots returns the suspects that no deeper suspect explains. Suspects that reach no root over
+// failing edges to suspects sit in (or lead into) a cycle; the lowest own score among them
+// becomes a root, until every suspect reaches one.
+func (g graph) roots(suspect []bool, comps []ComponentScore) []int {
+	n := len(suspect)
+	var roots []int
+	reach := make([]bool, n)
+	var queue []int
+	// mark adds r as a root and everything that reaches it over failing edges to suspects.
+	mark := func(r int) {
+		roots = append(roots, r)
+		reach[r] = true
+		queue = append(queue[:0], r)
+		for q := 0; q < len(queue); q++ {
+			for _, c := range g.callers[queue[q]] {
+				if suspect[c] && !reach[c] {
+					reach[c] = true
+					queue = append(queue, c)
 				}
 			}
 		}
 	}
-	return reach
+	for i := range n {
+		if suspect[i] && !slices.ContainsFunc(g.failing[i], func(j int) bool { return suspect[j] }) {
+			mark(i)
+		}
+	}
+	for {
+		pick := -1
+		for i := range n {
+			if suspect[i] && !reach[i] && (pick < 0 || comps[i].OwnScore < comps[pick].OwnScore) {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			break
+		}
+		mark(pick)
+	}
+	slices.Sort(roots)
+	return roots
+}
+
+// explain returns each root with the components that are not healthy and reach it over failing
+// edges (itself included).
+func (s *Snapshot) explain(g graph, roots []int) []RootCause {
+	causes := make([]RootCause, 0, len(roots))
+	up := upstreamWalk{stamp: make([]uint32, len(s.Components))}
+	for _, i := range roots {
+		rc := RootCause{Name: s.Components[i].Name, OwnScore: s.Components[i].OwnScore}
+		for _, j := range up.from(g.callers, i) {
+			if c := s.Components[j]; j == i || (c.Known && c.Status != "healthy") {
+				rc.Explains = append(rc.Explains, c.Name)
+			}
+		}
+		slices.Sort(rc.Explains)
+		causes = append(causes, rc)
+	}
+	return causes
 }
 
 // upstreamWalk finds the components upstream of a root, reusing its buffers across roots.
