@@ -136,6 +136,10 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 		return
 	}
 	st, err := e.registry.SetMode(name, mode)
+	if errors.Is(err, breaker.ErrTargetsFull) {
+		writeError(w, http.StatusServiceUnavailable, "target: "+err.Error())
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "target: "+err.Error())
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
 )
 
 // breakerExtension holds the breakers and serves them. The registry exists from creation, so
@@ -28,6 +29,7 @@ type breakerExtension struct {
 	hub       *hub
 	metrics   *metrics
 	promReg   *prometheus.Registry
+	tb        *metadata.TelemetryBuilder // the collector's own telemetry, from Start to Shutdown
 
 	httpServer *http.Server
 	grpcServer *grpc.Server
@@ -83,14 +85,21 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 	if c, ok := e.clock.(ticking); ok {
 		c.Start()
 	}
-	var err error
+	tb, err := metadata.NewTelemetryBuilder(e.telemetry)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	if err := tb.RegisterCallback(e.metrics.observe(tb)); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	e.tb = tb
 	e.httpServer, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.routes())
 	if err != nil {
-		return fmt.Errorf("breaker: http server: %w", err)
+		return fmt.Errorf("http server: %w", err)
 	}
 	ln, err := e.cfg.ToListener(ctx)
 	if err != nil {
-		return fmt.Errorf("breaker: listen on %s: %w", e.cfg.NetAddr.Endpoint, err)
+		return fmt.Errorf("listen on %s: %w", e.cfg.NetAddr.Endpoint, err)
 	}
 	e.httpAddr = ln.Addr().String()
 	e.wg.Go(func() {
@@ -102,12 +111,12 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 		gcfg := e.cfg.GRPC.Get()
 		e.grpcServer, err = gcfg.ToServer(ctx, host.GetExtensions(), e.telemetry)
 		if err != nil {
-			return fmt.Errorf("breaker: grpc server: %w", err)
+			return fmt.Errorf("grpc server: %w", err)
 		}
 		registerHealth(e.grpcServer, e)
 		gln, err := gcfg.NetAddr.Listen(ctx)
 		if err != nil {
-			return fmt.Errorf("breaker: listen on %s: %w", gcfg.NetAddr.Endpoint, err)
+			return fmt.Errorf("listen on %s: %w", gcfg.NetAddr.Endpoint, err)
 		}
 		e.grpcAddr = gln.Addr().String()
 		e.wg.Go(func() {
@@ -154,6 +163,9 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		}
 		if c, ok := e.clock.(ticking); ok {
 			c.Stop()
+		}
+		if e.tb != nil {
+			err = errors.Join(err, e.tb.Shutdown())
 		}
 	})
 	return err

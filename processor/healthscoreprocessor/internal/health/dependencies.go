@@ -22,10 +22,11 @@ type dep struct {
 	health float64 // what the caller saw on the edge (Edge health)
 }
 
-// scoreEdges drains every edge's interval, writes the edge figures into snap, updates each
-// edge's own health (error ratio and Apdex of the caller's calls on it, held while fresh) and
-// returns each caller's callees with their weight and edge health.
-func (e *Engine) scoreEdges(comps []*component, all map[string]*component, snap *Snapshot, scratch *latency.Counts, decay float64, now int64, elapsed float64) [][]dep {
+// drainEdges takes every edge's interval counts into snap.Edges, updates each edge's own health
+// (error ratio and Apdex of the caller's calls on it, held while fresh) and returns each caller's
+// callees with their weight and edge health; edges without data for StaleAfter are drained but
+// left out.
+func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap *Snapshot, scratch *latency.Counts, decay float64, now int64, elapsed float64) [][]dep {
 	stale := int64(e.s.StaleAfter)
 	deps := make([][]dep, len(comps))
 	for i, c := range comps {
@@ -104,28 +105,22 @@ func (e *Engine) edgeThreshold(d *edge) float64 {
 	return 0
 }
 
-// propagate combines each component's own signals with its dependencies signal and returns the
-// scores, which are known, and the signals behind them. A caller's dependencies signal weighs
-// each callee by the health the caller saw on the edge, lowered a little (calleeEvidence) by the
-// callee's own score; a fixed number of Jacobi passes carries the callees' scores along chains
-// (the damping makes it a contraction, so cycles settle, and a fixed count keeps the result a
-// monotone function of the inputs).
-func (e *Engine) propagate(own []score.Signals, deps [][]dep) (cur []float64, known []bool, final []score.Signals) {
+// propagate combines the own signals into scores, then runs a fixed number of passes that take
+// each caller's dependencies signal from its edges' health, each lowered a little
+// (calleeEvidence) by its callee's previous score (Jacobi iteration). The damping makes this a
+// contraction, so cycles settle; a fixed count keeps the result a monotone function of the inputs.
+func (e *Engine) propagate(own []score.Signals, deps [][]dep) scores {
 	w := &e.s.Weights
 	cut := e.cutoffs()
 	n := len(own)
-	cur, known = make([]float64, n), make([]bool, n)
-	final = slices.Clone(own)
+	res := scores{signals: slices.Clone(own), score: make([]float64, n), known: make([]bool, n)}
 	for i := range own {
-		cur[i], known[i] = score.Bounded(&own[i], w, cut)
+		res.score[i], res.known[i] = score.Bounded(&own[i], w, cut)
 	}
-	hasDeps := false
-	for i := range deps {
-		hasDeps = hasDeps || len(deps[i]) > 0
+	if w[score.Dependencies] <= 0 || !slices.ContainsFunc(deps, func(d []dep) bool { return len(d) > 0 }) {
+		return res
 	}
-	if !hasDeps || w[score.Dependencies] <= 0 {
-		return cur, known, final
-	}
+	cur, known := res.score, res.known
 	next, nextKnown := make([]float64, n), make([]bool, n)
 	var ds []score.Dependency
 	for range maxDependencyPasses {
@@ -148,10 +143,11 @@ func (e *Engine) propagate(own []score.Signals, deps [][]dep) (cur []float64, kn
 				sig.Set(score.Dependencies, v)
 			}
 			next[i], nextKnown[i] = score.Bounded(&sig, w, cut)
-			final[i] = sig
+			res.signals[i] = sig
 		}
 		cur, next = next, cur
 		known, nextKnown = nextKnown, known
 	}
-	return cur, known, final
+	res.score, res.known = cur, known
+	return res
 }

@@ -80,15 +80,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	e.expire(nowNs)
 
 	all := e.components.Snapshot()
-	comps := make([]*component, 0, len(all))
-	for _, c := range all {
-		comps = append(comps, c)
-	}
-	slices.SortFunc(comps, func(a, b *component) int { return cmp.Compare(a.name, b.name) })
-	for i, c := range comps {
-		c.st.pass, c.st.idx = e.pass, i
-	}
-
+	comps := e.passComponents(all)
 	decay := 1.0
 	if e.s.BaselineHalfLife > 0 {
 		decay = math.Exp2(-elapsed / e.s.BaselineHalfLife.Seconds())
@@ -99,44 +91,75 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	for i, c := range comps {
 		own[i] = e.scoreOwn(c, nowNs, &scratch, decay)
 	}
+	deps := e.drainEdges(comps, all, snap, &scratch, decay, nowNs, elapsed)
+	snap.Components = e.componentScores(comps, own, e.propagate(own, deps))
+	snap.rankRootCauses(deps, e.s.Healthy)
+	e.pushToBreaker(snap)
+	e.last.Store(snap)
+	return snap
+}
 
-	deps := e.scoreEdges(comps, all, snap, &scratch, decay, nowNs, elapsed)
-	cur, known, final := e.propagate(own, deps)
-
-	snap.Components = make([]ComponentScore, len(comps))
+// passComponents returns every component sorted by name, each marked with this pass and its
+// index (so that edges find their callee's index).
+func (e *Engine) passComponents(all map[string]*component) []*component {
+	comps := make([]*component, 0, len(all))
+	for _, c := range all {
+		comps = append(comps, c)
+	}
+	slices.SortFunc(comps, func(a, b *component) int { return cmp.Compare(a.name, b.name) })
 	for i, c := range comps {
-		cs := ComponentScore{Name: c.name, Known: known[i], Signals: final[i], Status: "unknown", Score: math.NaN(), OwnScore: math.NaN()}
-		if known[i] {
-			cs.Score = cur[i]
-			cs.Status = score.Status(cur[i], e.s.Healthy, e.s.Degraded)
+		c.st.pass, c.st.idx = e.pass, i
+	}
+	return comps
+}
+
+// scores are the components' final signals and scores after propagation.
+type scores struct {
+	signals []score.Signals
+	score   []float64
+	known   []bool
+}
+
+// componentScores names each component's score and status, with the score of its own signals
+// (the evidence root-cause ranking weighs).
+func (e *Engine) componentScores(comps []*component, own []score.Signals, res scores) []ComponentScore {
+	out := make([]ComponentScore, len(comps))
+	for i, c := range comps {
+		cs := ComponentScore{Name: c.name, Known: res.known[i], Signals: res.signals[i], Status: "unknown", Score: math.NaN(), OwnScore: math.NaN()}
+		if res.known[i] {
+			cs.Score = res.score[i]
+			cs.Status = score.Status(res.score[i], e.s.Healthy, e.s.Degraded)
 		}
 		if v, ok := score.Bounded(&own[i], &e.s.Weights, e.cutoffs()); ok {
 			cs.OwnScore = v
 		}
-		snap.Components[i] = cs
+		out[i] = cs
 	}
-	snap.rankRootCauses(deps, e.s.Healthy)
+	return out
+}
 
-	if f := e.loadFeeder(); f != nil {
-		if mf, ok := f.(breakerfeed.ModeFeeder); ok {
-			mf.StatesWithMode(func(target string, st breakerfeed.State, mode string) bool {
-				snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st, Mode: mode})
-				return true
-			})
-		} else {
-			f.States(func(target string, st breakerfeed.State) bool {
-				snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st, Mode: "auto"})
-				return true
-			})
-		}
-		slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
-		if df, ok := f.(breakerfeed.DependencyFeeder); ok {
-			df.SetDependencies(snap.At, dependencyEdges(snap.Edges))
-		}
+// pushToBreaker reads the breaker's states (with their modes, when the breaker reports them)
+// into snap and hands it the pass's service graph.
+func (e *Engine) pushToBreaker(snap *Snapshot) {
+	f := e.loadFeeder()
+	if f == nil {
+		return
 	}
-
-	e.last.Store(snap)
-	return snap
+	if mf, ok := f.(breakerfeed.ModeFeeder); ok {
+		mf.StatesWithMode(func(target string, st breakerfeed.State, mode string) bool {
+			snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st, Mode: mode})
+			return true
+		})
+	} else {
+		f.States(func(target string, st breakerfeed.State) bool {
+			snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st, Mode: breakerfeed.ModeAuto})
+			return true
+		})
+	}
+	slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
+	if df, ok := f.(breakerfeed.DependencyFeeder); ok {
+		df.SetDependencies(snap.At, dependencyEdges(snap.Edges))
+	}
 }
 
 // dependencyEdges turns a pass's edge figures into the service graph the breaker keeps.
@@ -291,7 +314,6 @@ func (e *Engine) expire(now int64) {
 		gone = e.components.DeleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
 	}
 	if len(gone) > 0 {
-		e.componentCount.Add(-int64(len(gone)))
 		e.c.expired[kindComponent].Add(uint64(len(gone)))
 		for _, c := range gone {
 			c.gone.Store(true)
@@ -319,7 +341,6 @@ func (e *Engine) expire(now int64) {
 		hosts = e.hosts.DeleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
 	}
 	if len(hosts) > 0 {
-		e.hostCount.Add(-int64(len(hosts)))
 		e.c.expired[kindHost].Add(uint64(len(hosts)))
 	}
 	if len(gone) > 0 {
