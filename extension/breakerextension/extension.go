@@ -25,6 +25,7 @@ type breakerExtension struct {
 	cfg       *Config
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
+	callers   *breaker.Registry // each caller's own view of a callee, keyed caller→callee
 	clock     breaker.Clock
 	hub       *hub
 	metrics   *metrics
@@ -56,6 +57,7 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 	}
 	e.metrics = newMetrics()
 	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
+	e.callers = breaker.New(callerSettings(cfg.settings()), clock, e.onCallerTransition)
 	e.metrics.registry = e.registry
 	e.metrics.hub = e.hub
 	e.promReg.MustRegister(e.metrics)

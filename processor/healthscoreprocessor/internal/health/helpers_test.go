@@ -162,6 +162,17 @@ type recorder struct {
 	states   map[string]breakerfeed.State
 	modes    map[string]string
 	graphs   [][]breakerfeed.Edge
+	byCaller map[[2]string][]breakerfeed.Outcome // caller, callee
+}
+
+func (r *recorder) RecordCallerOutcome(caller, target string, o breakerfeed.Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byCaller == nil {
+		r.byCaller = map[[2]string][]breakerfeed.Outcome{}
+	}
+	k := [2]string{caller, target}
+	r.byCaller[k] = append(r.byCaller[k], o)
 }
 
 func (r *recorder) SetDependencies(_ time.Time, edges []breakerfeed.Edge) {
