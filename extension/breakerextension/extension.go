@@ -136,33 +136,15 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.hub.close()
 		if e.grpcServer != nil {
-			stopped := make(chan struct{})
-			go func() {
-				e.grpcServer.GracefulStop()
-				close(stopped)
-			}()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				e.grpcServer.Stop()
-				<-stopped
-			}
+			// Past the deadline, the streams still open are cut.
+			await(ctx, e.grpcServer.GracefulStop, e.grpcServer.Stop)
 		}
 		if e.httpServer != nil {
 			if serr := e.httpServer.Shutdown(ctx); serr != nil {
 				err = errors.Join(err, serr, e.httpServer.Close())
 			}
 		}
-		done := make(chan struct{})
-		go func() {
-			e.wg.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			err = errors.Join(err, ctx.Err())
-		}
+		err = errors.Join(err, await(ctx, e.wg.Wait, nil))
 		if c, ok := e.clock.(ticking); ok {
 			c.Stop()
 		}
@@ -171,6 +153,27 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// await runs wait (in a goroutine) until it returns or ctx ends. When ctx ends first, stop, if
+// not nil, is called and wait is awaited still; without stop, ctx's error is returned at once.
+func await(ctx context.Context, wait, stop func()) error {
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		if stop == nil {
+			return ctx.Err()
+		}
+		stop()
+		<-done
+		return nil
+	}
 }
 
 // RecordOutcome implements breakerfeed.Feeder.

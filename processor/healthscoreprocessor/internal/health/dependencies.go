@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/latency"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
@@ -26,7 +27,7 @@ type dep struct {
 // (error ratio and Apdex of the caller's calls on it, held while fresh) and returns each caller's
 // callees with their weight and edge health; edges without data for StaleAfter are drained but
 // left out.
-func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap *Snapshot, scratch *latency.Counts, decay float64, now int64, elapsed float64) [][]dep {
+func (e *Engine) drainEdges(comps []*component, all registry.View[*component], snap *Snapshot, scratch *latency.Counts, decay float64, now int64, elapsed float64) [][]dep {
 	stale := int64(e.s.StaleAfter)
 	deps := make([][]dep, len(comps))
 	for i, c := range comps {
@@ -34,7 +35,7 @@ func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap 
 		if x == nil {
 			continue
 		}
-		for _, d := range sortedEdges(x.Snapshot()) {
+		for _, d := range sortedEdges(x.View()) {
 			packed := d.calls.Swap(0)
 			calls, errs := float64(uint32(packed)), float64(packed>>32)
 			scratch.Reset()
@@ -59,7 +60,7 @@ func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap 
 				f.Health, f.HasHealth = d.health, true
 			}
 			snap.Edges = append(snap.Edges, f)
-			if callee, ok := all[d.callee]; ok && callee.st.pass == e.pass && d.weight > 0 && f.HasHealth {
+			if callee, ok := all.Get(d.callee); ok && callee.st.pass == e.pass && d.weight > 0 && f.HasHealth {
 				deps[i] = append(deps[i], dep{callee: callee.st.idx, weight: d.weight, health: f.Health})
 			}
 		}
