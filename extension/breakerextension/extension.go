@@ -45,6 +45,7 @@ var (
 	_ extension.Extension     = (*breakerExtension)(nil)
 	_ breakerfeed.Feeder      = (*breakerExtension)(nil)
 	_ breakerfeed.TimedFeeder = (*breakerExtension)(nil)
+	_ breakerfeed.ModeFeeder  = (*breakerExtension)(nil)
 )
 
 func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock breaker.Clock) *breakerExtension {
@@ -126,38 +127,41 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.hub.close()
 		if e.grpcServer != nil {
-			stopped := make(chan struct{})
-			go func() {
-				e.grpcServer.GracefulStop()
-				close(stopped)
-			}()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				e.grpcServer.Stop()
-				<-stopped
-			}
+			// Past the deadline, the streams still open are cut.
+			await(ctx, e.grpcServer.GracefulStop, e.grpcServer.Stop)
 		}
 		if e.httpServer != nil {
 			if serr := e.httpServer.Shutdown(ctx); serr != nil {
 				err = errors.Join(err, serr, e.httpServer.Close())
 			}
 		}
-		done := make(chan struct{})
-		go func() {
-			e.wg.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			err = errors.Join(err, ctx.Err())
-		}
+		err = errors.Join(err, await(ctx, e.wg.Wait, nil))
 		if e.tb != nil {
 			err = errors.Join(err, e.tb.Shutdown())
 		}
 	})
 	return err
+}
+
+// await runs wait (in a goroutine) until it returns or ctx ends. When ctx ends first, stop, if
+// not nil, is called and wait is awaited still; without stop, ctx's error is returned at once.
+func await(ctx context.Context, wait, stop func()) error {
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		if stop == nil {
+			return ctx.Err()
+		}
+		stop()
+		<-done
+		return nil
+	}
 }
 
 // RecordOutcome implements breakerfeed.Feeder.
@@ -183,3 +187,8 @@ func (e *breakerExtension) State(target string) (breakerfeed.State, bool) {
 
 // States implements breakerfeed.Feeder.
 func (e *breakerExtension) States(fn func(string, breakerfeed.State) bool) { e.registry.States(fn) }
+
+// StatesWithMode implements breakerfeed.ModeFeeder.
+func (e *breakerExtension) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	e.registry.StatesWithMode(fn)
+}

@@ -4,11 +4,14 @@ import "github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal
 
 // MetricsConfig selects the metrics the processor emits, one switch per metric, in the layout
 // of the collector's generated metrics configs. The series one service costs by default are
-// health.score and breaker.state; health.signal (one series per signal) and health.dependency.*
-// (three per outgoing edge) multiply a fleet's series several times over and are opt-in. The
-// breaker API serves the dependency graph (/v1/dependencies) whether or not they are exported.
+// health.score, health.status (a state set of four), health.root_cause and breaker.state;
+// health.signal (one series per signal) and health.dependency.* (three per outgoing edge)
+// multiply a fleet's series several times over and are opt-in. The breaker API serves the
+// dependency graph (/v1/dependencies) whether or not they are exported.
 type MetricsConfig struct {
 	HealthScore          MetricConfig `mapstructure:"health.score"`
+	HealthStatus         MetricConfig `mapstructure:"health.status"`
+	HealthRootCause      MetricConfig `mapstructure:"health.root_cause"`
 	HealthSignal         MetricConfig `mapstructure:"health.signal"`
 	DependencyCallRate   MetricConfig `mapstructure:"health.dependency.call.rate"`
 	DependencyErrorRatio MetricConfig `mapstructure:"health.dependency.error.ratio"`
@@ -23,8 +26,10 @@ type MetricConfig struct {
 
 func defaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
-		HealthScore:  MetricConfig{Enabled: true},
-		BreakerState: MetricConfig{Enabled: true},
+		HealthScore:     MetricConfig{Enabled: true},
+		HealthStatus:    MetricConfig{Enabled: true},
+		HealthRootCause: MetricConfig{Enabled: true},
+		BreakerState:    MetricConfig{Enabled: true},
 	}
 }
 
@@ -32,6 +37,8 @@ func defaultMetricsConfig() MetricsConfig {
 func (m MetricsConfig) selection() health.Selection {
 	return health.Selection{
 		Score:                m.HealthScore.Enabled,
+		Status:               m.HealthStatus.Enabled,
+		RootCause:            m.HealthRootCause.Enabled,
 		Signal:               m.HealthSignal.Enabled,
 		DependencyCallRate:   m.DependencyCallRate.Enabled,
 		DependencyErrorRatio: m.DependencyErrorRatio.Enabled,

@@ -16,7 +16,7 @@ import (
 // allMetrics enables every metric, the opt-in ones included.
 func allMetrics() MetricsConfig {
 	on := MetricConfig{Enabled: true}
-	return MetricsConfig{on, on, on, on, on, on}
+	return MetricsConfig{on, on, on, on, on, on, on, on}
 }
 
 // emitted returns the names of the metrics a scoring pass writes with m, for a service that
@@ -43,10 +43,10 @@ func emitted(t *testing.T, m MetricsConfig) []string {
 }
 
 func TestDefaultMetricsLeaveThePerSignalAndPerEdgeSeriesOut(t *testing.T) {
-	assert.Equal(t, []string{"health.score"}, emitted(t, defaultMetricsConfig()), "no breaker here, so no breaker.state")
+	assert.Equal(t, []string{"health.root_cause", "health.score", "health.status"}, emitted(t, defaultMetricsConfig()), "no breaker here, so no breaker.state")
 	assert.Equal(t, []string{
 		"health.dependency.call.rate", "health.dependency.error.ratio", "health.dependency.latency.p95",
-		"health.score", "health.signal",
+		"health.root_cause", "health.score", "health.signal", "health.status",
 	}, emitted(t, allMetrics()))
 	only := MetricsConfig{HealthSignal: MetricConfig{Enabled: true}}
 	assert.Equal(t, []string{"health.signal"}, emitted(t, only))
@@ -62,7 +62,9 @@ func TestLoadMetricsConfig(t *testing.T) {
 	}})
 	require.NoError(t, cm.Unmarshal(cfg))
 	assert.Equal(t, MetricsConfig{
-		HealthScore:          MetricConfig{Enabled: true}, // left at its default
+		HealthScore:          MetricConfig{Enabled: true}, // left at their defaults
+		HealthStatus:         MetricConfig{Enabled: true},
+		HealthRootCause:      MetricConfig{Enabled: true},
 		HealthSignal:         MetricConfig{Enabled: true},
 		DependencyCallRate:   MetricConfig{Enabled: true},
 		DependencyLatencyP95: MetricConfig{Enabled: true},

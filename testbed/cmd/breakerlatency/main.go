@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vigil-collector/vigil/testbed/internal/loopback"
 )
 
 const vigilConfig = `
@@ -73,15 +74,6 @@ func serveTrivial(addr string) {
 	fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil))
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func waitReady(url string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -99,7 +91,7 @@ func waitReady(url string) error {
 func run(binary string, rate int, duration time.Duration, workers, rounds int) error {
 	ports := make([]int, 3)
 	for i := range ports {
-		p, err := freePort()
+		p, err := loopback.FreePort()
 		if err != nil {
 			return err
 		}

@@ -1,22 +1,26 @@
 // Package engine decides what the healing exporter does with each observation: incidents per
-// (rule, target), the `for` delay, dedup, cooldown, maintenance, per-target backoff and hourly cap,
-// token-bucket rate limits, escalation and resolution. Every decision is an audit record, and the
+// (rule, target), the `for` delay, dedup, cooldown, maintenance, per-(rule, target) backoff, the
+// per-target hourly cap, token-bucket rate limits, escalation and resolution. Every decision is an audit record, and the
 // engine's state is the fold of its records: the live path applies each record as it writes it,
 // and a restart replays the audit file through the same apply, so limits and dedup survive.
 package engine
 
 import (
-	"container/list"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"golang.org/x/time/rate"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // Reasons of suppressed and rejected decisions.
@@ -113,6 +117,8 @@ type key struct {
 
 type incident struct {
 	key       key
+	name      string // in the incidents registry
+	seq       int64  // when last observed (or opened), in the engine's order of observations
 	id        string
 	firing    bool
 	since     time.Time // first holding observation (pending) or fire time
@@ -124,32 +130,49 @@ type incident struct {
 	acted     bool
 	executed  []int // steps that ran successfully, for resolves
 	lastValue float64
-	elem      *list.Element
 }
 
+// targetState is what the engine keeps per target across rules: its executions in the last hour
+// (the hourly cap) and whether any rule fires on it (the backoff reset).
 type targetState struct {
 	execs        []time.Time // executions in the last hour
-	backoff      time.Duration
-	nextAllowed  time.Time
 	firing       int
 	healthySince time.Time
-	limiter      *rate.Limiter
+}
+
+// backoffState is the exponential backoff of one (rule, target): one rule's action never waits
+// for another rule's on the same target.
+type backoffState struct {
+	backoff     time.Duration
+	nextAllowed time.Time
+}
+
+// actionTarget keys the per-target token buckets: one per (action, target), so one action on a
+// target does not spend another action's tokens, while two rules running the same action on
+// the same target share one bucket.
+type actionTarget struct {
+	action, target string
 }
 
 // Engine holds the decision state. It is not safe for concurrent use; the exporter serialises calls.
 type Engine struct {
-	s         Settings
-	w         Writer
-	incidents map[key]*incident
-	byID      map[string]*incident
-	lru       *list.List // of *incident, most recently seen at the front
-	targets   map[string]*targetState
-	lastExec  map[key]time.Time
-	global    *rate.Limiter
-	actions   map[string]*rate.Limiter
-	pending   map[string]bool // "incident/step" intents without outcome
-	inFlight  int
-	ruleIdx   map[string]int
+	s          Settings
+	w          Writer
+	incidents  *registry.Registry[*incident]
+	seq        int64  // observations so far: an incident's seq orders it least recently seen first
+	nameBuf    []byte // an incident's registry name, built for a lookup without allocating
+	opening    incident
+	mkIncident func(name string) *incident // newIncident
+	byID       map[string]*incident
+	targets    map[string]*targetState
+	backoffs   map[key]*backoffState
+	buckets    map[actionTarget]*rate.Limiter
+	lastExec   map[key]time.Time
+	global     *rate.Limiter
+	actions    map[string]*rate.Limiter
+	pending    map[string]bool // "incident/step" intents without outcome
+	inFlight   int
+	ruleIdx    map[string]int
 
 	batch []*audit.Record
 
@@ -165,11 +188,22 @@ var ErrAudit = errors.New("audit write failed")
 func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, error) {
 	e := &Engine{
 		s: s, w: w,
-		incidents: map[key]*incident{}, byID: map[string]*incident{}, lru: list.New(),
-		targets: map[string]*targetState{}, lastExec: map[key]time.Time{},
+		byID:    map[string]*incident{},
+		targets: map[string]*targetState{}, backoffs: map[key]*backoffState{},
+		buckets: map[actionTarget]*rate.Limiter{}, lastExec: map[key]time.Time{},
 		global: s.Global.limiter(), actions: map[string]*rate.Limiter{},
 		pending: map[string]bool{}, ruleIdx: map[string]int{},
 	}
+	e.mkIncident = e.newIncident
+	e.incidents = registry.New(registry.Options[*incident]{
+		Cap:           s.MaxIncidents,
+		MaxNameLength: math.MaxInt, // targets come from telemetry, unbounded as before
+		Seen:          func(inc *incident) int64 { return inc.seq },
+		// A firing incident is never evicted: that would forget that it acted.
+		Pinned:  func(inc *incident) bool { return inc.firing },
+		OnEvict: e.unindex,
+		Serial:  true, // the exporter serialises calls to the engine
+	})
 	for i, r := range s.Rules {
 		e.ruleIdx[r.Name] = i
 		for _, a := range r.Actions {
@@ -183,7 +217,7 @@ func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, 
 	}
 	// Replayed incidents get a full resolve_timeout from now: their metric has had no chance to
 	// arrive while the collector was down.
-	for _, inc := range e.incidents {
+	for _, inc := range e.incidents.All() {
 		inc.lastSeen = now
 	}
 	e.inFlight = 0
@@ -239,12 +273,7 @@ func (e *Engine) Observe(now time.Time, obs []Observation) ([]Dispatch, error) {
 // Sweep resolves firing incidents not seen for ResolveTimeout and forgets stale pending ones.
 func (e *Engine) Sweep(now time.Time) ([]Dispatch, error) {
 	var out []Dispatch
-	for el := e.lru.Back(); el != nil; {
-		inc := el.Value.(*incident)
-		el = el.Prev()
-		if now.Sub(inc.lastSeen) < e.s.ResolveTimeout {
-			break // the list is ordered by lastSeen
-		}
+	for _, inc := range e.stale(now) {
 		if inc.firing {
 			out = append(out, e.resolve(now, inc, ReasonStale)...)
 		} else {
@@ -313,15 +342,36 @@ func (e *Engine) flush() error {
 func (e *Engine) target(t string) *targetState {
 	ts := e.targets[t]
 	if ts == nil {
-		ts = &targetState{backoff: e.s.BackoffInitial, limiter: e.s.PerTarget.limiter()}
+		ts = &targetState{}
 		e.targets[t] = ts
 	}
 	return ts
 }
 
+// backoffOf returns the backoff of a (rule, target), creating it.
+func (e *Engine) backoffOf(k key) *backoffState {
+	b := e.backoffs[k]
+	if b == nil {
+		b = &backoffState{backoff: e.s.BackoffInitial}
+		e.backoffs[k] = b
+	}
+	return b
+}
+
+// bucket returns the token bucket of an (action, target), creating it.
+func (e *Engine) bucket(action, target string) *rate.Limiter {
+	k := actionTarget{action, target}
+	l := e.buckets[k]
+	if l == nil {
+		l = e.s.PerTarget.limiter()
+		e.buckets[k] = l
+	}
+	return l
+}
+
 func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
 	k := key{o.Rule, o.Target}
-	inc := e.incidents[k]
+	inc := e.lookup(k)
 	if !o.Holds {
 		if inc == nil {
 			return nil
@@ -333,15 +383,13 @@ func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
 		return nil
 	}
 	if inc == nil {
-		if !e.makeRoom() {
+		if inc = e.open(k, false); inc == nil {
 			e.SkippedFull++
 			return nil
 		}
-		inc = &incident{key: k, since: now}
-		inc.elem = e.lru.PushFront(inc)
-		e.incidents[k] = inc
+		inc.since = now
 	} else {
-		e.lru.MoveToFront(inc.elem)
+		inc.seq = e.nextSeq()
 	}
 	inc.lastSeen, inc.lastValue = now, o.Value
 	rule := e.s.Rules[o.Rule]
@@ -356,29 +404,96 @@ func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
 	return e.tryAct(now, inc, o)
 }
 
-// makeRoom evicts the least recently seen pending incident when the map is full; a firing one
-// is never evicted (that would forget that it acted). It reports whether there is room.
-func (e *Engine) makeRoom() bool {
-	if len(e.incidents) < e.s.MaxIncidents {
-		return true
+func (e *Engine) nextSeq() int64 {
+	e.seq++
+	return e.seq
+}
+
+// name returns k's name in the incidents registry: the rule's index, a separator and the target.
+// A target the registry's name rule refuses (it comes from telemetry: control characters, not
+// UTF-8) is quoted, with another separator. The name aliases e.nameBuf: it is valid until the
+// next call, and the registry copies it when it keeps it.
+func (e *Engine) name(k key, quoted bool) string {
+	b := strconv.AppendInt(e.nameBuf[:0], int64(k.rule), 10)
+	if quoted {
+		b = strconv.AppendQuoteToGraphic(append(b, 'q'), k.target)
+	} else {
+		b = append(append(b, ' '), k.target...)
 	}
-	const scan = 64
-	n := 0
-	for el := e.lru.Back(); el != nil && n < scan; el, n = el.Prev(), n+1 {
-		if inc := el.Value.(*incident); !inc.firing {
-			e.forget(inc)
-			return true
-		}
+	e.nameBuf = b
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// quote reports whether k's target is kept under its quoted name.
+func quote(k key) bool { return registry.CheckName(k.target, math.MaxInt) != registry.NameOK }
+
+// lookup returns the incident of k, or nil. A hit costs one map lookup and no allocation.
+func (e *Engine) lookup(k key) *incident {
+	if inc, ok := e.incidents.Load(e.name(k, false)); ok {
+		return inc
 	}
-	return false
+	if !quote(k) {
+		return nil
+	}
+	inc, _ := e.incidents.Load(e.name(k, true))
+	return inc
+}
+
+// open returns a new incident for k, the most recently seen; nil when every slot holds a firing
+// incident. Past max_incidents the registry evicts the least recently seen pending ones (the
+// excess and 1/64 of the cap at once). A firing incident (replayed) is kept even over the cap.
+func (e *Engine) open(k key, firing bool) *incident {
+	var inc *incident
+	var err error
+	e.opening = incident{key: k, firing: firing}
+	if firing {
+		inc, err = e.incidents.GetPinned(e.name(k, quote(k)), e.mkIncident)
+	} else {
+		inc, err = e.incidents.Get(e.name(k, quote(k)), e.mkIncident)
+	}
+	if err != nil {
+		return nil
+	}
+	inc.seq = e.nextSeq()
+	return inc
+}
+
+// newIncident is the registry's constructor of the incident open is opening (a method value
+// made once, so that opening one allocates no closure).
+func (e *Engine) newIncident(name string) *incident {
+	inc := e.opening
+	inc.name = name
+	return &inc
 }
 
 func (e *Engine) forget(inc *incident) {
-	e.lru.Remove(inc.elem)
-	delete(e.incidents, inc.key)
+	e.incidents.Delete(inc.name)
+	e.unindex(inc)
+}
+
+// unindex removes an incident from the index by ID.
+func (e *Engine) unindex(inc *incident) {
 	if inc.id != "" {
 		delete(e.byID, inc.id)
 	}
+}
+
+// stale returns the incidents Sweep takes, least recently seen first: those not seen for
+// ResolveTimeout, up to the first (in that order) that was seen since.
+func (e *Engine) stale(now time.Time) []*incident {
+	fresh := int64(math.MaxInt64) // the least recently seen of those seen since
+	var old []*incident
+	for _, inc := range e.incidents.All() {
+		switch {
+		case now.Sub(inc.lastSeen) < e.s.ResolveTimeout:
+			fresh = min(fresh, inc.seq)
+		default:
+			old = append(old, inc)
+		}
+	}
+	old = slices.DeleteFunc(old, func(inc *incident) bool { return inc.seq > fresh })
+	slices.SortFunc(old, func(a, b *incident) int { return cmp.Compare(a.seq, b.seq) })
+	return old
 }
 
 func (e *Engine) suppress(now time.Time, inc *incident, o Observation, action, reason string) []Dispatch {
@@ -405,7 +520,7 @@ func (e *Engine) tryAct(now time.Time, inc *incident, o Observation) []Dispatch 
 		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonCooldown)
 	}
 	ts := e.target(inc.key.target)
-	if now.Before(ts.nextAllowed) {
+	if now.Before(e.backoffOf(inc.key).nextAllowed) {
 		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonBackoff)
 	}
 	last := len(rule.Actions) - 1
@@ -426,7 +541,7 @@ func (e *Engine) tryAct(now time.Time, inc *incident, o Observation) []Dispatch 
 		return e.suppress(now, inc, o, action, ReasonGlobalRate)
 	case e.actions[action].TokensAt(now) < 1:
 		return e.suppress(now, inc, o, action, ReasonActionRate)
-	case ts.limiter.TokensAt(now) < 1:
+	case e.bucket(action, inc.key.target).TokensAt(now) < 1:
 		return e.suppress(now, inc, o, action, ReasonTargetRate)
 	case e.inFlight >= e.s.QueueSize:
 		return e.suppress(now, inc, o, action, ReasonQueueFull)
@@ -492,7 +607,7 @@ func (e *Engine) apply(r *audit.Record) {
 		return // a rule no longer configured
 	}
 	k := key{ri, r.Target}
-	inc := e.incidents[k]
+	inc := e.lookup(k)
 	if inc == nil && r.Incident != "" {
 		inc = e.byID[r.Incident]
 	}
@@ -535,9 +650,7 @@ func (e *Engine) apply(r *audit.Record) {
 // applyFired opens (or reopens) the incident of k and takes its target out of the healthy state.
 func (e *Engine) applyFired(k key, inc *incident, r *audit.Record) {
 	if inc == nil {
-		inc = &incident{key: k}
-		inc.elem = e.lru.PushFront(inc)
-		e.incidents[k] = inc
+		inc = e.open(k, true)
 	}
 	inc.firing, inc.firedAt, inc.id, inc.lastSeen = true, r.Time, r.Incident, r.Time
 	inc.step, inc.attempts, inc.inFlight, inc.acted, inc.executed = 0, 0, false, false, nil
@@ -547,7 +660,7 @@ func (e *Engine) applyFired(k key, inc *incident, r *audit.Record) {
 	e.byID[inc.id] = inc
 	ts := e.target(r.Target)
 	if !ts.healthySince.IsZero() && r.Time.Sub(ts.healthySince) >= e.s.BackoffResetAfter {
-		ts.backoff = e.s.BackoffInitial
+		e.backoffOf(k).backoff = e.s.BackoffInitial
 	}
 	ts.healthySince = time.Time{}
 	ts.firing++
@@ -596,7 +709,7 @@ func (e *Engine) consume(k key, r *audit.Record) {
 		l.AllowN(r.Time, 1)
 	}
 	ts := e.target(r.Target)
-	ts.limiter.AllowN(r.Time, 1)
+	e.bucket(r.Action, r.Target).AllowN(r.Time, 1)
 	kept := ts.execs[:0]
 	for _, t := range ts.execs {
 		if r.Time.Sub(t) < time.Hour {
@@ -604,7 +717,8 @@ func (e *Engine) consume(k key, r *audit.Record) {
 		}
 	}
 	ts.execs = append(kept, r.Time)
-	ts.nextAllowed = r.Time.Add(ts.backoff)
-	ts.backoff = min(time.Duration(float64(ts.backoff)*e.s.BackoffMultiplier), e.s.BackoffMax)
+	b := e.backoffOf(k)
+	b.nextAllowed = r.Time.Add(b.backoff)
+	b.backoff = min(time.Duration(float64(b.backoff)*e.s.BackoffMultiplier), e.s.BackoffMax)
 	e.lastExec[k] = r.Time
 }
