@@ -98,6 +98,9 @@ func (e *healingExporter) settings() engine.Settings {
 
 func (e *healingExporter) start(_ context.Context, host component.Host) error {
 	e.host = host
+	for _, w := range rangeWarnings(e.cfg.Rules) {
+		e.set.Logger.Warn("healing: " + w)
+	}
 	if err := e.openEngine(); err != nil {
 		if !errors.Is(err, audit.ErrUntrusted) {
 			return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/component"
@@ -26,7 +27,6 @@ type breakerExtension struct {
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
 	callers   *breaker.Registry // each caller's own view of a callee, keyed caller→callee
-	clock     breaker.Clock
 	hub       *hub
 	metrics   *metrics
 	promReg   *prometheus.Registry
@@ -42,8 +42,10 @@ type breakerExtension struct {
 }
 
 var (
-	_ extension.Extension = (*breakerExtension)(nil)
-	_ breakerfeed.Feeder  = (*breakerExtension)(nil)
+	_ extension.Extension     = (*breakerExtension)(nil)
+	_ breakerfeed.Feeder      = (*breakerExtension)(nil)
+	_ breakerfeed.TimedFeeder = (*breakerExtension)(nil)
+	_ breakerfeed.ModeFeeder  = (*breakerExtension)(nil)
 )
 
 func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock breaker.Clock) *breakerExtension {
@@ -52,7 +54,6 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 		telemetry: telemetry,
 		hub:       newHub(cfg.Watch.MaxSubscribers, cfg.Watch.Buffer),
 		promReg:   prometheus.NewRegistry(),
-		clock:     clock,
 	}
 	e.metrics = newMetrics()
 	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
@@ -75,17 +76,8 @@ func (e *breakerExtension) onTransition(tr breaker.Transition) {
 	}
 }
 
-// ticking is a clock that runs a goroutine while started (breaker.Coarse).
-type ticking interface {
-	Start()
-	Stop()
-}
-
 // Start serves the HTTP API and, when configured, the gRPC health service.
 func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
-	if c, ok := e.clock.(ticking); ok {
-		c.Start()
-	}
 	tb, err := metadata.NewTelemetryBuilder(e.telemetry)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
@@ -145,9 +137,6 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 			}
 		}
 		err = errors.Join(err, await(ctx, e.wg.Wait, nil))
-		if c, ok := e.clock.(ticking); ok {
-			c.Stop()
-		}
 		if e.tb != nil {
 			err = errors.Join(err, e.tb.Shutdown())
 		}
@@ -181,6 +170,11 @@ func (e *breakerExtension) RecordOutcome(target string, o breakerfeed.Outcome) {
 	e.registry.RecordOutcome(target, o)
 }
 
+// RecordOutcomeAt implements breakerfeed.TimedFeeder.
+func (e *breakerExtension) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	e.registry.RecordOutcomeAt(target, o, now)
+}
+
 // RecordProbe implements breakerfeed.Feeder.
 func (e *breakerExtension) RecordProbe(target string, ok bool) { e.registry.RecordProbe(target, ok) }
 
@@ -194,3 +188,8 @@ func (e *breakerExtension) State(target string) (breakerfeed.State, bool) {
 
 // States implements breakerfeed.Feeder.
 func (e *breakerExtension) States(fn func(string, breakerfeed.State) bool) { e.registry.States(fn) }
+
+// StatesWithMode implements breakerfeed.ModeFeeder.
+func (e *breakerExtension) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	e.registry.StatesWithMode(fn)
+}

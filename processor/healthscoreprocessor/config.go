@@ -43,6 +43,10 @@ type Config struct {
 	Saturation   SaturationConfig   `mapstructure:"saturation"`
 	Dependencies DependenciesConfig `mapstructure:"dependencies"`
 
+	// Metrics selects the metrics emitted (metrics_config.go): per-service series beyond
+	// health.score and breaker.state are opt-in.
+	Metrics MetricsConfig `mapstructure:"metrics"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }

@@ -94,6 +94,7 @@ func createDefaultConfig() component.Config {
 		},
 		Saturation:   SaturationConfig{Threshold: defaultSaturationThreshold, Floor: defaultSaturationFloor},
 		Dependencies: DependenciesConfig{Damping: defaultDamping},
+		Metrics:      defaultMetricsConfig(),
 	}
 }
 

@@ -52,6 +52,9 @@ func newPredictProcessor(set processor.Settings, cfg *Config) (*predictProcessor
 
 func (p *predictProcessor) start(context.Context, component.Host) error {
 	p.logger.Info("predict processor watching", zap.Int("rules", len(p.cfg.Watch)), zap.Int("max_series", p.cfg.MaxSeries))
+	for _, w := range thresholdWarnings(p.cfg.Watch) {
+		p.logger.Warn("predict: " + w)
+	}
 	return nil
 }
 

@@ -103,6 +103,19 @@ type Feeder interface {
 	States(fn func(target string, state State) bool)
 }
 
+// TimedFeeder is implemented by a Feeder that takes the time of an outcome from its caller. A
+// caller that observes calls in batches (the healthscore processor, once per ConsumeTraces)
+// reads the clock once per batch and passes it down, so the breaker neither reads the clock for
+// every call (about 100 ns on some virtual machines) nor keeps a clock goroutine ticking while
+// the collector is idle. A caller type-asserts for it and falls back to RecordOutcome.
+type TimedFeeder interface {
+	// RecordOutcomeAt records one finished call to target, observed at now. Times may arrive
+	// slightly out of order from concurrent batches; an outcome older than the breaker's current
+	// bucket counts in the current one. Safe for concurrent use; does not allocate for a known
+	// target.
+	RecordOutcomeAt(target string, outcome Outcome, now time.Time)
+}
+
 // Edge is one caller → callee dependency over a scoring interval, as the healthscore processor
 // measures it from CLIENT and SERVER spans.
 type Edge struct {
@@ -129,4 +142,33 @@ type DependencyFeeder interface {
 // it does not allocate for a pair the breaker already knows.
 type CallerFeeder interface {
 	RecordCallerOutcome(caller, target string, outcome Outcome)
+}
+
+// TimedCallerFeeder is to CallerFeeder what TimedFeeder is to Feeder: the caller's outcome
+// observed at now, a time read once for a whole batch. Safe for concurrent use; does not
+// allocate for a pair the breaker already knows.
+type TimedCallerFeeder interface {
+	RecordCallerOutcomeAt(caller, target string, outcome Outcome, now time.Time)
+}
+
+// The modes a target's breaker is in, as ModeFeeder reports them and breaker.mode carries them.
+const (
+	// ModeAuto: the state machine decides.
+	ModeAuto = "auto"
+	// ModeForcedOpen: an operator forced the breaker open.
+	ModeForcedOpen = "forced_open"
+	// ModeForcedClosed: an operator forced the breaker closed.
+	ModeForcedClosed = "forced_closed"
+	// ModeDisabled: the machine runs, but nothing is blocked.
+	ModeDisabled = "disabled"
+)
+
+// ModeFeeder is implemented by a Feeder whose targets can be overridden by an operator. It
+// reports each target's state with its mode (ModeAuto, ModeForcedOpen, ModeForcedClosed,
+// ModeDisabled), so an override is never mistaken for a learned state. A caller type-asserts
+// for it; it is safe for concurrent use.
+type ModeFeeder interface {
+	// StatesWithMode calls fn with every known target, its state and its mode until fn
+	// returns false.
+	StatesWithMode(fn func(target string, state State, mode string) bool)
 }

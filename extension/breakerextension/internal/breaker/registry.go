@@ -45,7 +45,10 @@ type Registry struct {
 	dropped atomic.Uint64 // outcomes and probes with an invalid target name
 }
 
-var _ breakerfeed.Feeder = (*Registry)(nil)
+var (
+	_ breakerfeed.Feeder      = (*Registry)(nil)
+	_ breakerfeed.TimedFeeder = (*Registry)(nil)
+)
 
 // New returns a registry. onTransition, if not nil, is called after every transition, outside
 // any lock; it must not block.
@@ -120,22 +123,31 @@ func (r *Registry) emit(ev *events) {
 	}
 }
 
-// seen returns the target named name, created when new and marked seen now; nil, counted as
+// seen returns the target named name, created when new and marked seen at now; nil, counted as
 // dropped, when the name is refused.
-func (r *Registry) seen(name string) (*target, int64) {
-	now := r.clock.Now()
+func (r *Registry) seen(name string, now int64) *target {
 	t, err := r.get(name, now)
 	if err != nil {
 		r.dropped.Add(1)
-		return nil, now
+		return nil
 	}
 	t.touch(now)
-	return t, now
+	return t
 }
 
-// RecordOutcome records one finished call to target.
+// RecordOutcome records one finished call to target, at the clock's time.
 func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
-	t, now := r.seen(target)
+	r.record(target, o, r.clock.Now())
+}
+
+// RecordOutcomeAt records one finished call to target observed at now, a time the caller read
+// once for a whole batch of outcomes.
+func (r *Registry) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	r.record(target, o, now.UnixNano())
+}
+
+func (r *Registry) record(target string, o breakerfeed.Outcome, now int64) {
+	t := r.seen(target, now)
 	if t == nil {
 		return
 	}
@@ -148,7 +160,8 @@ func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
 
 // RecordProbe records an active probe of target.
 func (r *Registry) RecordProbe(target string, ok bool) {
-	t, now := r.seen(target)
+	now := r.clock.Now()
+	t := r.seen(target, now)
 	if t == nil {
 		return
 	}
@@ -253,6 +266,16 @@ func (r *Registry) Mode(target string) Mode {
 func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) {
 	for name, t := range r.targets.All() {
 		if !fn(name, actingState(t)) {
+			return
+		}
+	}
+}
+
+// StatesWithMode calls fn with every known target, its state and its mode's name until fn
+// returns false.
+func (r *Registry) StatesWithMode(fn func(target string, state breakerfeed.State, mode string) bool) {
+	for name, t := range r.targets.Snapshot() {
+		if !fn(name, actingState(t), t.currentMode().String()) {
 			return
 		}
 	}

@@ -29,6 +29,14 @@ func TestOverrideForcedOpen(t *testing.T) {
 	assert.Equal(t, "closed", tr.From)
 	assert.Equal(t, "forced_open", tr.To)
 	assert.Equal(t, ReasonOverride, tr.Reason)
+	// States tell the override from a learned open.
+	modes := map[string]string{}
+	h.StatesWithMode(func(target string, st breakerfeed.State, mode string) bool {
+		assert.Equal(t, breakerfeed.Open, st)
+		modes[target] = mode
+		return true
+	})
+	assert.Equal(t, map[string]string{"pay": breakerfeed.ModeForcedOpen}, modes)
 	// Frozen: failures neither trip nor teach.
 	h.feed("pay", 50, breakerfeed.Error, ms, ms)
 	assert.Equal(t, "closed", h.Status("pay", false).MachineState)
@@ -295,6 +303,22 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	allocs = testing.AllocsPerRun(100, func() { h.RecordProbe("pay", true) })
 	assert.Zero(t, allocs)
 	assert.Len(t, h.transitions(), n, "no transition during the measured runs")
+}
+
+func TestRecordOutcomeAtTakesTheCallersTime(t *testing.T) {
+	h := newHarness(t)
+	at := epoch.Add(time.Hour) // the fake clock stays at epoch
+	for range 20 {
+		h.RecordOutcomeAt("payments", fail(), at)
+	}
+	require.Equal(t, breakerfeed.Open, h.state("payments"))
+	assert.Equal(t, at, h.last().At, "the transition happened at the batch's time, not the clock's")
+
+	// A batch read slightly earlier than one already recorded (concurrent batches) counts in
+	// the current bucket.
+	calls := h.Status("payments", false).Calls
+	h.RecordOutcomeAt("payments", ok(ms), at.Add(-time.Millisecond))
+	assert.Equal(t, calls+1, h.Status("payments", false).Calls)
 }
 
 func TestEvictionSparesOverridesAndOpenBreakers(t *testing.T) {

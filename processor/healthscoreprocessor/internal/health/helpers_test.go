@@ -160,6 +160,7 @@ type recorder struct {
 	outcomes map[string][]breakerfeed.Outcome
 	probes   map[string][]bool
 	states   map[string]breakerfeed.State
+	modes    map[string]string
 	graphs   [][]breakerfeed.Edge
 	byCaller map[[2]string][]breakerfeed.Outcome // caller, callee
 }
@@ -181,7 +182,7 @@ func (r *recorder) SetDependencies(_ time.Time, edges []breakerfeed.Edge) {
 }
 
 func newRecorder() *recorder {
-	return &recorder{outcomes: map[string][]breakerfeed.Outcome{}, probes: map[string][]bool{}, states: map[string]breakerfeed.State{}}
+	return &recorder{outcomes: map[string][]breakerfeed.Outcome{}, probes: map[string][]bool{}, states: map[string]breakerfeed.State{}, modes: map[string]string{}}
 }
 
 func (r *recorder) RecordOutcome(target string, o breakerfeed.Outcome) {
@@ -210,6 +211,20 @@ func (r *recorder) States(fn func(string, breakerfeed.State) bool) {
 	defer r.mu.Unlock()
 	for t, s := range r.states {
 		if !fn(t, s) {
+			return
+		}
+	}
+}
+
+func (r *recorder) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, s := range r.states {
+		mode := r.modes[t]
+		if mode == "" {
+			mode = breakerfeed.ModeAuto
+		}
+		if !fn(t, s, mode) {
 			return
 		}
 	}

@@ -78,7 +78,9 @@ func TestPeerResolution(t *testing.T) {
 			snap := e.Score(t0)
 			find(t, snap, tt.want)
 			require.Len(t, snap.Edges, 1)
-			assert.Equal(t, EdgeFigures{Caller: "checkout", Callee: tt.want, Rate: 0.3, ErrorRatio: 1.0 / 3, LatencyP95: snap.Edges[0].LatencyP95, HasCalls: true, HasLatency: true}, snap.Edges[0])
+			assert.Equal(t, EdgeFigures{Caller: "checkout", Callee: tt.want, Rate: 0.3, ErrorRatio: 1.0 / 3, LatencyP95: snap.Edges[0].LatencyP95, HasCalls: true, HasLatency: true,
+				Health: snap.Edges[0].Health, HasHealth: true}, snap.Edges[0])
+			assert.Less(t, snap.Edges[0].Health, 0.5, "a third of the calls on the edge failed")
 			assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 2, breakerfeed.Error: 1}, rec.classes(tt.want))
 			// The breaker is handed the service graph after the pass.
 			require.Len(t, rec.graphs, 1)
@@ -148,8 +150,10 @@ func TestBreakerFeeding(t *testing.T) {
 	rec.states["payments"] = breakerfeed.Open
 	rec.states["frontend"] = breakerfeed.Closed
 	rec.states["elsewhere"] = breakerfeed.HalfOpen
+	rec.modes["payments"] = breakerfeed.ModeForcedOpen
 	snap := e.Score(t0)
-	assert.Equal(t, []BreakerState{{"elsewhere", breakerfeed.HalfOpen}, {"frontend", breakerfeed.Closed}, {"payments", breakerfeed.Open}}, snap.Breakers)
+	assert.Equal(t, []BreakerState{{"elsewhere", breakerfeed.HalfOpen, "auto"}, {"frontend", breakerfeed.Closed, "auto"},
+		{"payments", breakerfeed.Open, "forced_open"}}, snap.Breakers, "an override is told apart from a learned open")
 
 	// No feeder: nothing fed, nothing read.
 	e.SetFeeder(nil)
@@ -198,6 +202,39 @@ func TestAliasesByPort(t *testing.T) {
 	m.PutInt("server.port", 443)
 	a.read(m)
 	assert.Equal(t, "payments", a.peerName(srv2), "a server that gave no port answers for any port of its address")
+}
+
+// timedRecorder is a recorder that also takes outcomes with their time.
+type timedRecorder struct {
+	*recorder
+	times []time.Time
+}
+
+func (r *timedRecorder) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	r.mu.Lock()
+	r.times = append(r.times, now)
+	r.mu.Unlock()
+	r.recorder.RecordOutcome(target, o)
+}
+
+func (r *timedRecorder) RecordCallerOutcomeAt(caller, target string, o breakerfeed.Outcome, now time.Time) {
+	r.mu.Lock()
+	r.times = append(r.times, now)
+	r.mu.Unlock()
+	r.recorder.RecordCallerOutcome(caller, target, o)
+}
+
+func TestBreakerFeedingTakesTheBatchTime(t *testing.T) {
+	e := New(testSettings())
+	rec := &timedRecorder{recorder: newRecorder()}
+	e.SetFeeder(rec)
+	e.ObserveTraces(traces("frontend", "", server(4, 1, 10*time.Millisecond), client("payments", 3, 2, 50*time.Millisecond)), t0)
+	require.Len(t, rec.times, 10, "every outcome goes through RecordOutcomeAt (4 SERVER, 3 CLIENT) or RecordCallerOutcomeAt (3 CLIENT)")
+	for _, at := range rec.times {
+		assert.Equal(t, t0, at, "the batch's time, read once by the caller")
+	}
+	assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 3, breakerfeed.Error: 1}, rec.classes("frontend"))
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "payments"}], 3)
 }
 
 // A call between two instrumented services arrives as the caller's CLIENT span and the callee's
