@@ -185,6 +185,10 @@ func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Tra
 		resKey := mapHash(&h, rs.Resource().Attributes(), 0)
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
 			scopeKey := scopeHash(&h, cl, ss.Scope(), resKey)
+			// Spans of one scope mostly repeat a few (name, kind) pairs: the last decision is
+			// reused for the next span with the same pair, without hashing it again.
+			var lastName string
+			lastKind, lastAdmit := ptrace.SpanKind(-1), false
 			ss.Spans().RemoveIf(func(s ptrace.Span) bool {
 				s.SetName(cl.cleanString(s.Name()))
 				cl.cleanMap(s.Attributes())
@@ -193,8 +197,11 @@ func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Tra
 					ev.SetName(cl.cleanString(ev.Name()))
 					cl.cleanMap(ev.Attributes())
 				}
-				key := stringHash(&h, s.Name(), scopeKey^uint64(s.Kind()))
-				if g.tracker.admit(key, 1, nowNano) {
+				if s.Kind() != lastKind || s.Name() != lastName {
+					lastName, lastKind = s.Name(), s.Kind()
+					lastAdmit = g.tracker.admit(stringHash(&h, lastName, scopeKey^uint64(lastKind)), 1, nowNano)
+				}
+				if lastAdmit {
 					return false
 				}
 				dropped++
