@@ -106,7 +106,13 @@ func TestFleetThreeAgentsOneGateway(t *testing.T) {
 	for i, nd := range nodes {
 		for _, e := range nd.edges {
 			b := agents[i].breaker(t, e.Callee)
-			states[nd.host+" "+e.Callee] = fmt.Sprint(b["state"])
+			state := fmt.Sprint(b["state"])
+			if state == "half_open" {
+				// Half-open only follows open: with the calls over, node-2's breaker may already
+				// be trying payments again when it is read. Either way it tripped.
+				state = "open"
+			}
+			states[nd.host+" "+e.Callee] = state
 		}
 		// A callee this host never called is unknown here, whatever other hosts saw.
 		if nd.host == "node-1" {
