@@ -1,0 +1,437 @@
+// Package hub is the status extension's model: the latest verdict of every component (score,
+// status, signals, breaker, predictions, healing incidents, dependencies), the incidents that
+// correlate them over time, and the fan-out of changes to watch streams.
+//
+// Concurrency: publishers take the write lock for the time of one update; readers (the API)
+// take the read lock. A component's JSON is encoded once per change and reused by every read
+// until it changes again, so a poll of 10,000 components copies bytes instead of re-encoding
+// them. Watch messages are encoded once at publish and handed to subscribers without blocking.
+package hub // import "github.com/vigil-collector/vigil/extension/statusextension/internal/hub"
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+)
+
+// Settings bound the hub.
+type Settings struct {
+	// MaxComponents caps the components held; past it, new names are counted and dropped.
+	MaxComponents int
+	// MaxNameLength caps a service name, in bytes.
+	MaxNameLength int
+	// MaxIncidents caps the incidents kept; past it the oldest resolved go first, then the
+	// oldest open.
+	MaxIncidents int
+	// IncidentRetention is how long a resolved incident is kept.
+	IncidentRetention time.Duration
+	// MaxEvents caps one incident's timeline; past it the oldest events after the first are
+	// dropped (and counted on the incident).
+	MaxEvents int
+	// Critical names the components whose score bounds the overall score.
+	Critical []string
+	// ScoreChange is the score change that makes a component event on the watch stream (a
+	// status change always does).
+	ScoreChange float64
+	// MaxSubscribers and Buffer bound the watch streams.
+	MaxSubscribers, Buffer int
+}
+
+// maxPredictionsPerComponent bounds the predicted sources kept per component.
+const maxPredictionsPerComponent = 16
+
+// maxHealingPerComponent bounds the healing incidents kept per component.
+const maxHealingPerComponent = 16
+
+// maxDependencies bounds the edges kept from one pass; past it the lowest call rates go.
+const maxDependencies = 200_000
+
+// Hub holds the model. The zero value is not usable; call New.
+type Hub struct {
+	s        Settings
+	critical map[string]bool
+	now      func() time.Time
+
+	mu        sync.RWMutex
+	version   uint64
+	updatedAt time.Time
+	healthy   float64
+	degraded  float64
+	comps     map[string]*component
+	names     []string // sorted; nil when it must be rebuilt
+	edges     []statusfeed.Edge
+	incidents incidents
+
+	watch watchers
+
+	dropped atomic.Uint64 // names refused (invalid, or past the cap)
+}
+
+// New returns a hub with settings s; now is the clock of incident retention (time.Now when nil).
+func New(s Settings, now func() time.Time) *Hub {
+	if now == nil {
+		now = time.Now
+	}
+	h := &Hub{
+		s:        s,
+		critical: map[string]bool{},
+		now:      now,
+		comps:    map[string]*component{},
+		healthy:  0.9,
+		degraded: 0.5,
+	}
+	for _, c := range s.Critical {
+		h.critical[c] = true
+	}
+	h.incidents.init(s)
+	h.watch.init(s.MaxSubscribers, s.Buffer)
+	return h
+}
+
+// Close ends every watch subscription; publishing afterwards still updates the model.
+func (h *Hub) Close() { h.watch.close() }
+
+// Dropped returns how many published names were refused (invalid or past max_components).
+func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
+
+// Version returns the model's version: it grows with every change, so it makes an ETag.
+func (h *Hub) Version() uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.version
+}
+
+// validName is the name rule of services and targets: non-empty, at most max bytes, UTF-8,
+// no control characters.
+func validName(name string, max int) bool {
+	if name == "" || len(name) > max || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup returns the component named name, creating it when new and within the cap; nil,
+// counted, otherwise. The caller holds the write lock.
+func (h *Hub) lookup(name string) *component {
+	if c, ok := h.comps[name]; ok {
+		return c
+	}
+	if !validName(name, h.s.MaxNameLength) || len(h.comps) >= h.s.MaxComponents {
+		h.dropped.Add(1)
+		return nil
+	}
+	c := &component{name: name, status: StatusUnknown, score: math.NaN()}
+	h.comps[name] = c
+	h.names = nil
+	return c
+}
+
+// changed marks c changed: its cached JSON is stale and the model's version moves.
+func (h *Hub) changed(c *component) {
+	c.ver++
+	h.version++
+}
+
+// sortedNames returns the component names in order, rebuilding the list when the set changed.
+// The caller holds the write lock, or the read lock when names is known to be current.
+func (h *Hub) sortedNames() []string {
+	if h.names == nil {
+		h.names = make([]string, 0, len(h.comps))
+		for n := range h.comps {
+			h.names = append(h.names, n)
+		}
+		slices.Sort(h.names)
+	}
+	return h.names
+}
+
+// PublishScores implements statusfeed.Publisher.
+func (h *Hub) PublishScores(p *statusfeed.Pass) {
+	if p == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p.Healthy > 0 && p.Degraded > 0 {
+		h.healthy, h.degraded = p.Healthy, p.Degraded
+	}
+	h.updatedAt = p.At
+	seen := make(map[string]bool, len(p.Components))
+	var events []message
+	for i := range p.Components {
+		pc := &p.Components[i]
+		c := h.lookup(pc.Name)
+		if c == nil || seen[pc.Name] {
+			continue
+		}
+		seen[pc.Name] = true
+		events = h.applyScore(c, pc, p.At, events)
+	}
+	h.forgetAbsent(seen)
+	h.setEdges(p.Edges)
+	h.rootCauses(p)
+	for _, c := range h.comps {
+		c.ver++ // edges and root causes are re-read from this pass
+	}
+	h.version++
+	h.incidents.expire(h.now())
+	h.sortedNames()
+	h.watch.send(events)
+}
+
+// applyScore updates one component from a pass and records what changed on its incident.
+func (h *Hub) applyScore(c *component, pc *statusfeed.Component, at time.Time, events []message) []message {
+	status := pc.Status
+	if !pc.Known || !validStatus(status) {
+		status = StatusUnknown
+	}
+	prevStatus, prevScore, prevProbe := c.status, c.score, c.probeFailing
+	c.known = pc.Known && status != StatusUnknown
+	c.status = status
+	c.score = math.NaN()
+	if c.known && !math.IsNaN(pc.Score) {
+		c.score = clamp01(pc.Score)
+	}
+	c.signals = c.signals[:0]
+	c.probeFailing = false
+	for _, s := range pc.Signals {
+		if math.IsNaN(s.Value) || !validName(s.Name, 64) {
+			continue
+		}
+		c.signals = append(c.signals, statusfeed.Signal{Name: s.Name, Value: clamp01(s.Value)})
+		if s.Name == "probe" && s.Value < 1 {
+			c.probeFailing = true
+		}
+	}
+	c.seenAt = at
+	h.changed(c)
+
+	if c.probeFailing != prevProbe {
+		ev := Event{At: at, Kind: KindProbe, Service: c.name, Status: "passing"}
+		if c.probeFailing {
+			ev.Status = "failing"
+		}
+		events = h.record(c, ev, c.probeFailing, events)
+	}
+	if status != prevStatus {
+		ev := Event{At: at, Kind: KindScore, Service: c.name, Status: status, From: prevStatus}
+		if c.known {
+			s := c.score
+			ev.Score = &s
+			ev.Threshold = h.cutoff(status)
+		}
+		events = h.record(c, ev, status == StatusUnhealthy, events)
+	}
+	if status != prevStatus || scoreMoved(prevScore, c.score, h.s.ScoreChange) {
+		events = append(events, h.componentMessage(c, prevStatus))
+	}
+	return events
+}
+
+// cutoff returns the score cut-off a status is named by (the one it is below, for degraded
+// and unhealthy; the one it reached, for healthy).
+func (h *Hub) cutoff(status string) *float64 {
+	var v float64
+	switch status {
+	case StatusHealthy:
+		v = h.healthy
+	case StatusDegraded:
+		v = h.healthy
+	case StatusUnhealthy:
+		v = h.degraded
+	default:
+		return nil
+	}
+	return &v
+}
+
+func scoreMoved(prev, cur, by float64) bool {
+	if math.IsNaN(prev) != math.IsNaN(cur) {
+		return true
+	}
+	return !math.IsNaN(cur) && math.Abs(cur-prev) >= by
+}
+
+// forgetAbsent drops the components a pass no longer lists, unless something still holds
+// them: an open incident, a breaker that is not closed, or a firing healing incident.
+func (h *Hub) forgetAbsent(seen map[string]bool) {
+	for name, c := range h.comps {
+		if seen[name] || c.held() {
+			continue
+		}
+		if c.breaker != nil && c.seenAt.IsZero() {
+			continue // known only from its breaker: kept while the breaker knows it
+		}
+		delete(h.comps, name)
+		h.names = nil
+	}
+}
+
+// setEdges keeps a pass's valid edges, sorted by caller then callee.
+func (h *Hub) setEdges(edges []statusfeed.Edge) {
+	kept := make([]statusfeed.Edge, 0, min(len(edges), maxDependencies))
+	for _, e := range edges {
+		if !validName(e.Caller, h.s.MaxNameLength) || !validName(e.Callee, h.s.MaxNameLength) ||
+			!(e.CallsPerSecond >= 0) || !(e.ErrorRatio >= 0 && e.ErrorRatio <= 1) || e.LatencyP95 < 0 ||
+			math.IsInf(e.CallsPerSecond, 0) {
+			h.dropped.Add(1)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if len(kept) > maxDependencies {
+		slices.SortFunc(kept, func(a, b statusfeed.Edge) int { return cmpFloat(b.CallsPerSecond, a.CallsPerSecond) })
+		kept = kept[:maxDependencies]
+	}
+	slices.SortFunc(kept, func(a, b statusfeed.Edge) int {
+		if a.Caller != b.Caller {
+			return cmpString(a.Caller, b.Caller)
+		}
+		return cmpString(a.Callee, b.Callee)
+	})
+	h.edges = kept
+	for _, c := range h.comps {
+		c.calls, c.calledBy = nil, nil
+	}
+	for i := range kept {
+		if c := h.comps[kept[i].Caller]; c != nil {
+			c.calls = append(c.calls, int32(i))
+		}
+		if c := h.comps[kept[i].Callee]; c != nil {
+			c.calledBy = append(c.calledBy, int32(i))
+		}
+	}
+}
+
+// PublishTransition implements statusfeed.Publisher.
+func (h *Hub) PublishTransition(tr statusfeed.Transition) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	msg := transitionMessage(tr)
+	c := h.lookup(tr.Target)
+	if c == nil {
+		h.watch.send([]message{msg})
+		return
+	}
+	c.breaker = &breakerView{State: tr.To, Mode: tr.Mode, Reason: tr.Reason, Since: tr.At}
+	h.changed(c)
+	ev := Event{At: tr.At, Kind: KindBreaker, Service: c.name, From: tr.From, To: tr.To, Reason: tr.Reason,
+		Mode: tr.Mode, Counts: tr.Counts}
+	events := h.record(c, ev, tr.To != "closed" && tr.To != "forced_closed", []message{msg})
+	h.watch.send(events)
+}
+
+// PublishPredictions implements statusfeed.Publisher. Predictions of a service the hub does not
+// know are dropped: a prediction qualifies a component, it does not make one.
+func (h *Hub) PublishPredictions(preds []statusfeed.Prediction) {
+	if len(preds) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range preds {
+		c, ok := h.comps[p.Service]
+		if !ok || !validName(p.Source, h.s.MaxNameLength) {
+			h.dropped.Add(1)
+			continue
+		}
+		if c.setPrediction(p) {
+			h.changed(c)
+		}
+	}
+}
+
+// PublishHealing implements statusfeed.Publisher.
+func (h *Hub) PublishHealing(d statusfeed.HealingDecision) {
+	if d.Target == "" {
+		return // a decision about no target (an interrupted intent) belongs to no component
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.lookup(d.Target)
+	if c == nil {
+		return
+	}
+	firing := c.setHealing(d)
+	h.changed(c)
+	ev := Event{At: d.At, Kind: KindHealing, Service: c.name, Rule: d.Rule, Decision: d.Decision, Reason: d.Reason,
+		Action: d.Action, DryRun: d.DryRun, Healing: d.Incident, Detail: d.Detail}
+	h.watch.send(h.record(c, ev, firing, nil))
+}
+
+// record adds ev to c's open incident, opening one when bad holds and none is open, and
+// resolves the incident when nothing about c is bad any more. It returns events with the
+// incident's watch message appended.
+func (h *Hub) record(c *component, ev Event, bad bool, events []message) []message {
+	inc := c.incident
+	if inc != nil && inc.evicted {
+		inc, c.incident = nil, nil // past max_incidents: the next bad sign opens a new one
+	}
+	if inc == nil {
+		if !bad {
+			return events
+		}
+		inc = h.incidents.open(c.name, ev.At)
+		c.incident = inc
+		inc.add(ev, h.s.MaxEvents)
+		c.ver++
+		return append(events, incidentMessage(inc, "opened", ev))
+	}
+	inc.add(ev, h.s.MaxEvents)
+	state := "updated"
+	if ev.Kind == KindHealing {
+		state = "acted"
+	}
+	events = append(events, incidentMessage(inc, state, ev))
+	if !c.bad() {
+		at := ev.At
+		res := Event{At: at, Kind: KindResolved, Service: c.name}
+		inc.add(res, h.s.MaxEvents)
+		h.incidents.resolve(inc, at)
+		c.incident = nil
+		c.ver++
+		events = append(events, incidentMessage(inc, "resolved", res))
+	}
+	return events
+}
+
+func clamp01(v float64) float64 {
+	switch {
+	case v < 0:
+		return 0
+	case v > 1:
+		return 1
+	}
+	return v
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,430 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+)
+
+// maxEdgesInView bounds the dependencies and dependents one component's view lists.
+const maxEdgesInView = 100
+
+// OverallRule documents how the overall score is made; the API returns it beside the figure.
+const OverallRule = "min(mean score of the known components, lowest score of a critical component); status by the same cut-offs"
+
+// Query selects the components of a status read.
+type Query struct {
+	// Service, when set, selects that one component.
+	Service string
+	// Statuses, when set, keeps the components in one of them.
+	Statuses []string
+	// After is the page cursor: only names after it.
+	After string
+	// Limit caps the components returned (a page).
+	Limit int
+}
+
+// Overall is the system's verdict.
+type Overall struct {
+	Status     string         `json:"status"`
+	Score      *float64       `json:"score"`
+	Rule       string         `json:"rule"`
+	Components int            `json:"components"`
+	Counts     map[string]int `json:"counts"`
+	// Worst names the critical components at the bound, or the worst components.
+	Worst []string `json:"worst,omitempty"`
+	// OpenIncidents counts the incidents not resolved.
+	OpenIncidents int `json:"open_incidents"`
+}
+
+type componentJSON struct {
+	Name            string           `json:"name"`
+	Status          string           `json:"status"`
+	Score           *float64         `json:"score"`
+	Critical        bool             `json:"critical,omitempty"`
+	Signals         map[string]any   `json:"signals"`
+	Breaker         *breakerView     `json:"breaker"`
+	Predictions     []predictionView `json:"predictions"`
+	Incident        *string          `json:"incident"`
+	ActiveIncidents []healingView    `json:"active_incidents"`
+	Dependencies    []edgeView       `json:"dependencies"`
+	Dependents      []edgeView       `json:"dependents"`
+	RootCause       []string         `json:"root_cause,omitempty"`
+	UpdatedAt       *time.Time       `json:"updated_at"`
+}
+
+type edgeView struct {
+	Service           string  `json:"service"`
+	CallsPerSecond    float64 `json:"calls_per_second"`
+	ErrorRatio        float64 `json:"error_ratio"`
+	LatencyP95Seconds float64 `json:"latency_p95_seconds"`
+}
+
+func floatPtr(v float64) *float64 {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+// json returns c's JSON, encoding it when the cached one is stale. The caller holds a lock.
+func (h *Hub) json(c *component) []byte {
+	if e := c.enc.Load(); e != nil && e.ver == c.ver {
+		return e.b
+	}
+	v := componentJSON{Name: c.name, Status: c.status, Score: floatPtr(c.score), Critical: h.critical[c.name],
+		Signals: make(map[string]any, len(c.signals)), Breaker: c.breaker, Predictions: c.predictions,
+		ActiveIncidents: c.healing, RootCause: c.rootCause}
+	for _, s := range c.signals {
+		v.Signals[s.Name] = s.Value
+	}
+	if v.Predictions == nil {
+		v.Predictions = []predictionView{}
+	}
+	if v.ActiveIncidents == nil {
+		v.ActiveIncidents = []healingView{}
+	}
+	if c.incident != nil && !c.incident.evicted {
+		id := c.incident.id
+		v.Incident = &id
+	}
+	if !c.seenAt.IsZero() {
+		at := c.seenAt.UTC()
+		v.UpdatedAt = &at
+	}
+	v.Dependencies = h.edgeViews(c.calls, true)
+	v.Dependents = h.edgeViews(c.calledBy, false)
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"name":` + strconv.Quote(c.name) + `,"error":"encode"}`)
+	}
+	c.enc.Store(&encoded{ver: c.ver, b: b})
+	return b
+}
+
+func (h *Hub) edgeViews(idx []int32, callees bool) []edgeView {
+	out := make([]edgeView, 0, min(len(idx), maxEdgesInView))
+	for _, i := range idx {
+		if len(out) == maxEdgesInView {
+			break
+		}
+		e := h.edges[i]
+		other := e.Caller
+		if callees {
+			other = e.Callee
+		}
+		out = append(out, edgeView{Service: other, CallsPerSecond: e.CallsPerSecond, ErrorRatio: e.ErrorRatio,
+			LatencyP95Seconds: e.LatencyP95.Seconds()})
+	}
+	return out
+}
+
+// WriteStatus writes the status document of the components q selects to buf and returns the
+// model's version it shows (the ETag).
+func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ov := h.overall()
+	buf.WriteString(`{"version":`)
+	buf.WriteString(strconv.FormatUint(h.version, 10))
+	buf.WriteString(`,"updated_at":`)
+	if h.updatedAt.IsZero() {
+		buf.WriteString("null")
+	} else {
+		buf.Write(encode(h.updatedAt.UTC()))
+	}
+	buf.WriteString(`,"overall":`)
+	buf.Write(encode(ov))
+	buf.WriteString(`,"components":[`)
+	next := ""
+	n := 0
+	emit := func(c *component) bool {
+		if !statusIn(c.status, q.Statuses) {
+			return true
+		}
+		if n == q.Limit {
+			return false
+		}
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(h.json(c))
+		n++
+		next = c.name
+		return true
+	}
+	complete := true
+	if q.Service != "" {
+		if c, ok := h.comps[q.Service]; ok {
+			emit(c)
+		}
+	} else {
+		names := h.names
+		if names == nil { // changed since the last pass by a transition or healing decision
+			names = make([]string, 0, len(h.comps))
+			for n := range h.comps {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+		}
+		start, _ := slices.BinarySearch(names, q.After)
+		if q.After != "" && start < len(names) && names[start] == q.After {
+			start++
+		}
+		for _, name := range names[start:] {
+			if !emit(h.comps[name]) {
+				complete = false
+				break
+			}
+		}
+	}
+	buf.WriteString(`],"next":`)
+	if complete {
+		buf.WriteString("null")
+	} else {
+		buf.Write(encode(next))
+	}
+	buf.WriteString("}\n")
+	return h.version
+}
+
+func statusIn(s string, set []string) bool {
+	return len(set) == 0 || slices.Contains(set, s)
+}
+
+// overall computes the system's verdict. The caller holds a lock.
+func (h *Hub) overall() Overall {
+	ov := Overall{Status: StatusUnknown, Rule: OverallRule, Components: len(h.comps),
+		Counts:        map[string]int{StatusHealthy: 0, StatusDegraded: 0, StatusUnhealthy: 0, StatusUnknown: 0},
+		OpenIncidents: h.incidents.openCount()}
+	var sum float64
+	known := 0
+	critMin, critFound := math.Inf(1), false
+	var critWorst []string
+	for _, c := range h.comps {
+		ov.Counts[c.status]++
+		if !c.known {
+			continue
+		}
+		sum += c.score
+		known++
+		if h.critical[c.name] {
+			critFound = true
+			switch {
+			case c.score < critMin:
+				critMin, critWorst = c.score, append(critWorst[:0], c.name)
+			case c.score == critMin:
+				critWorst = append(critWorst, c.name)
+			}
+		}
+	}
+	if known == 0 {
+		return ov
+	}
+	score := sum / float64(known)
+	if critFound && critMin < score {
+		score = critMin
+		slices.Sort(critWorst)
+		ov.Worst = critWorst
+	}
+	ov.Score = &score
+	switch {
+	case score >= h.healthy:
+		ov.Status = StatusHealthy
+	case score >= h.degraded:
+		ov.Status = StatusDegraded
+	default:
+		ov.Status = StatusUnhealthy
+	}
+	return ov
+}
+
+// Health is the verdict of /v1/health/{service}.
+type Health struct {
+	Service string       `json:"service"`
+	Healthy bool         `json:"healthy"`
+	Status  string       `json:"status"`
+	Score   *float64     `json:"score"`
+	Reason  string       `json:"reason"`
+	Breaker *breakerView `json:"breaker,omitempty"`
+	// Incident is the open incident's ID, if any.
+	Incident  string     `json:"incident,omitempty"`
+	RootCause []string   `json:"root_cause,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// Health returns the load-balancer verdict of service: healthy unless the status is unhealthy
+// or the breaker refuses calls (open, forced_open). An unknown status is healthy (Vigil has no
+// evidence against the service, and a load balancer should not drain it on silence), with the
+// reason saying so. ok is false when the hub does not know the service.
+func (h *Hub) Health(service string) (Health, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	c, ok := h.comps[service]
+	if !ok {
+		return Health{}, false
+	}
+	v := Health{Service: c.name, Status: c.status, Score: floatPtr(c.score), Breaker: c.breaker, Healthy: true,
+		RootCause: c.rootCause}
+	if c.incident != nil && !c.incident.evicted {
+		v.Incident = c.incident.id
+	}
+	if !c.seenAt.IsZero() {
+		at := c.seenAt.UTC()
+		v.UpdatedAt = &at
+	}
+	switch {
+	case c.breaker != nil && (c.breaker.State == "open" || c.breaker.State == "forced_open"):
+		v.Healthy = false
+		v.Reason = "breaker " + c.breaker.State + ": " + c.breaker.Reason
+	case c.status == StatusUnhealthy:
+		v.Healthy = false
+		v.Reason = "score " + strconv.FormatFloat(c.score, 'f', 3, 64) + " below the degraded cut-off " +
+			strconv.FormatFloat(h.degraded, 'f', 3, 64) + h.weakest(c)
+	case c.status == StatusUnknown:
+		v.Reason = "no fresh signal: status unknown"
+	default:
+		v.Reason = c.status
+	}
+	return v, true
+}
+
+// weakest names c's lowest signal, for a reason.
+func (h *Hub) weakest(c *component) string {
+	best := -1
+	for i, s := range c.signals {
+		if best < 0 || s.Value < c.signals[best].Value {
+			best = i
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return "; weakest signal " + c.signals[best].Name + " " + strconv.FormatFloat(c.signals[best].Value, 'f', 3, 64)
+}
+
+// IncidentQuery selects incidents.
+type IncidentQuery struct {
+	Service string
+	// State is open, resolved or empty for both.
+	State string
+	// Before is the page cursor: only incidents older than this ID.
+	Before uint64
+	Limit  int
+}
+
+// IncidentView is one incident with its timeline, oldest event first.
+type IncidentView struct {
+	ID         string     `json:"id"`
+	Service    string     `json:"service"`
+	State      string     `json:"state"`
+	OpenedAt   time.Time  `json:"opened_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	// Cause is the kind of the event that opened it.
+	Cause     string   `json:"cause"`
+	RootCause []string `json:"root_cause,omitempty"`
+	// LastAction is the latest healing decision that named an action.
+	LastAction    *Event  `json:"last_action"`
+	Events        []Event `json:"events"`
+	DroppedEvents int     `json:"dropped_events"`
+}
+
+func (h *Hub) view(inc *incident) IncidentView {
+	v := IncidentView{ID: inc.id, Service: inc.service, State: "open", OpenedAt: inc.openedAt, UpdatedAt: inc.updatedAt,
+		Events: slices.Clone(inc.events), DroppedEvents: inc.dropped}
+	if !inc.resolvedAt.IsZero() {
+		at := inc.resolvedAt
+		v.ResolvedAt, v.State = &at, "resolved"
+	} else if c, ok := h.comps[inc.service]; ok {
+		v.RootCause = c.rootCause
+	}
+	slices.SortStableFunc(v.Events, func(a, b Event) int { return a.At.Compare(b.At) })
+	if len(inc.events) > 0 {
+		v.Cause = inc.events[0].Kind
+	}
+	for i := len(v.Events) - 1; i >= 0; i-- {
+		if v.Events[i].Kind == KindHealing && v.Events[i].Action != "" {
+			e := v.Events[i]
+			v.LastAction = &e
+			break
+		}
+	}
+	return v
+}
+
+// Incidents returns the incidents q selects, newest first, and the cursor of the next page (0:
+// none).
+func (h *Hub) Incidents(q IncidentQuery) ([]IncidentView, uint64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := []IncidentView{}
+	for inc := h.incidents.tail; inc != nil; inc = inc.prev {
+		if q.Before != 0 && inc.seq >= q.Before {
+			continue
+		}
+		if q.Service != "" && inc.service != q.Service {
+			continue
+		}
+		open := inc.resolvedAt.IsZero()
+		if (q.State == "open" && !open) || (q.State == "resolved" && open) {
+			continue
+		}
+		if len(out) == q.Limit {
+			return out, out[len(out)-1].seq()
+		}
+		out = append(out, h.view(inc))
+	}
+	return out, 0
+}
+
+func (v IncidentView) seq() uint64 {
+	n, _ := strconv.ParseUint(v.ID, 10, 64)
+	return n
+}
+
+// Incident returns one incident by ID.
+func (h *Hub) Incident(id string) (IncidentView, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	inc, ok := h.incidents.byID[id]
+	if !ok {
+		return IncidentView{}, false
+	}
+	return h.view(inc), true
+}
+
+// Dependencies returns the service graph of the last pass, optionally only the edges where
+// service is the caller or the callee.
+func (h *Hub) Dependencies(service string) (time.Time, []statusfeed.Edge) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if service == "" {
+		return h.updatedAt, slices.Clone(h.edges)
+	}
+	out := []statusfeed.Edge{}
+	if c, ok := h.comps[service]; ok {
+		for _, i := range c.calls {
+			out = append(out, h.edges[i])
+		}
+		for _, i := range c.calledBy {
+			out = append(out, h.edges[i])
+		}
+	}
+	return h.updatedAt, out
+}
+
+func (s *incidents) openCount() int {
+	n := 0
+	for inc := s.head; inc != nil; inc = inc.next {
+		if inc.resolvedAt.IsZero() {
+			n++
+		}
+	}
+	return n
+}
