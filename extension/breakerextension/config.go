@@ -5,18 +5,20 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configgrpc"
-	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
 )
 
-// Config of the breaker extension. The HTTP API server's settings (endpoint, auth, tls, ...)
-// sit at the top level, as confighttp defines them.
+// Config of the breaker extension. Its HTTP API (/v1/breakers) is served by the status
+// extension named in Status, on that extension's address and behind its auth.
 type Config struct {
-	confighttp.ServerConfig `mapstructure:",squash"`
+	// Status names the status extension that serves the breaker's HTTP API (for example
+	// "status"); empty: no HTTP API (the breakers still decide, and gRPC health still serves).
+	Status component.ID `mapstructure:"status"`
 
 	// GRPC, when set, serves the gRPC health protocol (grpc.health.v1) on its own endpoint.
 	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
@@ -102,7 +104,8 @@ type HalfOpenConfig struct {
 	MaxStepDuration time.Duration `mapstructure:"max_step_duration"`
 }
 
-// WatchConfig bounds the watch streams (server-sent events and gRPC health Watch).
+// WatchConfig bounds the gRPC health Watch streams (the server-sent events of /v1/watch are the
+// status extension's).
 type WatchConfig struct {
 	// MaxSubscribers caps concurrent watch streams.
 	MaxSubscribers int `mapstructure:"max_subscribers"`
@@ -121,7 +124,6 @@ func (c *Config) Validate() error {
 		}
 	}
 	unit := func(v float64) bool { return v >= 0 && v <= 1 }
-	check(c.NetAddr.Endpoint != "", "endpoint", "must be set")
 	check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
 	check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
 	check(c.ConsecutiveFailures >= 0, "consecutive_failures", "must not be negative, got %d", c.ConsecutiveFailures)

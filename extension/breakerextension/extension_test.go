@@ -27,7 +27,6 @@ func TestFactory(t *testing.T) {
 // loopbackConfig is the default config on free loopback ports.
 func loopbackConfig() *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	cfg.GRPC.GetOrInsertDefault().NetAddr.Endpoint = "127.0.0.1:0"
 	return cfg
 }
@@ -54,11 +53,11 @@ func TestLifecycle(t *testing.T) {
 		require.NoError(t, first.Start(context.Background(), componenttest.NewNopHost()))
 		defer func() { require.NoError(t, first.Shutdown(context.Background())) }()
 		cfg := loopbackConfig()
-		cfg.NetAddr.Endpoint = first.httpAddr
+		cfg.GRPC.Get().NetAddr.Endpoint = first.grpcAddr
 		second := newExtension(cfg, componenttest.NewNopTelemetrySettings(), breaker.SystemClock{})
 		err := second.Start(context.Background(), componenttest.NewNopHost())
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), first.httpAddr)
+		assert.Contains(t, err.Error(), first.grpcAddr)
 		require.NoError(t, second.Shutdown(context.Background()))
 	})
 }

@@ -16,9 +16,9 @@ const (
 
 // rootCauses sets each troubled component's probable root cause for this pass. A publisher's
 // own ranking (statusfeed.Component.RootCause) wins; otherwise the hub walks the service graph
-// from the component along edges to callees that are themselves troubled, or that fail the
-// edge's calls, and names the troubled services at the end of those paths (a callee whose own
-// callees are fine), worst first. A troubled component with no troubled callee is its own root
+// from the component along suspect edges (see suspect), each service once, and names the
+// troubled services where the walk stops (no suspect edge to a service not yet visited), worst
+// first. A troubled component with no troubled callee is its own root
 // cause. The caller holds the write lock.
 func (h *Hub) rootCauses(p *statusfeed.Pass) {
 	given := make(map[string][]string)
@@ -50,6 +50,13 @@ func (c *component) troubled() bool {
 	return c.status == StatusDegraded || c.status == StatusUnhealthy || c.probeFailing || !c.breaker.closed()
 }
 
+// suspect reports whether the walk goes on from a caller to callee along e: the edge fails a
+// share of its calls, or the callee is unhealthy, fails its probe or refuses calls. A degraded
+// callee behind a clean edge is no evidence.
+func suspect(callee *component, e statusfeed.Edge) bool {
+	return e.ErrorRatio >= edgeErrorSuspect || callee.status == StatusUnhealthy || callee.probeFailing || !callee.breaker.closed()
+}
+
 func (h *Hub) walk(from *component) []string {
 	visited := map[*component]bool{from: true}
 	var leaves []*component
@@ -64,14 +71,12 @@ func (h *Hub) walk(from *component) []string {
 				if !ok || callee == c {
 					continue
 				}
-				if !callee.troubled() && e.ErrorRatio < edgeErrorSuspect {
+				if !suspect(callee, e) || visited[callee] || len(visited) >= maxWalkVisited {
 					continue
 				}
 				led = true
-				if !visited[callee] && len(visited) < maxWalkVisited {
-					visited[callee] = true
-					next = append(next, callee)
-				}
+				visited[callee] = true
+				next = append(next, callee)
 			}
 			if !led && c.troubled() {
 				leaves = append(leaves, c)
