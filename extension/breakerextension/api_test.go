@@ -56,7 +56,7 @@ func start(t *testing.T, cfg *Config, exts map[component.ID]component.Component,
 	require.NoError(t, st.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, st.Shutdown(context.Background())) })
 
-	cfg.Status = statusID
+	cfg.StatusExtension = statusID
 	clock := breaker.NewFake(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	e := newExtension(cfg, componenttest.NewNopTelemetrySettings(), clock)
 	require.NoError(t, e.Start(context.Background(), host))

@@ -16,9 +16,10 @@ import (
 // Config of the breaker extension. Its HTTP API (/v1/breakers) is served by the status
 // extension named in Status, on that extension's address and behind its auth.
 type Config struct {
-	// Status names the status extension that serves the breaker's HTTP API (for example
-	// "status"); empty: no HTTP API (the breakers still decide, and gRPC health still serves).
-	Status component.ID `mapstructure:"status"`
+	// StatusExtension names the status extension that serves the breaker's HTTP API and
+	// receives its transitions (for example "status"); empty: no HTTP API (the breakers still
+	// decide, and gRPC health still serves).
+	StatusExtension component.ID `mapstructure:"status_extension"`
 
 	// GRPC, when set, serves the gRPC health protocol (grpc.health.v1) on its own endpoint.
 	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`

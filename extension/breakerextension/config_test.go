@@ -30,11 +30,11 @@ func TestLoadConfig(t *testing.T) {
 
 	def := load(component.NewID(metadata.Type))
 	assert.Equal(t, createDefaultConfig(), def)
-	assert.Equal(t, component.ID{}, def.Status, "no HTTP API unless a status extension is named")
+	assert.Equal(t, component.ID{}, def.StatusExtension, "no HTTP API unless a status extension is named")
 	assert.False(t, def.GRPC.HasValue(), "the gRPC health endpoint is off unless configured")
 
 	c := load(component.NewIDWithName(metadata.Type, "custom"))
-	assert.Equal(t, component.MustNewID("status"), c.Status)
+	assert.Equal(t, component.MustNewID("status"), c.StatusExtension)
 	require.True(t, c.GRPC.HasValue())
 	assert.Equal(t, "127.0.0.1:23181", c.GRPC.Get().NetAddr.Endpoint)
 	s := c.settings()

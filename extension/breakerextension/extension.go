@@ -95,23 +95,23 @@ func publicTransition(tr breaker.Transition) statusfeed.Transition {
 // Dependencies implements extensioncapabilities.Dependent: the status extension starts first,
 // so the breaker's API is mounted on a server that exists.
 func (e *breakerExtension) Dependencies() []component.ID {
-	if e.cfg.Status == (component.ID{}) {
+	if e.cfg.StatusExtension == (component.ID{}) {
 		return nil
 	}
-	return []component.ID{e.cfg.Status}
+	return []component.ID{e.cfg.StatusExtension}
 }
 
 // Start mounts the HTTP API on the status extension and, when configured, serves the gRPC
 // health service.
 func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
-	pub, err := statusfeed.Find(host, e.cfg.Status)
+	pub, err := statusfeed.Find(host, e.cfg.StatusExtension)
 	if err != nil {
 		return fmt.Errorf("breaker: %w", err)
 	}
 	if pub != nil {
 		router, ok := pub.(statusfeed.Router)
 		if !ok {
-			return fmt.Errorf("breaker: extension %q does not serve HTTP (it does not implement statusfeed.Router)", e.cfg.Status)
+			return fmt.Errorf("breaker: extension %q does not serve HTTP (it does not implement statusfeed.Router)", e.cfg.StatusExtension)
 		}
 		if err := e.mount(router); err != nil {
 			return fmt.Errorf("breaker: %w", err)

@@ -19,6 +19,9 @@ type Config struct {
 	Interval time.Duration `mapstructure:"interval"`
 	// Breaker names the breaker extension to feed (for example "breaker"); empty: no feeding.
 	Breaker component.ID `mapstructure:"breaker"`
+	// StatusExtension names the status extension each scoring pass is published to (for
+	// example "status"); empty: none.
+	StatusExtension component.ID `mapstructure:"status_extension"`
 
 	// MaxComponents caps the components tracked; the least recently seen are evicted past it.
 	MaxComponents int `mapstructure:"max_components"`

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
@@ -45,6 +46,8 @@ type healthScore struct {
 	outputs []*metricsHalf
 
 	pending atomic.Pointer[pmetric.Metrics] // the last pass's metrics, not yet sent
+
+	status statusfeed.Publisher // set at start before the loop runs, read by the loop only
 }
 
 func newHealthScore(set processor.Settings, cfg *Config, release func()) (*healthScore, error) {
@@ -105,6 +108,9 @@ func (hs *healthScore) start(_ context.Context, host component.Host) error {
 			return err
 		}
 		hs.engine.SetFeeder(feeder)
+		if hs.status, err = statusfeed.Find(host, hs.cfg.StatusExtension); err != nil {
+			return fmt.Errorf("healthscore: %w", err)
+		}
 		if err := hs.tel.RegisterCallback(hs.observe); err != nil {
 			return fmt.Errorf("healthscore: telemetry: %w", err)
 		}
@@ -179,6 +185,9 @@ func (hs *healthScore) scoreOnce(now time.Time) bool {
 	began := time.Now()
 	snap := hs.engine.Score(now)
 	hs.tel.ScoringDuration.Record(context.Background(), time.Since(began).Seconds())
+	if hs.status != nil {
+		hs.status.PublishScores(statusPass(snap))
+	}
 	if !hs.hasOutputs() {
 		return false // only in a traces pipeline: scores feed nothing
 	}

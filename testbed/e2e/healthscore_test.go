@@ -35,8 +35,10 @@ extensions:
     http:
       endpoint: 127.0.0.1:{{.Health}}
       status: {enabled: true, path: /health/status}
-  breaker:
+  status:
     endpoint: 127.0.0.1:{{.Breaker}}
+  breaker:
+    status_extension: status
 receivers:
   otlp:
     protocols:
@@ -66,7 +68,7 @@ exporters:
     resource_constant_labels:
       included: ["service.name"]
 service:
-  extensions: [healthcheckv2, breaker]
+  extensions: [healthcheckv2, status, breaker]
   telemetry:
     metrics:
       readers:

@@ -29,8 +29,10 @@ import (
 
 const vigilConfig = `
 extensions:
-  breaker:
+  status:
     endpoint: 127.0.0.1:%d
+  breaker:
+    status_extension: status
 receivers:
   otlp:
     protocols:
@@ -38,7 +40,7 @@ receivers:
 exporters:
   debug:
 service:
-  extensions: [breaker]
+  extensions: [status, breaker]
   telemetry:
     metrics:
       level: none

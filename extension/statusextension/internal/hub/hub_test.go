@@ -129,8 +129,8 @@ func TestIncidentTimeline(t *testing.T) {
 			Edges: []statusfeed.Edge{{Caller: "web", Callee: "checkout", CallsPerSecond: 10, ErrorRatio: 0.4, LatencyP95: 20 * time.Millisecond}}})
 	}
 	pass(t0, 1, 1, StatusHealthy)
-	pass(t0.Add(10*time.Second), 0.95, 0, StatusHealthy)   // the probe fails first
-	pass(t0.Add(20*time.Second), 0.3, 0, StatusUnhealthy)  // then the score falls
+	pass(t0.Add(10*time.Second), 0.95, 0, StatusHealthy)  // the probe fails first
+	pass(t0.Add(20*time.Second), 0.3, 0, StatusUnhealthy) // then the score falls
 	h.PublishTransition(statusfeed.Transition{Target: "checkout", From: "closed", To: "open", Mode: "auto",
 		Reason: "failure_rate", At: t0.Add(25 * time.Second), Counts: json.RawMessage(`{"calls":40,"failures":30}`)})
 	h.PublishHealing(statusfeed.HealingDecision{At: t0.Add(30 * time.Second), Incident: "h1", Rule: "service-unhealthy",

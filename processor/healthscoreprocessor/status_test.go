@@ -1,0 +1,90 @@
+package healthscoreprocessor
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/vigil-collector/vigil/extension/statusextension"
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
+)
+
+var statusID = component.MustNewID("status")
+
+// startStatus starts the real status extension on a free loopback port and returns its base URL.
+func startStatus(t *testing.T) (component.Component, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	f := statusextension.NewFactory()
+	cfg := f.CreateDefaultConfig().(*statusextension.Config)
+	cfg.NetAddr.Endpoint = addr
+	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
+	return ext, "http://" + addr
+}
+
+func TestScoringPassesArePublishedToTheStatusExtension(t *testing.T) {
+	ext, base := startStatus(t)
+	cfg := testConfig()
+	cfg.Interval = time.Hour // the test scores by hand
+	cfg.StatusExtension = statusID
+	p := newPair(t, cfg, processortest.NewNopSettings(metadata.Type))
+	p.start(t, testHost{statusID: ext})
+	ctx := context.Background()
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("checkout", 20, 20, ptrace.SpanKindServer, nil)))
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("web", 20, 10, ptrace.SpanKindClient, map[string]any{"peer.service": "checkout"})))
+	p.hs.scoreOnce(time.Now())
+
+	resp, err := http.Get(base + "/v1/status?service=checkout")
+	require.NoError(t, err)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var doc struct {
+		Components []struct {
+			Name       string             `json:"name"`
+			Status     string             `json:"status"`
+			Signals    map[string]float64 `json:"signals"`
+			Dependents []struct {
+				Service    string  `json:"service"`
+				ErrorRatio float64 `json:"error_ratio"`
+			} `json:"dependents"`
+			Incident *string `json:"incident"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc), "%s", raw)
+	require.Len(t, doc.Components, 1, "%s", raw)
+	c := doc.Components[0]
+	assert.Equal(t, "unhealthy", c.Status)
+	assert.Contains(t, c.Signals, "errors")
+	require.Len(t, c.Dependents, 1)
+	assert.Equal(t, "web", c.Dependents[0].Service)
+	assert.InDelta(t, 0.5, c.Dependents[0].ErrorRatio, 1e-9)
+	assert.NotNil(t, c.Incident, "an unhealthy score opens an incident")
+}
+
+func TestStatusExtensionMissingIsAStartError(t *testing.T) {
+	cfg := testConfig()
+	cfg.StatusExtension = statusID
+	p := newPair(t, cfg, processortest.NewNopSettings(metadata.Type))
+	err := p.traces.Start(context.Background(), testHost{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `healthscore: status extension "status" not found`)
+	p.shutdown(t)
+}
