@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/action"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/engine"
@@ -57,6 +58,7 @@ type healingExporter struct {
 	sweeper sync.WaitGroup
 	host    component.Host
 	bad     atomic.Bool // a recoverable status is reported
+	status  statusfeed.Publisher // where decisions are published (nil: nowhere); set at start
 }
 
 type compiledRule struct {
@@ -186,7 +188,7 @@ func (e *healingExporter) openEngine() error {
 	if torn > 0 {
 		e.set.Logger.Warn("healing: cut a torn last line from the audit file (the collector stopped during a write)", zap.Int64("bytes", torn))
 	}
-	eng, err := engine.New(e.settings(), countingWriter{log: l, tel: e.tel}, recs, e.now())
+	eng, err := engine.New(e.settings(), countingWriter{log: l, tel: e.tel, status: e.status}, recs, e.now())
 	if err != nil {
 		l.Close()
 		return fmt.Errorf("healing: %w", err)
@@ -198,6 +200,11 @@ func (e *healingExporter) openEngine() error {
 
 func (e *healingExporter) start(_ context.Context, host component.Host) error {
 	e.host = host
+	pub, err := statusfeed.Find(host, e.cfg.StatusExtension)
+	if err != nil {
+		return fmt.Errorf("healing: %w", err)
+	}
+	e.status = pub
 	if err := e.openEngine(); err != nil {
 		return err
 	}
@@ -317,10 +324,12 @@ func (e *healingExporter) reportStatus(err error) {
 	}
 }
 
-// countingWriter counts each decision in the exporter's telemetry as it is written.
+// countingWriter counts each decision in the exporter's telemetry as it is written, and
+// publishes it to the status extension, where it joins the target's incident timeline.
 type countingWriter struct {
-	log *audit.Log
-	tel *metadata.Telemetry
+	log    *audit.Log
+	tel    *metadata.Telemetry
+	status statusfeed.Publisher
 }
 
 func (w countingWriter) Write(recs ...*audit.Record) error {
@@ -330,6 +339,10 @@ func (w countingWriter) Write(recs ...*audit.Record) error {
 	for _, r := range recs {
 		w.tel.Decisions.Add(context.Background(), 1, metric.WithAttributes(
 			attribute.String("decision", r.Decision), attribute.String("reason", reasonClass(r.Reason))))
+		if w.status != nil {
+			w.status.PublishHealing(statusfeed.HealingDecision{At: r.Time, Incident: r.Incident, Rule: r.Rule,
+				Target: r.Target, Decision: r.Decision, Reason: r.Reason, Action: r.Action, DryRun: r.DryRun, Detail: r.Detail})
+		}
 	}
 	return nil
 }

@@ -143,8 +143,10 @@ func (c *component) setPrediction(p statusfeed.Prediction) bool {
 }
 
 // setHealing applies one healing decision and reports whether the component has a firing
-// healing incident afterwards.
-func (c *component) setHealing(d statusfeed.HealingDecision) bool {
+// healing incident afterwards, and whether the decision belongs to one it tracks (or starts
+// one). A decision about a healing incident that already resolved (the resolve notification it
+// sends) is not tracked: it does not make the component bad again.
+func (c *component) setHealing(d statusfeed.HealingDecision) (firing, tracked bool) {
 	idx := -1
 	for i := range c.healing {
 		if c.healing[i].Incident == d.Incident {
@@ -156,7 +158,10 @@ func (c *component) setHealing(d statusfeed.HealingDecision) bool {
 		if idx >= 0 {
 			c.healing = append(c.healing[:idx], c.healing[idx+1:]...)
 		}
-		return len(c.healing) > 0
+		return len(c.healing) > 0, idx >= 0
+	}
+	if idx < 0 && d.Decision != "fired" {
+		return len(c.healing) > 0, false
 	}
 	if idx < 0 {
 		if len(c.healing) >= maxHealingPerComponent {
@@ -174,7 +179,7 @@ func (c *component) setHealing(d statusfeed.HealingDecision) bool {
 		h.Action, h.DryRun = d.Action, d.DryRun
 		h.Outcome = outcome(d.Decision, d.Reason)
 	}
-	return true
+	return true, true
 }
 
 // outcome names how an action ended as the status shows it.

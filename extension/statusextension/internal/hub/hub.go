@@ -363,10 +363,19 @@ func (h *Hub) PublishHealing(d statusfeed.HealingDecision) {
 	if c == nil {
 		return
 	}
-	firing := c.setHealing(d)
+	firing, tracked := c.setHealing(d)
 	h.changed(c)
 	ev := Event{At: d.At, Kind: KindHealing, Service: c.name, Rule: d.Rule, Decision: d.Decision, Reason: d.Reason,
 		Action: d.Action, DryRun: d.DryRun, Healing: d.Incident, Detail: d.Detail}
+	if !tracked && c.incident == nil {
+		// The aftermath of a healing incident that resolved (its resolve notification): it
+		// belongs to the incident that holds that healing incident, which stays resolved.
+		if inc := h.incidents.holding(c.name, d.Incident); inc != nil {
+			inc.add(ev, h.s.MaxEvents)
+			h.watch.send([]message{incidentMessage(inc, "acted", ev)})
+		}
+		return
+	}
 	h.watch.send(h.record(c, ev, firing, nil))
 }
 

@@ -145,6 +145,24 @@ func (s *incidents) remove(inc *incident) {
 	inc.evicted = true
 }
 
+// holding returns the newest incident of service whose timeline names the healing incident id.
+func (s *incidents) holding(service, id string) *incident {
+	if id == "" {
+		return nil
+	}
+	for inc := s.tail; inc != nil; inc = inc.prev {
+		if inc.service != service {
+			continue
+		}
+		for i := len(inc.events) - 1; i >= 0; i-- {
+			if inc.events[i].Healing == id {
+				return inc
+			}
+		}
+	}
+	return nil
+}
+
 // expire removes resolved incidents older than the retention.
 func (s *incidents) expire(now time.Time) {
 	cut := now.Add(-s.retention)
