@@ -55,6 +55,7 @@ processors:
   healthscore:
     interval: 1s
     breaker: breaker
+    status_extension: status
     stale_after: 10s
     expire_after: 1m
   batch: {timeout: 100ms}
@@ -262,7 +263,7 @@ func TestHealthScoresAndBreakers(t *testing.T) {
 	code, body, raw = api.do(http.MethodGet, "/v1/breakers/catalog?peek=true", "", "")
 	require.Equal(t, http.StatusOK, code, raw)
 	assert.Equal(t, "closed", body["state"], raw)
-	// The service graph healthscore learnt is served by the breaker: who calls checkout.
+	// The service graph healthscore learnt is served by the status extension: who calls checkout.
 	code, body, raw = api.do(http.MethodGet, "/v1/dependencies?service=checkout", "", "")
 	require.Equal(t, http.StatusOK, code, raw)
 	edges, _ := body["edges"].([]any)
