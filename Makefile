@@ -17,6 +17,8 @@ CONFIG ?= otelcol-config.yaml
 GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.tools/*')
 # The binary depends only on non-test sources.
 GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
+# Files embedded in the binary (the status page).
+EMBEDDED := $(wildcard extension/statusextension/web/*)
 
 .DEFAULT_GOAL := build
 .PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
@@ -28,7 +30,7 @@ run: $(BINARY)
 ## build: generate and compile the distribution with ocb into _build/otelcol-vigil
 build: $(BINARY)
 
-$(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
+$(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES) $(EMBEDDED)
 	$(OCB) --config=builder-config.yaml
 	@touch $@
 

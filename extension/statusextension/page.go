@@ -6,10 +6,10 @@ import (
 	"net/http"
 )
 
-// web holds the status page: one HTML document, one script, one style sheet, no external
+// web holds the status page: one HTML document, one script, one style sheet, an icon, no external
 // assets, so it works offline and under the strict policy below.
 //
-//go:embed web/index.html web/app.js web/app.css
+//go:embed web/index.html web/app.js web/app.css web/favicon.svg
 var web embed.FS
 
 // pageCSP lets the page load only its own script and style, and talk only to its own server.
@@ -34,4 +34,5 @@ func (e *statusExtension) pageRoutes() {
 	})))
 	e.mux.Handle("GET /ui/app.js", secure(http.StripPrefix("/ui", assets)))
 	e.mux.Handle("GET /ui/app.css", secure(http.StripPrefix("/ui", assets)))
+	e.mux.Handle("GET /ui/favicon.svg", secure(http.StripPrefix("/ui", assets)))
 }

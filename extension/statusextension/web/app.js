@@ -119,7 +119,8 @@ function renderDetail() {
   add("breaker", br ? `${br.state} (${br.mode}) since ${br.since}: ${br.reason}` : "closed");
   for (const p of c.predictions) {
     add("prediction " + p.source, `risk ${fmt(p.risk, 2)}, anomaly ${fmt(p.anomaly_score, 2)}` +
-      (p.time_to_threshold_seconds !== undefined ? `, ${Math.round(p.time_to_threshold_seconds)} s to ${p.threshold}` : ""));
+      (p.time_to_threshold_seconds === undefined ? "" : p.time_to_threshold_seconds === 0 ? `, past ${p.threshold} now` :
+        `, ${Math.round(p.time_to_threshold_seconds)} s to ${p.threshold}`));
   }
   for (const h of c.active_incidents) add("healing " + h.rule, `${h.decision}${h.action ? ", " + h.action + ": " + h.outcome : ""}`);
   if (c.root_cause && c.root_cause.length) add("root cause", c.root_cause.join(", "));
@@ -133,8 +134,8 @@ function renderGraph(c) {
   const box = document.getElementById("graph");
   if (!c) { box.replaceChildren(); return; }
   const left = c.dependents.slice(0, 20), right = c.dependencies.slice(0, 20);
-  const rows = Math.max(left.length, right.length, 1);
-  const h = rows * 28 + 20, w = 640;
+  const rows = Math.max(left.length, right.length, 2);
+  const h = rows * 36 + 20, w = 900;
   const s = svg("svg", { viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": "dependencies of " + c.name });
   const node = (x, y, name) => {
     const comp = state.byName.get(name);
@@ -148,12 +149,13 @@ function renderGraph(c) {
   const edge = (x1, y1, x2, y2, e) => {
     const bad = e.error_ratio >= 0.05;
     s.append(svg("line", { x1, y1, x2, y2, stroke: bad ? "#cf222e" : "#8c959f", "stroke-width": bad ? 2 : 1 }));
-    s.append(svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 3, "text-anchor": "middle" },
+    s.append(svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 5, "text-anchor": "middle" },
       `${(e.error_ratio * 100).toFixed(1)}% · ${(e.latency_p95_seconds * 1000).toFixed(0)} ms`));
   };
-  left.forEach((e, i) => { const y = 20 + i * 28 + 4; edge(175, y, 235, cy, e); node(90, y, e.service); });
-  right.forEach((e, i) => { const y = 20 + i * 28 + 4; edge(405, cy, 465, y, e); node(550, y, e.service); });
-  node(320, cy, c.name);
+  const top = rows > 1 ? (i, n) => 20 + i * 36 + (rows - n) * 18 : () => cy;
+  left.forEach((e, i) => { const y = top(i, left.length); edge(175, y, 365, cy, e); node(90, y, e.service); });
+  right.forEach((e, i) => { const y = top(i, right.length); edge(535, cy, 725, y, e); node(810, y, e.service); });
+  node(450, cy, c.name);
   box.replaceChildren(s);
 }
 

@@ -357,6 +357,9 @@ func (h *Hub) PublishHealing(d statusfeed.HealingDecision) {
 	if d.Target == "" {
 		return // a decision about no target (an interrupted intent) belongs to no component
 	}
+	if d.Decision == "suppressed" && (d.Reason == "dedup" || d.Reason == "in_flight") {
+		return // every data point of a firing rule: no news, and it would flood the timeline
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := h.lookup(d.Target)
