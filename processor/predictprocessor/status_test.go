@@ -100,4 +100,3 @@ func TestPredictionsReachTheStatusExtension(t *testing.T) {
 	assert.InEpsilon(t, 1060, *pred.TimeToThreshold, 0.3)
 	assert.Greater(t, pred.Risk, 0.5)
 }
-

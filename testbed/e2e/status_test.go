@@ -262,9 +262,9 @@ func TestIncidentEndToEnd(t *testing.T) {
 			Worst  []string `json:"worst"`
 		} `json:"overall"`
 		Components []struct {
-			Name            string           `json:"name"`
-			Status          string           `json:"status"`
-			Incident        *string          `json:"incident"`
+			Name            string                  `json:"name"`
+			Status          string                  `json:"status"`
+			Incident        *string                 `json:"incident"`
 			Breaker         *struct{ State string } `json:"breaker"`
 			ActiveIncidents []struct {
 				Rule, Outcome, Action string

@@ -46,6 +46,7 @@ type component struct {
 	signals      []statusfeed.Signal
 	probeFailing bool
 	seenAt       time.Time // last pass that listed it (zero: never)
+	pass         uint64    // the hub's pass that last listed it
 	rootCause    []string
 
 	breaker     *breakerView

@@ -67,6 +67,10 @@ type Hub struct {
 	names     []string // sorted; nil when it must be rebuilt
 	edges     []statusfeed.Edge
 	incidents incidents
+	pass      uint64 // scoring passes applied
+
+	// overallCache holds the overall verdict's JSON of one version (stored by readers).
+	overallCache atomic.Pointer[encoded]
 
 	watch watchers
 
@@ -161,25 +165,43 @@ func (h *Hub) PublishScores(p *statusfeed.Pass) {
 	if p == nil {
 		return
 	}
+	edges := h.validEdges(p.Edges) // outside the lock: readers wait only for the model's update
+	h.apply(p, edges)
+	h.warm()
+}
+
+// warm encodes every component's document after a pass, on the publisher's goroutine and under
+// the read lock, so that the API's next reads copy bytes instead of encoding 10,000 documents.
+func (h *Hub) warm() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, c := range h.comps {
+		h.json(c)
+	}
+	h.overallJSON()
+}
+
+// apply updates the model from a pass under the write lock.
+func (h *Hub) apply(p *statusfeed.Pass, edges []statusfeed.Edge) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if p.Healthy > 0 && p.Degraded > 0 {
 		h.healthy, h.degraded = p.Healthy, p.Degraded
 	}
 	h.updatedAt = p.At
-	seen := make(map[string]bool, len(p.Components))
+	h.pass++
 	var events []message
 	for i := range p.Components {
 		pc := &p.Components[i]
 		c := h.lookup(pc.Name)
-		if c == nil || seen[pc.Name] {
-			continue
+		if c == nil || c.pass == h.pass {
+			continue // refused, or listed twice
 		}
-		seen[pc.Name] = true
+		c.pass = h.pass
 		events = h.applyScore(c, pc, p.At, events)
 	}
-	h.forgetAbsent(seen)
-	h.setEdges(p.Edges)
+	h.forgetAbsent()
+	h.setEdges(edges)
 	h.rootCauses(p)
 	for _, c := range h.comps {
 		c.ver++ // edges and root causes are re-read from this pass
@@ -214,6 +236,7 @@ func (h *Hub) applyScore(c *component, pc *statusfeed.Component, at time.Time, e
 			c.probeFailing = true
 		}
 	}
+	slices.SortFunc(c.signals, func(a, b statusfeed.Signal) int { return cmpString(a.Name, b.Name) })
 	c.seenAt = at
 	h.changed(c)
 
@@ -265,9 +288,9 @@ func scoreMoved(prev, cur, by float64) bool {
 
 // forgetAbsent drops the components a pass no longer lists, unless something still holds
 // them: an open incident, a breaker that is not closed, or a firing healing incident.
-func (h *Hub) forgetAbsent(seen map[string]bool) {
+func (h *Hub) forgetAbsent() {
 	for name, c := range h.comps {
-		if seen[name] || c.held() {
+		if c.pass == h.pass || c.held() {
 			continue
 		}
 		if c.breaker != nil && c.seenAt.IsZero() {
@@ -278,8 +301,9 @@ func (h *Hub) forgetAbsent(seen map[string]bool) {
 	}
 }
 
-// setEdges keeps a pass's valid edges, sorted by caller then callee.
-func (h *Hub) setEdges(edges []statusfeed.Edge) {
+// validEdges returns a pass's valid edges, at most maxDependencies (the busiest), sorted by
+// caller then callee.
+func (h *Hub) validEdges(edges []statusfeed.Edge) []statusfeed.Edge {
 	kept := make([]statusfeed.Edge, 0, min(len(edges), maxDependencies))
 	for _, e := range edges {
 		if !validName(e.Caller, h.s.MaxNameLength) || !validName(e.Callee, h.s.MaxNameLength) ||
@@ -294,12 +318,21 @@ func (h *Hub) setEdges(edges []statusfeed.Edge) {
 		slices.SortFunc(kept, func(a, b statusfeed.Edge) int { return cmpFloat(b.CallsPerSecond, a.CallsPerSecond) })
 		kept = kept[:maxDependencies]
 	}
-	slices.SortFunc(kept, func(a, b statusfeed.Edge) int {
+	byNames := func(a, b statusfeed.Edge) int {
 		if a.Caller != b.Caller {
 			return cmpString(a.Caller, b.Caller)
 		}
 		return cmpString(a.Callee, b.Callee)
-	})
+	}
+	if !slices.IsSortedFunc(kept, byNames) { // the healthscore processor sends them sorted
+		slices.SortFunc(kept, byNames)
+	}
+	return kept
+}
+
+// setEdges makes kept (from validEdges) the service graph and indexes it by component. The
+// caller holds the write lock.
+func (h *Hub) setEdges(kept []statusfeed.Edge) {
 	h.edges = kept
 	for _, c := range h.comps {
 		c.calls, c.calledBy = nil, nil

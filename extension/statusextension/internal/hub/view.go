@@ -2,7 +2,6 @@ package hub
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -42,29 +41,6 @@ type Overall struct {
 	OpenIncidents int `json:"open_incidents"`
 }
 
-type componentJSON struct {
-	Name            string           `json:"name"`
-	Status          string           `json:"status"`
-	Score           *float64         `json:"score"`
-	Critical        bool             `json:"critical,omitempty"`
-	Signals         map[string]any   `json:"signals"`
-	Breaker         *breakerView     `json:"breaker"`
-	Predictions     []predictionView `json:"predictions"`
-	Incident        *string          `json:"incident"`
-	ActiveIncidents []healingView    `json:"active_incidents"`
-	Dependencies    []edgeView       `json:"dependencies"`
-	Dependents      []edgeView       `json:"dependents"`
-	RootCause       []string         `json:"root_cause,omitempty"`
-	UpdatedAt       *time.Time       `json:"updated_at"`
-}
-
-type edgeView struct {
-	Service           string  `json:"service"`
-	CallsPerSecond    float64 `json:"calls_per_second"`
-	ErrorRatio        float64 `json:"error_ratio"`
-	LatencyP95Seconds float64 `json:"latency_p95_seconds"`
-}
-
 func floatPtr(v float64) *float64 {
 	if math.IsNaN(v) {
 		return nil
@@ -77,51 +53,9 @@ func (h *Hub) json(c *component) []byte {
 	if e := c.enc.Load(); e != nil && e.ver == c.ver {
 		return e.b
 	}
-	v := componentJSON{Name: c.name, Status: c.status, Score: floatPtr(c.score), Critical: h.critical[c.name],
-		Signals: make(map[string]any, len(c.signals)), Breaker: c.breaker, Predictions: c.predictions,
-		ActiveIncidents: c.healing, RootCause: c.rootCause}
-	for _, s := range c.signals {
-		v.Signals[s.Name] = s.Value
-	}
-	if v.Predictions == nil {
-		v.Predictions = []predictionView{}
-	}
-	if v.ActiveIncidents == nil {
-		v.ActiveIncidents = []healingView{}
-	}
-	if c.incident != nil && !c.incident.evicted {
-		id := c.incident.id
-		v.Incident = &id
-	}
-	if !c.seenAt.IsZero() {
-		at := c.seenAt.UTC()
-		v.UpdatedAt = &at
-	}
-	v.Dependencies = h.edgeViews(c.calls, true)
-	v.Dependents = h.edgeViews(c.calledBy, false)
-	b, err := json.Marshal(v)
-	if err != nil {
-		b = []byte(`{"name":` + strconv.Quote(c.name) + `,"error":"encode"}`)
-	}
+	b := h.appendComponent(make([]byte, 0, 512), c)
 	c.enc.Store(&encoded{ver: c.ver, b: b})
 	return b
-}
-
-func (h *Hub) edgeViews(idx []int32, callees bool) []edgeView {
-	out := make([]edgeView, 0, min(len(idx), maxEdgesInView))
-	for _, i := range idx {
-		if len(out) == maxEdgesInView {
-			break
-		}
-		e := h.edges[i]
-		other := e.Caller
-		if callees {
-			other = e.Callee
-		}
-		out = append(out, edgeView{Service: other, CallsPerSecond: e.CallsPerSecond, ErrorRatio: e.ErrorRatio,
-			LatencyP95Seconds: e.LatencyP95.Seconds()})
-	}
-	return out
 }
 
 // WriteStatus writes the status document of the components q selects to buf and returns the
@@ -129,7 +63,6 @@ func (h *Hub) edgeViews(idx []int32, callees bool) []edgeView {
 func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	ov := h.overall()
 	buf.WriteString(`{"version":`)
 	buf.WriteString(strconv.FormatUint(h.version, 10))
 	buf.WriteString(`,"updated_at":`)
@@ -139,7 +72,7 @@ func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
 		buf.Write(encode(h.updatedAt.UTC()))
 	}
 	buf.WriteString(`,"overall":`)
-	buf.Write(encode(ov))
+	buf.Write(h.overallJSON())
 	buf.WriteString(`,"components":[`)
 	next := ""
 	n := 0
@@ -195,6 +128,17 @@ func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
 
 func statusIn(s string, set []string) bool {
 	return len(set) == 0 || slices.Contains(set, s)
+}
+
+// overallJSON returns the overall verdict's JSON, computed once per version. The caller holds
+// a lock.
+func (h *Hub) overallJSON() []byte {
+	if e := h.overallCache.Load(); e != nil && e.ver == h.version {
+		return e.b
+	}
+	b := encode(h.overall())
+	h.overallCache.Store(&encoded{ver: h.version, b: b})
+	return b
 }
 
 // overall computes the system's verdict. The caller holds a lock.

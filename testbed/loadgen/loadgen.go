@@ -1,0 +1,128 @@
+// Package loadgen is the open-loop HTTP load of the API latency commands (breakerlatency,
+// statuslatency): requests sent on a fixed schedule, latency measured from the moment each is
+// sent, and the client's lag behind its schedule kept beside it, so a stalled server (which makes
+// requests queue) shows up there rather than being hidden.
+package loadgen // import "github.com/vigil-collector/vigil/testbed/loadgen"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Result is one phase's latencies and schedule lags (sorted), and its failed requests.
+type Result struct {
+	Latency, Lag []time.Duration
+	Errors       int
+}
+
+// Add appends another phase's figures.
+func (r *Result) Add(o Result) {
+	r.Latency = append(r.Latency, o.Latency...)
+	r.Lag = append(r.Lag, o.Lag...)
+	r.Errors += o.Errors
+}
+
+// Line is the result as one line of a report.
+func (r *Result) Line(name string) string {
+	slices.Sort(r.Latency)
+	slices.Sort(r.Lag)
+	if len(r.Latency) == 0 {
+		return fmt.Sprintf("%-44s n=0 errors=%d", name, r.Errors)
+	}
+	return fmt.Sprintf("%-44s n=%-7d errors=%-4d p50=%-10s p90=%-10s p99=%-10s max=%-10s schedule lag p99=%s", name,
+		len(r.Latency), r.Errors, Quantile(r.Latency, 0.50), Quantile(r.Latency, 0.90), Quantile(r.Latency, 0.99),
+		r.Latency[len(r.Latency)-1].Round(time.Microsecond), Quantile(r.Lag, 0.99))
+}
+
+// Quantile returns the p-quantile of sorted durations, rounded to the microsecond.
+func Quantile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(p*float64(len(sorted)-1))].Round(time.Microsecond)
+}
+
+// FreePort returns a loopback TCP port that was free when asked.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// WaitReady waits up to 30 s for url to answer 200.
+func WaitReady(url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready", url)
+}
+
+// OpenLoop sends rate GET requests per second to url for d, spread over workers keep-alive
+// connections, each read to its end.
+func OpenLoop(url string, rate int, d time.Duration, workers int) Result {
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers},
+	}
+	defer client.CloseIdleConnections()
+	n := int(d.Seconds() * float64(rate))
+	gap := time.Second / time.Duration(rate)
+	slots := make(chan time.Time, n)
+	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	res := Result{Latency: make([]time.Duration, 0, n), Lag: make([]time.Duration, 0, n)}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Go(func() {
+			for at := range slots {
+				if wait := time.Until(at); wait > 0 {
+					time.Sleep(wait)
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				sent := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err == nil && resp.StatusCode != http.StatusOK {
+						err = errors.New(resp.Status)
+					}
+				}
+				took := time.Since(sent)
+				mu.Lock()
+				if err != nil {
+					res.Errors++
+				} else {
+					res.Latency = append(res.Latency, took)
+					res.Lag = append(res.Lag, sent.Sub(at))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		slots <- start.Add(time.Duration(i) * gap)
+	}
+	close(slots)
+	wg.Wait()
+	return res
+}
