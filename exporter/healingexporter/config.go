@@ -14,6 +14,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Action types.
@@ -195,40 +197,12 @@ type ExecConfig struct {
 	_              struct{}
 }
 
-// Validate checks the configuration; every error names its field.
+// Validate checks the top-level fields and what crosses fields: rule names are unique, rules
+// name existing actions, exec commands are allow-listed, maintenance windows name existing rules.
+// confmap's validation calls the Validate of every nested type and prefixes the field path.
 func (cfg *Config) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-
-	if cfg.Audit.Path == "" {
-		add("audit.path: required (the append-only audit file)")
-	} else if strings.ContainsRune(cfg.Audit.Path, 0) {
-		add("audit.path: must not contain NUL")
-	}
-	for name, r := range map[string]RateConfig{"limits.global": cfg.Limits.Global, "limits.per_action": cfg.Limits.PerAction, "limits.per_target": cfg.Limits.PerTarget} {
-		if r.PerMinute <= 0 || r.PerMinute > 60000 {
-			add("%s.per_minute: must be above 0 and at most 60000, got %v", name, r.PerMinute)
-		}
-		if r.Burst < 1 || r.Burst > 10000 {
-			add("%s.burst: must be between 1 and 10000, got %d", name, r.Burst)
-		}
-	}
-	if cfg.Limits.MaxPerTargetPerHour < 1 || cfg.Limits.MaxPerTargetPerHour > 3600 {
-		add("limits.max_per_target_per_hour: must be between 1 and 3600, got %d", cfg.Limits.MaxPerTargetPerHour)
-	}
-	b := cfg.Backoff
-	if b.Initial <= 0 {
-		add("backoff.initial: must be positive, got %s", b.Initial)
-	}
-	if b.Max < b.Initial {
-		add("backoff.max: must be at least backoff.initial (%s), got %s", b.Initial, b.Max)
-	}
-	if b.Multiplier < 1 || b.Multiplier > 10 {
-		add("backoff.multiplier: must be between 1 and 10, got %v", b.Multiplier)
-	}
-	if b.ResetAfter <= 0 {
-		add("backoff.reset_after: must be positive, got %s", b.ResetAfter)
-	}
 	if cfg.MaxIncidents < 1 || cfg.MaxIncidents > 10_000_000 {
 		add("max_incidents: must be between 1 and 10000000, got %d", cfg.MaxIncidents)
 	}
@@ -243,59 +217,112 @@ func (cfg *Config) Validate() error {
 	}
 	for i, c := range cfg.AllowedCommands {
 		if !filepath.IsAbs(c) || filepath.Clean(c) != c {
-			add("allowed_commands[%d]: must be a clean absolute path, got %q", i, c)
+			add("allowed_commands::%d: must be a clean absolute path, got %q", i, c)
 		}
 	}
 	for i, w := range cfg.Maintenance {
-		errs = append(errs, w.validate(fmt.Sprintf("maintenance[%d]", i), cfg.Rules)...)
+		for j, name := range w.Rules {
+			if !slices.ContainsFunc(cfg.Rules, func(r RuleConfig) bool { return r.Name == name }) {
+				add("maintenance::%d::rules::%d: no rule named %q", i, j, name)
+			}
+		}
 	}
 	for name, a := range cfg.Actions {
-		field := fmt.Sprintf("actions.%s", name)
 		if !nameRE.MatchString(name) {
-			add("%s: action names must match %s", field, nameRE)
+			add("actions::%s: action names must match %s", name, nameRE)
 			continue
 		}
-		errs = append(errs, a.validate(field, cfg.AllowedCommands)...)
+		if a.Type == ActionExec && a.Exec.Command != "" && !slices.Contains(cfg.AllowedCommands, a.Exec.Command) {
+			add("actions::%s::exec::command: %q is not in allowed_commands", name, a.Exec.Command)
+		}
 	}
 	seen := map[string]int{}
 	for i, r := range cfg.Rules {
-		field := fmt.Sprintf("rules[%d]", i)
 		if j, dup := seen[r.Name]; dup && r.Name != "" {
-			add("%s.name: %q already names rules[%d]", field, r.Name, j)
+			add("rules::%d::name: %q already names rules::%d", i, r.Name, j)
 		}
 		seen[r.Name] = i
-		errs = append(errs, r.validate(field, cfg.Actions)...)
+		for j, name := range r.Actions {
+			if _, ok := cfg.Actions[name]; !ok {
+				add("rules::%d::actions::%d: no action named %q", i, j, name)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
 
-func (w MaintenanceConfig) validate(field string, rules []RuleConfig) []error {
+// Validate checks the audit file's path.
+func (a *AuditConfig) Validate() error {
+	if a.Path == "" {
+		return errors.New("path: required (the append-only audit file)")
+	} else if strings.ContainsRune(a.Path, 0) {
+		return errors.New("path: must not contain NUL")
+	}
+	return nil
+}
+
+// Validate checks one token bucket.
+func (r *RateConfig) Validate() error {
+	var errs []error
+	if r.PerMinute <= 0 || r.PerMinute > 60000 {
+		errs = append(errs, fmt.Errorf("per_minute: must be above 0 and at most 60000, got %v", r.PerMinute))
+	}
+	if r.Burst < 1 || r.Burst > 10000 {
+		errs = append(errs, fmt.Errorf("burst: must be between 1 and 10000, got %d", r.Burst))
+	}
+	return validation.Join(errs...)
+}
+
+// Validate checks the hourly cap; each rate checks itself.
+func (l *LimitsConfig) Validate() error {
+	if l.MaxPerTargetPerHour < 1 || l.MaxPerTargetPerHour > 3600 {
+		return fmt.Errorf("max_per_target_per_hour: must be between 1 and 3600, got %d", l.MaxPerTargetPerHour)
+	}
+	return nil
+}
+
+// Validate checks the backoff's durations and multiplier.
+func (b *BackoffConfig) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if b.Initial <= 0 {
+		add("initial: must be positive, got %s", b.Initial)
+	}
+	if b.Max < b.Initial {
+		add("max: must be at least backoff.initial (%s), got %s", b.Initial, b.Max)
+	}
+	if b.Multiplier < 1 || b.Multiplier > 10 {
+		add("multiplier: must be between 1 and 10, got %v", b.Multiplier)
+	}
+	if b.ResetAfter <= 0 {
+		add("reset_after: must be positive, got %s", b.ResetAfter)
+	}
+	return validation.Join(errs...)
+}
+
+// Validate checks one maintenance window; the rules it names are checked by Config.Validate.
+func (w *MaintenanceConfig) Validate() error {
 	var errs []error
 	if w.Name == "" {
-		errs = append(errs, fmt.Errorf("%s.name: required", field))
+		errs = append(errs, errors.New("name: required"))
 	}
 	if w.Timezone != "" {
 		if _, err := time.LoadLocation(w.Timezone); err != nil {
-			errs = append(errs, fmt.Errorf("%s.timezone: unknown time zone %q", field, w.Timezone))
+			errs = append(errs, fmt.Errorf("timezone: unknown time zone %q", w.Timezone))
 		}
 	}
 	for j, d := range w.Days {
 		if !slices.Contains(validDays, strings.ToLower(d)) {
-			errs = append(errs, fmt.Errorf("%s.days[%d]: must be one of %v, got %q", field, j, validDays, d))
+			errs = append(errs, fmt.Errorf("days::%d: must be one of %v, got %q", j, validDays, d))
 		}
 	}
 	if _, err := parseClock(w.Start); err != nil {
-		errs = append(errs, fmt.Errorf("%s.start: %w", field, err))
+		errs = append(errs, fmt.Errorf("start: %w", err))
 	}
 	if w.Duration <= 0 || w.Duration > 7*24*time.Hour {
-		errs = append(errs, fmt.Errorf("%s.duration: must be above 0 and at most 168h, got %s", field, w.Duration))
+		errs = append(errs, fmt.Errorf("duration: must be above 0 and at most 168h, got %s", w.Duration))
 	}
-	for j, name := range w.Rules {
-		if !slices.ContainsFunc(rules, func(r RuleConfig) bool { return r.Name == name }) {
-			errs = append(errs, fmt.Errorf("%s.rules[%d]: no rule named %q", field, j, name))
-		}
-	}
-	return errs
+	return validation.Join(errs...)
 }
 
 // parseClock parses "HH:MM" into the offset from midnight.
@@ -307,128 +334,136 @@ func parseClock(s string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-func (a ActionConfig) validate(field string, allowed []string) []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	checkURL := func(f, raw string) {
-		u, err := url.Parse(raw)
-		switch {
-		case raw == "":
-			add("%s: required", f)
-		case err != nil:
-			add("%s: not a URL: %v", f, err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			add("%s: scheme must be http or https, got %q", f, u.Scheme)
-		case u.Host == "":
-			add("%s: has no host", f)
-		}
+// checkURL checks an action's endpoint URL.
+func checkURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return fmt.Errorf("%s: required", field)
+	case err != nil:
+		return fmt.Errorf("%s: not a URL: %v", field, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%s: scheme must be http or https, got %q", field, u.Scheme)
+	case u.Host == "":
+		return fmt.Errorf("%s: has no host", field)
 	}
-	checkTLS := func(f string, c configtls.ClientConfig) {
-		if err := c.Validate(); err != nil {
-			add("%s: %v", f, err)
-		}
-	}
-	checkTimeout := func(f string, d time.Duration) {
-		if d <= 0 || d > 10*time.Minute {
-			add("%s: must be above 0 and at most 10m, got %s", f, d)
-		}
-	}
-	switch a.Type {
-	case ActionWebhook:
-		checkURL(field+".webhook.url", a.Webhook.URL)
-		checkTLS(field+".webhook.tls", a.Webhook.TLS)
-		checkTimeout(field+".webhook.timeout", a.Webhook.Timeout)
-		if a.Webhook.MaxRetries < 0 || a.Webhook.MaxRetries > 10 {
-			add("%s.webhook.max_retries: must be between 0 and 10, got %d", field, a.Webhook.MaxRetries)
-		}
-	case ActionAlertmanager:
-		checkURL(field+".alertmanager.url", a.Alertmanager.URL)
-		checkTLS(field+".alertmanager.tls", a.Alertmanager.TLS)
-		checkTimeout(field+".alertmanager.timeout", a.Alertmanager.Timeout)
-	case ActionPagerDuty:
-		checkURL(field+".pagerduty.url", a.PagerDuty.URL)
-		checkTLS(field+".pagerduty.tls", a.PagerDuty.TLS)
-		checkTimeout(field+".pagerduty.timeout", a.PagerDuty.Timeout)
-		if a.PagerDuty.RoutingKey == "" {
-			add("%s.pagerduty.routing_key: required", field)
-		}
-	case ActionExec:
-		e := a.Exec
-		if e.Command == "" {
-			add("%s.exec.command: required", field)
-		} else if !slices.Contains(allowed, e.Command) {
-			add("%s.exec.command: %q is not in allowed_commands", field, e.Command)
-		}
-		for k, v := range e.Env {
-			if !envNameRE.MatchString(k) || strings.HasPrefix(k, "VIGIL_") {
-				add("%s.exec.env: %q must match %s and not start with VIGIL_", field, k, envNameRE)
-			}
-			if strings.ContainsRune(v, 0) {
-				add("%s.exec.env.%s: must not contain NUL", field, k)
-			}
-		}
-		for i, arg := range e.Args {
-			if strings.ContainsRune(arg, 0) {
-				add("%s.exec.args[%d]: must not contain NUL", field, i)
-			}
-		}
-		if re, err := regexp.Compile(e.TargetPattern); err != nil {
-			add("%s.exec.target_pattern: %v", field, err)
-		} else if !strings.HasPrefix(e.TargetPattern, "^") || !strings.HasSuffix(e.TargetPattern, "$") {
-			add("%s.exec.target_pattern: must be anchored with ^ and $, got %q", field, re)
-		}
-		checkTimeout(field+".exec.timeout", e.Timeout)
-		if e.MaxOutputBytes < 0 || e.MaxOutputBytes > 1<<20 {
-			add("%s.exec.max_output_bytes: must be between 0 and 1048576, got %d", field, e.MaxOutputBytes)
-		}
-	case ActionLog:
-	case "":
-		add("%s.type: required (one of %v)", field, actionTypes)
-	default:
-		add("%s.type: must be one of %v, got %q", field, actionTypes, a.Type)
-	}
-	return errs
+	return nil
 }
 
-func (r RuleConfig) validate(field string, actions map[string]ActionConfig) []error {
+// checkTimeout checks an action's timeout.
+func checkTimeout(field string, d time.Duration) error {
+	if d <= 0 || d > 10*time.Minute {
+		return fmt.Errorf("%s: must be above 0 and at most 10m, got %s", field, d)
+	}
+	return nil
+}
+
+// Validate checks the type and the settings block that the type selects (the others are
+// ignored); TLS settings are checked by their own Validate, and whether an exec command is
+// allow-listed by Config.Validate.
+func (a *ActionConfig) Validate() error {
+	switch a.Type {
+	case ActionWebhook:
+		w := a.Webhook
+		var errRetries error
+		if w.MaxRetries < 0 || w.MaxRetries > 10 {
+			errRetries = fmt.Errorf("webhook::max_retries: must be between 0 and 10, got %d", w.MaxRetries)
+		}
+		return validation.Join(checkURL("webhook::url", w.URL), checkTimeout("webhook::timeout", w.Timeout), errRetries)
+	case ActionAlertmanager:
+		return validation.Join(checkURL("alertmanager::url", a.Alertmanager.URL), checkTimeout("alertmanager::timeout", a.Alertmanager.Timeout))
+	case ActionPagerDuty:
+		var errKey error
+		if a.PagerDuty.RoutingKey == "" {
+			errKey = errors.New("pagerduty::routing_key: required")
+		}
+		return validation.Join(checkURL("pagerduty::url", a.PagerDuty.URL), checkTimeout("pagerduty::timeout", a.PagerDuty.Timeout), errKey)
+	case ActionExec:
+		return a.Exec.validate()
+	case ActionLog:
+		return nil
+	case "":
+		return fmt.Errorf("type: required (one of %v)", actionTypes)
+	}
+	return fmt.Errorf("type: must be one of %v, got %q", actionTypes, a.Type)
+}
+
+// validate checks an exec action's block; it is not a Validate, so that the block of an action of
+// another type is not checked.
+func (e *ExecConfig) validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if e.Command == "" {
+		add("exec::command: required")
+	}
+	for k, v := range e.Env {
+		if !envNameRE.MatchString(k) || strings.HasPrefix(k, "VIGIL_") {
+			add("exec::env: %q must match %s and not start with VIGIL_", k, envNameRE)
+		}
+		if strings.ContainsRune(v, 0) {
+			add("exec::env::%s: must not contain NUL", k)
+		}
+	}
+	for i, arg := range e.Args {
+		if strings.ContainsRune(arg, 0) {
+			add("exec::args::%d: must not contain NUL", i)
+		}
+	}
+	if re, err := regexp.Compile(e.TargetPattern); err != nil {
+		add("exec::target_pattern: %v", err)
+	} else if !strings.HasPrefix(e.TargetPattern, "^") || !strings.HasSuffix(e.TargetPattern, "$") {
+		add("exec::target_pattern: must be anchored with ^ and $, got %q", re)
+	}
+	if err := checkTimeout("exec::timeout", e.Timeout); err != nil {
+		errs = append(errs, err)
+	}
+	if e.MaxOutputBytes < 0 || e.MaxOutputBytes > 1<<20 {
+		add("exec::max_output_bytes: must be between 0 and 1048576, got %d", e.MaxOutputBytes)
+	}
+	return validation.Join(errs...)
+}
+
+// Validate checks the rule's own fields; the actions it names are checked by Config.Validate.
+func (r *RuleConfig) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !nameRE.MatchString(r.Name) {
-		add("%s.name: must match %s, got %q", field, nameRE, r.Name)
-	}
-	if r.When.Metric == "" || len(r.When.Metric) > 255 || !utf8.ValidString(r.When.Metric) {
-		add("%s.when.metric: required, at most 255 bytes of UTF-8", field)
-	}
-	if !slices.Contains(validOps, r.When.Op) {
-		add("%s.when.op: must be one of %v, got %q", field, validOps, r.When.Op)
-	}
-	for k := range r.When.Match {
-		if k == "" {
-			add("%s.when.match: attribute names must not be empty", field)
-		}
+		add("name: must match %s, got %q", nameRE, r.Name)
 	}
 	if r.For < 0 {
-		add("%s.for: must not be negative, got %s", field, r.For)
+		add("for: must not be negative, got %s", r.For)
 	}
 	if r.Target == "" {
-		add("%s.target: required (the attribute naming what to heal, e.g. service.name)", field)
+		add("target: required (the attribute naming what to heal, e.g. service.name)")
 	}
 	if len(r.Actions) == 0 {
-		add("%s.actions: at least one action", field)
-	}
-	for i, name := range r.Actions {
-		if _, ok := actions[name]; !ok {
-			add("%s.actions[%d]: no action named %q", field, i, name)
-		}
+		add("actions: at least one action")
 	}
 	if r.EscalateAfter < 1 || r.EscalateAfter > 100 {
-		add("%s.escalate_after: must be between 1 and 100, got %d", field, r.EscalateAfter)
+		add("escalate_after: must be between 1 and 100, got %d", r.EscalateAfter)
 	}
 	if r.Cooldown < 0 {
-		add("%s.cooldown: must not be negative, got %s", field, r.Cooldown)
+		add("cooldown: must not be negative, got %s", r.Cooldown)
 	}
 	if !slices.Contains(severities, r.Severity) {
-		add("%s.severity: must be one of %v, got %q", field, severities, r.Severity)
+		add("severity: must be one of %v, got %q", severities, r.Severity)
 	}
-	return errs
+	return validation.Join(errs...)
+}
+
+// Validate checks a rule's condition.
+func (w *WhenConfig) Validate() error {
+	var errs []error
+	if w.Metric == "" || len(w.Metric) > 255 || !utf8.ValidString(w.Metric) {
+		errs = append(errs, errors.New("metric: required, at most 255 bytes of UTF-8"))
+	}
+	if !slices.Contains(validOps, w.Op) {
+		errs = append(errs, fmt.Errorf("op: must be one of %v, got %q", validOps, w.Op))
+	}
+	for k := range w.Match {
+		if k == "" {
+			errs = append(errs, errors.New("match: attribute names must not be empty"))
+		}
+	}
+	return validation.Join(errs...)
 }

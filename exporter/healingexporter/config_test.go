@@ -64,44 +64,44 @@ func TestValidateNamesTheField(t *testing.T) {
 		mutate func(*Config)
 		want   string
 	}{
-		{"audit path", func(c *Config) { c.Audit.Path = "" }, "audit.path: required"},
-		{"rate", func(c *Config) { c.Limits.Global.PerMinute = 0 }, "limits.global.per_minute: must be above 0"},
-		{"burst", func(c *Config) { c.Limits.PerTarget.Burst = 0 }, "limits.per_target.burst: must be between 1 and 10000"},
-		{"hourly", func(c *Config) { c.Limits.MaxPerTargetPerHour = 0 }, "limits.max_per_target_per_hour"},
-		{"backoff", func(c *Config) { c.Backoff.Max = time.Second }, "backoff.max: must be at least backoff.initial"},
-		{"multiplier", func(c *Config) { c.Backoff.Multiplier = 0.5 }, "backoff.multiplier"},
+		{"audit path", func(c *Config) { c.Audit.Path = "" }, "audit: path: required"},
+		{"rate", func(c *Config) { c.Limits.Global.PerMinute = 0 }, "limits::global: per_minute: must be above 0"},
+		{"burst", func(c *Config) { c.Limits.PerTarget.Burst = 0 }, "limits::per_target: burst: must be between 1 and 10000"},
+		{"hourly", func(c *Config) { c.Limits.MaxPerTargetPerHour = 0 }, "limits: max_per_target_per_hour"},
+		{"backoff", func(c *Config) { c.Backoff.Max = time.Second }, "backoff: max: must be at least backoff.initial"},
+		{"multiplier", func(c *Config) { c.Backoff.Multiplier = 0.5 }, "backoff: multiplier"},
 		{"workers", func(c *Config) { c.Workers = 0 }, "workers: must be between 1 and 256"},
-		{"relative command", func(c *Config) { c.AllowedCommands = []string{"restart.sh"} }, `allowed_commands[0]: must be a clean absolute path, got "restart.sh"`},
-		{"not allowed", func(c *Config) { c.AllowedCommands = nil }, `actions.restart.exec.command: "/usr/local/bin/restart-unit" is not in allowed_commands`},
-		{"unanchored pattern", func(c *Config) { a := c.Actions["restart"]; a.Exec.TargetPattern = "[a-z]+"; c.Actions["restart"] = a }, "actions.restart.exec.target_pattern: must be anchored"},
+		{"relative command", func(c *Config) { c.AllowedCommands = []string{"restart.sh"} }, `allowed_commands::0: must be a clean absolute path, got "restart.sh"`},
+		{"not allowed", func(c *Config) { c.AllowedCommands = nil }, `actions::restart::exec::command: "/usr/local/bin/restart-unit" is not in allowed_commands`},
+		{"unanchored pattern", func(c *Config) { a := c.Actions["restart"]; a.Exec.TargetPattern = "[a-z]+"; c.Actions["restart"] = a }, "actions::restart: exec::target_pattern: must be anchored"},
 		{"vigil env", func(c *Config) {
 			a := c.Actions["restart"]
 			a.Exec.Env = map[string]string{"VIGIL_TARGET": "x"}
 			c.Actions["restart"] = a
-		}, `actions.restart.exec.env: "VIGIL_TARGET"`},
+		}, `actions::restart: exec::env: "VIGIL_TARGET"`},
 		{"webhook scheme", func(c *Config) {
 			a := c.Actions["notify"]
 			a.Webhook.URL = "file:///etc/passwd"
 			c.Actions["notify"] = a
-		}, `actions.notify.webhook.url: scheme must be http or https, got "file"`},
-		{"routing key", func(c *Config) { a := c.Actions["page"]; a.PagerDuty.RoutingKey = ""; c.Actions["page"] = a }, "actions.page.pagerduty.routing_key: required"},
-		{"action type", func(c *Config) { c.Actions["x"] = ActionConfig{Type: "shell"} }, `actions.x.type: must be one of`},
-		{"unknown action", func(c *Config) { c.Rules[0].Actions = []string{"nope"} }, `rules[0].actions[0]: no action named "nope"`},
-		{"op", func(c *Config) { c.Rules[0].When.Op = "=~" }, `rules[0].when.op: must be one of`},
-		{"metric", func(c *Config) { c.Rules[1].When.Metric = "" }, "rules[1].when.metric: required"},
-		{"dup rule", func(c *Config) { c.Rules[1].Name = c.Rules[0].Name }, `rules[1].name: "service-down" already names rules[0]`},
-		{"severity", func(c *Config) { c.Rules[0].Severity = "fatal" }, "rules[0].severity"},
-		{"escalate", func(c *Config) { c.Rules[0].EscalateAfter = 0 }, "rules[0].escalate_after"},
-		{"timezone", func(c *Config) { c.Maintenance[0].Timezone = "Mars/Olympus" }, `maintenance[0].timezone: unknown time zone "Mars/Olympus"`},
-		{"day", func(c *Config) { c.Maintenance[0].Days = []string{"someday"} }, "maintenance[0].days[0]"},
-		{"start", func(c *Config) { c.Maintenance[0].Start = "25:00" }, "maintenance[0].start: want HH:MM"},
-		{"window rule", func(c *Config) { c.Maintenance[0].Rules = []string{"ghost"} }, `maintenance[0].rules[0]: no rule named "ghost"`},
+		}, `actions::notify: webhook::url: scheme must be http or https, got "file"`},
+		{"routing key", func(c *Config) { a := c.Actions["page"]; a.PagerDuty.RoutingKey = ""; c.Actions["page"] = a }, "actions::page: pagerduty::routing_key: required"},
+		{"action type", func(c *Config) { c.Actions["x"] = ActionConfig{Type: "shell"} }, `actions::x: type: must be one of`},
+		{"unknown action", func(c *Config) { c.Rules[0].Actions = []string{"nope"} }, `rules::0::actions::0: no action named "nope"`},
+		{"op", func(c *Config) { c.Rules[0].When.Op = "=~" }, `rules::0::when: op: must be one of`},
+		{"metric", func(c *Config) { c.Rules[1].When.Metric = "" }, "rules::1::when: metric: required"},
+		{"dup rule", func(c *Config) { c.Rules[1].Name = c.Rules[0].Name }, `rules::1::name: "service-down" already names rules::0`},
+		{"severity", func(c *Config) { c.Rules[0].Severity = "fatal" }, "rules::0: severity"},
+		{"escalate", func(c *Config) { c.Rules[0].EscalateAfter = 0 }, "rules::0: escalate_after"},
+		{"timezone", func(c *Config) { c.Maintenance[0].Timezone = "Mars/Olympus" }, `maintenance::0: timezone: unknown time zone "Mars/Olympus"`},
+		{"day", func(c *Config) { c.Maintenance[0].Days = []string{"someday"} }, "maintenance::0: days::0"},
+		{"start", func(c *Config) { c.Maintenance[0].Start = "25:00" }, "maintenance::0: start: want HH:MM"},
+		{"window rule", func(c *Config) { c.Maintenance[0].Rules = []string{"ghost"} }, `maintenance::0::rules::0: no rule named "ghost"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := base()
 			tt.mutate(c)
-			err := c.Validate()
+			err := confmap.Validate(c)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
@@ -124,3 +124,7 @@ func TestMaintenanceWindow(t *testing.T) {
 	assert.True(t, every.active(time.Date(2026, 11, 27, 2, 59, 0, 0, time.UTC)))
 	assert.False(t, every.active(time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)))
 }
+
+// validate runs the collector's validation of a config, which calls the Validate of every nested
+// config type and prefixes each error with its field's path.
+func validate(cfg any) error { return confmap.Validate(cfg) }

@@ -43,7 +43,7 @@ func FuzzHostileTelemetry(f *testing.F) {
 			{Name: "r1", When: WhenConfig{Metric: "m", Op: ">", Threshold: 0}, Target: "svc", Actions: []string{"fix", "notify"}, EscalateAfter: 1, Severity: "info"},
 			{Name: "r2", When: WhenConfig{Metric: "m", Op: ">", Threshold: 0, Match: map[string]string{"kind": other}}, Target: "svc", Actions: []string{"notify"}, EscalateAfter: 1, Severity: "info"},
 		}
-		require.NoError(t, cfg.Validate())
+		require.NoError(t, validate(cfg))
 		exp := startExporter(t, cfg)
 		md := pmetric.NewMetrics()
 		rm := md.ResourceMetrics().AppendEmpty()

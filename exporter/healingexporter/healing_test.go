@@ -80,7 +80,7 @@ func testConfig(t *testing.T, hookURL string) *Config {
 		Name: "service-down", When: WhenConfig{Metric: "healthcheck.status", Op: "<", Threshold: 1, Match: map[string]string{"healthcheck.type": "http"}},
 		Target: "service.name", Actions: []string{"notify", "log"}, EscalateAfter: 1, Cooldown: time.Minute, Severity: "critical",
 	}}
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	return cfg
 }
 
@@ -233,7 +233,7 @@ func TestWebhookOverTLSWithConfiguredCA(t *testing.T) {
 	cfg.Actions["notify"] = a
 	_, err := NewFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "actions.notify: tls:")
+	assert.Contains(t, err.Error(), "actions::notify: tls:")
 }
 
 func pemOf(der []byte) []byte {

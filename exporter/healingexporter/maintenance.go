@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // maintenance windows name time zones; do not depend on the host's tz database
 )
 
 // window is a compiled weekly maintenance window.
@@ -17,6 +18,19 @@ type window struct {
 }
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// compileWindows compiles the maintenance windows.
+func compileWindows(cfgs []MaintenanceConfig) ([]window, error) {
+	var ws []window
+	for _, c := range cfgs {
+		w, err := newWindow(c)
+		if err != nil {
+			return nil, err
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
 
 func newWindow(c MaintenanceConfig) (window, error) {
 	tz := c.Timezone

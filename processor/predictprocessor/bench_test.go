@@ -91,8 +91,7 @@ func BenchmarkBytesPerSeries(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				for i := 0; i < n; i++ {
 					key := seriesKey{uint64(i), uint64(i) * 31}
-					sh := p.store.shard(key)
-					s, _ := sh.getOrCreate(key, func() *series { return p.newSeries(r) })
+					s, _ := p.store.getOrCreate(key, func() *series { return p.newSeries(r) })
 					for j := 0; j < points; j++ {
 						p.learn(s, int64(1.7e18)+int64(j)*int64(10*time.Second), 0.5)
 					}

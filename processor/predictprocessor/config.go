@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config is the predict processor's configuration.
@@ -98,7 +100,9 @@ type BurnWindowConfig struct {
 
 var _ confmap.Validator = (*Config)(nil)
 
-// Validate checks the configuration; each error names its field.
+// Validate checks the top-level fields; confmap's validation calls the Validate of every nested
+// type (each watch rule, its matchers, histogram, error budget and windows) and prefixes each
+// error with the path of its field, so that every error names its field.
 func (c *Config) Validate() error {
 	var errs error
 	if c.MaxSeries <= 0 {
@@ -110,93 +114,111 @@ func (c *Config) Validate() error {
 	if c.WarmUpPoints < 3 {
 		errs = errors.Join(errs, fmt.Errorf("warm_up_points: must be at least 3, got %d", c.WarmUpPoints))
 	}
-	if c.Model.Fast <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("model.fast: must be positive, got %v", c.Model.Fast))
-	}
-	if c.Model.Slow < c.Model.Fast {
-		errs = errors.Join(errs, fmt.Errorf("model.slow: must be at least model.fast (%v), got %v", c.Model.Fast, c.Model.Slow))
-	}
-	if c.Model.Damping < 0 {
-		errs = errors.Join(errs, fmt.Errorf("model.damping: must not be negative, got %v", c.Model.Damping))
-	}
 	if len(c.Watch) == 0 {
 		errs = errors.Join(errs, errors.New("watch: at least one rule is required"))
 	}
-	for i := range c.Watch {
-		if err := c.Watch[i].validate(); err != nil {
-			errs = errors.Join(errs, fmt.Errorf("watch[%d]: %w", i, err))
+	return errs
+}
+
+// Validate checks the model's time constants.
+func (m *ModelConfig) Validate() error {
+	var errs error
+	if m.Fast <= 0 {
+		errs = validation.Join(errs, fmt.Errorf("fast: must be positive, got %v", m.Fast))
+	}
+	if m.Slow < m.Fast {
+		errs = validation.Join(errs, fmt.Errorf("slow: must be at least model.fast (%v), got %v", m.Fast, m.Slow))
+	}
+	if m.Damping < 0 {
+		errs = validation.Join(errs, fmt.Errorf("damping: must not be negative, got %v", m.Damping))
+	}
+	return errs
+}
+
+// Validate checks one attribute matcher.
+func (m *AttributeMatcher) Validate() error {
+	var errs error
+	if m.Key == "" {
+		errs = validation.Join(errs, errors.New("key: must not be empty"))
+	}
+	if m.Regex != "" {
+		if m.Value != "" {
+			errs = validation.Join(errs, errors.New("set value or regex, not both"))
+		}
+		if _, err := regexp.Compile(m.Regex); err != nil {
+			errs = validation.Join(errs, fmt.Errorf("regex: %w", err))
 		}
 	}
 	return errs
 }
 
-func (r *WatchRule) validate() error {
+// Validate checks a histogram's statistic.
+func (h *HistogramConfig) Validate() error {
+	switch h.Statistic {
+	case "", statisticMean:
+	case statisticQuantile:
+		if !(h.Quantile > 0 && h.Quantile < 1) {
+			return fmt.Errorf("quantile: want a value in (0,1), got %v", h.Quantile)
+		}
+	default:
+		return fmt.Errorf("statistic: want %q or %q, got %q", statisticMean, statisticQuantile, h.Statistic)
+	}
+	return nil
+}
+
+// Validate checks the objective; each window checks itself.
+func (eb *ErrorBudgetConfig) Validate() error {
+	if !(eb.Objective > 0 && eb.Objective < 1) {
+		return fmt.Errorf("objective: want a value in (0,1), got %v", eb.Objective)
+	}
+	return nil
+}
+
+// Validate checks one alert pair.
+func (w *BurnWindowConfig) Validate() error {
+	var span, factor error
+	switch {
+	case w.Short <= 0 || w.Long <= 0:
+		span = errors.New("long and short must be positive")
+	case w.Short > w.Long:
+		span = fmt.Errorf("short: must not exceed long (%v), got %v", w.Long, w.Short)
+	}
+	if !(w.Factor > 0) {
+		factor = fmt.Errorf("factor: must be positive, got %v", w.Factor)
+	}
+	return validation.Join(span, factor)
+}
+
+// Validate checks the rule's own fields; its matchers, histogram and error budget check themselves.
+func (r *WatchRule) Validate() error {
 	var errs error
 	if r.Metric == "" {
-		errs = errors.Join(errs, errors.New("metric: must not be empty"))
-	}
-	for j, m := range r.Attributes {
-		if m.Key == "" {
-			errs = errors.Join(errs, fmt.Errorf("attributes[%d].key: must not be empty", j))
-		}
-		if m.Regex != "" {
-			if m.Value != "" {
-				errs = errors.Join(errs, fmt.Errorf("attributes[%d]: set value or regex, not both", j))
-			}
-			if _, err := regexp.Compile(m.Regex); err != nil {
-				errs = errors.Join(errs, fmt.Errorf("attributes[%d].regex: %w", j, err))
-			}
-		}
+		errs = validation.Join(errs, errors.New("metric: must not be empty"))
 	}
 	switch r.Direction {
 	case "", directionAbove, directionBelow:
 	default:
-		errs = errors.Join(errs, fmt.Errorf("direction: want %q or %q, got %q", directionAbove, directionBelow, r.Direction))
+		errs = validation.Join(errs, fmt.Errorf("direction: want %q or %q, got %q", directionAbove, directionBelow, r.Direction))
 	}
 	for j, h := range r.Horizons {
 		if h <= 0 {
-			errs = errors.Join(errs, fmt.Errorf("horizons[%d]: must be positive, got %v", j, h))
+			errs = validation.Join(errs, fmt.Errorf("horizons::%d: must be positive, got %v", j, h))
 		}
 	}
 	if r.MaxHorizon < 0 {
-		errs = errors.Join(errs, fmt.Errorf("max_horizon: must not be negative, got %v", r.MaxHorizon))
+		errs = validation.Join(errs, fmt.Errorf("max_horizon: must not be negative, got %v", r.MaxHorizon))
 	}
 	if r.MinValue != nil && r.MaxValue != nil && !(*r.MinValue < *r.MaxValue) {
-		errs = errors.Join(errs, fmt.Errorf("min_value: must be below max_value (%v), got %v", *r.MaxValue, *r.MinValue))
+		errs = validation.Join(errs, fmt.Errorf("min_value: must be below max_value (%v), got %v", *r.MaxValue, *r.MinValue))
 	}
 	switch r.Model {
 	case "", modelDampedTrend:
 	case modelLinear:
 		if r.Window < 0 {
-			errs = errors.Join(errs, fmt.Errorf("window: must not be negative, got %v", r.Window))
+			errs = validation.Join(errs, fmt.Errorf("window: must not be negative, got %v", r.Window))
 		}
 	default:
-		errs = errors.Join(errs, fmt.Errorf("model: want %q or %q, got %q", modelDampedTrend, modelLinear, r.Model))
-	}
-	switch r.Histogram.Statistic {
-	case "", statisticMean:
-	case statisticQuantile:
-		if !(r.Histogram.Quantile > 0 && r.Histogram.Quantile < 1) {
-			errs = errors.Join(errs, fmt.Errorf("histogram.quantile: want a value in (0,1), got %v", r.Histogram.Quantile))
-		}
-	default:
-		errs = errors.Join(errs, fmt.Errorf("histogram.statistic: want %q or %q, got %q", statisticMean, statisticQuantile, r.Histogram.Statistic))
-	}
-	if eb := r.ErrorBudget; eb != nil {
-		if !(eb.Objective > 0 && eb.Objective < 1) {
-			errs = errors.Join(errs, fmt.Errorf("error_budget.objective: want a value in (0,1), got %v", eb.Objective))
-		}
-		for j, w := range eb.Windows {
-			switch {
-			case w.Short <= 0 || w.Long <= 0:
-				errs = errors.Join(errs, fmt.Errorf("error_budget.windows[%d]: long and short must be positive", j))
-			case w.Short > w.Long:
-				errs = errors.Join(errs, fmt.Errorf("error_budget.windows[%d].short: must not exceed long (%v), got %v", j, w.Long, w.Short))
-			}
-			if !(w.Factor > 0) {
-				errs = errors.Join(errs, fmt.Errorf("error_budget.windows[%d].factor: must be positive, got %v", j, w.Factor))
-			}
-		}
+		errs = validation.Join(errs, fmt.Errorf("model: want %q or %q, got %q", modelDampedTrend, modelLinear, r.Model))
 	}
 	return errs
 }

@@ -57,8 +57,23 @@ func (e *emitter) scope() pmetric.ScopeMetrics {
 }
 
 func (e *emitter) gauge(name, unit, description string) pmetric.NumberDataPointSlice {
+	return e.cachedGauge(false, name, name, unit, description)
+}
+
+// valueGauge returns predict.value for a source unit: one metric per unit, since a metric has one.
+func (e *emitter) valueGauge(unit string) pmetric.NumberDataPointSlice {
+	return e.cachedGauge(true, unit, metricValue, unit, "Forecast of the source series predict.horizon seconds ahead")
+}
+
+// cachedGauge returns the points of the gauge cached under key (among the predict.value
+// gauges when values is set), adding the gauge to the output scope the first time.
+func (e *emitter) cachedGauge(values bool, key, name, unit, description string) pmetric.NumberDataPointSlice {
 	sm := e.scope()
-	if g, ok := e.gauges[name]; ok {
+	cache := e.gauges
+	if values {
+		cache = e.values
+	}
+	if g, ok := cache[key]; ok {
 		return g
 	}
 	m := sm.Metrics().AppendEmpty()
@@ -66,22 +81,7 @@ func (e *emitter) gauge(name, unit, description string) pmetric.NumberDataPointS
 	m.SetUnit(unit)
 	m.SetDescription(description)
 	g := m.SetEmptyGauge().DataPoints()
-	e.gauges[name] = g
-	return g
-}
-
-// valueGauge returns predict.value for a source unit: one metric per unit, since a metric has one.
-func (e *emitter) valueGauge(unit string) pmetric.NumberDataPointSlice {
-	sm := e.scope()
-	if g, ok := e.values[unit]; ok {
-		return g
-	}
-	m := sm.Metrics().AppendEmpty()
-	m.SetName(metricValue)
-	m.SetUnit(unit)
-	m.SetDescription("Forecast of the source series predict.horizon seconds ahead")
-	g := m.SetEmptyGauge().DataPoints()
-	e.values[unit] = g
+	cache[key] = g
 	return g
 }
 

@@ -5,6 +5,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-collector/vigil/internal/pdatautil"
 )
 
 // maxQuantileBuckets bounds the buckets of a histogram whose quantile is tracked: a cumulative
@@ -26,12 +28,13 @@ const (
 	skipFirst skipReason = "first"
 )
 
-// numberValue returns a number point's value as float64.
-func numberValue(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
+// gaugeValue returns a gauge point's value as it is.
+func gaugeValue(s *series, dp pmetric.NumberDataPoint, ts int64) (float64, skipReason) {
+	v, _ := pdatautil.NumberValue(dp) // a point without a value reads 0, as pdata's DoubleValue does
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, skipNaN
 	}
-	return dp.DoubleValue()
+	return v, s.checkTime(ts)
 }
 
 // checkTime rejects points not newer than the series' latest (out of order or repeated).
@@ -54,7 +57,7 @@ func (s *series) restarted(start pcommon.Timestamp) bool {
 // per-second rate (a drop or a new start time is a reset), a monotonic delta its rate over its
 // interval, and a non-monotonic sum is taken as it is.
 func (s *series) sumValue(sum pmetric.Sum, dp pmetric.NumberDataPoint, ts int64) (float64, skipReason) {
-	v := numberValue(dp)
+	v, _ := pdatautil.NumberValue(dp)
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, skipNaN
 	}
@@ -102,15 +105,11 @@ func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp p
 		return 0, skipUnsupported // telemetry is hostile input: bound what a series keeps
 	}
 	if temporality == pmetric.AggregationTemporalityCumulative {
-		had := s.srcHave
-		reset := s.restarted(dp.StartTimestamp()) || count < s.srcCount ||
-			(s.rule.quantile > 0 && buckets.Len() != len(s.srcBuckets))
-		prevCount, prevSum := s.srcCount, s.srcValue
-		s.srcHave, s.srcStart, s.srcTime = true, int64(dp.StartTimestamp()), ts
-		s.srcCount, s.srcValue = count, sum
 		var delta []uint64
+		reset := false
 		if s.rule.quantile > 0 {
-			if !reset {
+			reset = buckets.Len() != len(s.srcBuckets)
+			if !reset && !s.restarted(dp.StartTimestamp()) && count >= s.srcCount {
 				delta = make([]uint64, buckets.Len())
 				for i := range delta {
 					if buckets.At(i) < s.srcBuckets[i] { // a bucket went down: a restart
@@ -122,27 +121,23 @@ func (s *series) histogramValue(temporality pmetric.AggregationTemporality, dp p
 			}
 			s.srcBuckets = append(s.srcBuckets[:0], buckets.AsRaw()...)
 		}
-		switch {
-		case !had:
-			return 0, skipFirst
-		case reset:
-			return 0, skipCounterReset
+		var r skipReason
+		if count, sum, r = s.advance(dp.StartTimestamp(), ts, count, sum, reset); r != skipNone {
+			return 0, r
 		}
-		count -= prevCount
-		sum -= prevSum
-		if count == 0 {
-			return 0, skipNoValue
-		}
-		if s.rule.quantile > 0 {
-			return bucketQuantile(s.rule.quantile, dp.ExplicitBounds(), delta)
-		}
-		return sum / float64(count), skipNone
+		return s.histogramStatistic(count, sum, dp.ExplicitBounds(), func() []uint64 { return delta })
 	}
+	return s.histogramStatistic(count, sum, dp.ExplicitBounds(), buckets.AsRaw)
+}
+
+// histogramStatistic returns the rule's quantile of the observations a histogram point adds
+// (counts are read only then), else their mean.
+func (s *series) histogramStatistic(count uint64, sum float64, bounds pcommon.Float64Slice, counts func() []uint64) (float64, skipReason) {
 	if count == 0 {
 		return 0, skipNoValue
 	}
 	if s.rule.quantile > 0 {
-		return bucketQuantile(s.rule.quantile, dp.ExplicitBounds(), buckets.AsRaw())
+		return bucketQuantile(s.rule.quantile, bounds, counts())
 	}
 	return sum / float64(count), skipNone
 }
@@ -200,17 +195,10 @@ func (s *series) expHistogramValue(temporality pmetric.AggregationTemporality, d
 	}
 	count, sum := dp.Count(), dp.Sum()
 	if temporality == pmetric.AggregationTemporalityCumulative {
-		had, reset := s.srcHave, s.restarted(dp.StartTimestamp()) || count < s.srcCount
-		prevCount, prevSum := s.srcCount, s.srcValue
-		s.srcHave, s.srcStart, s.srcTime, s.srcCount, s.srcValue = true, int64(dp.StartTimestamp()), ts, count, sum
-		switch {
-		case !had:
-			return 0, skipFirst
-		case reset:
-			return 0, skipCounterReset
+		var r skipReason
+		if count, sum, r = s.advance(dp.StartTimestamp(), ts, count, sum, false); r != skipNone {
+			return 0, r
 		}
-		count -= prevCount
-		sum -= prevSum
 	}
 	if count == 0 {
 		return 0, skipNoValue
@@ -233,17 +221,29 @@ func (s *series) summaryValue(dp pmetric.SummaryDataPoint, ts int64) (float64, s
 		}
 		return 0, skipUnsupported
 	}
-	count, sum := dp.Count(), dp.Sum()
-	had, reset := s.srcHave, s.restarted(dp.StartTimestamp()) || count < s.srcCount
-	prevCount, prevSum := s.srcCount, s.srcValue
-	s.srcHave, s.srcStart, s.srcTime, s.srcCount, s.srcValue = true, int64(dp.StartTimestamp()), ts, count, sum
+	count, sum, r := s.advance(dp.StartTimestamp(), ts, dp.Count(), dp.Sum(), false)
 	switch {
-	case !had:
-		return 0, skipFirst
-	case reset:
-		return 0, skipCounterReset
-	case count == prevCount:
+	case r != skipNone:
+		return 0, r
+	case count == 0:
 		return 0, skipNoValue
 	}
-	return (sum - prevSum) / float64(count-prevCount), skipNone
+	return sum / float64(count), skipNone
+}
+
+// advance makes a cumulative point's count and sum the series' latest and returns what they
+// added since the previous point: skipFirst for the series' first point, skipCounterReset when
+// the run restarted (a new start time, a count going down, or reset set by the caller).
+func (s *series) advance(start pcommon.Timestamp, ts int64, count uint64, sum float64, reset bool) (uint64, float64, skipReason) {
+	had := s.srcHave
+	reset = reset || s.restarted(start) || count < s.srcCount
+	prevCount, prevSum := s.srcCount, s.srcValue
+	s.srcHave, s.srcStart, s.srcTime, s.srcCount, s.srcValue = true, int64(start), ts, count, sum
+	switch {
+	case !had:
+		return 0, 0, skipFirst
+	case reset:
+		return 0, 0, skipCounterReset
+	}
+	return count - prevCount, sum - prevSum, skipNone
 }

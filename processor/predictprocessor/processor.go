@@ -71,7 +71,6 @@ func (p *predictProcessor) shutdown(context.Context) error {
 // batchStats are the telemetry counts of one batch, added once at its end.
 type batchStats struct {
 	points  int64
-	evicted int64
 	skipped map[skipReason]int64
 }
 
@@ -98,8 +97,8 @@ func (p *predictProcessor) processMetrics(ctx context.Context, md pmetric.Metric
 	if stats.points > 0 {
 		p.tel.PredictPoints.Add(ctx, stats.points)
 	}
-	if stats.evicted > 0 {
-		p.tel.PredictSeriesEvicted.Add(ctx, stats.evicted)
+	if n := p.store.evicted.Swap(0); n > 0 {
+		p.tel.PredictSeriesEvicted.Add(ctx, n)
 	}
 	for r, n := range stats.skipped {
 		p.tel.PredictPointsSkipped.Add(ctx, n, metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", string(r)))))
@@ -147,104 +146,90 @@ func (p *predictProcessor) processResource(rm pmetric.ResourceMetrics, stats *ba
 	}
 }
 
-func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAttrs pcommon.Map, resHash [2]uint64, out *emitter, stats *batchStats) {
-	ref := pointRef{metric: m.Name(), unit: m.Unit()}
-	// find returns the first rule the point matches, or nil.
-	find := func(attrs pcommon.Map) *rule {
-		for _, r := range rules {
-			if r.matches(attrs, resAttrs) {
-				return r
-			}
+// metricWalk is what the points of one watched metric share while they are walked.
+type metricWalk struct {
+	p        *predictProcessor
+	rules    []*rule
+	resAttrs pcommon.Map
+	resHash  [2]uint64
+	ref      pointRef
+	out      *emitter
+	stats    *batchStats
+}
+
+// find returns the first rule the point matches, or nil.
+func (w *metricWalk) find(attrs pcommon.Map) *rule {
+	for _, r := range w.rules {
+		if r.matches(attrs, w.resAttrs) {
+			return r
 		}
-		return nil
 	}
+	return nil
+}
+
+// dataPoint is what every pdata point type offers that the walk reads.
+type dataPoint interface {
+	Attributes() pcommon.Map
+	Timestamp() pcommon.Timestamp
+	Flags() pmetric.DataPointFlags
+}
+
+// pointSlice is a pdata slice of points of type P.
+type pointSlice[P dataPoint] interface {
+	Len() int
+	At(int) P
+}
+
+// walkPoints learns every point of dps that a rule selects, value turning the point into the
+// value its series learns. A point flagged as holding no recorded value is a counted skip.
+func walkPoints[P dataPoint, S pointSlice[P]](w *metricWalk, dps S, value func(*series, P, int64) (float64, skipReason)) {
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		r := w.find(dp.Attributes())
+		if r == nil {
+			continue
+		}
+		w.ref.attrs, w.ref.ts = dp.Attributes(), dp.Timestamp()
+		w.p.observe(r, w.ref, w.resHash, w.out, w.stats, func(s *series, ts int64) (float64, skipReason) {
+			if dp.Flags().NoRecordedValue() {
+				return 0, skipNoValue
+			}
+			return value(s, dp, ts)
+		})
+	}
+}
+
+func (p *predictProcessor) processMetric(m pmetric.Metric, rules []*rule, resAttrs pcommon.Map, resHash [2]uint64, out *emitter, stats *batchStats) {
+	w := &metricWalk{p: p, rules: rules, resAttrs: resAttrs, resHash: resHash, ref: pointRef{metric: m.Name(), unit: m.Unit()}, out: out, stats: stats}
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		dps := m.Gauge().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			if r := find(dp.Attributes()); r != nil {
-				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
-					if dp.Flags().NoRecordedValue() {
-						return 0, skipNoValue
-					}
-					v := numberValue(dp)
-					if math.IsNaN(v) || math.IsInf(v, 0) {
-						return 0, skipNaN
-					}
-					return v, s.checkTime(ts)
-				})
-			}
-		}
+		walkPoints(w, m.Gauge().DataPoints(), gaugeValue)
 	case pmetric.MetricTypeSum:
 		sum := m.Sum()
 		if sum.IsMonotonic() {
-			ref.unit += "/s"
+			w.ref.unit += "/s"
 		}
-		dps := sum.DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			if r := find(dp.Attributes()); r != nil {
-				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
-					if dp.Flags().NoRecordedValue() {
-						return 0, skipNoValue
-					}
-					return s.sumValue(sum, dp, ts)
-				})
-			}
-		}
+		walkPoints(w, sum.DataPoints(), func(s *series, dp pmetric.NumberDataPoint, ts int64) (float64, skipReason) {
+			return s.sumValue(sum, dp, ts)
+		})
 	case pmetric.MetricTypeHistogram:
-		h := m.Histogram()
-		dps := h.DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			if r := find(dp.Attributes()); r != nil {
-				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
-					if dp.Flags().NoRecordedValue() {
-						return 0, skipNoValue
-					}
-					return s.histogramValue(h.AggregationTemporality(), dp, ts)
-				})
-			}
-		}
+		temporality := m.Histogram().AggregationTemporality()
+		walkPoints(w, m.Histogram().DataPoints(), func(s *series, dp pmetric.HistogramDataPoint, ts int64) (float64, skipReason) {
+			return s.histogramValue(temporality, dp, ts)
+		})
 	case pmetric.MetricTypeExponentialHistogram:
-		h := m.ExponentialHistogram()
-		dps := h.DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			if r := find(dp.Attributes()); r != nil {
-				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
-					if dp.Flags().NoRecordedValue() {
-						return 0, skipNoValue
-					}
-					return s.expHistogramValue(h.AggregationTemporality(), dp, ts)
-				})
-			}
-		}
+		temporality := m.ExponentialHistogram().AggregationTemporality()
+		walkPoints(w, m.ExponentialHistogram().DataPoints(), func(s *series, dp pmetric.ExponentialHistogramDataPoint, ts int64) (float64, skipReason) {
+			return s.expHistogramValue(temporality, dp, ts)
+		})
 	case pmetric.MetricTypeSummary:
-		dps := m.Summary().DataPoints()
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			if r := find(dp.Attributes()); r != nil {
-				ref.attrs, ref.ts = dp.Attributes(), dp.Timestamp()
-				p.observe(r, ref, resHash, out, stats, func(s *series, ts int64) (float64, skipReason) {
-					if dp.Flags().NoRecordedValue() {
-						return 0, skipNoValue
-					}
-					return s.summaryValue(dp, ts)
-				})
-			}
-		}
+		walkPoints(w, m.Summary().DataPoints(), (*series).summaryValue)
 	default:
 		stats.skip(skipUnsupported)
 	}
 }
 
-// prediction is what one learnt point yields, computed under the shard lock and written after.
+// prediction is what one learnt point yields, computed under the series' lock and written after.
 type prediction struct {
 	values     []float64
 	hasTTT     bool
@@ -262,25 +247,24 @@ const maxRiskNotFiring = 0.99
 
 // observe learns one point of series (r, ref) and emits its predictions once the series is warm.
 func (p *predictProcessor) observe(r *rule, ref pointRef, resHash [2]uint64, out *emitter, stats *batchStats, value func(*series, int64) (float64, skipReason)) {
-	key := makeKey(r, ref.metric, resHash, ref.attrs)
-	sh := p.store.shard(key)
-	sh.mu.Lock()
-	s, evicted := sh.getOrCreate(key, func() *series { return p.newSeries(r) })
-	if evicted {
-		stats.evicted++
+	s, err := p.store.getOrCreate(makeKey(r, ref.metric, resHash, ref.attrs), func() *series { return p.newSeries(r) })
+	if err != nil { // not expected: keys are valid names and no series is pinned
+		stats.skip(skipUnsupported)
+		return
 	}
 	if ref.ts == 0 { // a point without a time is taken as observed now
 		ref.ts = pcommon.NewTimestampFromTime(time.Now())
 	}
+	s.mu.Lock()
 	v, reason := value(s, int64(ref.ts))
 	if reason != skipNone {
-		sh.mu.Unlock()
+		s.mu.Unlock()
 		stats.skip(reason)
 		return
 	}
 	stats.points++
 	pred, warm := p.learn(s, int64(ref.ts), v)
-	sh.mu.Unlock()
+	s.mu.Unlock()
 	if warm {
 		out.emit(r, ref, &pred)
 	}

@@ -28,7 +28,7 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg *Config) *harness {
 	t.Helper()
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	tel := componenttest.NewTelemetry()
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()

@@ -4,9 +4,11 @@ import (
 	"hash/maphash"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 )
 
@@ -73,9 +75,9 @@ func makeKey(r *rule, metric string, resHash [2]uint64, point pcommon.Map) serie
 
 // series is the state of one watched series.
 type series struct {
-	key        seriesKey
-	prev, next *series // LRU list, most recent first
-	rule       *rule
+	mu   sync.Mutex   // guards the state below: batches may carry points of one series at once
+	seen atomic.Int64 // the store's recency tick of the latest use
+	rule *rule
 
 	first, last int64 // timestamps (ns) of the first and latest learnt points
 	points      int
@@ -93,100 +95,48 @@ type series struct {
 	burn       *forecast.Burn
 }
 
-// shard is one lock's worth of series with its own least-recently-seen list.
-type shard struct {
-	mu         sync.Mutex
-	series     map[seriesKey]*series
-	head, tail *series
-	capacity   int
-}
-
-// store holds every series in shards, so batches for different series rarely wait on each other.
+// store holds every series in the shared bounded registry: a known series is found without a
+// lock, and past max_series the least recently seen series go (amortised: see internal/registry).
 type store struct {
-	shards []shard
+	reg     *registry.Registry[*series]
+	tick    atomic.Int64 // recency clock: each use of a series takes the next tick
+	evicted atomic.Int64 // evictions not yet added to the telemetry
 }
 
 func newStore(maxSeries int) *store {
-	n := 1
-	if maxSeries >= 1024 { // small caps stay one exact LRU; large ones split 16 ways
-		n = 16
-	}
-	s := &store{shards: make([]shard, n)}
-	for i := range s.shards {
-		c := maxSeries / n
-		if i < maxSeries%n {
-			c++
-		}
-		s.shards[i] = shard{series: map[seriesKey]*series{}, capacity: c}
-	}
-	return s
+	st := &store{}
+	st.reg = registry.New(registry.Options[*series]{
+		Cap:     maxSeries,
+		Seen:    func(s *series) int64 { return s.seen.Load() },
+		OnEvict: func(*series) { st.evicted.Add(1) },
+	})
+	return st
 }
-
-func (s *store) shard(k seriesKey) *shard { return &s.shards[k[0]%uint64(len(s.shards))] }
 
 // len returns the number of series held.
-func (s *store) len() int64 {
-	var n int64
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		n += int64(len(sh.series))
-		sh.mu.Unlock()
-	}
-	return n
-}
+func (st *store) len() int64 { return int64(st.reg.Len()) }
 
-// getOrCreate returns the series for k (the shard's lock must be held), marking it most recently
-// seen; a new series evicts the least recently seen one when the shard is full. It reports
-// whether it evicted.
-func (sh *shard) getOrCreate(k seriesKey, create func() *series) (*series, bool) {
-	if s, ok := sh.series[k]; ok {
-		sh.moveToFront(s)
-		return s, false
-	}
-	evicted := false
-	if len(sh.series) >= sh.capacity && sh.tail != nil {
-		old := sh.tail
-		sh.unlink(old)
-		delete(sh.series, old.key)
-		evicted = true
-	}
-	s := create()
-	s.key = k
-	sh.series[k] = s
-	sh.pushFront(s)
-	return s, evicted
-}
-
-func (sh *shard) unlink(s *series) {
-	if s.prev != nil {
-		s.prev.next = s.next
-	} else {
-		sh.head = s.next
-	}
-	if s.next != nil {
-		s.next.prev = s.prev
-	} else {
-		sh.tail = s.prev
-	}
-	s.prev, s.next = nil, nil
-}
-
-func (sh *shard) pushFront(s *series) {
-	s.next = sh.head
-	if sh.head != nil {
-		sh.head.prev = s
-	}
-	sh.head = s
-	if sh.tail == nil {
-		sh.tail = s
+// keyName writes k as the 32 hex digits that name its series in the registry.
+func keyName(k seriesKey, buf *[32]byte) {
+	const digits = "0123456789abcdef"
+	for i, h := range k {
+		for j := 0; j < 16; j++ {
+			buf[i*16+j] = digits[(h>>(60-4*j))&0xf]
+		}
 	}
 }
 
-func (sh *shard) moveToFront(s *series) {
-	if sh.head == s {
-		return
+// getOrCreate returns the series for k, creating it with create, and marks it most recently seen.
+func (st *store) getOrCreate(k seriesKey, create func() *series) (*series, error) {
+	var buf [32]byte
+	keyName(k, &buf)
+	s, ok := st.reg.Load(string(buf[:])) // a lookup: the conversion does not allocate
+	if !ok {
+		var err error
+		if s, err = st.reg.Get(string(buf[:]), func(string) *series { return create() }); err != nil {
+			return nil, err
+		}
 	}
-	sh.unlink(s)
-	sh.pushFront(s)
+	s.seen.Store(st.tick.Add(1))
+	return s, nil
 }

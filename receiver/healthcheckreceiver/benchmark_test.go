@@ -27,13 +27,7 @@ func BenchmarkScrape1000Targets(b *testing.B) {
 		if i%10 == 0 {
 			t.record(probe.Result{Duration: time.Second, ErrorType: probe.ErrTimeout})
 		}
-		idx, ok := bySvc[t.service]
-		if !ok {
-			idx = len(s.services)
-			bySvc[t.service] = idx
-			s.services = append(s.services, serviceTargets{name: t.service})
-		}
-		s.services[idx].targets = append(s.services[idx].targets, t)
+		s.group(t, bySvc)
 	}
 	b.ReportAllocs()
 	for b.Loop() {

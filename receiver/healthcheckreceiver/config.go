@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
+	"github.com/vigil-collector/vigil/internal/registry"
+	"github.com/vigil-collector/vigil/internal/validation"
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/probe"
 )
 
@@ -125,46 +127,22 @@ func (cfg *Config) Validate() error {
 	seen := make(map[string]int, len(cfg.Targets))
 	for i := range cfg.Targets {
 		t := &cfg.Targets[i]
-		field := fmt.Sprintf("targets[%d]", i)
 		if t.Name != "" {
-			field = fmt.Sprintf("targets[%d] (%q)", i, t.Name)
 			if j, dup := seen[t.Name]; dup {
-				errs = append(errs, fmt.Errorf("%s.name: duplicate of targets[%d]; names must be unique", field, j))
+				errs = append(errs, fmt.Errorf("targets::%d: target %q: name: duplicate of targets::%d; names must be unique", i, t.Name, j))
 			}
 			seen[t.Name] = i
 		}
-		errs = append(errs, t.validate(field, cfg)...)
+		if err := t.checkTimeout(cfg); err != nil {
+			errs = append(errs, fmt.Errorf("targets::%d: %w", i, t.named(err)))
+		}
 	}
 	return errors.Join(errs...)
 }
 
-func validateName(field, name string, required bool) error {
-	switch {
-	case name == "" && required:
-		return fmt.Errorf("%s: required", field)
-	case len(name) > maxNameLength:
-		return fmt.Errorf("%s: at most %d bytes, got %d", field, maxNameLength, len(name))
-	case !utf8.ValidString(name):
-		return fmt.Errorf("%s: must be valid UTF-8", field)
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%s: must not contain control characters", field)
-		}
-	}
-	return nil
-}
-
-func (t *TargetConfig) validate(field string, cfg *Config) []error {
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	add(validateName(field+".name", t.Name, true))
-	add(validateName(field+".service", t.Service, false))
-
+// checkTimeout checks the target's timeout against its interval, either of them defaulting to
+// the receiver's.
+func (t *TargetConfig) checkTimeout(cfg *Config) error {
 	interval := t.Interval
 	if interval == 0 {
 		interval = cfg.CollectionInterval
@@ -173,53 +151,93 @@ func (t *TargetConfig) validate(field string, cfg *Config) []error {
 	if timeout == 0 {
 		timeout = cfg.Timeout
 	}
+	// Without an override, the receiver-level check already covers it; a negative value is the
+	// target's own error.
+	if (t.Interval != 0 || t.Timeout != 0) && t.Interval >= 0 && t.Timeout >= 0 && timeout >= interval {
+		return fmt.Errorf("timeout: must be below the target's interval (%s), got %s", interval, timeout)
+	}
+	return nil
+}
+
+// named puts the target's name, when it has one, before err.
+func (t *TargetConfig) named(err error) error {
+	if err == nil || t.Name == "" {
+		return err
+	}
+	return fmt.Errorf("target %q: %w", t.Name, err)
+}
+
+// validateName applies the registry's name rule (the one the breaker and the healthscore
+// processor apply to the same names), so a name this config accepts is never dropped downstream.
+func validateName(field, name string, required bool) error {
+	if name == "" && !required {
+		return nil
+	}
+	switch registry.CheckName(name, maxNameLength) {
+	case registry.NameEmpty:
+		return fmt.Errorf("%s: required", field)
+	case registry.NameTooLong:
+		return fmt.Errorf("%s: at most %d bytes, got %d", field, maxNameLength, len(name))
+	case registry.NameInvalid:
+		if !utf8.ValidString(name) {
+			return fmt.Errorf("%s: must be valid UTF-8", field)
+		}
+		return fmt.Errorf("%s: must not contain control characters", field)
+	}
+	return nil
+}
+
+// Validate checks the target's own fields; its http settings and tls check themselves, and the
+// checks against the receiver's defaults and the other targets are in Config.Validate.
+func (t *TargetConfig) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(validateName("name", t.Name, true))
+	add(validateName("service", t.Service, false))
 	switch {
 	case t.Interval < 0:
-		add(fmt.Errorf("%s.interval: must not be negative, got %s", field, t.Interval))
+		add(fmt.Errorf("interval: must not be negative, got %s", t.Interval))
 	case t.Interval != 0 && t.Interval < minInterval:
-		add(fmt.Errorf("%s.interval: must be at least %s, got %s", field, minInterval, t.Interval))
+		add(fmt.Errorf("interval: must be at least %s, got %s", minInterval, t.Interval))
 	}
-	switch {
-	case t.Timeout < 0:
-		add(fmt.Errorf("%s.timeout: must not be negative, got %s", field, t.Timeout))
-	case (t.Interval != 0 || t.Timeout != 0) && t.Interval >= 0 && timeout >= interval:
-		// Without an override, the receiver-level check above already covers it.
-		add(fmt.Errorf("%s.timeout: must be below the target's interval (%s), got %s", field, interval, timeout))
+	if t.Timeout < 0 {
+		add(fmt.Errorf("timeout: must not be negative, got %s", t.Timeout))
 	}
 	if t.FailureThreshold < 0 || t.FailureThreshold > maxThreshold {
-		add(fmt.Errorf("%s.failure_threshold: must be between 1 and %d, got %d", field, maxThreshold, t.FailureThreshold))
+		add(fmt.Errorf("failure_threshold: must be between 1 and %d, got %d", maxThreshold, t.FailureThreshold))
 	}
 	if t.SuccessThreshold < 0 || t.SuccessThreshold > maxThreshold {
-		add(fmt.Errorf("%s.success_threshold: must be between 1 and %d, got %d", field, maxThreshold, t.SuccessThreshold))
+		add(fmt.Errorf("success_threshold: must be between 1 and %d, got %d", maxThreshold, t.SuccessThreshold))
 	}
-	if len(t.Endpoint) > maxEndpointBytes {
-		add(fmt.Errorf("%s.endpoint: at most %d bytes", field, maxEndpointBytes))
-		return errs
+	add(t.validateEndpoint())
+	if t.Type != TypeGRPC && t.GRPC.Service != "" {
+		add(errors.New("grpc: only for targets of type grpc"))
 	}
+	return t.named(validation.Join(errs...))
+}
 
+// validateEndpoint checks the endpoint's form for the target's type.
+func (t *TargetConfig) validateEndpoint() error {
+	if len(t.Endpoint) > maxEndpointBytes {
+		return fmt.Errorf("endpoint: at most %d bytes", maxEndpointBytes)
+	}
 	switch t.Type {
 	case TypeHTTP:
-		add(validateURL(field+".endpoint", t.Endpoint))
-		errs = append(errs, t.HTTP.validate(field+".http")...)
+		return validateURL("endpoint", t.Endpoint)
 	case TypeTCP, TypeGRPC:
-		add(validateHostPort(field+".endpoint", t.Endpoint))
+		err := validateHostPort("endpoint", t.Endpoint)
 		if !isZeroHTTP(&t.HTTP) {
-			add(fmt.Errorf("%s.http: only for targets of type http", field))
+			err = validation.Join(err, errors.New("http: only for targets of type http"))
 		}
+		return err
 	case "":
-		add(fmt.Errorf("%s.type: required (http, tcp or grpc)", field))
-	default:
-		add(fmt.Errorf("%s.type: must be http, tcp or grpc, got %q", field, t.Type))
+		return errors.New("type: required (http, tcp or grpc)")
 	}
-	if t.Type != TypeGRPC && t.GRPC.Service != "" {
-		add(fmt.Errorf("%s.grpc: only for targets of type grpc", field))
-	}
-	if tlsCfg := t.TLS.Get(); tlsCfg != nil {
-		if err := tlsCfg.Validate(); err != nil {
-			add(fmt.Errorf("%s.tls: %w", field, err))
-		}
-	}
-	return errs
+	return fmt.Errorf("type: must be http, tcp or grpc, got %q", t.Type)
 }
 
 func isZeroHTTP(h *HTTPConfig) bool {
@@ -275,42 +293,44 @@ func isToken(s string) bool {
 	return true
 }
 
-func (h *HTTPConfig) validate(field string) []error {
+// Validate checks what an http target sends and expects; the settings of a target of another
+// type are rejected by TargetConfig.Validate, so that only the zero value reaches here for them.
+func (h *HTTPConfig) Validate() error {
 	var errs []error
 	if h.Method != "" && !isToken(h.Method) {
-		errs = append(errs, fmt.Errorf("%s.method: not an HTTP method: %q", field, h.Method))
+		errs = append(errs, fmt.Errorf("method: not an HTTP method: %q", h.Method))
 	}
 	if h.Method == http.MethodHead && (h.BodyContains != "" || h.BodyRegex != "") {
-		errs = append(errs, fmt.Errorf("%s.method: HEAD responses have no body to match body_contains or body_regex", field))
+		errs = append(errs, fmt.Errorf("method: HEAD responses have no body to match body_contains or body_regex"))
 	}
 	if err := h.Headers.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("%s.headers: %w", field, err))
+		errs = append(errs, fmt.Errorf("headers: %w", err))
 	}
 	for name := range h.Headers.Iter {
 		if !isToken(name) {
-			errs = append(errs, fmt.Errorf("%s.headers: not a header name: %q", field, name))
+			errs = append(errs, fmt.Errorf("headers: not a header name: %q", name))
 		}
 	}
 	if len(h.Body) > maxRequestBody {
-		errs = append(errs, fmt.Errorf("%s.body: at most %d bytes", field, maxRequestBody))
+		errs = append(errs, fmt.Errorf("body: at most %d bytes", maxRequestBody))
 	}
 	for i, s := range h.ExpectedStatus {
 		if _, err := probe.ParseStatus(s); err != nil {
-			errs = append(errs, fmt.Errorf("%s.expected_status[%d]: %w", field, i, err))
+			errs = append(errs, fmt.Errorf("expected_status::%d: %w", i, err))
 		}
 	}
 	if h.BodyRegex != "" {
 		if _, err := regexp.Compile(h.BodyRegex); err != nil {
-			errs = append(errs, fmt.Errorf("%s.body_regex: %w", field, err))
+			errs = append(errs, fmt.Errorf("body_regex: %w", err))
 		}
 	}
 	if h.MaxBodyBytes < 0 || h.MaxBodyBytes > maxMaxBodyBytes {
-		errs = append(errs, fmt.Errorf("%s.max_body_bytes: must be between 1 and %d, got %d", field, maxMaxBodyBytes, h.MaxBodyBytes))
+		errs = append(errs, fmt.Errorf("max_body_bytes: must be between 1 and %d, got %d", maxMaxBodyBytes, h.MaxBodyBytes))
 	}
 	if h.ProxyURL != "" {
 		if u, err := url.Parse(h.ProxyURL); err != nil || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s.proxy_url: not a proxy URL: %q", field, h.ProxyURL))
+			errs = append(errs, fmt.Errorf("proxy_url: not a proxy URL: %q", h.ProxyURL))
 		}
 	}
-	return errs
+	return validation.Join(errs...)
 }

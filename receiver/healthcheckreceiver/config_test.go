@@ -85,77 +85,78 @@ func TestValidate(t *testing.T) {
 		{name: "negative initial delay", mutate: func(c *Config) { c.InitialDelay = -time.Second }, want: "initial_delay: must not be negative"},
 		{name: "zero timeout", mutate: func(c *Config) { c.Timeout = 0 }, want: "timeout: must be positive"},
 		{name: "timeout not below interval", mutate: func(c *Config) { c.Timeout = 10 * time.Second }, want: "timeout: must be below collection_interval (10s), got 10s"},
-		{name: "missing name", mutate: func(c *Config) { tg := validTarget(); tg.Name = ""; c.Targets = []TargetConfig{tg} }, want: "targets[0].name: required"},
-		{name: "duplicate name", mutate: func(c *Config) { c.Targets = []TargetConfig{validTarget(), validTarget()} }, want: `targets[1] ("api").name: duplicate of targets[0]`},
+		{name: "missing name", mutate: func(c *Config) { tg := validTarget(); tg.Name = ""; c.Targets = []TargetConfig{tg} }, want: "targets::0: name: required"},
+		{name: "duplicate name", mutate: func(c *Config) { c.Targets = []TargetConfig{validTarget(), validTarget()} }, want: `targets::1: target "api": name: duplicate of targets::0`},
 		{name: "huge name", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.Name = strings.Repeat("n", 129)
 			c.Targets = []TargetConfig{tg}
-		}, want: ".name: at most 128 bytes"},
-		{name: "control characters", mutate: func(c *Config) { tg := validTarget(); tg.Name = "a\nb"; c.Targets = []TargetConfig{tg} }, want: ".name: must not contain control characters"},
-		{name: "invalid utf-8 service", mutate: func(c *Config) { tg := validTarget(); tg.Service = "\xff"; c.Targets = []TargetConfig{tg} }, want: `targets[0] ("api").service: must be valid UTF-8`},
-		{name: "missing type", mutate: func(c *Config) { tg := validTarget(); tg.Type = ""; c.Targets = []TargetConfig{tg} }, want: "targets[0] (\"api\").type: required (http, tcp or grpc)"},
-		{name: "bad type", mutate: func(c *Config) { tg := validTarget(); tg.Type = "icmp"; c.Targets = []TargetConfig{tg} }, want: `.type: must be http, tcp or grpc, got "icmp"`},
-		{name: "http endpoint missing", mutate: func(c *Config) { tg := validTarget(); tg.Endpoint = ""; c.Targets = []TargetConfig{tg} }, want: ".endpoint: required (a URL"},
-		{name: "http endpoint scheme", mutate: func(c *Config) { tg := validTarget(); tg.Endpoint = "ftp://x/"; c.Targets = []TargetConfig{tg} }, want: `.endpoint: scheme must be http or https, got "ftp"`},
+		}, want: "name: at most 128 bytes"},
+		{name: "control characters", mutate: func(c *Config) { tg := validTarget(); tg.Name = "a\nb"; c.Targets = []TargetConfig{tg} }, want: "name: must not contain control characters"},
+		{name: "C1 control character", mutate: func(c *Config) { tg := validTarget(); tg.Name = "a\u0085b"; c.Targets = []TargetConfig{tg} }, want: "name: must not contain control characters"},
+		{name: "invalid utf-8 service", mutate: func(c *Config) { tg := validTarget(); tg.Service = "\xff"; c.Targets = []TargetConfig{tg} }, want: `targets::0: target "api": service: must be valid UTF-8`},
+		{name: "missing type", mutate: func(c *Config) { tg := validTarget(); tg.Type = ""; c.Targets = []TargetConfig{tg} }, want: "targets::0: target \"api\": type: required (http, tcp or grpc)"},
+		{name: "bad type", mutate: func(c *Config) { tg := validTarget(); tg.Type = "icmp"; c.Targets = []TargetConfig{tg} }, want: `type: must be http, tcp or grpc, got "icmp"`},
+		{name: "http endpoint missing", mutate: func(c *Config) { tg := validTarget(); tg.Endpoint = ""; c.Targets = []TargetConfig{tg} }, want: "endpoint: required (a URL"},
+		{name: "http endpoint scheme", mutate: func(c *Config) { tg := validTarget(); tg.Endpoint = "ftp://x/"; c.Targets = []TargetConfig{tg} }, want: `endpoint: scheme must be http or https, got "ftp"`},
 		{name: "tcp endpoint not host:port", mutate: func(c *Config) {
 			c.Targets = []TargetConfig{{Name: "db", Type: TypeTCP, Endpoint: "db.internal"}}
-		}, want: `targets[0] ("db").endpoint: want host:port`},
+		}, want: `targets::0: target "db": endpoint: want host:port`},
 		{name: "grpc endpoint bad port", mutate: func(c *Config) {
 			c.Targets = []TargetConfig{{Name: "g", Type: TypeGRPC, Endpoint: "g:99999"}}
-		}, want: `.endpoint: port must be a number from 1 to 65535, got "99999"`},
+		}, want: `endpoint: port must be a number from 1 to 65535, got "99999"`},
 		{name: "http settings on tcp", mutate: func(c *Config) {
 			c.Targets = []TargetConfig{{Name: "db", Type: TypeTCP, Endpoint: "db:5432", HTTP: HTTPConfig{Method: "GET"}}}
-		}, want: `targets[0] ("db").http: only for targets of type http`},
-		{name: "grpc settings on http", mutate: func(c *Config) { tg := validTarget(); tg.GRPC.Service = "x"; c.Targets = []TargetConfig{tg} }, want: ".grpc: only for targets of type grpc"},
+		}, want: `targets::0: target "db": http: only for targets of type http`},
+		{name: "grpc settings on http", mutate: func(c *Config) { tg := validTarget(); tg.GRPC.Service = "x"; c.Targets = []TargetConfig{tg} }, want: "grpc: only for targets of type grpc"},
 		{name: "target timeout not below its interval", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.Interval, tg.Timeout = 2*time.Second, 2*time.Second
 			c.Targets = []TargetConfig{tg}
-		}, want: `targets[0] ("api").timeout: must be below the target's interval (2s), got 2s`},
+		}, want: `targets::0: target "api": timeout: must be below the target's interval (2s), got 2s`},
 		{name: "receiver timeout not below target interval", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.Interval = time.Second
 			c.Targets = []TargetConfig{tg}
-		}, want: ".timeout: must be below the target's interval (1s), got 5s"},
-		{name: "target interval too short", mutate: func(c *Config) { tg := validTarget(); tg.Interval = time.Millisecond; c.Targets = []TargetConfig{tg} }, want: ".interval: must be at least 100ms"},
-		{name: "negative threshold", mutate: func(c *Config) { tg := validTarget(); tg.FailureThreshold = -1; c.Targets = []TargetConfig{tg} }, want: ".failure_threshold: must be between 1 and 100, got -1"},
-		{name: "absurd threshold", mutate: func(c *Config) { tg := validTarget(); tg.SuccessThreshold = 1000; c.Targets = []TargetConfig{tg} }, want: ".success_threshold: must be between 1 and 100, got 1000"},
+		}, want: "timeout: must be below the target's interval (1s), got 5s"},
+		{name: "target interval too short", mutate: func(c *Config) { tg := validTarget(); tg.Interval = time.Millisecond; c.Targets = []TargetConfig{tg} }, want: "interval: must be at least 100ms"},
+		{name: "negative threshold", mutate: func(c *Config) { tg := validTarget(); tg.FailureThreshold = -1; c.Targets = []TargetConfig{tg} }, want: "failure_threshold: must be between 1 and 100, got -1"},
+		{name: "absurd threshold", mutate: func(c *Config) { tg := validTarget(); tg.SuccessThreshold = 1000; c.Targets = []TargetConfig{tg} }, want: "success_threshold: must be between 1 and 100, got 1000"},
 		{name: "bad status", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.HTTP.ExpectedStatus = []string{"2xx", "ok"}
 			c.Targets = []TargetConfig{tg}
-		}, want: `.http.expected_status[1]: invalid status "ok"`},
-		{name: "bad regex", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.BodyRegex = "(("; c.Targets = []TargetConfig{tg} }, want: ".http.body_regex: error parsing regexp"},
-		{name: "bad method", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.Method = "GET /x"; c.Targets = []TargetConfig{tg} }, want: `.http.method: not an HTTP method: "GET /x"`},
+		}, want: `targets::0::http: expected_status::1: invalid status "ok"`},
+		{name: "bad regex", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.BodyRegex = "(("; c.Targets = []TargetConfig{tg} }, want: "targets::0::http: body_regex: error parsing regexp"},
+		{name: "bad method", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.Method = "GET /x"; c.Targets = []TargetConfig{tg} }, want: `targets::0::http: method: not an HTTP method: "GET /x"`},
 		{name: "head with body match", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.HTTP.Method, tg.HTTP.BodyContains = "HEAD", "ok"
 			c.Targets = []TargetConfig{tg}
-		}, want: ".http.method: HEAD responses have no body"},
-		{name: "negative max body", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.MaxBodyBytes = -1; c.Targets = []TargetConfig{tg} }, want: ".http.max_body_bytes: must be between 1 and 16777216, got -1"},
+		}, want: "targets::0::http: method: HEAD responses have no body"},
+		{name: "negative max body", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.MaxBodyBytes = -1; c.Targets = []TargetConfig{tg} }, want: "targets::0::http: max_body_bytes: must be between 1 and 16777216, got -1"},
 		{name: "bad header name", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.HTTP.Headers.Set("Bad Header", "x")
 			c.Targets = []TargetConfig{tg}
-		}, want: `.http.headers: not a header name: "Bad Header"`},
-		{name: "bad proxy", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.ProxyURL = "::"; c.Targets = []TargetConfig{tg} }, want: ".http.proxy_url: not a proxy URL"},
+		}, want: `targets::0::http: headers: not a header name: "Bad Header"`},
+		{name: "bad proxy", mutate: func(c *Config) { tg := validTarget(); tg.HTTP.ProxyURL = "::"; c.Targets = []TargetConfig{tg} }, want: "targets::0::http: proxy_url: not a proxy URL"},
 		{name: "huge endpoint", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.Endpoint = "http://x/" + strings.Repeat("a", 3000)
 			c.Targets = []TargetConfig{tg}
-		}, want: ".endpoint: at most 2048 bytes"},
+		}, want: "endpoint: at most 2048 bytes"},
 		{name: "bad tls", mutate: func(c *Config) {
 			tg := validTarget()
 			tg.TLS = configoptional.Some(configtls.ClientConfig{Config: configtls.Config{MinVersion: "9.9"}})
 			c.Targets = []TargetConfig{tg}
-		}, want: `targets[0] ("api").tls:`},
+		}, want: `targets::0::tls:`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
 			tt.mutate(cfg)
-			err := cfg.Validate()
+			err := confmap.Validate(cfg)
 			if tt.want == "" {
 				assert.NoError(t, err)
 				return
@@ -180,3 +181,7 @@ func TestEmptyTLSSectionEnablesTLS(t *testing.T) {
 		assert.Equal(t, tc.want, cfg.Targets[0].TLS.HasValue(), "tls: %v", tc.tls)
 	}
 }
+
+// validate runs the collector's validation of a config, which calls the Validate of every nested
+// config type and prefixes each error with its field's path.
+func validate(cfg any) error { return confmap.Validate(cfg) }

@@ -78,7 +78,7 @@ func peers(t *testing.T) []TargetConfig {
 func TestGoldenMetrics(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Targets = peers(t)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	s, err := newScraper(cfg, receivertest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -148,7 +148,7 @@ func TestReceiverEndToEnd(t *testing.T) {
 	cfg.CollectionInterval = 200 * time.Millisecond
 	cfg.Timeout = 150 * time.Millisecond
 	cfg.Targets = peers(t)
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	sink := new(consumertest.MetricsSink)
 	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
@@ -189,11 +189,11 @@ func TestStartFailsOnBadTLSFiles(t *testing.T) {
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Targets = []TargetConfig{{Name: "x", Type: TypeTCP, Endpoint: "127.0.0.1:1",
 		TLS: configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: "/nonexistent/ca.pem"}})}}
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, validate(cfg))
 	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, new(consumertest.MetricsSink))
 	require.NoError(t, err)
 	err = r.Start(context.Background(), componenttest.NewNopHost())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `targets[0] ("x")`)
+	assert.Contains(t, err.Error(), `targets::0: target "x"`)
 	require.NoError(t, r.Shutdown(context.Background()))
 }

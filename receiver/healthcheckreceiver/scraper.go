@@ -67,7 +67,7 @@ type serviceTargets struct {
 func newScraper(cfg *Config, settings receiver.Settings) (*healthScraper, error) {
 	tb, err := metadata.NewTelemetryBuilder(settings.TelemetrySettings)
 	if err != nil {
-		return nil, fmt.Errorf("healthcheck: telemetry: %w", err)
+		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	return &healthScraper{cfg: cfg, settings: settings, telemetry: tb, sched: scheduler{telemetry: tb}}, nil
 }
@@ -92,7 +92,7 @@ func (s *healthScraper) build(ctx context.Context, host component.Host) error {
 		p, err := s.newProber(ctx, host, tc)
 		if err != nil {
 			s.closeProbers()
-			return fmt.Errorf("healthcheck: targets[%d] (%q): %w", i, tc.Name, err)
+			return fmt.Errorf("targets::%d: target %q: %w", i, tc.Name, err)
 		}
 		t := &target{
 			name: tc.Name, service: tc.Service, typ: tc.Type,
@@ -116,15 +116,20 @@ func (s *healthScraper) build(ctx context.Context, host component.Host) error {
 			t.successThreshold = defaultThreshold
 		}
 		s.targets = append(s.targets, t)
-		idx, ok := byService[t.service]
-		if !ok {
-			idx = len(s.services)
-			byService[t.service] = idx
-			s.services = append(s.services, serviceTargets{name: t.service})
-		}
-		s.services[idx].targets = append(s.services[idx].targets, t)
+		s.group(t, byService)
 	}
 	return nil
+}
+
+// group adds t to its service's targets, byService holding each service's index in s.services.
+func (s *healthScraper) group(t *target, byService map[string]int) {
+	idx, ok := byService[t.service]
+	if !ok {
+		idx = len(s.services)
+		byService[t.service] = idx
+		s.services = append(s.services, serviceTargets{name: t.service})
+	}
+	s.services[idx].targets = append(s.services[idx].targets, t)
 }
 
 func (s *healthScraper) shutdown(context.Context) error {

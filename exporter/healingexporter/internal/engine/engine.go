@@ -498,23 +498,7 @@ func (e *Engine) apply(r *audit.Record) {
 	}
 	switch r.Decision {
 	case audit.DecisionFired:
-		if inc == nil {
-			inc = &incident{key: k}
-			inc.elem = e.lru.PushFront(inc)
-			e.incidents[k] = inc
-		}
-		inc.firing, inc.firedAt, inc.id, inc.lastSeen = true, r.Time, r.Incident, r.Time
-		inc.step, inc.attempts, inc.inFlight, inc.acted, inc.executed = 0, 0, false, false, nil
-		if r.Value != nil {
-			inc.lastValue = *r.Value
-		}
-		e.byID[inc.id] = inc
-		ts := e.target(r.Target)
-		if !ts.healthySince.IsZero() && r.Time.Sub(ts.healthySince) >= e.s.BackoffResetAfter {
-			ts.backoff = e.s.BackoffInitial
-		}
-		ts.healthySince = time.Time{}
-		ts.firing++
+		e.applyFired(k, inc, r)
 	case audit.DecisionExecuting, audit.DecisionDryRun:
 		e.consume(k, r)
 		if inc != nil {
@@ -527,25 +511,7 @@ func (e *Engine) apply(r *audit.Record) {
 			}
 		}
 	case audit.DecisionExecuted, audit.DecisionFailed:
-		pk := pendingKey(r.Incident, r.Step)
-		if r.Reason == ReasonResolve || !e.pending[pk] {
-			return
-		}
-		delete(e.pending, pk)
-		e.inFlight--
-		if inc == nil || inc.id != r.Incident {
-			return
-		}
-		inc.inFlight = false
-		if r.Decision == audit.DecisionExecuted {
-			inc.acted = true
-			inc.executed = append(inc.executed, r.Step)
-			return
-		}
-		inc.attempts++
-		if inc.attempts >= e.s.Rules[ri].EscalateAfter && inc.step+1 < len(e.s.Rules[ri].Actions) {
-			inc.step, inc.attempts = inc.step+1, 0
-		}
+		e.applyCompleted(ri, inc, r)
 	case audit.DecisionSuppressed:
 		if r.Reason == ReasonHourlyCap && inc != nil {
 			inc.step, inc.attempts = len(e.s.Rules[ri].Actions)-1, 0
@@ -562,15 +528,65 @@ func (e *Engine) apply(r *audit.Record) {
 			i.inFlight, i.acted = false, true
 		}
 	case audit.DecisionResolved:
-		if inc == nil || !inc.firing {
-			return
-		}
-		ts := e.target(r.Target)
-		if ts.firing--; ts.firing <= 0 {
-			ts.firing, ts.healthySince = 0, r.Time
-		}
-		e.forget(inc)
+		e.applyResolved(inc, r)
 	}
+}
+
+// applyFired opens (or reopens) the incident of k and takes its target out of the healthy state.
+func (e *Engine) applyFired(k key, inc *incident, r *audit.Record) {
+	if inc == nil {
+		inc = &incident{key: k}
+		inc.elem = e.lru.PushFront(inc)
+		e.incidents[k] = inc
+	}
+	inc.firing, inc.firedAt, inc.id, inc.lastSeen = true, r.Time, r.Incident, r.Time
+	inc.step, inc.attempts, inc.inFlight, inc.acted, inc.executed = 0, 0, false, false, nil
+	if r.Value != nil {
+		inc.lastValue = *r.Value
+	}
+	e.byID[inc.id] = inc
+	ts := e.target(r.Target)
+	if !ts.healthySince.IsZero() && r.Time.Sub(ts.healthySince) >= e.s.BackoffResetAfter {
+		ts.backoff = e.s.BackoffInitial
+	}
+	ts.healthySince = time.Time{}
+	ts.firing++
+}
+
+// applyCompleted closes the pending execution of r; a failure counts an attempt and escalates
+// after the rule's escalate_after attempts.
+func (e *Engine) applyCompleted(ri int, inc *incident, r *audit.Record) {
+	pk := pendingKey(r.Incident, r.Step)
+	if r.Reason == ReasonResolve || !e.pending[pk] {
+		return
+	}
+	delete(e.pending, pk)
+	e.inFlight--
+	if inc == nil || inc.id != r.Incident {
+		return
+	}
+	inc.inFlight = false
+	if r.Decision == audit.DecisionExecuted {
+		inc.acted = true
+		inc.executed = append(inc.executed, r.Step)
+		return
+	}
+	inc.attempts++
+	if inc.attempts >= e.s.Rules[ri].EscalateAfter && inc.step+1 < len(e.s.Rules[ri].Actions) {
+		inc.step, inc.attempts = inc.step+1, 0
+	}
+}
+
+// applyResolved forgets a firing incident; its target is healthy from r.Time once none fires.
+func (e *Engine) applyResolved(inc *incident, r *audit.Record) {
+	if inc == nil || !inc.firing {
+		return
+	}
+	ts := e.target(r.Target)
+	if ts.firing--; ts.firing <= 0 {
+		ts.firing, ts.healthySince = 0, r.Time
+	}
+	e.forget(inc)
 }
 
 // consume charges an execution (or a dry run) to every limit it passes.

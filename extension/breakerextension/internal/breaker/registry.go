@@ -19,7 +19,7 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 
-	"github.com/vigil-collector/vigil/internal/readindex"
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // Errors of target names.
@@ -39,7 +39,7 @@ type Registry struct {
 	bucketWidth  int64
 	onTransition func(Transition)
 
-	targets *readindex.Index[*target]
+	targets *registry.Index[*target]
 	count   atomic.Int64
 	prior   baseline // what an unknown target is assumed to be, for its status
 	evictMu sync.Mutex
@@ -60,7 +60,7 @@ func New(s Settings, clock Clock, onTransition func(Transition)) *Registry {
 		bucketWidth:  width,
 		decay:        math.Exp2(-float64(width) / float64(s.BaselineHalfLife)),
 		onTransition: onTransition,
-		targets:      readindex.New[*target](),
+		targets:      registry.NewIndex[*target](),
 		prior:        newBaseline(&s),
 	}
 }

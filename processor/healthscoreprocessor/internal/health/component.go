@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
-	"github.com/vigil-collector/vigil/internal/readindex"
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/latency"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
@@ -25,7 +25,7 @@ type component struct {
 	hist  latency.Histogram
 
 	hosts atomic.Pointer[[]*hostLink]            // copy on write, under mu
-	edges atomic.Pointer[readindex.Index[*edge]] // callees, created on the first CLIENT span
+	edges atomic.Pointer[registry.Index[*edge]] // callees, created on the first CLIENT span
 	nEdge atomic.Int64
 
 	mu     sync.Mutex
@@ -96,7 +96,7 @@ func (c *component) edgeTo(to *component, now int64, e *Engine) *edge {
 	callee := to.name
 	x := c.edges.Load()
 	if x == nil {
-		x = readindex.New[*edge]()
+		x = registry.NewIndex[*edge]()
 		if !c.edges.CompareAndSwap(nil, x) {
 			x = c.edges.Load()
 		}

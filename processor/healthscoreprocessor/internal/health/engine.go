@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
-	"github.com/vigil-collector/vigil/internal/readindex"
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
 
@@ -78,17 +78,17 @@ type Engine struct {
 
 	feeder atomic.Pointer[feederRef]
 
-	components     *readindex.Index[*component]
+	components     *registry.Index[*component]
 	componentCount atomic.Int64
 	evictMu        sync.Mutex
 
-	hosts     *readindex.Index[*host]
+	hosts     *registry.Index[*host]
 	hostCount atomic.Int64
 	hostMu    sync.Mutex
 
 	// aliases maps a server.address that SERVER spans of a service carry to that service's
 	// name, so CLIENT spans that name only the address reach the service's component.
-	aliases    *readindex.Index[*alias]
+	aliases    *registry.Index[*alias]
 	aliasCount atomic.Int64
 
 	edgeCount atomic.Int64
@@ -106,9 +106,9 @@ type feederRef struct{ f breakerfeed.Feeder }
 func New(s Settings) *Engine {
 	return &Engine{
 		s:          s,
-		components: readindex.New[*component](),
-		hosts:      readindex.New[*host](),
-		aliases:    readindex.New[*alias](),
+		components: registry.NewIndex[*component](),
+		hosts:      registry.NewIndex[*host](),
+		aliases:    registry.NewIndex[*alias](),
 	}
 }
 

@@ -1,4 +1,4 @@
-package readindex
+package registry
 
 import (
 	"fmt"
@@ -7,25 +7,22 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-type entry struct{ name string }
+type idxEntry struct{ name string }
 
 func TestIndex(t *testing.T) {
-	x := New[*entry]()
+	x := NewIndex[*idxEntry]()
 	_, ok := x.Load("a")
 	assert.False(t, ok)
 	buf := []byte("a")
-	a, created := x.LoadOrStore(string(buf), func(key string) *entry { return &entry{name: key} })
+	a, created := x.LoadOrStore(string(buf), func(key string) *idxEntry { return &idxEntry{name: key} })
 	require.True(t, created)
 	buf[0] = 'z' // the index keeps its own copy of the name
 	got, ok := x.Load("a")
 	require.True(t, ok, "found in the dirty map before promotion")
 	assert.Same(t, a, got)
-	again, created := x.LoadOrStore("a", func(string) *entry { t.Fatal("must not create twice"); return nil })
+	again, created := x.LoadOrStore("a", func(string) *idxEntry { t.Fatal("must not create twice"); return nil })
 	assert.False(t, created)
 	assert.Same(t, a, again)
 	// One miss per dirty entry promotes: then the lock-free path finds it.
@@ -34,7 +31,7 @@ func TestIndex(t *testing.T) {
 	assert.True(t, ok)
 
 	for i := 0; i < 100; i++ {
-		x.LoadOrStore(fmt.Sprint(i), func(key string) *entry { return &entry{name: key} })
+		x.LoadOrStore(fmt.Sprint(i), func(key string) *idxEntry { return &idxEntry{name: key} })
 	}
 	assert.Len(t, x.Snapshot(), 101)
 	assert.Equal(t, 2, x.Delete([]string{"a", "5", "missing"}))
@@ -42,19 +39,19 @@ func TestIndex(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = x.Load("6")
 	assert.True(t, ok)
-	gone := x.DeleteFunc(func(name string, _ *entry) bool { return len(name) == 1 })
+	gone := x.DeleteFunc(func(name string, _ *idxEntry) bool { return len(name) == 1 })
 	assert.Len(t, gone, 9) // 0..9 without 5
 	assert.Len(t, x.Snapshot(), 90)
 }
 
 func TestIndexConcurrent(t *testing.T) {
-	x := New[*entry]()
+	x := NewIndex[*idxEntry]()
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Go(func() {
 			for i := 0; i < 2000; i++ {
 				name := fmt.Sprint(i % 300)
-				got, _ := x.LoadOrStore(name, func(key string) *entry { return &entry{name: key} })
+				got, _ := x.LoadOrStore(name, func(key string) *idxEntry { return &idxEntry{name: key} })
 				if got.name != name {
 					t.Errorf("got %s for %s", got.name, name)
 				}
@@ -74,7 +71,7 @@ func TestIndexConcurrent(t *testing.T) {
 		if _, ok := x.Load(fmt.Sprint(i)); !ok {
 			continue // deleted
 		}
-		_, created := x.LoadOrStore(fmt.Sprint(i), func(string) *entry { return &entry{} })
+		_, created := x.LoadOrStore(fmt.Sprint(i), func(string) *idxEntry { return &idxEntry{} })
 		assert.False(t, created)
 	}
 }

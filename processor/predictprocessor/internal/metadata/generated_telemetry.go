@@ -33,24 +33,16 @@ type TelemetryBuilder struct {
 // NewTelemetryBuilder creates the instruments.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	b := &TelemetryBuilder{meter: Meter(settings)}
-	var err, errs error
-	b.PredictPoints, err = b.meter.Int64Counter("otelcol_predict_points",
-		metric.WithDescription("Data points of watched series the predict models learnt from"),
-		metric.WithUnit("{point}"))
-	errs = errors.Join(errs, err)
-	b.PredictPointsSkipped, err = b.meter.Int64Counter("otelcol_predict_points_skipped",
-		metric.WithDescription("Data points of watched series skipped, by reason (nan, out_of_order, counter_reset, no_value, unsupported)"),
-		metric.WithUnit("{point}"))
-	errs = errors.Join(errs, err)
-	b.PredictSeriesEvicted, err = b.meter.Int64Counter("otelcol_predict_series_evicted",
-		metric.WithDescription("Series dropped (least recently seen first) to stay within max_series"),
-		metric.WithUnit("{series}"))
-	errs = errors.Join(errs, err)
-	b.PredictSeries, err = b.meter.Int64ObservableGauge("otelcol_predict_series",
-		metric.WithDescription("Series the predict processor holds a model for"),
-		metric.WithUnit("{series}"))
-	errs = errors.Join(errs, err)
-	return b, errs
+	var errs [4]error
+	b.PredictPoints, errs[0] = b.meter.Int64Counter("otelcol_predict_points",
+		metric.WithDescription("Data points of watched series the predict models learnt from"), metric.WithUnit("{point}"))
+	b.PredictPointsSkipped, errs[1] = b.meter.Int64Counter("otelcol_predict_points_skipped",
+		metric.WithDescription("Data points of watched series skipped, by reason (nan, out_of_order, counter_reset, no_value, unsupported)"), metric.WithUnit("{point}"))
+	b.PredictSeriesEvicted, errs[2] = b.meter.Int64Counter("otelcol_predict_series_evicted",
+		metric.WithDescription("Series dropped (least recently seen first) to stay within max_series"), metric.WithUnit("{series}"))
+	b.PredictSeries, errs[3] = b.meter.Int64ObservableGauge("otelcol_predict_series",
+		metric.WithDescription("Series the predict processor holds a model for"), metric.WithUnit("{series}"))
+	return b, errors.Join(errs[:]...)
 }
 
 // RegisterPredictSeriesCallback reports the series count through cb on every collection.

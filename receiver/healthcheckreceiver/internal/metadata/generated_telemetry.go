@@ -19,23 +19,19 @@ type TelemetryBuilder struct {
 	Probes metric.Int64Counter
 }
 
+// driftBuckets are the bounds (s) of otelcol_healthcheck_probe_schedule_drift.
+var driftBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	meter := settings.MeterProvider.Meter(ScopeName)
-	var errs, err error
+	var errDrift, errMissed, errProbes error
 	tb := &TelemetryBuilder{}
-	tb.ProbeScheduleDrift, err = meter.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
-		metric.WithDescription("How late probes started against their schedule."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-	errs = errors.Join(errs, err)
-	tb.ProbesMissed, err = meter.Int64Counter("otelcol_healthcheck_probes_missed",
-		metric.WithDescription("Scheduled probes skipped because the target's previous probe was still running."),
-		metric.WithUnit("{probe}"))
-	errs = errors.Join(errs, err)
-	tb.Probes, err = meter.Int64Counter("otelcol_healthcheck_probes",
-		metric.WithDescription("Completed probes by outcome."),
-		metric.WithUnit("{probe}"))
-	errs = errors.Join(errs, err)
-	return tb, errs
+	tb.ProbeScheduleDrift, errDrift = meter.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
+		metric.WithDescription("How late probes started against their schedule."), metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(driftBuckets...))
+	tb.ProbesMissed, errMissed = meter.Int64Counter("otelcol_healthcheck_probes_missed",
+		metric.WithDescription("Scheduled probes skipped because the target's previous probe was still running."), metric.WithUnit("{probe}"))
+	tb.Probes, errProbes = meter.Int64Counter("otelcol_healthcheck_probes",
+		metric.WithDescription("Completed probes by outcome."), metric.WithUnit("{probe}"))
+	return tb, errors.Join(errDrift, errMissed, errProbes)
 }

@@ -1,0 +1,101 @@
+package healingexporter
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+)
+
+// TestFactory checks the type and stability, and that the default config lacks only the audit path.
+func TestFactory(t *testing.T) {
+	f := NewFactory()
+	assert.Equal(t, "healing", f.Type().String())
+	assert.Equal(t, metadata.Type, f.Type())
+	assert.Equal(t, metadata.MetricsStability, f.MetricsStability())
+	cfg := f.CreateDefaultConfig().(*Config)
+	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	err := validate(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "audit: path: required")
+	cfg.Audit.Path = filepath.Join(t.TempDir(), "audit.jsonl")
+	require.NoError(t, validate(cfg))
+}
+
+func TestFactoryLifecycle(t *testing.T) {
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Audit.Path = filepath.Join(t.TempDir(), "state", "audit.jsonl")
+	exp, err := f.CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	assert.False(t, exp.Capabilities().MutatesData)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), pmetric.NewMetrics()))
+	require.NoError(t, exp.Shutdown(context.Background()))
+	_, err = os.Stat(cfg.Audit.Path)
+	assert.NoError(t, err, "start creates the audit file and its folder")
+}
+
+func TestFactoryShutdownWithoutStart(t *testing.T) {
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Audit.Path = filepath.Join(t.TempDir(), "audit.jsonl")
+	exp, err := f.CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Shutdown(context.Background()))
+}
+
+func TestTracesAndLogsAreNotSupported(t *testing.T) {
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig()
+	_, err := f.CreateTraces(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	assert.Error(t, err)
+	_, err = f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	assert.Error(t, err)
+}
+
+// TestOwnTelemetry adds to each of the exporter's own instruments and checks the sums the
+// collector's telemetry then holds, their units, and that documentation.md lists each.
+func TestOwnTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	b, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
+	require.NoError(t, err)
+	ctx := context.Background()
+	b.HealingDecisions.Add(ctx, 2, metric.WithAttributes(attribute.String("decision", "fired"), attribute.String("reason", "")))
+	b.HealingActions.Add(ctx, 1, metric.WithAttributes(attribute.String("action", "restart"), attribute.String("outcome", "success")))
+	b.HealingPending.Add(ctx, 3)
+	b.HealingPending.Add(ctx, -1)
+	b.HealingSkipped.Add(ctx, 4, metric.WithAttributes(attribute.String("reason", "no_target")))
+	doc, err := os.ReadFile("documentation.md")
+	require.NoError(t, err)
+
+	want := map[string]struct {
+		unit string
+		sum  int64
+	}{
+		"otelcol_healing_decisions": {"{decision}", 2},
+		"otelcol_healing_actions":   {"{action}", 1},
+		"otelcol_healing_pending":   {"{action}", 2},
+		"otelcol_healing_skipped":   {"{point}", 4},
+	}
+	for name, w := range want {
+		m, err := tel.GetMetric(name)
+		if assert.NoError(t, err, name) {
+			assert.Equal(t, w.unit, m.Unit, name)
+			assert.Equal(t, w.sum, m.Data.(metricdata.Sum[int64]).DataPoints[0].Value, name)
+		}
+		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
+	}
+}

@@ -1,0 +1,228 @@
+// Package registry is Vigil's one bounded set of names: the breaker's targets, the health
+// engine's components and hosts, and any other set of names that arrives from telemetry and must
+// stay within a cap. It gives one name rule (CheckName, also used by config checks), a cap and
+// count, amortised oldest-first eviction, and pinning of entries that must never be evicted.
+//
+// Lookups of known names take no lock and allocate nothing: they read an immutable snapshot
+// (Index). New names, eviction and expiry take a lock; they are rare next to lookups.
+package registry
+
+import (
+	"errors"
+	"iter"
+	"sync"
+	"sync/atomic"
+)
+
+// EvictFraction: past its cap, a registry evicts what is over it plus 1/EvictFraction of the cap
+// at once, so that a stream of never-seen names costs O(EvictFraction) amortised per name (one
+// snapshot walk, one selection and one index copy per eviction) rather than O(cap).
+const EvictFraction = 64
+
+// ErrFull is returned for a new name when the registry is at its cap and every entry is pinned.
+var ErrFull = errors.New("registry is full: every entry is pinned")
+
+// Options of a registry. Seen is required; the other functions are optional.
+type Options[V any] struct {
+	// Cap is the most entries kept (at least 1); past it the least recently seen go.
+	Cap int
+	// MaxNameLength caps a name in bytes (CheckName); 0 means DefaultMaxNameLength.
+	MaxNameLength int
+	// Seen returns an entry's last-seen time (any monotonic unit): eviction takes the smallest.
+	Seen func(V) int64
+	// Pinned, if set, reports entries eviction must skip (an operator override, an open
+	// breaker). Pinned entries still count towards the cap.
+	Pinned func(V) bool
+	// OnEvict, if set, is called for every entry evicted past the cap, under the registry's
+	// eviction lock (it must not call back into the registry).
+	OnEvict func(V)
+}
+
+// Registry is a bounded, concurrent map from names to entries of type V (usually pointers).
+type Registry[V any] struct {
+	idx     *Index[V]
+	opt     Options[V]
+	count   atomic.Int64
+	evictMu sync.Mutex
+	evicted atomic.Uint64
+}
+
+// New returns an empty registry with options o.
+func New[V any](o Options[V]) *Registry[V] {
+	if o.Cap < 1 {
+		o.Cap = 1
+	}
+	if o.MaxNameLength <= 0 {
+		o.MaxNameLength = DefaultMaxNameLength
+	}
+	if o.Seen == nil {
+		panic("registry: Options.Seen is required")
+	}
+	return &Registry[V]{idx: NewIndex[V](), opt: o}
+}
+
+// Load returns the entry named name, without a lock or an allocation.
+func (r *Registry[V]) Load(name string) (V, bool) { return r.idx.Load(name) }
+
+// Get returns the entry named name, creating it with mk when absent (mk receives the registry's
+// own copy of the name: the caller's string may alias a buffer that pdata reuses). A new name
+// must pass CheckName (else ErrEmptyName, ErrNameTooLong or ErrInvalidName, unwrapped, so that
+// callers may compare without allocating); past the cap the least recently seen unpinned
+// entries are evicted, and when every entry is pinned the new one is refused with ErrFull.
+func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
+	if v, ok := r.idx.Load(name); ok {
+		return v, nil
+	}
+	if p := CheckName(name, r.opt.MaxNameLength); p != NameOK {
+		var zero V
+		return zero, p.Err()
+	}
+	v, created := r.idx.LoadOrStore(name, mk)
+	if created && r.count.Add(1) > int64(r.opt.Cap) {
+		if !r.evict(name) {
+			// Nothing could go: the newcomer leaves again, so the cap holds.
+			if r.idx.Delete([]string{name}) > 0 {
+				r.count.Add(-1)
+			}
+			var zero V
+			return zero, ErrFull
+		}
+	}
+	return v, nil
+}
+
+// Len returns how many entries the registry holds.
+func (r *Registry[V]) Len() int { return int(r.count.Load()) }
+
+// Cap returns the registry's cap.
+func (r *Registry[V]) Cap() int { return r.opt.Cap }
+
+// Evicted returns how many entries were evicted past the cap.
+func (r *Registry[V]) Evicted() uint64 { return r.evicted.Load() }
+
+// Snapshot returns every entry, consistent as of one moment. The map must not be modified.
+func (r *Registry[V]) Snapshot() map[string]V { return r.idx.Snapshot() }
+
+// All iterates over every entry, consistent as of one moment (the entries' own state is live).
+func (r *Registry[V]) All() iter.Seq2[string, V] {
+	return func(yield func(string, V) bool) {
+		for name, v := range r.idx.Snapshot() {
+			if !yield(name, v) {
+				return
+			}
+		}
+	}
+}
+
+// DeleteFunc removes every entry for which drop returns true (expiry) and returns them; they do
+// not count as evicted.
+func (r *Registry[V]) DeleteFunc(drop func(name string, v V) bool) []V {
+	gone := r.idx.DeleteFunc(drop)
+	r.count.Add(-int64(len(gone)))
+	return gone
+}
+
+// evict removes the least recently seen unpinned entries until the registry is within its cap,
+// plus 1/EvictFraction of the cap; the newcomer that brought it over the cap is spared. It
+// reports false when the registry is over its cap and nothing could be evicted.
+func (r *Registry[V]) evict(newcomer string) bool {
+	// Only reached past the cap; whoever waits here finds the count back under it and returns.
+	r.evictMu.Lock()
+	defer r.evictMu.Unlock()
+	over := r.count.Load() - int64(r.opt.Cap)
+	if over <= 0 {
+		return true
+	}
+	n := int(over) + r.opt.Cap/EvictFraction
+	gone := r.idx.DeleteSelected(func(all map[string]V) func(string, V) bool {
+		drop := r.oldest(all, newcomer, n)
+		return func(name string, v V) bool {
+			return name != newcomer && !r.pinned(v) && drop(r.opt.Seen(v))
+		}
+	})
+	r.count.Add(-int64(len(gone)))
+	r.evicted.Add(uint64(len(gone)))
+	if r.opt.OnEvict != nil {
+		for _, v := range gone {
+			r.opt.OnEvict(v)
+		}
+	}
+	return len(gone) > 0
+}
+
+func (r *Registry[V]) pinned(v V) bool { return r.opt.Pinned != nil && r.opt.Pinned(v) }
+
+// oldest returns a predicate that is true for the n least recently seen candidates of all (not
+// pinned, not the newcomer), given their last-seen time: every candidate seen before the n-th
+// smallest time, and as many candidates seen at that time as make up n.
+func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) func(seen int64) bool {
+	times := make([]int64, 0, len(all))
+	for name, v := range all {
+		if name != newcomer && !r.pinned(v) {
+			times = append(times, r.opt.Seen(v))
+		}
+	}
+	if n >= len(times) {
+		return func(int64) bool { return true }
+	}
+	cut := nthSmallest(times, n-1)
+	atCut := n
+	for _, t := range times {
+		if t < cut {
+			atCut--
+		}
+	}
+	return func(seen int64) bool {
+		switch {
+		case seen < cut:
+			return true
+		case seen == cut && atCut > 0:
+			atCut--
+			return true
+		}
+		return false
+	}
+}
+
+// nthSmallest returns the k-th smallest value of v (0-based), reordering v: quickselect with a
+// median-of-three pivot, O(len(v)) on average.
+func nthSmallest(v []int64, k int) int64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		// Median of three to the middle.
+		if v[mid] < v[lo] {
+			v[mid], v[lo] = v[lo], v[mid]
+		}
+		if v[hi] < v[lo] {
+			v[hi], v[lo] = v[lo], v[hi]
+		}
+		if v[hi] < v[mid] {
+			v[hi], v[mid] = v[mid], v[hi]
+		}
+		pivot := v[mid]
+		i, j := lo, hi
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
+}
