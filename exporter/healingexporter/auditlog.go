@@ -12,10 +12,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/engine"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 // openEngine opens the audit file and rebuilds the engine from it.

@@ -9,11 +9,11 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 
-	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/action"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/engine"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 // healingExporter evaluates the rules on every batch, records each decision in the audit file
@@ -39,7 +39,7 @@ type healingExporter struct {
 	stop    chan struct{}
 	sweeper sync.WaitGroup
 	host    component.Host
-	bad     atomic.Bool // a recoverable status is reported
+	bad     atomic.Bool          // a recoverable status is reported
 	status  statusfeed.Publisher // where decisions are published (nil: nowhere); set at start
 }
 

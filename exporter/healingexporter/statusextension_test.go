@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
-	"github.com/vigil-collector/vigil/extension/statusextension"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension"
 )
 
 type extHost struct {
