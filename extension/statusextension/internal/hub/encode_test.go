@@ -93,8 +93,8 @@ func TestAppendersWriteWhatEncodingJSONWrites(t *testing.T) {
 	h.PublishHealing(statusfeed.HealingDecision{At: t0, Incident: "x", Rule: "r&", Target: "&amp;", Decision: "suppressed", Reason: "cooldown\n", Action: "n", DryRun: true})
 	h.PublishPredictions([]statusfeed.Prediction{{Service: "ünïcødé", Source: "health.score", At: t0, Risk: 0.3, Anomaly: 1,
 		HasThreshold: true, Threshold: 0.5, HasTimeToThreshold: true, TimeToThreshold: time.Minute}})
-	require.Len(t, h.comps, len(hostile)-3+1, "names with control characters or invalid UTF-8 are refused")
-	for _, c := range h.comps {
+	require.Equal(t, len(hostile)-3+1, h.comps.Len(), "names with control characters or invalid UTF-8 are refused")
+	for _, c := range h.comps.All() {
 		got := h.appendComponent(nil, c)
 		assert.True(t, json.Valid(got), "%s", got)
 		assert.Equal(t, string(h.reference(c)), string(got), c.name)

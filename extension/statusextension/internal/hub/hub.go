@@ -14,10 +14,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // Settings bound the hub.
@@ -63,7 +62,8 @@ type Hub struct {
 	updatedAt time.Time
 	healthy   float64
 	degraded  float64
-	comps     map[string]*component
+	comps     *registry.Registry[*component]
+	tick      int64 // orders touches, for eviction
 	names     []string // sorted; nil when it must be rebuilt
 	edges     []statusfeed.Edge
 	incidents incidents
@@ -86,13 +86,22 @@ func New(s Settings, now func() time.Time) *Hub {
 		s:        s,
 		critical: map[string]bool{},
 		now:      now,
-		comps:    map[string]*component{},
 		healthy:  0.9,
 		degraded: 0.5,
 	}
 	for _, c := range s.Critical {
 		h.critical[c] = true
 	}
+	h.comps = registry.New(registry.Options[*component]{
+		Cap:           s.MaxComponents,
+		MaxNameLength: s.MaxNameLength,
+		Seen:          func(c *component) int64 { return c.touched },
+		Pinned:        (*component).held,
+		OnEvict: func(c *component) {
+			c.evicted = true
+			h.names = nil // called under the hub's write lock, from lookup
+		},
+	})
 	h.incidents.init(s)
 	h.watch.init(s.MaxSubscribers, s.Buffer)
 	return h
@@ -111,32 +120,26 @@ func (h *Hub) Version() uint64 {
 	return h.version
 }
 
-// validName is the name rule of services and targets: non-empty, at most max bytes, UTF-8,
-// no control characters.
-func validName(name string, max int) bool {
-	if name == "" || len(name) > max || !utf8.ValidString(name) {
-		return false
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
+// validName is the one name rule of Vigil's bounded sets of names (registry.CheckName).
+func validName(name string, max int) bool { return registry.CheckName(name, max) == registry.NameOK }
 
-// lookup returns the component named name, creating it when new and within the cap; nil,
-// counted, otherwise. The caller holds the write lock.
+// lookup returns the component named name, creating it when new (past max_components the least
+// recently touched that nothing holds are evicted); nil, counted, when the name is refused or
+// every component is held. The caller holds the write lock.
 func (h *Hub) lookup(name string) *component {
-	if c, ok := h.comps[name]; ok {
+	h.tick++
+	if c, ok := h.comps.Load(name); ok {
+		c.touched = h.tick
 		return c
 	}
-	if !validName(name, h.s.MaxNameLength) || len(h.comps) >= h.s.MaxComponents {
+	c, err := h.comps.Get(name, func(key string) *component {
+		return &component{name: key, status: StatusUnknown, score: math.NaN()}
+	})
+	if err != nil {
 		h.dropped.Add(1)
 		return nil
 	}
-	c := &component{name: name, status: StatusUnknown, score: math.NaN()}
-	h.comps[name] = c
+	c.touched = h.tick
 	h.names = nil
 	return c
 }
@@ -151,8 +154,8 @@ func (h *Hub) changed(c *component) {
 // The caller holds the write lock, or the read lock when names is known to be current.
 func (h *Hub) sortedNames() []string {
 	if h.names == nil {
-		h.names = make([]string, 0, len(h.comps))
-		for n := range h.comps {
+		h.names = make([]string, 0, h.comps.Len())
+		for n := range h.comps.All() {
 			h.names = append(h.names, n)
 		}
 		slices.Sort(h.names)
@@ -175,7 +178,7 @@ func (h *Hub) PublishScores(p *statusfeed.Pass) {
 func (h *Hub) warm() {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for _, c := range h.comps {
+	for _, c := range h.comps.All() {
 		h.json(c)
 	}
 	h.overallJSON()
@@ -203,7 +206,7 @@ func (h *Hub) apply(p *statusfeed.Pass, edges []statusfeed.Edge) {
 	h.forgetAbsent()
 	h.setEdges(edges)
 	h.rootCauses(p)
-	for _, c := range h.comps {
+	for _, c := range h.comps.All() {
 		c.ver++ // edges and root causes are re-read from this pass
 	}
 	h.version++
@@ -289,14 +292,11 @@ func scoreMoved(prev, cur, by float64) bool {
 // forgetAbsent drops the components a pass no longer lists, unless something still holds
 // them: an open incident, a breaker that is not closed, or a firing healing incident.
 func (h *Hub) forgetAbsent() {
-	for name, c := range h.comps {
-		if c.pass == h.pass || c.held() {
-			continue
-		}
-		if c.breaker != nil && c.seenAt.IsZero() {
-			continue // known only from its breaker: kept while the breaker knows it
-		}
-		delete(h.comps, name)
+	gone := h.comps.DeleteFunc(func(_ string, c *component) bool {
+		// A component known only from its breaker is kept while the breaker knows it.
+		return c.pass != h.pass && !c.held() && !(c.breaker != nil && c.seenAt.IsZero())
+	})
+	if len(gone) > 0 {
 		h.names = nil
 	}
 }
@@ -334,14 +334,14 @@ func (h *Hub) validEdges(edges []statusfeed.Edge) []statusfeed.Edge {
 // caller holds the write lock.
 func (h *Hub) setEdges(kept []statusfeed.Edge) {
 	h.edges = kept
-	for _, c := range h.comps {
+	for _, c := range h.comps.All() {
 		c.calls, c.calledBy = nil, nil
 	}
 	for i := range kept {
-		if c := h.comps[kept[i].Caller]; c != nil {
+		if c, ok := h.comps.Load(kept[i].Caller); ok {
 			c.calls = append(c.calls, int32(i))
 		}
-		if c := h.comps[kept[i].Callee]; c != nil {
+		if c, ok := h.comps.Load(kept[i].Callee); ok {
 			c.calledBy = append(c.calledBy, int32(i))
 		}
 	}
@@ -374,7 +374,7 @@ func (h *Hub) PublishPredictions(preds []statusfeed.Prediction) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, p := range preds {
-		c, ok := h.comps[p.Service]
+		c, ok := h.comps.Load(p.Service)
 		if !ok || !validName(p.Source, h.s.MaxNameLength) {
 			h.dropped.Add(1)
 			continue
@@ -428,6 +428,9 @@ func (h *Hub) record(c *component, ev Event, bad bool, events []message) []messa
 			return events
 		}
 		inc = h.incidents.open(c.name, ev.At)
+		if inc == nil {
+			return events // max_incidents open at once: refused, counted
+		}
 		c.incident = inc
 		inc.add(ev, h.s.MaxEvents)
 		c.ver++

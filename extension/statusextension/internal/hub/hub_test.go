@@ -217,17 +217,17 @@ func TestRootCauseWalksToTheTroubledCallee(t *testing.T) {
 		}})
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	assert.Equal(t, []string{"db"}, h.comps["web"].rootCause)
-	assert.Equal(t, []string{"db"}, h.comps["checkout"].rootCause)
-	assert.Equal(t, []string{"db"}, h.comps["db"].rootCause, "db calls nothing troubled: its own root cause")
-	assert.Nil(t, h.comps["search"].rootCause)
+	assert.Equal(t, []string{"db"}, held(t, h, "web").rootCause)
+	assert.Equal(t, []string{"db"}, held(t, h, "checkout").rootCause)
+	assert.Equal(t, []string{"db"}, held(t, h, "db").rootCause, "db calls nothing troubled: its own root cause")
+	assert.Nil(t, held(t, h, "search").rootCause)
 
 	// A publisher's own ranking wins.
 	h.mu.RUnlock()
 	h.PublishScores(&statusfeed.Pass{At: t0, Components: []statusfeed.Component{
 		{Name: "given", Known: true, Score: 0.2, Status: StatusUnhealthy, RootCause: []string{"x", "y"}}}})
 	h.mu.RLock()
-	assert.Equal(t, []string{"x", "y"}, h.comps["given"].rootCause)
+	assert.Equal(t, []string{"x", "y"}, held(t, h, "given").rootCause)
 }
 
 func TestBounds(t *testing.T) {
@@ -235,13 +235,17 @@ func TestBounds(t *testing.T) {
 	s.MaxComponents, s.MaxIncidents, s.MaxEvents = 3, 2, 4
 	now := t0
 	h := New(s, func() time.Time { return now })
-	// Names past the cap, and invalid names, are counted and dropped.
+	// Invalid names are counted and dropped; past the cap the least recently touched go.
 	h.PublishScores(&statusfeed.Pass{At: t0, Components: []statusfeed.Component{
 		comp("a", 1, StatusHealthy), comp("b", 1, StatusHealthy), comp("c", 1, StatusHealthy), comp("d", 1, StatusHealthy),
 		comp("", 1, StatusHealthy), comp("bad\x00name", 1, StatusHealthy)}})
 	doc, _ := readStatus(t, h, Query{})
 	assert.Equal(t, 3, doc.Overall.Components)
-	assert.Equal(t, uint64(3), h.Dropped())
+	assert.Equal(t, uint64(2), h.Dropped())
+	_, ok := h.Health("a")
+	assert.False(t, ok, "a was touched first: evicted for d")
+	h.PublishScores(&statusfeed.Pass{At: t0, Components: []statusfeed.Component{
+		comp("b", 1, StatusHealthy), comp("c", 1, StatusHealthy), comp("d", 1, StatusHealthy)}})
 
 	// Incidents: at most 2; the oldest resolved goes first.
 	open := func(svc string, at time.Time) {
@@ -331,4 +335,11 @@ func TestSubscribeBounds(t *testing.T) {
 	h.Close()
 	_, _, err = h.Subscribe()
 	assert.ErrorIs(t, err, ErrClosed)
+}
+
+func held(t *testing.T, h *Hub, name string) *component {
+	t.Helper()
+	c, ok := h.comps.Load(name)
+	require.True(t, ok, name)
+	return c
 }

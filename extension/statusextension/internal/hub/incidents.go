@@ -1,9 +1,13 @@
 package hub
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // The kinds of timeline events.
@@ -55,8 +59,7 @@ type incident struct {
 	updatedAt  time.Time
 	events     []Event
 	dropped    int
-	prev, next *incident // in the store's list, oldest first
-	evicted    bool
+	evicted    bool // gone from the store (past its cap, or its retention)
 }
 
 // add appends ev to the timeline, keeping the first event (what opened it) and the newest.
@@ -72,37 +75,38 @@ func (inc *incident) add(ev Event, max int) {
 	}
 }
 
-// incidents is the bounded store: a list oldest first, and an index by ID.
+// incidents is the bounded store, one of Vigil's bounded sets of names (internal/registry):
+// keyed by ID, at most max_incidents, the oldest resolved evicted first; an open incident is
+// pinned, so when every incident is open a new one is refused (and counted) rather than an open
+// one forgotten.
 type incidents struct {
-	max       int
 	retention time.Duration
-	maxEvents int
 	seq       uint64
-	byID      map[string]*incident
-	head      *incident // oldest
-	tail      *incident // newest
-	count     int
-	evicted   uint64
+	reg       *registry.Registry[*incident]
+	refused   uint64
 }
 
 func (s *incidents) init(set Settings) {
-	s.max, s.retention, s.maxEvents = set.MaxIncidents, set.IncidentRetention, set.MaxEvents
-	s.byID = map[string]*incident{}
+	s.retention = set.IncidentRetention
+	s.reg = registry.New(registry.Options[*incident]{
+		Cap:     set.MaxIncidents,
+		Seen:    func(inc *incident) int64 { return int64(inc.seq) },
+		Pinned:  func(inc *incident) bool { return inc.resolvedAt.IsZero() },
+		OnEvict: func(inc *incident) { inc.evicted = true },
+	})
 }
 
-// open starts an incident for service.
+// open starts an incident for service; nil when every kept incident is open and the store is
+// full.
 func (s *incidents) open(service string, at time.Time) *incident {
 	s.seq++
-	inc := &incident{id: strconv.FormatUint(s.seq, 10), seq: s.seq, service: service, openedAt: at, updatedAt: at}
-	s.byID[inc.id] = inc
-	if s.tail == nil {
-		s.head, s.tail = inc, inc
-	} else {
-		inc.prev, s.tail.next, s.tail = s.tail, inc, inc
-	}
-	s.count++
-	for s.count > s.max {
-		s.evictOne()
+	id := strconv.FormatUint(s.seq, 10)
+	inc, err := s.reg.Get(id, func(key string) *incident {
+		return &incident{id: key, seq: s.seq, service: service, openedAt: at, updatedAt: at}
+	})
+	if err != nil {
+		s.refused++
+		return nil
 	}
 	return inc
 }
@@ -114,35 +118,14 @@ func (s *incidents) resolve(inc *incident, at time.Time) {
 	}
 }
 
-// evictOne removes the oldest resolved incident, or the oldest when all are open (its
-// component forgets it; the next bad sign opens a new one).
-func (s *incidents) evictOne() {
-	victim := s.head
-	for inc := s.head; inc != nil; inc = inc.next {
-		if !inc.resolvedAt.IsZero() {
-			victim = inc
-			break
-		}
+// newestFirst returns every kept incident, the newest first.
+func (s *incidents) newestFirst() []*incident {
+	all := make([]*incident, 0, s.reg.Len())
+	for _, inc := range s.reg.All() {
+		all = append(all, inc)
 	}
-	s.remove(victim)
-	s.evicted++
-}
-
-func (s *incidents) remove(inc *incident) {
-	if inc.prev != nil {
-		inc.prev.next = inc.next
-	} else {
-		s.head = inc.next
-	}
-	if inc.next != nil {
-		inc.next.prev = inc.prev
-	} else {
-		s.tail = inc.prev
-	}
-	inc.prev, inc.next = nil, nil
-	delete(s.byID, inc.id)
-	s.count--
-	inc.evicted = true
+	slices.SortFunc(all, func(a, b *incident) int { return cmp.Compare(b.seq, a.seq) })
+	return all
 }
 
 // holding returns the newest incident of service whose timeline names the healing incident id.
@@ -150,27 +133,37 @@ func (s *incidents) holding(service, id string) *incident {
 	if id == "" {
 		return nil
 	}
-	for inc := s.tail; inc != nil; inc = inc.prev {
-		if inc.service != service {
+	var found *incident
+	for _, inc := range s.reg.All() {
+		if inc.service != service || (found != nil && found.seq > inc.seq) {
 			continue
 		}
 		for i := len(inc.events) - 1; i >= 0; i-- {
 			if inc.events[i].Healing == id {
-				return inc
+				found = inc
+				break
 			}
 		}
 	}
-	return nil
+	return found
 }
 
 // expire removes resolved incidents older than the retention.
 func (s *incidents) expire(now time.Time) {
 	cut := now.Add(-s.retention)
-	for inc := s.head; inc != nil; {
-		next := inc.next
-		if !inc.resolvedAt.IsZero() && inc.resolvedAt.Before(cut) {
-			s.remove(inc)
-		}
-		inc = next
+	for _, inc := range s.reg.DeleteFunc(func(_ string, inc *incident) bool {
+		return !inc.resolvedAt.IsZero() && inc.resolvedAt.Before(cut)
+	}) {
+		inc.evicted = true
 	}
+}
+
+func (s *incidents) openCount() int {
+	n := 0
+	for _, inc := range s.reg.All() {
+		if inc.resolvedAt.IsZero() {
+			n++
+		}
+	}
+	return n
 }

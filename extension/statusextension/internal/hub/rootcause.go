@@ -27,7 +27,7 @@ func (h *Hub) rootCauses(p *statusfeed.Pass) {
 			given[p.Components[i].Name] = rc
 		}
 	}
-	for _, c := range h.comps {
+	for _, c := range h.comps.All() {
 		c.rootCause = nil
 		if !c.troubled() {
 			continue
@@ -67,7 +67,7 @@ func (h *Hub) walk(from *component) []string {
 			led := false
 			for _, i := range c.calls {
 				e := h.edges[i]
-				callee, ok := h.comps[e.Callee]
+				callee, ok := h.comps.Load(e.Callee)
 				if !ok || callee == c {
 					continue
 				}

@@ -93,14 +93,14 @@ func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
 	}
 	complete := true
 	if q.Service != "" {
-		if c, ok := h.comps[q.Service]; ok {
+		if c, ok := h.comps.Load(q.Service); ok {
 			emit(c)
 		}
 	} else {
 		names := h.names
 		if names == nil { // changed since the last pass by a transition or healing decision
-			names = make([]string, 0, len(h.comps))
-			for n := range h.comps {
+			names = make([]string, 0, h.comps.Len())
+			for n := range h.comps.All() {
 				names = append(names, n)
 			}
 			slices.Sort(names)
@@ -110,7 +110,11 @@ func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
 			start++
 		}
 		for _, name := range names[start:] {
-			if !emit(h.comps[name]) {
+			c, ok := h.comps.Load(name)
+			if !ok {
+				continue
+			}
+			if !emit(c) {
 				complete = false
 				break
 			}
@@ -143,14 +147,14 @@ func (h *Hub) overallJSON() []byte {
 
 // overall computes the system's verdict. The caller holds a lock.
 func (h *Hub) overall() Overall {
-	ov := Overall{Status: StatusUnknown, Rule: OverallRule, Components: len(h.comps),
+	ov := Overall{Status: StatusUnknown, Rule: OverallRule, Components: h.comps.Len(),
 		Counts:        map[string]int{StatusHealthy: 0, StatusDegraded: 0, StatusUnhealthy: 0, StatusUnknown: 0},
 		OpenIncidents: h.incidents.openCount()}
 	var sum float64
 	known := 0
 	critMin, critFound := math.Inf(1), false
 	var critWorst []string
-	for _, c := range h.comps {
+	for _, c := range h.comps.All() {
 		ov.Counts[c.status]++
 		if !c.known {
 			continue
@@ -209,7 +213,7 @@ type Health struct {
 func (h *Hub) Health(service string) (Health, bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	c, ok := h.comps[service]
+	c, ok := h.comps.Load(service)
 	if !ok {
 		return Health{}, false
 	}
@@ -285,7 +289,7 @@ func (h *Hub) view(inc *incident) IncidentView {
 	if !inc.resolvedAt.IsZero() {
 		at := inc.resolvedAt
 		v.ResolvedAt, v.State = &at, "resolved"
-	} else if c, ok := h.comps[inc.service]; ok {
+	} else if c, ok := h.comps.Load(inc.service); ok {
 		v.RootCause = c.rootCause
 	}
 	slices.SortStableFunc(v.Events, func(a, b Event) int { return a.At.Compare(b.At) })
@@ -308,7 +312,7 @@ func (h *Hub) Incidents(q IncidentQuery) ([]IncidentView, uint64) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	out := []IncidentView{}
-	for inc := h.incidents.tail; inc != nil; inc = inc.prev {
+	for _, inc := range h.incidents.newestFirst() {
 		if q.Before != 0 && inc.seq >= q.Before {
 			continue
 		}
@@ -336,7 +340,7 @@ func (v IncidentView) seq() uint64 {
 func (h *Hub) Incident(id string) (IncidentView, bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	inc, ok := h.incidents.byID[id]
+	inc, ok := h.incidents.reg.Load(id)
 	if !ok {
 		return IncidentView{}, false
 	}
@@ -352,7 +356,7 @@ func (h *Hub) Dependencies(service string) (time.Time, []statusfeed.Edge) {
 		return h.updatedAt, slices.Clone(h.edges)
 	}
 	out := []statusfeed.Edge{}
-	if c, ok := h.comps[service]; ok {
+	if c, ok := h.comps.Load(service); ok {
 		for _, i := range c.calls {
 			out = append(out, h.edges[i])
 		}
@@ -361,14 +365,4 @@ func (h *Hub) Dependencies(service string) (time.Time, []statusfeed.Edge) {
 		}
 	}
 	return h.updatedAt, out
-}
-
-func (s *incidents) openCount() int {
-	n := 0
-	for inc := s.head; inc != nil; inc = inc.next {
-		if inc.resolvedAt.IsZero() {
-			n++
-		}
-	}
-	return n
 }
