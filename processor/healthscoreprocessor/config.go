@@ -11,6 +11,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config is the healthscore processor's configuration.
@@ -44,6 +46,7 @@ type Config struct {
 	Latency      LatencyConfig      `mapstructure:"latency"`
 	Saturation   SaturationConfig   `mapstructure:"saturation"`
 	Dependencies DependenciesConfig `mapstructure:"dependencies"`
+	Events       EventsConfig       `mapstructure:"events"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -56,6 +59,7 @@ type WeightsConfig struct {
 	Saturation   float64 `mapstructure:"saturation"`
 	Probe        float64 `mapstructure:"probe"`
 	Dependencies float64 `mapstructure:"dependencies"`
+	Events       float64 `mapstructure:"events"`
 }
 
 // StatusConfig are the score cut-offs of the statuses: healthy from Healthy up, degraded from
@@ -95,6 +99,30 @@ type SaturationConfig struct {
 	Threshold float64 `mapstructure:"threshold"`
 	// Floor is the signal at full utilisation.
 	Floor float64 `mapstructure:"floor"`
+}
+
+// EventsConfig shapes the events signal: a service's ERROR and FATAL log records (severity
+// number 17 and up, from the logs pipeline) against its own learned rate.
+type EventsConfig struct {
+	// MinRate is the least rate of such records per second a service is allowed, whatever it
+	// learned (0.1: one every ten seconds).
+	MinRate float64 `mapstructure:"min_rate"`
+	// WarmUp is how much history the learned rate needs before a burst stops teaching it.
+	WarmUp time.Duration `mapstructure:"warm_up"`
+}
+
+var _ confmap.Validator = (*EventsConfig)(nil)
+
+// Validate checks the events settings; confmap prefixes the errors with "events".
+func (c *EventsConfig) Validate() error {
+	var errs []error
+	if !finite(c.MinRate) || c.MinRate <= 0 {
+		errs = append(errs, fmt.Errorf("min_rate: must be a number above 0, got %v", c.MinRate))
+	}
+	if c.WarmUp < 0 {
+		errs = append(errs, fmt.Errorf("warm_up: must be >= 0, got %s", c.WarmUp))
+	}
+	return validation.Join(errs...)
 }
 
 // DependenciesConfig shapes the dependencies signal.
@@ -149,7 +177,7 @@ func (c *Config) Validate() error {
 	}{
 		{"weights.errors", c.Weights.Errors}, {"weights.latency", c.Weights.Latency},
 		{"weights.saturation", c.Weights.Saturation}, {"weights.probe", c.Weights.Probe},
-		{"weights.dependencies", c.Weights.Dependencies},
+		{"weights.dependencies", c.Weights.Dependencies}, {"weights.events", c.Weights.Events},
 	}
 	var sum float64
 	for _, w := range weights {

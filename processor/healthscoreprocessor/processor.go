@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -81,6 +82,7 @@ func (c *Config) engineSettings() health.Settings {
 			score.Saturation:   c.Weights.Saturation,
 			score.Probe:        c.Weights.Probe,
 			score.Dependencies: c.Weights.Dependencies,
+			score.Events:       c.Weights.Events,
 		},
 		Healthy:             c.Status.Healthy,
 		Degraded:            c.Status.Degraded,
@@ -94,6 +96,8 @@ func (c *Config) engineSettings() health.Settings {
 		SaturationThreshold: c.Saturation.Threshold,
 		SaturationFloor:     c.Saturation.Floor,
 		Damping:             c.Dependencies.Damping,
+		EventsMinRate:       c.Events.MinRate,
+		EventsWarmUp:        c.Events.WarmUp,
 	}
 }
 
@@ -247,6 +251,12 @@ func (hs *healthScore) observe(_ context.Context, o metric.Observer) error {
 func (hs *healthScore) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	hs.engine.ObserveTraces(td, hs.now())
 	return td, nil
+}
+
+// processLogs counts the log records and passes them on unchanged.
+func (hs *healthScore) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+	hs.engine.ObserveLogs(ld, hs.now())
+	return ld, nil
 }
 
 // metricsHalf is the processor's place in one metrics pipeline.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -105,6 +109,10 @@ service:
       receivers: [otlp, healthcheck]
       processors: [healthscore, predict, batch]
       exporters: [healing]
+    logs:
+      receivers: [otlp]
+      processors: [healthscore]
+      exporters: [debug]
 `
 
 type statusPorts struct {
@@ -321,6 +329,66 @@ func TestIncidentEndToEnd(t *testing.T) {
 	require.NotNil(t, inc.LastAction)
 	assert.Equal(t, "notify", inc.LastAction.Action)
 	assert.Equal(t, http.StatusOK, getJSON(t, v.api+"/v1/health/checkout", nil))
+	v.stopTraffic()
+	require.Equal(t, 0, v.c.Stop(t), "exit code after SIGTERM; logs:\n%s", v.c.Logs())
+}
+
+// TestLogsOnlyServiceIsScored: a service that sends no spans and no metrics, only logs, is scored
+// from its ERROR and FATAL records (the events signal) on the built binary.
+func TestLogsOnlyServiceIsScored(t *testing.T) {
+	v := startStatusVigil(t)
+	client := plogotlp.NewGRPCClient(v.conn)
+	send := func(errors int) {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "batch-worker")
+		recs := rl.ScopeLogs().AppendEmpty().LogRecords()
+		for i := range 20 {
+			r := recs.AppendEmpty()
+			r.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			r.SetSeverityNumber(plog.SeverityNumberInfo)
+			r.SetSeverityText("INFO")
+			r.Body().SetStr(fmt.Sprintf("job %d done", i))
+		}
+		for range errors {
+			r := recs.AppendEmpty()
+			r.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			r.SetSeverityNumber(plog.SeverityNumberError)
+			r.SetSeverityText("ERROR")
+			r.Body().SetStr("job failed: connection refused")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := client.Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
+		require.NoError(t, err)
+	}
+	type comp struct {
+		Status  string             `json:"status"`
+		Signals map[string]float64 `json:"signals"`
+	}
+	read := func(ct *assert.CollectT) (comp, bool) {
+		var doc struct{ Components []comp }
+		getJSON(ct, v.api+"/v1/status?service=batch-worker", &doc)
+		if !assert.Len(ct, doc.Components, 1) {
+			return comp{}, false
+		}
+		return doc.Components[0], true
+	}
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		send(0)
+		if c, ok := read(ct); ok {
+			assert.Equal(ct, "healthy", c.Status, "info logs only")
+			assert.Equal(ct, 1.0, c.Signals["events"])
+		}
+	}, 30*time.Second, 500*time.Millisecond)
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		send(200)
+		if c, ok := read(ct); ok {
+			assert.Equal(ct, "unhealthy", c.Status, "%v", c.Signals)
+			assert.Less(ct, c.Signals["events"], 0.5)
+		}
+	}, 30*time.Second, 500*time.Millisecond)
+	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.api+"/v1/health/batch-worker", nil))
 	v.stopTraffic()
 	require.Equal(t, 0, v.c.Stop(t), "exit code after SIGTERM; logs:\n%s", v.c.Logs())
 }

@@ -33,13 +33,14 @@ func testSettings() Settings {
 		ExpireAfter:   time.Hour,
 		Weights: score.Weights{
 			score.Errors: 0.35, score.Latency: 0.25, score.Saturation: 0.15,
-			score.Probe: 0.15, score.Dependencies: 0.10,
+			score.Probe: 0.15, score.Dependencies: 0.10, score.Events: 0.15,
 		},
 		Healthy: 0.9, Degraded: 0.5,
 		SLOTarget: 0.999, PriorCalls: 10,
 		LatencyQuantile: 0.95, BaselineHalfLife: time.Hour, BaselineMinCalls: 100,
 		SaturationThreshold: 0.8, SaturationFloor: 0.1,
-		Damping: 0.5,
+		Damping:       0.5,
+		EventsMinRate: 0.1, EventsWarmUp: 10 * time.Minute,
 	}
 }
 

@@ -81,7 +81,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	own := make([]score.Signals, len(comps))
 	var scratch latency.Counts
 	for i, c := range comps {
-		own[i] = e.scoreOwn(c, nowNs, &scratch, decay)
+		own[i] = e.scoreOwn(c, nowNs, elapsed, &scratch, decay)
 	}
 
 	// Edges: their figures, and each caller's callees with their share of its calls.
@@ -207,7 +207,7 @@ func dependencyEdges(figs []EdgeFigures) []breakerfeed.Edge {
 
 // scoreOwn drains a component's interval, updates its own signals (all but dependencies),
 // learns its latency baseline from a healthy-enough interval, and returns the fresh signals.
-func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, decay float64) score.Signals {
+func (e *Engine) scoreOwn(c *component, now int64, elapsed float64, scratch *latency.Counts, decay float64) score.Signals {
 	st := &c.st
 	scratch.Reset()
 	packed := c.calls.Swap(0)
@@ -251,6 +251,7 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 	if v, at, ok := e.saturation(c, now); ok {
 		st.signals[score.Saturation] = signal{v, at, true}
 	}
+	e.scoreEvents(c, now, elapsed, decay)
 
 	var s score.Signals
 	for n := range score.Dependencies {
@@ -276,6 +277,31 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 		st.baseline.Decay(decay)
 	}
 	return s
+}
+
+// scoreEvents sets the events signal from the interval's ERROR and FATAL log records against
+// the component's learned rate (at least events.min_rate), and learns that rate: from intervals
+// whose events signal is at least degraded, or from any interval while the baseline holds less
+// than events.warm_up; otherwise it only forgets, so a lasting burst of errors is reported until
+// the baseline is warm again, then learned, as latency is.
+func (e *Engine) scoreEvents(c *component, now int64, elapsed, decay float64) {
+	packed := c.logs.Swap(0)
+	total, errs := float64(uint32(packed)), float64(packed>>32)
+	st := &c.st
+	if total == 0 {
+		st.events.count *= decay
+		st.events.seconds *= decay
+		return
+	}
+	allowed := math.Max(st.events.rate(), e.s.EventsMinRate) * elapsed
+	v := score.EventSignal(errs, allowed, e.s.PriorCalls)
+	st.signals[score.Events] = signal{v, now, true}
+	st.events.count *= decay
+	st.events.seconds *= decay
+	if v >= e.s.Degraded || st.events.seconds < e.s.EventsWarmUp.Seconds() {
+		st.events.count += errs
+		st.events.seconds += elapsed
+	}
 }
 
 // threshold returns the component's Apdex threshold in nanoseconds: configured, or the learned
