@@ -161,13 +161,6 @@ type recorder struct {
 	outcomes map[string][]breakerfeed.Outcome
 	probes   map[string][]bool
 	states   map[string]breakerfeed.State
-	graphs   [][]breakerfeed.Edge
-}
-
-func (r *recorder) SetDependencies(_ time.Time, edges []breakerfeed.Edge) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.graphs = append(r.graphs, edges)
 }
 
 func newRecorder() *recorder {

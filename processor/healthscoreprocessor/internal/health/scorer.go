@@ -181,28 +181,9 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 			return true
 		})
 		slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
-		if df, ok := f.(breakerfeed.DependencyFeeder); ok {
-			df.SetDependencies(snap.At, dependencyEdges(snap.Edges))
-		}
 	}
 
 	return snap
-}
-
-// dependencyEdges turns a pass's edge figures into the service graph the breaker keeps.
-func dependencyEdges(figs []EdgeFigures) []breakerfeed.Edge {
-	edges := make([]breakerfeed.Edge, 0, len(figs))
-	for _, d := range figs {
-		ed := breakerfeed.Edge{Caller: d.Caller, Callee: d.Callee, CallsPerSecond: d.Rate}
-		if d.HasCalls {
-			ed.ErrorRatio = d.ErrorRatio
-		}
-		if d.HasLatency {
-			ed.LatencyP95 = time.Duration(d.LatencyP95 * float64(time.Second))
-		}
-		edges = append(edges, ed)
-	}
-	return edges
 }
 
 // scoreOwn drains a component's interval, updates its own signals (all but dependencies),
