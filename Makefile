@@ -21,7 +21,7 @@ GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 EMBEDDED := $(wildcard extension/statusextension/web/*)
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed clean audit-verify nab nab-check
+.PHONY: run build test bench bench-breaker-api bench-status-api lint testbed clean audit-verify nab nab-check
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -53,6 +53,10 @@ bench:
 ## bench-breaker-api: GET /v1/breakers/{target} latency on the built binary beside a trivial Go handler
 bench-breaker-api: $(BINARY)
 	$(GO) run ./testbed/cmd/breakerlatency -binary $(BINARY) -rate 1000 -duration 10s -rounds 2
+
+## bench-status-api: GET /v1/status (one service, and 10,000 components) on the built binary beside /v1/breakers/{target} and a trivial Go handler
+bench-status-api: $(BINARY)
+	$(GO) run ./testbed/cmd/statuslatency -binary $(BINARY) -duration 10s -rounds 3
 
 ## lint: gofmt, go vet and staticcheck
 lint: $(STATICCHECK)
