@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,43 +11,24 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
-	"github.com/vigil-collector/vigil/extension/statusextension"
+	"github.com/vigil-collector/vigil/extension/statusextension/statustest"
 )
-
-type extHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h extHost) GetExtensions() map[component.ID]component.Component { return h.exts }
 
 // TestDecisionsJoinTheIncidentTimeline: every audited decision reaches the real status
 // extension, where a firing rule opens the target's incident and the actions show on it.
 func TestDecisionsJoinTheIncidentTimeline(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	sf := statusextension.NewFactory()
-	scfg := sf.CreateDefaultConfig().(*statusextension.Config)
-	scfg.NetAddr.Endpoint = addr
-	st, err := sf.Create(context.Background(), extensiontest.NewNopSettings(sf.Type()), scfg)
-	require.NoError(t, err)
-	require.NoError(t, st.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, st.Shutdown(context.Background())) }()
-	statusID := component.MustNewID("status")
+	st, base := statustest.Start(t, nil)
+	statusID := statustest.ID
 
 	hook := newHookServer(t, "s3cr3t")
 	cfg := testConfig(t, hook.URL)
 	cfg.StatusExtension = statusID
 	exp, err := NewFactory().CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{statusID: st}}))
+	require.NoError(t, exp.Start(context.Background(), statustest.NewHost(map[component.ID]component.Component{statusID: st})))
 	ctx := context.Background()
 	require.NoError(t, exp.ConsumeMetrics(ctx, statusMetrics(map[string]int64{"checkout": 0})))
 	waitSettled(t, cfg.Audit.Path)
@@ -56,7 +36,7 @@ func TestDecisionsJoinTheIncidentTimeline(t *testing.T) {
 	require.Eventually(t, func() bool { return len(hook.got()) == 2 }, 10*time.Second, 20*time.Millisecond)
 	require.NoError(t, exp.Shutdown(ctx))
 
-	resp, err := http.Get("http://" + addr + "/v1/incidents?service=checkout")
+	resp, err := http.Get(base + "/v1/incidents?service=checkout")
 	require.NoError(t, err)
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

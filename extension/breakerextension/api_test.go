@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
 	"github.com/vigil-collector/vigil/extension/statusextension"
+	"github.com/vigil-collector/vigil/extension/statusextension/statustest"
 )
 
 // running is a started extension on a fake clock, mounted on a started status extension, with
@@ -39,38 +39,20 @@ type running struct {
 // given) and the breaker extension mounted on it; exts are more extensions the host offers.
 func start(t *testing.T, cfg *Config, exts map[component.ID]component.Component, statusCfg ...func(*statusextension.Config)) *running {
 	t.Helper()
-	sf := statusextension.NewFactory()
-	scfg := sf.CreateDefaultConfig().(*statusextension.Config)
-	scfg.NetAddr.Endpoint = freeAddr(t)
-	for _, f := range statusCfg {
-		f(scfg)
-	}
-	statusID := component.MustNewID("status")
-	st, err := sf.Create(context.Background(), extensiontest.NewNopSettings(sf.Type()), scfg)
-	require.NoError(t, err)
-	all := map[component.ID]component.Component{statusID: st}
+	all := map[component.ID]component.Component{}
 	for id, e := range exts {
 		all[id] = e
 	}
-	host := authHost{Host: componenttest.NewNopHost(), exts: all}
-	require.NoError(t, st.Start(context.Background(), host))
-	t.Cleanup(func() { require.NoError(t, st.Shutdown(context.Background())) })
+	host := statustest.NewHost(all)
+	st, base := statustest.Start(t, host, statusCfg...)
+	all[statustest.ID] = st
 
-	cfg.StatusExtension = statusID
+	cfg.StatusExtension = statustest.ID
 	clock := breaker.NewFake(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	e := newExtension(cfg, componenttest.NewNopTelemetrySettings(), clock)
 	require.NoError(t, e.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
-	return &running{breakerExtension: e, clock: clock, base: "http://" + scfg.NetAddr.Endpoint}
-}
-
-// freeAddr returns a loopback address that was free when asked.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
+	return &running{breakerExtension: e, clock: clock, base: base}
 }
 
 func (r *running) fail(target string, n int) {
@@ -225,14 +207,6 @@ func TestAPIEscapesTargetNames(t *testing.T) {
 	assert.Equal(t, "team/payments", got["target"])
 	assert.Equal(t, true, got["known"])
 }
-
-// authHost is a host whose extensions include a started bearertokenauth extension.
-type authHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h authHost) GetExtensions() map[component.ID]component.Component { return h.exts }
 
 func TestAPIAuth(t *testing.T) {
 	authID := component.MustNewID("bearertokenauth")

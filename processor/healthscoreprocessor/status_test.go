@@ -4,44 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/vigil-collector/vigil/extension/statusextension"
+	"github.com/vigil-collector/vigil/extension/statusextension/statustest"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 )
 
-var statusID = component.MustNewID("status")
-
-// startStatus starts the real status extension on a free loopback port and returns its base URL.
-func startStatus(t *testing.T) (component.Component, string) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	f := statusextension.NewFactory()
-	cfg := f.CreateDefaultConfig().(*statusextension.Config)
-	cfg.NetAddr.Endpoint = addr
-	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
-	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	return ext, "http://" + addr
-}
+var statusID = statustest.ID
 
 func TestScoringPassesArePublishedToTheStatusExtension(t *testing.T) {
-	ext, base := startStatus(t)
+	ext, base := statustest.Start(t, nil)
 	cfg := testConfig()
 	cfg.Interval = time.Hour // the test scores by hand
 	cfg.StatusExtension = statusID

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -12,44 +11,25 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
 
-	"github.com/vigil-collector/vigil/extension/statusextension"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/extension/statusextension/statustest"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
-
-type extHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h extHost) GetExtensions() map[component.ID]component.Component { return h.exts }
 
 // TestPredictionsReachTheStatusExtension: a falling health score of a service is predicted, and
 // the prediction (risk, time to threshold, anomaly) shows on the service in the real status
 // extension's /v1/status.
 func TestPredictionsReachTheStatusExtension(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	sf := statusextension.NewFactory()
-	scfg := sf.CreateDefaultConfig().(*statusextension.Config)
-	scfg.NetAddr.Endpoint = addr
-	st, err := sf.Create(context.Background(), extensiontest.NewNopSettings(sf.Type()), scfg)
-	require.NoError(t, err)
-	require.NoError(t, st.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, st.Shutdown(context.Background())) }()
+	st, base := statustest.Start(t, nil)
 	st.(statusfeed.Publisher).PublishScores(&statusfeed.Pass{At: t0, Components: []statusfeed.Component{
 		{Name: "checkout", Known: true, Score: 0.8, Status: "degraded"}}})
 
-	statusID := component.MustNewID("status")
+	statusID := statustest.ID
 	cfg := createDefaultConfig().(*Config)
 	cfg.WarmUp, cfg.WarmUpPoints = 0, 3
 	thr := 0.5
@@ -59,7 +39,7 @@ func TestPredictionsReachTheStatusExtension(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	p, err := NewFactory().CreateMetrics(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.MetricsSink))
 	require.NoError(t, err)
-	require.NoError(t, p.Start(context.Background(), extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{statusID: st}}))
+	require.NoError(t, p.Start(context.Background(), statustest.NewHost(map[component.ID]component.Component{statusID: st})))
 	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
 
 	for i := range 120 {
@@ -74,7 +54,7 @@ func TestPredictionsReachTheStatusExtension(t *testing.T) {
 		require.NoError(t, p.ConsumeMetrics(context.Background(), md))
 	}
 
-	resp, err := http.Get("http://" + addr + "/v1/status?service=checkout")
+	resp, err := http.Get(base + "/v1/status?service=checkout")
 	require.NoError(t, err)
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

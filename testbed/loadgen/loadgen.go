@@ -11,8 +11,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -125,4 +129,76 @@ func OpenLoop(url string, rate int, d time.Duration, workers int) Result {
 	close(slots)
 	wg.Wait()
 	return res
+}
+
+// ServeTrivial is the baseline of the latency programs, the least a Go HTTP server can do for a
+// small JSON answer; it serves addr until the process ends.
+func ServeTrivial(addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"target":"checkout","state":"closed","allow":true}`+"\n")
+	})
+	return http.ListenAndServe(addr, mux)
+}
+
+// Servers are the binary under test and the trivial baseline, each its own child process.
+type Servers struct {
+	// TrivialAddr is where the baseline listens.
+	TrivialAddr string
+	dir         string
+	procs       []*exec.Cmd
+}
+
+// StartServers writes config into a temporary folder and starts binary on it, and beside it this
+// program again with -serve-trivial on a free port (the program must serve the baseline with
+// ServeTrivial when given that flag). Stop ends both.
+func StartServers(binary, config string) (*Servers, error) {
+	s := &Servers{}
+	var err error
+	if s.dir, err = os.MkdirTemp("", "vigil-latency"); err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(s.dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	s.TrivialAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	vigil := exec.Command(binary, "--config="+cfg)
+	vigil.Stderr = io.Discard
+	for _, c := range []*exec.Cmd{vigil, exec.Command(self, "-serve-trivial", s.TrivialAddr)} {
+		if err := c.Start(); err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.procs = append(s.procs, c)
+	}
+	if err := WaitReady("http://" + s.TrivialAddr + "/"); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stop ends the child processes (SIGTERM, then waits) and removes the temporary folder.
+func (s *Servers) Stop() {
+	for _, c := range s.procs {
+		_ = c.Process.Signal(syscall.SIGTERM)
+		_ = c.Wait()
+	}
+	s.procs = nil
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
 }

@@ -10,13 +10,9 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vigil-collector/vigil/testbed/loadgen"
@@ -52,7 +48,7 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating rounds of (trivial, breaker)")
 	flag.Parse()
 	if *serve != "" {
-		serveTrivial(*serve)
+		fmt.Fprintln(os.Stderr, loadgen.ServeTrivial(*serve))
 		return
 	}
 	if err := run(*binary, *rate, *duration, *workers, *rounds); err != nil {
@@ -61,17 +57,8 @@ func main() {
 	}
 }
 
-// serveTrivial is the baseline: the least a Go HTTP server can do for a small JSON answer.
-func serveTrivial(addr string) {
-	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"target":"checkout","state":"closed","allow":true}`+"\n")
-	})
-	fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil))
-}
-
 func run(binary string, rate int, duration time.Duration, workers, rounds int) error {
-	ports := make([]int, 3)
+	ports := make([]int, 2)
 	for i := range ports {
 		p, err := loadgen.FreePort()
 		if err != nil {
@@ -79,37 +66,14 @@ func run(binary string, rate int, duration time.Duration, workers, rounds int) e
 		}
 		ports[i] = p
 	}
-	dir, err := os.MkdirTemp("", "breakerlatency")
+	servers, err := loadgen.StartServers(binary, fmt.Sprintf(vigilConfig, ports[0], ports[1]))
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, vigilConfig, ports[0], ports[1]), 0o600); err != nil {
-		return err
-	}
-	vigil := exec.Command(binary, "--config="+cfg)
-	vigil.Stderr = io.Discard
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	trivialAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	trivial := exec.Command(self, "-serve-trivial", trivialAddr)
-	for _, c := range []*exec.Cmd{vigil, trivial} {
-		if err := c.Start(); err != nil {
-			return err
-		}
-		defer func() {
-			_ = c.Process.Signal(syscall.SIGTERM)
-			_ = c.Wait()
-		}()
-	}
+	defer servers.Stop()
+	trivialAddr := servers.TrivialAddr
 	breakerBase := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	if err := loadgen.WaitReady(breakerBase + "/v1/breakers"); err != nil {
-		return err
-	}
-	if err := loadgen.WaitReady("http://" + trivialAddr + "/"); err != nil {
 		return err
 	}
 	// A known target in auto mode: the decision path, closed.

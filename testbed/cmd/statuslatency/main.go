@@ -15,12 +15,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -72,11 +68,7 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating rounds over the endpoints")
 	flag.Parse()
 	if *serve != "" {
-		http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = io.WriteString(w, `{"target":"checkout","state":"closed","allow":true}`+"\n")
-		})
-		fmt.Fprintln(os.Stderr, http.ListenAndServe(*serve, nil))
+		fmt.Fprintln(os.Stderr, loadgen.ServeTrivial(*serve))
 		return
 	}
 	if err := run(*binary, *components, *rate, *fullRate, *duration, *workers, *rounds); err != nil {
@@ -124,7 +116,7 @@ func fleet(grpcAddr string, n int) error {
 }
 
 func run(binary string, components, rate, fullRate int, duration time.Duration, workers, rounds int) error {
-	ports := make([]int, 3)
+	ports := make([]int, 2)
 	for i := range ports {
 		p, err := loadgen.FreePort()
 		if err != nil {
@@ -132,37 +124,14 @@ func run(binary string, components, rate, fullRate int, duration time.Duration, 
 		}
 		ports[i] = p
 	}
-	dir, err := os.MkdirTemp("", "statuslatency")
+	servers, err := loadgen.StartServers(binary, fmt.Sprintf(vigilConfig, ports[0], ports[1]))
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, vigilConfig, ports[0], ports[1]), 0o600); err != nil {
-		return err
-	}
-	vigil := exec.Command(binary, "--config="+cfg)
-	vigil.Stderr = io.Discard
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	trivialAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	trivial := exec.Command(self, "-serve-trivial", trivialAddr)
-	for _, c := range []*exec.Cmd{vigil, trivial} {
-		if err := c.Start(); err != nil {
-			return err
-		}
-		defer func() {
-			_ = c.Process.Signal(syscall.SIGTERM)
-			_ = c.Wait()
-		}()
-	}
+	defer servers.Stop()
+	trivialAddr := servers.TrivialAddr
 	base := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
 	if err := loadgen.WaitReady(base + "/v1/status?limit=1"); err != nil {
-		return err
-	}
-	if err := loadgen.WaitReady("http://" + trivialAddr + "/"); err != nil {
 		return err
 	}
 	if err := fleet(fmt.Sprintf("127.0.0.1:%d", ports[1]), components); err != nil {
