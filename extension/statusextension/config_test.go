@@ -1,6 +1,8 @@
 package statusextension
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,8 +13,11 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 func TestFactory(t *testing.T) {
@@ -83,5 +88,39 @@ func TestValidateNamesTheField(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.field+":")
 		})
+	}
+}
+
+// TestOwnTelemetry starts the extension with the collector's telemetry and checks every
+// instrument it documents is there, with the model's figures.
+func TestOwnTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	cfg := createDefaultConfig().(*Config)
+	cfg.NetAddr.Endpoint = "127.0.0.1:0"
+	set := extensiontest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	ext, err := NewFactory().Create(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	pub := ext.(statusfeed.Publisher)
+	pub.PublishScores(&statusfeed.Pass{At: time.Now(), Components: []statusfeed.Component{
+		{Name: "a", Known: true, Score: 0.1, Status: "unhealthy"}, {Name: "bad\nname", Known: true, Score: 1, Status: "healthy"}}})
+
+	doc, err := os.ReadFile("documentation.md")
+	require.NoError(t, err)
+	want := map[string]int64{"otelcol_status_components": 1, "otelcol_status_incidents_open": 1, "otelcol_status_watch_streams": 0,
+		"otelcol_status_dropped": 1, "otelcol_status_incidents_refused": 0, "otelcol_status_watch_dropped": 0}
+	for name, v := range want {
+		m, err := tel.GetMetric(name)
+		require.NoError(t, err, name)
+		switch d := m.Data.(type) {
+		case metricdata.Gauge[int64]:
+			assert.Equal(t, v, d.DataPoints[0].Value, name)
+		case metricdata.Sum[int64]:
+			assert.Equal(t, v, d.DataPoints[0].Value, name)
+		}
+		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
 	}
 }

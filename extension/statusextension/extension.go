@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/hub"
+	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
@@ -29,6 +30,7 @@ type statusExtension struct {
 	telemetry component.TelemetrySettings
 	hub       *hub.Hub
 	mux       *http.ServeMux
+	tel       *metadata.TelemetryBuilder
 
 	server   *http.Server
 	addr     string // where the API listens, once started
@@ -42,8 +44,13 @@ var (
 	_ statusfeed.Router    = (*statusExtension)(nil)
 )
 
-func newExtension(cfg *Config, telemetry component.TelemetrySettings) *statusExtension {
+func newExtension(cfg *Config, telemetry component.TelemetrySettings) (*statusExtension, error) {
+	tel, err := metadata.NewTelemetryBuilder(telemetry)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
 	e := &statusExtension{
+		tel:       tel,
 		cfg:       cfg,
 		telemetry: telemetry,
 		hub: hub.New(hub.Settings{
@@ -60,11 +67,22 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings) *statusExt
 		mux: http.NewServeMux(),
 	}
 	e.routes()
-	return e
+	return e, nil
+}
+
+// stats is what the extension's own telemetry observes.
+func (e *statusExtension) stats() metadata.Stats {
+	s := e.hub.Stats()
+	return metadata.Stats{Components: int64(s.Components), OpenIncidents: int64(s.OpenIncidents),
+		WatchStreams: int64(s.WatchStreams), Dropped: int64(s.Dropped), IncidentsRefused: int64(s.IncidentsRefused),
+		WatchDropped: int64(s.WatchDropped)}
 }
 
 // Start serves the API.
 func (e *statusExtension) Start(ctx context.Context, host component.Host) error {
+	if err := e.tel.RegisterStatsCallback(e.stats); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
 	var err error
 	e.server, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.mux)
 	if err != nil {
@@ -87,6 +105,7 @@ func (e *statusExtension) Start(ctx context.Context, host component.Host) error 
 func (e *statusExtension) Shutdown(ctx context.Context) error {
 	var err error
 	e.stopOnce.Do(func() {
+		e.tel.Shutdown()
 		e.hub.Close()
 		if e.server != nil {
 			if serr := e.server.Shutdown(ctx); serr != nil {

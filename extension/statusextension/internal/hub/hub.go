@@ -63,7 +63,7 @@ type Hub struct {
 	healthy   float64
 	degraded  float64
 	comps     *registry.Registry[*component]
-	tick      int64 // orders touches, for eviction
+	tick      int64    // orders touches, for eviction
 	names     []string // sorted; nil when it must be rebuilt
 	edges     []statusfeed.Edge
 	incidents incidents

@@ -192,6 +192,22 @@ func (h *Hub) overall() Overall {
 	return ov
 }
 
+// Stats are the model's counts, for the extension's own telemetry.
+type Stats struct {
+	Components, OpenIncidents, WatchStreams int
+	Dropped, IncidentsRefused, WatchDropped uint64
+}
+
+// Stats returns the model's counts.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	s := Stats{Components: h.comps.Len(), OpenIncidents: h.incidents.openCount(), Dropped: h.dropped.Load(),
+		IncidentsRefused: h.incidents.refused}
+	h.mu.RUnlock()
+	s.WatchStreams, s.WatchDropped = h.Watchers()
+	return s
+}
+
 // Health is the verdict of /v1/health/{service}.
 type Health struct {
 	Service string       `json:"service"`

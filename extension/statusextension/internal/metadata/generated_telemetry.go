@@ -1,0 +1,92 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Meter returns the extension's meter from the component's MeterProvider.
+func Meter(settings component.TelemetrySettings) metric.Meter {
+	return settings.MeterProvider.Meter(ScopeName)
+}
+
+// Stats are the figures the extension's instruments observe.
+type Stats struct {
+	Components, OpenIncidents, WatchStreams int64
+	Dropped, IncidentsRefused, WatchDropped int64
+}
+
+// TelemetryBuilder holds the extension's own instruments (otelcol_status_*), all observed from
+// the status model on each collection.
+type TelemetryBuilder struct {
+	meter         metric.Meter
+	mu            sync.Mutex
+	registrations []metric.Registration
+
+	// StatusComponents is the number of components the status holds.
+	StatusComponents metric.Int64ObservableGauge
+	// StatusIncidentsOpen is the number of open incidents.
+	StatusIncidentsOpen metric.Int64ObservableGauge
+	// StatusWatchStreams is the number of open /v1/watch streams.
+	StatusWatchStreams metric.Int64ObservableGauge
+	// StatusDropped counts published names refused (invalid, or every component held).
+	StatusDropped metric.Int64ObservableCounter
+	// StatusIncidentsRefused counts incidents not opened because max_incidents were all open.
+	StatusIncidentsRefused metric.Int64ObservableCounter
+	// StatusWatchDropped counts events a slow watch stream missed.
+	StatusWatchDropped metric.Int64ObservableCounter
+}
+
+// NewTelemetryBuilder creates the instruments.
+func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
+	b := &TelemetryBuilder{meter: Meter(settings)}
+	var errs [6]error
+	b.StatusComponents, errs[0] = b.meter.Int64ObservableGauge("otelcol_status_components",
+		metric.WithDescription("Components the status extension holds"), metric.WithUnit("{component}"))
+	b.StatusIncidentsOpen, errs[1] = b.meter.Int64ObservableGauge("otelcol_status_incidents_open",
+		metric.WithDescription("Incidents not resolved"), metric.WithUnit("{incident}"))
+	b.StatusWatchStreams, errs[2] = b.meter.Int64ObservableGauge("otelcol_status_watch_streams",
+		metric.WithDescription("Open /v1/watch streams"), metric.WithUnit("{stream}"))
+	b.StatusDropped, errs[3] = b.meter.Int64ObservableCounter("otelcol_status_dropped",
+		metric.WithDescription("Published names refused: invalid, or past max_components with every component held"), metric.WithUnit("{name}"))
+	b.StatusIncidentsRefused, errs[4] = b.meter.Int64ObservableCounter("otelcol_status_incidents_refused",
+		metric.WithDescription("Incidents not opened because max_incidents incidents were all open"), metric.WithUnit("{incident}"))
+	b.StatusWatchDropped, errs[5] = b.meter.Int64ObservableCounter("otelcol_status_watch_dropped",
+		metric.WithDescription("Events a slow /v1/watch stream missed"), metric.WithUnit("{event}"))
+	return b, errors.Join(errs[:]...)
+}
+
+// RegisterStatsCallback reports stats() through the instruments on every collection.
+func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
+	reg, err := b.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := stats()
+		o.ObserveInt64(b.StatusComponents, s.Components)
+		o.ObserveInt64(b.StatusIncidentsOpen, s.OpenIncidents)
+		o.ObserveInt64(b.StatusWatchStreams, s.WatchStreams)
+		o.ObserveInt64(b.StatusDropped, s.Dropped)
+		o.ObserveInt64(b.StatusIncidentsRefused, s.IncidentsRefused)
+		o.ObserveInt64(b.StatusWatchDropped, s.WatchDropped)
+		return nil
+	}, b.StatusComponents, b.StatusIncidentsOpen, b.StatusWatchStreams, b.StatusDropped, b.StatusIncidentsRefused, b.StatusWatchDropped)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.registrations = append(b.registrations, reg)
+	return nil
+}
+
+// Shutdown unregisters the callbacks.
+func (b *TelemetryBuilder) Shutdown() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, reg := range b.registrations {
+		_ = reg.Unregister()
+	}
+	b.registrations = nil
+}
