@@ -77,23 +77,25 @@ audit-verify:
 clean:
 	rm -rf _build
 
-NAB_DIR ?= ../shared/nab
+NAB_DIR ?= testbed/nab
 NAB_OUT := .nab-out
 NAB_THRESHOLD ?= 0.1
 
-# The NAB standard score the detector must keep (it scores 76.0 on the shared subset).
-NAB_MIN ?= 75.0
+# Floors of the NAB standard score on testbed/nab: in sample (the shipped setting, measured 75.9)
+# and the mean of the leave-one-category-out held-out scores (measured 81.3).
+NAB_MIN ?= 75.5
+NAB_CV_MIN ?= 80.0
 
-## nab: stream the NAB subset through the anomaly detector and score it (standard, low FP, low FN, fixed threshold)
+## nab: stream the NAB subset (testbed/nab) through the anomaly detector; print the leave-one-category-out cross-validation, then score.py's in-sample scores (standard, low FP, low FN, shipped threshold)
 nab:
-	rm -rf $(NAB_OUT)
-	$(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD)
-	python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD) | tee $(NAB_OUT)/score.txt
+	rm -rf $(NAB_OUT) && mkdir -p $(NAB_OUT)
+	set -o pipefail; $(GO) run ./testbed/cmd/nabrun --data $(NAB_DIR)/data --out $(NAB_OUT) --threshold $(NAB_THRESHOLD) --cv | tee $(NAB_OUT)/cv.txt
+	set -o pipefail; python3 $(NAB_DIR)/score.py --data $(NAB_DIR)/data --results $(NAB_OUT) --threshold $(NAB_THRESHOLD) | tee $(NAB_OUT)/score.txt
 
-## nab-check: make nab (a few seconds), failing if the standard score drops below NAB_MIN; skipped without the NAB folder
+## nab-check: make nab (about 15 s), failing if the in-sample or the cross-validated NAB standard score drops below its floor
 nab-check:
-	@if [ ! -d $(NAB_DIR)/data ]; then echo "nab-check: $(NAB_DIR)/data not found, skipped"; exit 0; fi; \
-	$(MAKE) --no-print-directory nab >/dev/null && \
+	@$(MAKE) --no-print-directory nab >/dev/null && \
 	score=$$(sed -n 's/^NAB standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/score.txt) && \
-	echo "nab-check: NAB standard $$score (minimum $(NAB_MIN))" && \
-	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) else 1)"
+	cv=$$(sed -n 's/^NAB cross-validated mean standard=\([0-9.]*\).*/\1/p' $(NAB_OUT)/cv.txt) && \
+	echo "nab-check: NAB standard in sample $$score (minimum $(NAB_MIN)), cross-validated mean $$cv (minimum $(NAB_CV_MIN))" && \
+	python3 -c "import sys; sys.exit(0 if float('$$score') >= $(NAB_MIN) and float('$$cv') >= $(NAB_CV_MIN) else 1)"

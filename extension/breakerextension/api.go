@@ -114,6 +114,10 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 		return
 	}
 	st, err := e.registry.SetMode(name, mode)
+	if errors.Is(err, breaker.ErrTargetsFull) {
+		httpjson.Error(w, http.StatusServiceUnavailable, "target: "+err.Error())
+		return
+	}
 	if err != nil {
 		httpjson.Error(w, http.StatusBadRequest, "target: "+err.Error())
 		return

@@ -11,10 +11,11 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config of the breaker extension. Its HTTP API (/v1/breakers) is served by the status
-// extension named in Status, on that extension's address and behind its auth.
+// extension named in StatusExtension, on that extension's address and behind its auth.
 type Config struct {
 	// StatusExtension names the status extension that serves the breaker's HTTP API and
 	// receives its transitions (for example "status"); empty: no HTTP API (the breakers still
@@ -114,52 +115,93 @@ type WatchConfig struct {
 	Buffer int `mapstructure:"buffer"`
 }
 
-var _ confmap.Validator = (*Config)(nil)
+var (
+	_ confmap.Validator = (*Config)(nil)
+	_ confmap.Validator = (*FailureRateConfig)(nil)
+	_ confmap.Validator = (*SlowCallConfig)(nil)
+	_ confmap.Validator = (*BaselineConfig)(nil)
+	_ confmap.Validator = (*OpenConfig)(nil)
+	_ confmap.Validator = (*HalfOpenConfig)(nil)
+	_ confmap.Validator = (*WatchConfig)(nil)
+)
 
-// Validate checks every setting; each error names its field.
+func unit(v float64) bool { return v >= 0 && v <= 1 }
+
+// Validate checks the top-level settings and those that depend on each other; the nested
+// sections validate themselves.
 func (c *Config) Validate() error {
-	var errs []error
-	check := func(ok bool, field, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
-		}
-	}
-	unit := func(v float64) bool { return v >= 0 && v <= 1 }
-	check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
-	check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
-	check(c.ConsecutiveFailures >= 0, "consecutive_failures", "must not be negative, got %d", c.ConsecutiveFailures)
-	check(c.Window > 0, "window", "must be positive, got %s", c.Window)
-	check(c.WindowBuckets > 0 && c.WindowBuckets <= 600, "window_buckets", "must be in 1..600, got %d", c.WindowBuckets)
+	var cs validation.List
+	cs.Check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
+	cs.Check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
+	cs.Check(c.ConsecutiveFailures >= 0, "consecutive_failures", "must not be negative, got %d", c.ConsecutiveFailures)
+	cs.Check(c.Window > 0, "window", "must be positive, got %s", c.Window)
+	cs.Check(c.WindowBuckets > 0 && c.WindowBuckets <= 600, "window_buckets", "must be in 1..600, got %d", c.WindowBuckets)
 	if c.Window > 0 && c.WindowBuckets > 0 {
-		check(c.Window/time.Duration(c.WindowBuckets) >= time.Millisecond, "window_buckets", "buckets must be at least 1ms wide (window %s / %d buckets)", c.Window, c.WindowBuckets)
+		cs.Check(c.Window/time.Duration(c.WindowBuckets) >= time.Millisecond, "window_buckets", "buckets must be at least 1ms wide (window %s / %d buckets)", c.Window, c.WindowBuckets)
 	}
-	check(c.MinCalls > 0, "min_calls", "must be positive, got %d", c.MinCalls)
-	check(c.SignificanceZ > 0, "significance_z", "must be positive, got %v", c.SignificanceZ)
-	check(unit(c.FailureRate.MinIncrease), "failure_rate.min_increase", "must be in [0, 1], got %v", c.FailureRate.MinIncrease)
-	check(c.FailureRate.RelativeIncrease >= 0, "failure_rate.relative_increase", "must not be negative, got %v", c.FailureRate.RelativeIncrease)
-	check(c.FailureRate.MaxBaseline > 0 && c.FailureRate.MaxBaseline < 1, "failure_rate.max_baseline", "must be in (0, 1), got %v", c.FailureRate.MaxBaseline)
-	check(c.SlowCall.Quantile > 0 && c.SlowCall.Quantile < 1, "slow_call.quantile", "must be in (0, 1), got %v", c.SlowCall.Quantile)
-	check(c.SlowCall.Multiplier > 0, "slow_call.multiplier", "must be positive, got %v", c.SlowCall.Multiplier)
-	check(c.SlowCall.Threshold >= 0, "slow_call.threshold", "must not be negative, got %s", c.SlowCall.Threshold)
-	check(unit(c.SlowCall.MinIncrease), "slow_call.min_increase", "must be in [0, 1], got %v", c.SlowCall.MinIncrease)
-	check(c.SlowCall.RelativeIncrease >= 0, "slow_call.relative_increase", "must not be negative, got %v", c.SlowCall.RelativeIncrease)
-	check(c.Baseline.HalfLife > 0, "baseline.half_life", "must be positive, got %s", c.Baseline.HalfLife)
-	check(c.Baseline.WarmupCalls > 0, "baseline.warmup_calls", "must be positive, got %d", c.Baseline.WarmupCalls)
-	check(c.Baseline.InitialFailureRate > 0 && c.Baseline.InitialFailureRate < 1, "baseline.initial_failure_rate", "must be in (0, 1), got %v", c.Baseline.InitialFailureRate)
-	check(c.Open.Initial > 0, "open.initial", "must be positive, got %s", c.Open.Initial)
-	check(c.Open.Multiplier >= 1, "open.multiplier", "must be at least 1, got %v", c.Open.Multiplier)
-	check(c.Open.Max >= c.Open.Initial, "open.max", "must be at least open.initial (%s), got %s", c.Open.Initial, c.Open.Max)
-	check(c.Open.Jitter >= 0 && c.Open.Jitter < 1, "open.jitter", "must be in [0, 1), got %v", c.Open.Jitter)
-	check(c.Open.DecayAfter >= 0, "open.decay_after", "must not be negative, got %s", c.Open.DecayAfter)
-	check(c.HalfOpen.SuccessesPerStep > 0, "half_open.successes_per_step", "must be positive, got %d", c.HalfOpen.SuccessesPerStep)
-	check(c.HalfOpen.MaxStepDuration >= 0, "half_open.max_step_duration", "must not be negative, got %s", c.HalfOpen.MaxStepDuration)
-	if err := validateSteps(c.HalfOpen.Steps); err != nil {
-		errs = append(errs, fmt.Errorf("half_open.steps: %w", err))
+	cs.Check(c.MinCalls > 0, "min_calls", "must be positive, got %d", c.MinCalls)
+	cs.Check(c.SignificanceZ > 0, "significance_z", "must be positive, got %v", c.SignificanceZ)
+	cs.Check(c.TransitionHistory > 0 && c.TransitionHistory <= 1024, "transition_history", "must be in 1..1024, got %d", c.TransitionHistory)
+	return cs.Err()
+}
+
+// Validate checks the failure-rate rule.
+func (c *FailureRateConfig) Validate() error {
+	var cs validation.List
+	cs.Check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
+	cs.Check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
+	cs.Check(c.MaxBaseline > 0 && c.MaxBaseline < 1, "max_baseline", "must be in (0, 1), got %v", c.MaxBaseline)
+	return cs.Err()
+}
+
+// Validate checks the slow-call rule.
+func (c *SlowCallConfig) Validate() error {
+	var cs validation.List
+	cs.Check(c.Quantile > 0 && c.Quantile < 1, "quantile", "must be in (0, 1), got %v", c.Quantile)
+	cs.Check(c.Multiplier > 0, "multiplier", "must be positive, got %v", c.Multiplier)
+	cs.Check(c.Threshold >= 0, "threshold", "must not be negative, got %s", c.Threshold)
+	cs.Check(unit(c.MinIncrease), "min_increase", "must be in [0, 1], got %v", c.MinIncrease)
+	cs.Check(c.RelativeIncrease >= 0, "relative_increase", "must not be negative, got %v", c.RelativeIncrease)
+	return cs.Err()
+}
+
+// Validate checks how baselines learn.
+func (c *BaselineConfig) Validate() error {
+	var cs validation.List
+	cs.Check(c.HalfLife > 0, "half_life", "must be positive, got %s", c.HalfLife)
+	cs.Check(c.WarmupCalls > 0, "warmup_calls", "must be positive, got %d", c.WarmupCalls)
+	cs.Check(c.InitialFailureRate > 0 && c.InitialFailureRate < 1, "initial_failure_rate", "must be in (0, 1), got %v", c.InitialFailureRate)
+	return cs.Err()
+}
+
+// Validate checks the open state's backoff.
+func (c *OpenConfig) Validate() error {
+	var cs validation.List
+	cs.Check(c.Initial > 0, "initial", "must be positive, got %s", c.Initial)
+	cs.Check(c.Multiplier >= 1, "multiplier", "must be at least 1, got %v", c.Multiplier)
+	cs.Check(c.Max >= c.Initial, "max", "must be at least open.initial (%s), got %s", c.Initial, c.Max)
+	cs.Check(c.Jitter >= 0 && c.Jitter < 1, "jitter", "must be in [0, 1), got %v", c.Jitter)
+	cs.Check(c.DecayAfter >= 0, "decay_after", "must not be negative, got %s", c.DecayAfter)
+	return cs.Err()
+}
+
+// Validate checks the half-open ramp.
+func (c *HalfOpenConfig) Validate() error {
+	var cs validation.List
+	cs.Check(c.SuccessesPerStep > 0, "successes_per_step", "must be positive, got %d", c.SuccessesPerStep)
+	cs.Check(c.MaxStepDuration >= 0, "max_step_duration", "must not be negative, got %s", c.MaxStepDuration)
+	if err := validateSteps(c.Steps); err != nil {
+		cs.Add("steps", "%w", err)
 	}
-	check(c.Watch.MaxSubscribers > 0, "watch.max_subscribers", "must be positive, got %d", c.Watch.MaxSubscribers)
-	check(c.Watch.Buffer > 0, "watch.buffer", "must be positive, got %d", c.Watch.Buffer)
-	check(c.TransitionHistory > 0 && c.TransitionHistory <= 1024, "transition_history", "must be in 1..1024, got %d", c.TransitionHistory)
-	return errors.Join(errs...)
+	return cs.Err()
+}
+
+// Validate checks the watch streams' bounds.
+func (c *WatchConfig) Validate() error {
+	var cs validation.List
+	cs.Check(c.MaxSubscribers > 0, "max_subscribers", "must be positive, got %d", c.MaxSubscribers)
+	cs.Check(c.Buffer > 0, "buffer", "must be positive, got %d", c.Buffer)
+	return cs.Err()
 }
 
 func validateSteps(steps []float64) error {

@@ -72,38 +72,38 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"window_buckets", func(c *Config) { c.Window = time.Millisecond }},
 		{"min_calls", func(c *Config) { c.MinCalls = 0 }},
 		{"significance_z", func(c *Config) { c.SignificanceZ = 0 }},
-		{"failure_rate.min_increase", func(c *Config) { c.FailureRate.MinIncrease = 2 }},
-		{"failure_rate.relative_increase", func(c *Config) { c.FailureRate.RelativeIncrease = -1 }},
-		{"failure_rate.max_baseline", func(c *Config) { c.FailureRate.MaxBaseline = 1 }},
-		{"slow_call.quantile", func(c *Config) { c.SlowCall.Quantile = 1 }},
-		{"slow_call.multiplier", func(c *Config) { c.SlowCall.Multiplier = 0 }},
-		{"slow_call.threshold", func(c *Config) { c.SlowCall.Threshold = -time.Second }},
-		{"slow_call.min_increase", func(c *Config) { c.SlowCall.MinIncrease = -0.1 }},
-		{"slow_call.relative_increase", func(c *Config) { c.SlowCall.RelativeIncrease = -0.1 }},
-		{"baseline.half_life", func(c *Config) { c.Baseline.HalfLife = 0 }},
-		{"baseline.warmup_calls", func(c *Config) { c.Baseline.WarmupCalls = 0 }},
-		{"baseline.initial_failure_rate", func(c *Config) { c.Baseline.InitialFailureRate = 0 }},
-		{"open.initial", func(c *Config) { c.Open.Initial = 0 }},
-		{"open.multiplier", func(c *Config) { c.Open.Multiplier = 0.5 }},
-		{"open.max", func(c *Config) { c.Open.Max = time.Second }},
-		{"open.jitter", func(c *Config) { c.Open.Jitter = 1 }},
-		{"open.decay_after", func(c *Config) { c.Open.DecayAfter = -time.Second }},
-		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = nil }},
-		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 5, 100} }},
-		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 50} }},
-		{"half_open.steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 150} }},
-		{"half_open.successes_per_step", func(c *Config) { c.HalfOpen.SuccessesPerStep = 0 }},
-		{"half_open.max_step_duration", func(c *Config) { c.HalfOpen.MaxStepDuration = -1 }},
-		{"watch.max_subscribers", func(c *Config) { c.Watch.MaxSubscribers = 0 }},
-		{"watch.buffer", func(c *Config) { c.Watch.Buffer = 0 }},
+		{"failure_rate: min_increase", func(c *Config) { c.FailureRate.MinIncrease = 2 }},
+		{"failure_rate: relative_increase", func(c *Config) { c.FailureRate.RelativeIncrease = -1 }},
+		{"failure_rate: max_baseline", func(c *Config) { c.FailureRate.MaxBaseline = 1 }},
+		{"slow_call: quantile", func(c *Config) { c.SlowCall.Quantile = 1 }},
+		{"slow_call: multiplier", func(c *Config) { c.SlowCall.Multiplier = 0 }},
+		{"slow_call: threshold", func(c *Config) { c.SlowCall.Threshold = -time.Second }},
+		{"slow_call: min_increase", func(c *Config) { c.SlowCall.MinIncrease = -0.1 }},
+		{"slow_call: relative_increase", func(c *Config) { c.SlowCall.RelativeIncrease = -0.1 }},
+		{"baseline: half_life", func(c *Config) { c.Baseline.HalfLife = 0 }},
+		{"baseline: warmup_calls", func(c *Config) { c.Baseline.WarmupCalls = 0 }},
+		{"baseline: initial_failure_rate", func(c *Config) { c.Baseline.InitialFailureRate = 0 }},
+		{"open: initial", func(c *Config) { c.Open.Initial = 0 }},
+		{"open: multiplier", func(c *Config) { c.Open.Multiplier = 0.5 }},
+		{"open: max", func(c *Config) { c.Open.Max = time.Second }},
+		{"open: jitter", func(c *Config) { c.Open.Jitter = 1 }},
+		{"open: decay_after", func(c *Config) { c.Open.DecayAfter = -time.Second }},
+		{"half_open: steps", func(c *Config) { c.HalfOpen.Steps = nil }},
+		{"half_open: steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 5, 100} }},
+		{"half_open: steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 50} }},
+		{"half_open: steps", func(c *Config) { c.HalfOpen.Steps = []float64{10, 150} }},
+		{"half_open: successes_per_step", func(c *Config) { c.HalfOpen.SuccessesPerStep = 0 }},
+		{"half_open: max_step_duration", func(c *Config) { c.HalfOpen.MaxStepDuration = -1 }},
+		{"watch: max_subscribers", func(c *Config) { c.Watch.MaxSubscribers = 0 }},
+		{"watch: buffer", func(c *Config) { c.Watch.Buffer = 0 }},
 		{"transition_history", func(c *Config) { c.TransitionHistory = 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			cfg := createDefaultConfig().(*Config)
-			require.NoError(t, cfg.Validate())
+			require.NoError(t, confmap.Validate(cfg))
 			tt.mutate(cfg)
-			err := cfg.Validate()
+			err := confmap.Validate(cfg)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.field+":")
 		})

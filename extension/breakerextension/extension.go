@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
@@ -32,7 +33,8 @@ type breakerExtension struct {
 	hub       *hub // gRPC health Watch streams
 	metrics   *metrics
 	promReg   *prometheus.Registry
-	status    atomic.Pointer[statusRef] // where transitions are published, once started
+	status    atomic.Pointer[statusRef]  // where transitions are published, once started
+	tb        *metadata.TelemetryBuilder // the collector's own telemetry, from Start to Shutdown
 
 	grpcServer *grpc.Server
 	grpcAddr   string
@@ -106,31 +108,39 @@ func (e *breakerExtension) Dependencies() []component.ID {
 func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
 	pub, err := statusfeed.Find(host, e.cfg.StatusExtension)
 	if err != nil {
-		return fmt.Errorf("breaker: %w", err)
+		return err
 	}
 	if pub != nil {
 		router, ok := pub.(statusfeed.Router)
 		if !ok {
-			return fmt.Errorf("breaker: extension %q does not serve HTTP (it does not implement statusfeed.Router)", e.cfg.StatusExtension)
+			return fmt.Errorf("extension %q does not serve HTTP (it does not implement statusfeed.Router)", e.cfg.StatusExtension)
 		}
 		if err := e.mount(router); err != nil {
-			return fmt.Errorf("breaker: %w", err)
+			return err
 		}
 		e.status.Store(&statusRef{p: pub})
 	}
 	if c, ok := e.clock.(ticking); ok {
 		c.Start()
 	}
+	tb, err := metadata.NewTelemetryBuilder(e.telemetry)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	if err := tb.RegisterCallback(e.metrics.observe(tb)); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	e.tb = tb
 	if e.cfg.GRPC.HasValue() {
 		gcfg := e.cfg.GRPC.Get()
 		e.grpcServer, err = gcfg.ToServer(ctx, host.GetExtensions(), e.telemetry)
 		if err != nil {
-			return fmt.Errorf("breaker: grpc server: %w", err)
+			return fmt.Errorf("grpc server: %w", err)
 		}
 		registerHealth(e.grpcServer, e)
 		gln, err := gcfg.NetAddr.Listen(ctx)
 		if err != nil {
-			return fmt.Errorf("breaker: listen on %s: %w", gcfg.NetAddr.Endpoint, err)
+			return fmt.Errorf("listen on %s: %w", gcfg.NetAddr.Endpoint, err)
 		}
 		e.grpcAddr = gln.Addr().String()
 		e.wg.Go(func() {
@@ -173,6 +183,9 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		}
 		if c, ok := e.clock.(ticking); ok {
 			c.Stop()
+		}
+		if e.tb != nil {
+			err = errors.Join(err, e.tb.Shutdown())
 		}
 	})
 	return err

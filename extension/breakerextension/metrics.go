@@ -1,24 +1,30 @@
 package breakerextension // import "github.com/vigil-collector/vigil/extension/breakerextension"
 
 import (
+	"context"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
 )
 
-// metrics exposes breaker state on the API port's /metrics through its own client_golang
-// registry. Per-target values are read from the breakers at scrape time, so the hot path pays
-// nothing for them; transition counters are kept here, and forgotten with their target when it
-// is evicted.
+// metrics exposes per-target breaker state on the API port's /metrics through its own
+// client_golang registry, behind the API's auth (the collector's own telemetry carries the
+// extension's aggregate figures: observe). Per-target values are read from the breakers at
+// scrape time, so the hot path pays nothing for them; per-target transition counters are kept
+// here, and forgotten with their target when it is evicted.
 type metrics struct {
 	registry *breaker.Registry
 	hub      *hub
 
 	mu          sync.Mutex
 	transitions map[transitionKey]uint64
+	byState     map[stateReason]uint64 // every transition, by state entered and reason; never pruned
 
 	stateDesc, callsDesc, failureRateDesc, slowRateDesc, baselineDesc    *prometheus.Desc
 	transitionsDesc, targetsDesc, droppedDesc, evictedDesc, watchersDesc *prometheus.Desc
@@ -27,10 +33,14 @@ type metrics struct {
 
 type transitionKey struct{ target, to, reason string }
 
+// stateReason is bounded: a few states times a few reasons.
+type stateReason struct{ to, reason string }
+
 func newMetrics() *metrics {
 	target := []string{"target"}
 	return &metrics{
 		transitions: map[transitionKey]uint64{},
+		byState:     map[stateReason]uint64{},
 		stateDesc: prometheus.NewDesc("vigil_breaker_state",
 			"Breaker state the target acts in: 0 closed, 1 half-open, 2 open (forced_open is 2, forced_closed 0, disabled shows the machine).",
 			[]string{"target", "mode"}, nil),
@@ -61,7 +71,26 @@ func newMetrics() *metrics {
 func (m *metrics) countTransition(tr breaker.Transition) {
 	m.mu.Lock()
 	m.transitions[transitionKey{tr.Target, tr.To, tr.Reason}]++
+	m.byState[stateReason{tr.To, tr.Reason}]++
 	m.mu.Unlock()
+}
+
+// observe returns the callback that reports the extension's aggregate figures through the
+// collector's own telemetry.
+func (m *metrics) observe(tb *metadata.TelemetryBuilder) metric.Callback {
+	return func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(tb.Targets, int64(m.registry.Len()))
+		o.ObserveInt64(tb.Dropped, int64(m.registry.Dropped()))
+		o.ObserveInt64(tb.Evicted, int64(m.registry.Evicted()))
+		o.ObserveInt64(tb.WatchStreams, int64(m.hub.subscribers()))
+		o.ObserveInt64(tb.WatchDropped, int64(m.hub.dropped.Load()))
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for k, n := range m.byState {
+			o.ObserveInt64(tb.Transitions, int64(n), metric.WithAttributes(attribute.String("to", k.to), attribute.String("reason", k.reason)))
+		}
+		return nil
+	}
 }
 
 // Describe implements prometheus.Collector.

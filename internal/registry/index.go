@@ -25,25 +25,29 @@ type Index[V any] struct {
 // NewIndex returns an empty index.
 func NewIndex[V any]() *Index[V] {
 	x := &Index[V]{}
-	m := map[string]V{}
-	x.read.Store(&m)
+	x.init()
 	return x
 }
 
-// Load returns the entry named name. The snapshot lookup is small enough to be inlined into
-// the caller; a miss goes on to the dirty map.
+func (x *Index[V]) init() {
+	m := map[string]V{}
+	x.read.Store(&m)
+}
+
+// Load returns the entry named name.
 func (x *Index[V]) Load(name string) (V, bool) {
 	if v, ok := (*x.read.Load())[name]; ok {
 		return v, true
 	}
-	return x.loadMiss(name)
-}
-
-func (x *Index[V]) loadMiss(name string) (V, bool) {
 	if !x.amended.Load() {
 		var zero V
 		return zero, false
 	}
+	return x.loadDirty(name)
+}
+
+// loadDirty is Load's slow path: the name may be among those not yet in the snapshot.
+func (x *Index[V]) loadDirty(name string) (V, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if v, ok := (*x.read.Load())[name]; ok {
@@ -82,37 +86,25 @@ func (x *Index[V]) LoadOrStore(name string, mk func(key string) V) (v V, created
 
 // DeleteFunc removes every entry for which drop returns true and returns the removed entries.
 func (x *Index[V]) DeleteFunc(drop func(name string, v V) bool) []V {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.dirtyLocked()
-	var gone []V
-	for name, v := range x.dirty {
-		if drop(name, v) {
-			delete(x.dirty, name)
-			gone = append(gone, v)
+	return x.DeleteNames(func(all map[string]V) []string {
+		var names []string
+		for name, v := range all {
+			if drop(name, v) {
+				names = append(names, name)
+			}
 		}
-	}
-	x.promoteLocked()
-	return gone
+		return names
+	})
 }
 
-// DeleteSelected removes the entries that a predicate chosen by pick over every entry drops,
-// and returns them. It works on the index's own writable copy, so that an eviction copies the
-// index at most once (and not at all when new names have already made that copy).
-func (x *Index[V]) DeleteSelected(pick func(all map[string]V) func(name string, v V) bool) []V {
+// DeleteNames removes the entries whose names pick chooses, given every entry, and returns
+// them. It works on the index's own writable copy, so that an eviction copies the index at most
+// once (and not at all when new names have already made that copy).
+func (x *Index[V]) DeleteNames(pick func(all map[string]V) []string) []V {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dirtyLocked()
-	drop := pick(x.dirty)
-	var gone []V
-	for name, v := range x.dirty {
-		if drop(name, v) {
-			delete(x.dirty, name)
-			gone = append(gone, v)
-		}
-	}
-	x.promoteLocked()
-	return gone
+	return x.deleteLocked(pick(x.dirty))
 }
 
 // Delete removes the entries with the given names and returns how many there were.
@@ -120,15 +112,19 @@ func (x *Index[V]) Delete(names []string) int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.dirtyLocked()
-	n := 0
+	return len(x.deleteLocked(names))
+}
+
+func (x *Index[V]) deleteLocked(names []string) []V {
+	var gone []V
 	for _, name := range names {
-		if _, ok := x.dirty[name]; ok {
+		if v, ok := x.dirty[name]; ok {
 			delete(x.dirty, name)
-			n++
+			gone = append(gone, v)
 		}
 	}
 	x.promoteLocked()
-	return n
+	return gone
 }
 
 // Snapshot returns every entry, consistent as of one moment. The map must not be modified.

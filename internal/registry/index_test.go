@@ -75,3 +75,16 @@ func TestIndexConcurrent(t *testing.T) {
 		assert.False(t, created)
 	}
 }
+
+// BenchmarkIndexLoad is the index alone, for comparison with BenchmarkLoad (the registry's
+// copy of the fast path).
+func BenchmarkIndexLoad(b *testing.B) {
+	r, names := loaded(1024)
+	x := &r.idx
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Load(names[i&1023])
+		i++
+	}
+}

@@ -40,7 +40,7 @@ type Options[V any] struct {
 
 // Registry is a bounded, concurrent map from names to entries of type V (usually pointers).
 type Registry[V any] struct {
-	idx     *Index[V]
+	idx     Index[V]
 	opt     Options[V]
 	count   atomic.Int64
 	evictMu sync.Mutex
@@ -58,11 +58,24 @@ func New[V any](o Options[V]) *Registry[V] {
 	if o.Seen == nil {
 		panic("registry: Options.Seen is required")
 	}
-	return &Registry[V]{idx: NewIndex[V](), opt: o}
+	r := &Registry[V]{opt: o}
+	r.idx.init()
+	return r
 }
 
-// Load returns the entry named name, without a lock or an allocation.
-func (r *Registry[V]) Load(name string) (V, bool) { return r.idx.Load(name) }
+// Load returns the entry named name, without a lock or an allocation. It repeats Index.Load's
+// body rather than calling it: a generic method is not inlined, and this is the hot path of
+// every span and every breaker decision.
+func (r *Registry[V]) Load(name string) (V, bool) {
+	if v, ok := (*r.idx.read.Load())[name]; ok {
+		return v, true
+	}
+	if !r.idx.amended.Load() {
+		var zero V
+		return zero, false
+	}
+	return r.idx.loadDirty(name)
+}
 
 // Get returns the entry named name, creating it with mk when absent (mk receives the registry's
 // own copy of the name: the caller's string may alias a buffer that pdata reuses). A new name
@@ -70,7 +83,7 @@ func (r *Registry[V]) Load(name string) (V, bool) { return r.idx.Load(name) }
 // callers may compare without allocating); past the cap the least recently seen unpinned
 // entries are evicted, and when every entry is pinned the new one is refused with ErrFull.
 func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
-	if v, ok := r.idx.Load(name); ok {
+	if v, ok := r.Load(name); ok {
 		return v, nil
 	}
 	if p := CheckName(name, r.opt.MaxNameLength); p != NameOK {
@@ -78,15 +91,9 @@ func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
 		return zero, p.Err()
 	}
 	v, created := r.idx.LoadOrStore(name, mk)
-	if created && r.count.Add(1) > int64(r.opt.Cap) {
-		if !r.evict(name) {
-			// Nothing could go: the newcomer leaves again, so the cap holds.
-			if r.idx.Delete([]string{name}) > 0 {
-				r.count.Add(-1)
-			}
-			var zero V
-			return zero, ErrFull
-		}
+	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name) {
+		var zero V
+		return zero, ErrFull
 	}
 	return v, nil
 }
@@ -123,8 +130,8 @@ func (r *Registry[V]) DeleteFunc(drop func(name string, v V) bool) []V {
 }
 
 // evict removes the least recently seen unpinned entries until the registry is within its cap,
-// plus 1/EvictFraction of the cap; the newcomer that brought it over the cap is spared. It
-// reports false when the registry is over its cap and nothing could be evicted.
+// plus 1/EvictFraction of the cap, sparing the newcomer that brought it over the cap. When that
+// is not enough (every other entry is pinned), the newcomer goes too and evict reports false.
 func (r *Registry[V]) evict(newcomer string) bool {
 	// Only reached past the cap; whoever waits here finds the count back under it and returns.
 	r.evictMu.Lock()
@@ -134,12 +141,7 @@ func (r *Registry[V]) evict(newcomer string) bool {
 		return true
 	}
 	n := int(over) + r.opt.Cap/EvictFraction
-	gone := r.idx.DeleteSelected(func(all map[string]V) func(string, V) bool {
-		drop := r.oldest(all, newcomer, n)
-		return func(name string, v V) bool {
-			return name != newcomer && !r.pinned(v) && drop(r.opt.Seen(v))
-		}
-	})
+	gone := r.idx.DeleteNames(func(all map[string]V) []string { return r.oldest(all, newcomer, n) })
 	r.count.Add(-int64(len(gone)))
 	r.evicted.Add(uint64(len(gone)))
 	if r.opt.OnEvict != nil {
@@ -147,66 +149,71 @@ func (r *Registry[V]) evict(newcomer string) bool {
 			r.opt.OnEvict(v)
 		}
 	}
-	return len(gone) > 0
+	if int64(len(gone)) >= over {
+		return true
+	}
+	if r.idx.Delete([]string{newcomer}) > 0 {
+		r.count.Add(-1)
+	}
+	return false
 }
 
 func (r *Registry[V]) pinned(v V) bool { return r.opt.Pinned != nil && r.opt.Pinned(v) }
 
-// oldest returns a predicate that is true for the n least recently seen candidates of all (not
-// pinned, not the newcomer), given their last-seen time: every candidate seen before the n-th
-// smallest time, and as many candidates seen at that time as make up n.
-func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) func(seen int64) bool {
-	times := make([]int64, 0, len(all))
-	for name, v := range all {
-		if name != newcomer && !r.pinned(v) {
-			times = append(times, r.opt.Seen(v))
-		}
-	}
-	if n >= len(times) {
-		return func(int64) bool { return true }
-	}
-	cut := nthSmallest(times, n-1)
-	atCut := n
-	for _, t := range times {
-		if t < cut {
-			atCut--
-		}
-	}
-	return func(seen int64) bool {
-		switch {
-		case seen < cut:
-			return true
-		case seen == cut && atCut > 0:
-			atCut--
-			return true
-		}
-		return false
-	}
+// candidate is an entry eviction may take, with its last-seen time.
+type candidate struct {
+	name string
+	seen int64
 }
 
-// nthSmallest returns the k-th smallest value of v (0-based), reordering v: quickselect with a
-// median-of-three pivot, O(len(v)) on average.
-func nthSmallest(v []int64, k int) int64 {
+// oldest returns the names of the n least recently seen candidates of all (not pinned, not the
+// newcomer); among entries seen at the same time, any. One pass over all, then a selection in
+// O(len(all)) on average.
+func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) []string {
+	if n <= 0 {
+		return nil
+	}
+	cands := make([]candidate, 0, len(all))
+	for name, v := range all {
+		if name != newcomer && !r.pinned(v) {
+			cands = append(cands, candidate{name, r.opt.Seen(v)})
+		}
+	}
+	if n < len(cands) {
+		selectSmallest(cands, n-1)
+		cands = cands[:n]
+	}
+	names := make([]string, len(cands))
+	for i, c := range cands {
+		names[i] = c.name
+	}
+	return names
+}
+
+// selectSmallest reorders v so that v[k] holds the k-th smallest last-seen time (0-based) and
+// v[:k] the smaller or equal ones: quickselect with a median-of-three pivot, O(len(v)) on
+// average.
+func selectSmallest(v []candidate, k int) {
 	lo, hi := 0, len(v)-1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		// Median of three to the middle.
-		if v[mid] < v[lo] {
+		if v[mid].seen < v[lo].seen {
 			v[mid], v[lo] = v[lo], v[mid]
 		}
-		if v[hi] < v[lo] {
+		if v[hi].seen < v[lo].seen {
 			v[hi], v[lo] = v[lo], v[hi]
 		}
-		if v[hi] < v[mid] {
+		if v[hi].seen < v[mid].seen {
 			v[hi], v[mid] = v[mid], v[hi]
 		}
-		pivot := v[mid]
+		pivot := v[mid].seen
 		i, j := lo, hi
 		for i <= j {
-			for v[i] < pivot {
+			for v[i].seen < pivot {
 				i++
 			}
-			for v[j] > pivot {
+			for v[j].seen > pivot {
 				j--
 			}
 			if i <= j {
@@ -221,8 +228,7 @@ func nthSmallest(v []int64, k int) int64 {
 		case k >= i:
 			lo = i
 		default:
-			return v[k]
+			return
 		}
 	}
-	return v[k]
 }

@@ -218,7 +218,15 @@ func TestNthSmallest(t *testing.T) {
 		sorted := slices.Clone(v)
 		slices.Sort(sorted)
 		k := rng.IntN(n)
-		assert.Equal(t, sorted[k], nthSmallest(slices.Clone(v), k), "n=%d k=%d", n, k)
+		c := make([]candidate, n)
+		for i := range v {
+			c[i] = candidate{fmt.Sprint(i), v[i]}
+		}
+		selectSmallest(c, k)
+		assert.Equal(t, sorted[k], c[k].seen, "n=%d k=%d", n, k)
+		for _, x := range c[:k] {
+			assert.LessOrEqual(t, x.seen, c[k].seen)
+		}
 	}
 }
 
@@ -236,14 +244,20 @@ func TestLoadDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = r.Get("a\nb", newEntry) }))
 }
 
-func BenchmarkLoad(b *testing.B) {
-	r := newTestRegistry(1024, nil)
-	names := make([]string, 1024)
+// loaded returns a registry holding n names, all in its snapshot, and the names.
+func loaded(n int) (*Registry[*entry], []string) {
+	r := newTestRegistry(n, nil)
+	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("service-%d", i)
 		_, _ = r.Get(names[i], newEntry)
 	}
 	r.Snapshot() // promote
+	return r, names
+}
+
+func BenchmarkLoad(b *testing.B) {
+	r, names := loaded(1024)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -253,13 +267,7 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 func BenchmarkLoadParallel(b *testing.B) {
-	r := newTestRegistry(1024, nil)
-	names := make([]string, 1024)
-	for i := range names {
-		names[i] = fmt.Sprintf("service-%d", i)
-		_, _ = r.Get(names[i], newEntry)
-	}
-	r.Snapshot()
+	r, names := loaded(1024)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
@@ -317,4 +325,34 @@ func TestAll(t *testing.T) {
 		break
 	}
 	assert.Equal(t, 1, n)
+}
+
+// TestOldestPicksExactlyN (moved here with the eviction from the health engine).
+func TestOldestPicksExactlyN(t *testing.T) {
+	r := newTestRegistry(1000, nil)
+	all := map[string]*entry{}
+	for i := range 100 {
+		e := &entry{name: fmt.Sprint(i)}
+		e.seen.Store(int64(i / 10)) // ten at each time
+		all[e.name] = e
+	}
+	for _, n := range []int{0, 1, 9, 10, 11, 55, 100, 150} {
+		names := r.oldest(all, "", n)
+		picked, maxAt := len(names), int64(-1)
+		for _, name := range names {
+			maxAt = max(maxAt, all[name].seen.Load())
+		}
+		assert.Equal(t, min(n, 100), picked, "n=%d", n)
+		if n > 0 && n < 100 {
+			assert.Equal(t, int64((n-1)/10), maxAt, "only the oldest, n=%d", n)
+		}
+	}
+}
+
+func BenchmarkLoadMissing(b *testing.B) {
+	r, _ := loaded(16)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Load("never-seen")
+	}
 }

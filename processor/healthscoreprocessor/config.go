@@ -6,12 +6,11 @@ import (
 	"math"
 	"sort"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/internal/validation"
 )
 
@@ -111,20 +110,6 @@ type EventsConfig struct {
 	WarmUp time.Duration `mapstructure:"warm_up"`
 }
 
-var _ confmap.Validator = (*EventsConfig)(nil)
-
-// Validate checks the events settings; confmap prefixes the errors with "events".
-func (c *EventsConfig) Validate() error {
-	var errs []error
-	if !finite(c.MinRate) || c.MinRate <= 0 {
-		errs = append(errs, fmt.Errorf("min_rate: must be a number above 0, got %v", c.MinRate))
-	}
-	if c.WarmUp < 0 {
-		errs = append(errs, fmt.Errorf("warm_up: must be >= 0, got %s", c.WarmUp))
-	}
-	return validation.Join(errs...)
-}
-
 // DependenciesConfig shapes the dependencies signal.
 type DependenciesConfig struct {
 	// Damping is how much of the callees' ill health passes to the caller's dependencies signal:
@@ -132,7 +117,16 @@ type DependenciesConfig struct {
 	Damping float64 `mapstructure:"damping"`
 }
 
-var _ confmap.Validator = (*Config)(nil)
+var (
+	_ confmap.Validator = (*Config)(nil)
+	_ confmap.Validator = (*WeightsConfig)(nil)
+	_ confmap.Validator = (*StatusConfig)(nil)
+	_ confmap.Validator = (*ErrorsConfig)(nil)
+	_ confmap.Validator = (*LatencyConfig)(nil)
+	_ confmap.Validator = (*SaturationConfig)(nil)
+	_ confmap.Validator = (*DependenciesConfig)(nil)
+	_ confmap.Validator = (*EventsConfig)(nil)
+)
 
 // Bounds of the settings.
 const (
@@ -144,115 +138,151 @@ const (
 	maxNameLength = 64 << 10
 )
 
-// Validate checks every setting; each error names its field.
+// Validate checks the top-level settings and those that depend on each other; the nested
+// sections validate themselves.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
-	}
+	var errs validation.List
 	if c.Interval < minInterval || c.Interval > maxInterval {
-		add("interval", "must be between %s and %s, got %s", minInterval, maxInterval, c.Interval)
+		errs.Add("interval", "must be between %s and %s, got %s", minInterval, maxInterval, c.Interval)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"max_components", c.MaxComponents}, {"max_edges", c.MaxEdges}, {"max_hosts", c.MaxHosts}} {
 		if f.v < 1 || f.v > maxCap {
-			add(f.name, "must be between 1 and %d, got %d", maxCap, f.v)
+			errs.Add(f.name, "must be between 1 and %d, got %d", maxCap, f.v)
 		}
 	}
 	if c.MaxNameLength < 1 || c.MaxNameLength > maxNameLength {
-		add("max_name_length", "must be between 1 and %d, got %d", maxNameLength, c.MaxNameLength)
+		errs.Add("max_name_length", "must be between 1 and %d, got %d", maxNameLength, c.MaxNameLength)
 	}
 	if c.StaleAfter < c.Interval {
-		add("stale_after", "must be at least interval (%s), got %s", c.Interval, c.StaleAfter)
+		errs.Add("stale_after", "must be at least interval (%s), got %s", c.Interval, c.StaleAfter)
 	}
 	if c.ExpireAfter < c.StaleAfter {
-		add("expire_after", "must be at least stale_after (%s), got %s", c.StaleAfter, c.ExpireAfter)
+		errs.Add("expire_after", "must be at least stale_after (%s), got %s", c.StaleAfter, c.ExpireAfter)
 	}
-
-	weights := []struct {
-		name string
-		v    float64
-	}{
-		{"weights.errors", c.Weights.Errors}, {"weights.latency", c.Weights.Latency},
-		{"weights.saturation", c.Weights.Saturation}, {"weights.probe", c.Weights.Probe},
-		{"weights.dependencies", c.Weights.Dependencies}, {"weights.events", c.Weights.Events},
-	}
-	var sum float64
-	for _, w := range weights {
-		if !finite(w.v) || w.v < 0 {
-			add(w.name, "must be a number >= 0, got %v", w.v)
-			continue
-		}
-		sum += w.v
-	}
-	if sum <= 0 {
-		add("weights", "at least one weight must be above 0")
-	}
-
-	if !(c.Status.Degraded > 0 && c.Status.Degraded < 1) {
-		add("status.degraded", "must be above 0 and below 1, got %v", c.Status.Degraded)
-	}
-	if !(c.Status.Healthy > c.Status.Degraded && c.Status.Healthy <= 1) {
-		add("status.healthy", "must be above status.degraded (%v) and at most 1, got %v", c.Status.Degraded, c.Status.Healthy)
-	}
-
-	if !(c.Errors.SLOTarget > 0 && c.Errors.SLOTarget < 1) {
-		add("errors.slo_target", "must be above 0 and below 1 (0.999 is 99.9%%), got %v", c.Errors.SLOTarget)
-	}
-	if !finite(c.Errors.PriorCalls) || c.Errors.PriorCalls < 0 {
-		add("errors.prior_calls", "must be a number >= 0, got %v", c.Errors.PriorCalls)
-	}
-
-	if c.Latency.Threshold < 0 {
-		add("latency.threshold", "must be >= 0 (0 learns it), got %s", c.Latency.Threshold)
-	}
+	// The service names of latency.thresholds obey max_name_length.
 	names := make([]string, 0, len(c.Latency.Thresholds))
 	for name := range c.Latency.Thresholds {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if !validName(name, c.MaxNameLength) {
-			add("latency.thresholds", "%q is not a valid service name", name)
-		}
-		if d := c.Latency.Thresholds[name]; d <= 0 {
-			add(fmt.Sprintf("latency.thresholds[%q]", name), "must be above 0, got %s", d)
+		if registry.CheckName(name, c.MaxNameLength) != registry.NameOK {
+			errs.Add("latency: thresholds", "%q is not a valid service name", name)
 		}
 	}
-	if !(c.Latency.Quantile > 0 && c.Latency.Quantile < 1) {
-		add("latency.quantile", "must be above 0 and below 1, got %v", c.Latency.Quantile)
-	}
-	if c.Latency.BaselineHalfLife <= 0 {
-		add("latency.baseline_half_life", "must be above 0, got %s", c.Latency.BaselineHalfLife)
-	}
-	if c.Latency.BaselineMinCalls < 1 {
-		add("latency.baseline_min_calls", "must be at least 1, got %d", c.Latency.BaselineMinCalls)
-	}
+	return errs.Err()
+}
 
-	if !(c.Saturation.Threshold >= 0 && c.Saturation.Threshold < 1) {
-		add("saturation.threshold", "must be at least 0 and below 1, got %v", c.Saturation.Threshold)
+// Validate checks the weights: each a number >= 0, at least one above 0.
+func (w *WeightsConfig) Validate() error {
+	var errs validation.List
+	var sum float64
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"errors", w.Errors}, {"latency", w.Latency}, {"saturation", w.Saturation},
+		{"probe", w.Probe}, {"dependencies", w.Dependencies}, {"events", w.Events},
+	} {
+		if !finite(f.v) || f.v < 0 {
+			errs.Add(f.name, "must be a number >= 0, got %v", f.v)
+			continue
+		}
+		sum += f.v
 	}
-	if !(c.Saturation.Floor >= 0 && c.Saturation.Floor <= 1) {
-		add("saturation.floor", "must be between 0 and 1, got %v", c.Saturation.Floor)
+	if sum <= 0 {
+		errs = append(errs, errors.New("at least one weight must be above 0"))
 	}
-	if !(c.Dependencies.Damping >= 0 && c.Dependencies.Damping <= 1) {
-		add("dependencies.damping", "must be between 0 and 1, got %v", c.Dependencies.Damping)
+	return errs.Err()
+}
+
+// Validate checks the cut-offs: 0 < degraded < healthy <= 1.
+func (s *StatusConfig) Validate() error {
+	var errs validation.List
+	if !(s.Degraded > 0 && s.Degraded < 1) {
+		errs.Add("degraded", "must be above 0 and below 1, got %v", s.Degraded)
 	}
-	return errors.Join(errs...)
+	if !(s.Healthy > s.Degraded && s.Healthy <= 1) {
+		errs.Add("healthy", "must be above status.degraded (%v) and at most 1, got %v", s.Degraded, s.Healthy)
+	}
+	return errs.Err()
+}
+
+// Validate checks the errors signal's settings.
+func (e *ErrorsConfig) Validate() error {
+	var errs validation.List
+	if !(e.SLOTarget > 0 && e.SLOTarget < 1) {
+		errs.Add("slo_target", "must be above 0 and below 1 (0.999 is 99.9%%), got %v", e.SLOTarget)
+	}
+	if !finite(e.PriorCalls) || e.PriorCalls < 0 {
+		errs.Add("prior_calls", "must be a number >= 0, got %v", e.PriorCalls)
+	}
+	return errs.Err()
+}
+
+// Validate checks the latency signal's settings (the names of thresholds are checked against
+// max_name_length at the top).
+func (l *LatencyConfig) Validate() error {
+	var errs validation.List
+	if l.Threshold < 0 {
+		errs.Add("threshold", "must be >= 0 (0 learns it), got %s", l.Threshold)
+	}
+	names := make([]string, 0, len(l.Thresholds))
+	for name := range l.Thresholds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if d := l.Thresholds[name]; d <= 0 {
+			errs.Add(fmt.Sprintf("thresholds[%q]", name), "must be above 0, got %s", d)
+		}
+	}
+	if !(l.Quantile > 0 && l.Quantile < 1) {
+		errs.Add("quantile", "must be above 0 and below 1, got %v", l.Quantile)
+	}
+	if l.BaselineHalfLife <= 0 {
+		errs.Add("baseline_half_life", "must be above 0, got %s", l.BaselineHalfLife)
+	}
+	if l.BaselineMinCalls < 1 {
+		errs.Add("baseline_min_calls", "must be at least 1, got %d", l.BaselineMinCalls)
+	}
+	return errs.Err()
+}
+
+// Validate checks the saturation signal's settings.
+func (s *SaturationConfig) Validate() error {
+	var errs validation.List
+	if !(s.Threshold >= 0 && s.Threshold < 1) {
+		errs.Add("threshold", "must be at least 0 and below 1, got %v", s.Threshold)
+	}
+	if !(s.Floor >= 0 && s.Floor <= 1) {
+		errs.Add("floor", "must be between 0 and 1, got %v", s.Floor)
+	}
+	return errs.Err()
+}
+
+// Validate checks the dependencies signal's settings.
+func (d *DependenciesConfig) Validate() error {
+	var errs validation.List
+	if !(d.Damping >= 0 && d.Damping <= 1) {
+		errs.Add("damping", "must be between 0 and 1, got %v", d.Damping)
+	}
+	return errs.Err()
+}
+
+// Validate checks the events signal's settings.
+func (c *EventsConfig) Validate() error {
+	var errs validation.List
+	if !finite(c.MinRate) || c.MinRate <= 0 {
+		errs.Add("min_rate", "must be a number above 0, got %v", c.MinRate)
+	}
+	if c.WarmUp < 0 {
+		errs.Add("warm_up", "must be >= 0, got %s", c.WarmUp)
+	}
+	return errs.Err()
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-func validName(name string, maxLen int) bool {
-	if name == "" || len(name) > maxLen || !utf8.ValidString(name) {
-		return false
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}

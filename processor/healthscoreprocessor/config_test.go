@@ -71,7 +71,7 @@ func TestConfigStruct(t *testing.T) {
 }
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	require.NoError(t, createDefaultConfig().(*Config).Validate())
+	require.NoError(t, confmap.Validate(createDefaultConfig()))
 }
 
 func TestValidateNamesTheField(t *testing.T) {
@@ -87,34 +87,34 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"max_name_length", func(c *Config) { c.MaxNameLength = 0 }},
 		{"stale_after", func(c *Config) { c.StaleAfter = time.Second }},
 		{"expire_after", func(c *Config) { c.ExpireAfter = time.Minute }},
-		{"weights.errors", func(c *Config) { c.Weights.Errors = -0.1 }},
-		{"weights.latency", func(c *Config) { c.Weights.Latency = math.NaN() }},
-		{"weights.saturation", func(c *Config) { c.Weights.Saturation = math.Inf(1) }},
-		{"weights.probe", func(c *Config) { c.Weights.Probe = -1 }},
-		{"weights.dependencies", func(c *Config) { c.Weights.Dependencies = -1 }},
-		{"weights.events", func(c *Config) { c.Weights.Events = -1 }},
+		{"weights: errors", func(c *Config) { c.Weights.Errors = -0.1 }},
+		{"weights: latency", func(c *Config) { c.Weights.Latency = math.NaN() }},
+		{"weights: saturation", func(c *Config) { c.Weights.Saturation = math.Inf(1) }},
+		{"weights: probe", func(c *Config) { c.Weights.Probe = -1 }},
+		{"weights: dependencies", func(c *Config) { c.Weights.Dependencies = -1 }},
+		{"weights: events", func(c *Config) { c.Weights.Events = -1 }},
 		{"weights", func(c *Config) { c.Weights = WeightsConfig{} }},
-		{"status.degraded", func(c *Config) { c.Status.Degraded = 0 }},
-		{"status.healthy", func(c *Config) { c.Status.Healthy = 0.4 }},
-		{"status.healthy", func(c *Config) { c.Status.Healthy = 1.5 }},
-		{"errors.slo_target", func(c *Config) { c.Errors.SLOTarget = 1 }},
-		{"errors.slo_target", func(c *Config) { c.Errors.SLOTarget = 99.9 }},
-		{"errors.prior_calls", func(c *Config) { c.Errors.PriorCalls = -1 }},
-		{"latency.threshold", func(c *Config) { c.Latency.Threshold = -time.Second }},
-		{`latency.thresholds["payments"]`, func(c *Config) { c.Latency.Thresholds = map[string]time.Duration{"payments": 0} }},
-		{"latency.thresholds", func(c *Config) { c.Latency.Thresholds = map[string]time.Duration{"bad\nname": time.Second} }},
-		{"latency.quantile", func(c *Config) { c.Latency.Quantile = 1 }},
-		{"latency.baseline_half_life", func(c *Config) { c.Latency.BaselineHalfLife = 0 }},
-		{"latency.baseline_min_calls", func(c *Config) { c.Latency.BaselineMinCalls = 0 }},
-		{"saturation.threshold", func(c *Config) { c.Saturation.Threshold = 1 }},
-		{"saturation.floor", func(c *Config) { c.Saturation.Floor = 2 }},
-		{"dependencies.damping", func(c *Config) { c.Dependencies.Damping = 1.5 }},
+		{"status: degraded", func(c *Config) { c.Status.Degraded = 0 }},
+		{"status: healthy", func(c *Config) { c.Status.Healthy = 0.4 }},
+		{"status: healthy", func(c *Config) { c.Status.Healthy = 1.5 }},
+		{"errors: slo_target", func(c *Config) { c.Errors.SLOTarget = 1 }},
+		{"errors: slo_target", func(c *Config) { c.Errors.SLOTarget = 99.9 }},
+		{"errors: prior_calls", func(c *Config) { c.Errors.PriorCalls = -1 }},
+		{"latency: threshold", func(c *Config) { c.Latency.Threshold = -time.Second }},
+		{`latency: thresholds["payments"]`, func(c *Config) { c.Latency.Thresholds = map[string]time.Duration{"payments": 0} }},
+		{"latency: thresholds", func(c *Config) { c.Latency.Thresholds = map[string]time.Duration{"bad\nname": time.Second} }},
+		{"latency: quantile", func(c *Config) { c.Latency.Quantile = 1 }},
+		{"latency: baseline_half_life", func(c *Config) { c.Latency.BaselineHalfLife = 0 }},
+		{"latency: baseline_min_calls", func(c *Config) { c.Latency.BaselineMinCalls = 0 }},
+		{"saturation: threshold", func(c *Config) { c.Saturation.Threshold = 1 }},
+		{"saturation: floor", func(c *Config) { c.Saturation.Floor = 2 }},
+		{"dependencies: damping", func(c *Config) { c.Dependencies.Damping = 1.5 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
 			c := createDefaultConfig().(*Config)
 			tt.mutate(c)
-			err := c.Validate()
+			err := confmap.Validate(c)
 			require.Error(t, err)
 			assert.True(t, strings.HasPrefix(err.Error(), tt.field+": "), "%q should start with %q", err.Error(), tt.field)
 		})
@@ -142,8 +142,8 @@ func TestValidateReportsEveryError(t *testing.T) {
 	c := createDefaultConfig().(*Config)
 	c.MaxComponents = 0
 	c.Dependencies.Damping = -1
-	err := c.Validate()
+	err := confmap.Validate(c)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "max_components")
-	assert.Contains(t, err.Error(), "dependencies.damping")
+	assert.Contains(t, err.Error(), "dependencies: damping")
 }

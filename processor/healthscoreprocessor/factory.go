@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 )
 
@@ -24,7 +25,7 @@ const (
 	defaultMaxComponents = 10_000
 	defaultMaxEdges      = 50_000
 	defaultMaxHosts      = 10_000
-	defaultMaxNameLength = 256
+	defaultMaxNameLength = registry.DefaultMaxNameLength
 	defaultStaleAfter    = 5 * time.Minute
 	defaultExpireAfter   = time.Hour
 

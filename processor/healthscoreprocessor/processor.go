@@ -54,7 +54,7 @@ type healthScore struct {
 func newHealthScore(set processor.Settings, cfg *Config, release func()) (*healthScore, error) {
 	tel, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
-		return nil, fmt.Errorf("healthscore: telemetry: %w", err)
+		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	return &healthScore{
 		cfg:     cfg,
@@ -116,7 +116,7 @@ func (hs *healthScore) start(_ context.Context, host component.Host) error {
 			return fmt.Errorf("healthscore: %w", err)
 		}
 		if err := hs.tel.RegisterCallback(hs.observe); err != nil {
-			return fmt.Errorf("healthscore: telemetry: %w", err)
+			return fmt.Errorf("telemetry: %w", err)
 		}
 		hs.stop, hs.done = make(chan struct{}), make(chan struct{})
 		go hs.loop(hs.stop, hs.done)
@@ -150,11 +150,11 @@ func findBreaker(host component.Host, id component.ID) (breakerfeed.Feeder, erro
 	}
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
-		return nil, fmt.Errorf("healthscore: breaker extension %q not found: configure it and list it in service.extensions", id)
+		return nil, fmt.Errorf("breaker extension %q not found: configure it and list it in service.extensions", id)
 	}
 	feeder, ok := ext.(breakerfeed.Feeder)
 	if !ok {
-		return nil, fmt.Errorf("healthscore: extension %q is not a breaker extension (it does not implement breakerfeed.Feeder)", id)
+		return nil, fmt.Errorf("extension %q is not a breaker extension (it does not implement breakerfeed.Feeder)", id)
 	}
 	return feeder, nil
 }

@@ -212,8 +212,8 @@ func TestStartErrors(t *testing.T) {
 		host component.Host
 		want string
 	}{
-		{"the named breaker is not configured", testHost{}, `healthscore: breaker extension "breaker" not found`},
-		{"the named extension is not a breaker", testHost{breakerID: notABreaker{}}, `healthscore: extension "breaker" is not a breaker extension`},
+		{"the named breaker is not configured", testHost{}, `breaker extension "breaker" not found`},
+		{"the named extension is not a breaker", testHost{breakerID: notABreaker{}}, `extension "breaker" is not a breaker extension`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -123,8 +123,10 @@ func (e *emitter) emit(r *rule, ref pointRef, pred *prediction) {
 		a.PutStr(attrRiskType, riskTypeThreshold)
 		a.PutDouble(attrThreshold, r.threshold)
 	}
-	g := e.gauge(metricAnomaly, "1", "How unusual the latest value is for this series, 0..1")
-	point(g, ref, pred.anomaly)
+	if pred.hasAnomaly {
+		g := e.gauge(metricAnomaly, "1", "How unusual the latest value is for this series, 0..1")
+		point(g, ref, pred.anomaly)
+	}
 	if len(pred.burn) > 0 {
 		g := e.gauge(metricRisk, "1", "Probability of crossing the threshold within the horizon, or error-budget burn risk")
 		a := point(g, ref, pred.burnRisk)

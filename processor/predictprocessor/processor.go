@@ -236,6 +236,7 @@ type prediction struct {
 	ttt        float64
 	risk       float64
 	anomaly    float64
+	hasAnomaly bool // the detector is warm: before, no anomaly score is emitted
 	burn       []forecast.BurnState
 	burnRisk   float64
 	burnWindow string
@@ -306,7 +307,7 @@ func (p *predictProcessor) learn(s *series, ts int64, v float64) (prediction, bo
 		return prediction{}, false
 	}
 	r := s.rule
-	pred := prediction{anomaly: anomaly, values: make([]float64, len(r.horizons))}
+	pred := prediction{anomaly: anomaly, hasAnomaly: s.det.Warm(), values: make([]float64, len(r.horizons))}
 	reach := math.Inf(1) // a linear rule extrapolates as far as asked, as predict_linear does
 	if s.linear == nil {
 		reach = s.trend.Reach()

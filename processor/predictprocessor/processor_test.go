@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
 
@@ -170,11 +171,31 @@ func TestNothingBeforeWarmUp(t *testing.T) {
 	h := newHarness(t, cfg)
 	for i := 0; i < 20; i++ { // 20 points over 9.5 minutes
 		h.consume(t, memBatch(t0.Add(time.Duration(i)*30*time.Second), 0.5, nil))
-		assert.Empty(t, h.outputs("predict.anomaly.score"), "point %d", i)
+		assert.Empty(t, h.outputs("predict.risk"), "point %d", i)
 	}
 	h.consume(t, memBatch(t0.Add(10*time.Minute), 0.5, nil))
-	assert.Len(t, h.outputs("predict.anomaly.score"), 1)
+	assert.NotEmpty(t, h.outputs("predict.risk"))
 	assert.Empty(t, h.outputs("predict.time_to_threshold"), "a flat series never crosses")
+}
+
+func TestNoAnomalyScoreBeforeTheDetectorIsWarm(t *testing.T) {
+	// A clean linear ramp at 30 s: the forecasts start after warm_up, the anomaly score only once
+	// the detector has learnt from DefaultDetectorConfig().WarmUp points, and then it is 0.
+	cfg := testConfig()
+	cfg.WarmUp, cfg.WarmUpPoints = time.Minute, 3
+	h := newHarness(t, cfg)
+	warm := forecast.DefaultDetectorConfig().WarmUp
+	for i := 0; i < warm+50; i++ {
+		h.consume(t, memBatch(t0.Add(time.Duration(i)*30*time.Second), 0.2+0.0005*float64(i), nil))
+		scores := h.outputs("predict.anomaly.score")
+		if i < warm {
+			require.Empty(t, scores, "point %d: no anomaly score before the detector is warm", i)
+			continue
+		}
+		require.Len(t, scores, 1, "point %d", i)
+		require.Less(t, scores[0].DoubleValue(), 1e-3, "point %d: a clean ramp is no anomaly", i)
+		require.NotEmpty(t, h.outputs("predict.value"))
+	}
 }
 
 func TestUnwatchedMetricsPassUntouched(t *testing.T) {
@@ -414,8 +435,8 @@ func TestPointsWithoutTimestampAreTakenAsNow(t *testing.T) {
 		time.Sleep(2 * time.Millisecond) // so "now" moves on between batches
 	}
 	assert.Equal(t, int64(3), h.counter(t, "otelcol_predict_points"))
-	require.Len(t, h.outputs("predict.anomaly.score"), 1)
-	assert.NotZero(t, h.outputs("predict.anomaly.score")[0].Timestamp())
+	require.NotEmpty(t, h.outputs("predict.risk"))
+	assert.NotZero(t, h.outputs("predict.risk")[0].Timestamp())
 }
 
 // memBatch is a system.memory.utilization point of state "used" (what the default rule watches).

@@ -332,5 +332,5 @@ service:
 `, harness.FreePort(t))
 	res := harness.Run(t, 30*time.Second, "--config="+harness.WriteConfig(t, config))
 	assert.NotEqual(t, 0, res.ExitCode, res.Output)
-	assert.Contains(t, res.Output, `healthscore: breaker extension "breaker" not found`)
+	assert.Contains(t, res.Output, `"healthscore" processor: breaker extension "breaker" not found`, "the collector names the component")
 }

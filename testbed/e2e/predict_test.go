@@ -54,6 +54,24 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 	defer conn.Close()
 	client := pmetricotlp.NewGRPCClient(conn)
 	now := time.Now()
+	// Beside it, a calm disk with 200 points (a minute apart): enough for the anomaly detector
+	// to be warm (150 points), where the filling one, with 61, is not.
+	for i := 0; i < 200; i++ {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("host.name", "disk-host")
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("vigil.e2e.disk.utilization")
+		m.SetUnit("1")
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("mountpoint", "/calm")
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i-199) * time.Minute)))
+		dp.SetDoubleValue(0.3 + 0.001*float64(i%5))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
+		cancel()
+		require.NoError(t, err)
+	}
 	for i := 0; i <= 60; i++ {
 		md := pmetric.NewMetrics()
 		rm := md.ResourceMetrics().AppendEmpty()
@@ -80,7 +98,9 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 		// Host memory, watched from the host_metrics receiver.
 		// A horizon is forecast once the series is a twelfth as old: 1 m after 5 s.
 		assert.Regexp(c, `predict_value_ratio\{[^}]*predict_horizon="60"[^}]*predict_source="system.memory.utilization"[^}]*state="used"`, body)
-		assert.Regexp(c, `predict_anomaly_score_ratio\{[^}]*predict_source="system.memory.utilization"`, body)
+		// An anomaly score only from a warm detector: the calm disk has one, the filling disk not.
+		assert.Regexp(c, `predict_anomaly_score_ratio\{[^}]*mountpoint="/calm"[^}]*predict_source="vigil.e2e.disk.utilization"`, body)
+		assert.NotRegexp(c, `predict_anomaly_score_ratio\{[^}]*mountpoint="/data"`, body)
 		assert.Regexp(c, `predict_risk_ratio\{[^}]*predict_risk_type="threshold"[^}]*predict_source="system.memory.utilization"`, body)
 		// The disk sent over OTLP: time to threshold with its own labels kept.
 		m := ttt.FindStringSubmatch(body)

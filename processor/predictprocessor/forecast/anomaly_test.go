@@ -105,3 +105,57 @@ func TestIgnoresNaNAndWarmsUp(t *testing.T) {
 	}
 	require.Equal(t, 150, d.Points())
 }
+
+func TestNoScoreBeforeWarmOnACleanRamp(t *testing.T) {
+	// A clean linear ramp sets a new record at every point; a detector that is still learning its
+	// range and spread must not call that an anomaly (the processor used to emit 0.46 here).
+	cfg := DefaultDetectorConfig()
+	for _, step := range []float64{1e-4, 1, 1e4} {
+		d := NewDetector(cfg)
+		for i := 0; i < 3*288; i++ { // three days at 5 minutes
+			s := d.UpdateAt(start.Add(time.Duration(i)*5*time.Minute), 0.5+step*float64(i))
+			require.Equal(t, i+1 > cfg.WarmUp, d.Warm(), "step %g, point %d", step, i)
+			if !d.Warm() {
+				require.Zero(t, s, "step %g, point %d: no score before warm", step, i)
+			}
+			// Once warm, rounding in the averages can leave a trace, far below any alert.
+			require.Less(t, s, 1e-3, "step %g, point %d: a clean ramp is no anomaly", step, i)
+		}
+	}
+}
+
+func TestScoresOnlyOnceWarm(t *testing.T) {
+	// The same spike scores 0 while the detector learns and is an alert once it is warm.
+	cfg := DefaultDetectorConfig()
+	rng := rand.New(rand.NewPCG(4, 4))
+	noise := func(int) float64 { return 50 + rng.NormFloat64() }
+	d := NewDetector(cfg)
+	stream(d, 0, cfg.WarmUp-1, noise)
+	require.False(t, d.Warm())
+	assert.Zero(t, stream(d, cfg.WarmUp-1, 1, func(int) float64 { return 80 })[0], "spike while learning")
+	stream(d, cfg.WarmUp, 200, noise)
+	require.True(t, d.Warm())
+	assert.GreaterOrEqual(t, stream(d, cfg.WarmUp+200, 1, func(int) float64 { return 120 })[0], cfg.AlertLevel, "spike once warm")
+}
+
+func TestScoresStayInRangeOnHostileSeries(t *testing.T) {
+	// Extreme magnitudes, constant stretches, sign flips and zeros: every score is a number in
+	// [0, 1], and the detector keeps scoring afterwards.
+	rng := rand.New(rand.NewPCG(6, 6))
+	series := map[string]func(i int) float64{
+		"huge":        func(i int) float64 { return 1e300 * (1 + 0.1*rng.NormFloat64()) },
+		"tiny":        func(i int) float64 { return 1e-300 * float64(i%7) },
+		"flat then":   func(i int) float64 { return float64(i / 500) },
+		"sign flips":  func(i int) float64 { return math.Copysign(1e6, float64(i%3-1)) },
+		"mostly zero": func(i int) float64 { return float64(int(rng.ExpFloat64()*3) / 4 * 1000) },
+		"heavy tail":  func(i int) float64 { return 1 / (rng.Float64() + 1e-12) },
+	}
+	for name, f := range series {
+		d := NewDetector(DefaultDetectorConfig())
+		for i, s := range stream(d, 0, 3000, f) {
+			require.False(t, math.IsNaN(s), "%s point %d", name, i)
+			require.True(t, s >= 0 && s <= 1, "%s point %d: %v", name, i, s)
+		}
+		require.True(t, d.Warm(), name)
+	}
+}

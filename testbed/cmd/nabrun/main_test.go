@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 )
 
 func TestMain(m *testing.M) {
@@ -126,4 +131,100 @@ func TestRejectsBadInput(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// repoNAB is the NAB subset shipped in the repository.
+const repoNAB = "../../nab"
+
+// scorePy runs testbed/nab/score.py --json on results and returns each profile's optimized score
+// and, with threshold > 0, its score at that fixed threshold.
+func scorePy(t *testing.T, data, results string, threshold float64, extra ...string) map[string][2]float64 {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not found: the reference scorer cannot run")
+	}
+	args := append([]string{filepath.Join(repoNAB, "score.py"), "--data", data, "--results", results, "--json",
+		"--threshold", strconv.FormatFloat(threshold, 'g', -1, 64)}, extra...)
+	out, err := exec.Command(py, args...).Output()
+	require.NoError(t, err, "score.py %v", args)
+	var report struct {
+		Profiles map[string]struct {
+			Optimized struct{ Score float64 } `json:"optimized"`
+			Fixed     struct{ Score float64 } `json:"fixed"`
+		} `json:"profiles"`
+	}
+	require.NoError(t, json.Unmarshal(out, &report))
+	got := map[string][2]float64{}
+	for name, p := range report.Profiles {
+		got[name] = [2]float64{p.Optimized.Score, p.Fixed.Score}
+	}
+	return got
+}
+
+func TestGoScorerMatchesScorePy(t *testing.T) {
+	// The in-process scorer (used to choose settings in cross-validation) must agree with the
+	// reference score.py on the real data: all categories, and one category alone, both at NAB's
+	// optimised threshold and at a fixed one.
+	data := filepath.Join(repoNAB, "data")
+	out := t.TempDir()
+	require.NoError(t, run([]string{"--data", data, "--out", out}, &bytes.Buffer{}))
+	set, err := loadSet(data)
+	require.NoError(t, err)
+	require.NoError(t, set.label(filepath.Join(repoNAB, "labels", "combined_windows.json")))
+	cats := []string{"artificialNoAnomaly", "artificialWithAnomaly", "realAWSCloudwatch", "realTraffic"}
+	pools := byCategory(set, cats, forecast.DefaultDetectorConfig())
+	const fixed = 0.2
+	for _, tc := range []struct {
+		name  string
+		pool  *pool
+		extra []string
+	}{
+		{name: "all", pool: merge(pools...)},
+		{name: "realTraffic", pool: pools[3], extra: []string{"--categories", "realTraffic"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := scorePy(t, data, out, fixed, tc.extra...)
+			for _, pr := range profiles {
+				assert.InDelta(t, want[pr.name][0], tc.pool.best(pr).score, 1e-9, "%s optimized", pr.name)
+				assert.InDelta(t, want[pr.name][1], tc.pool.evaluate(fixed, pr).score, 1e-9, "%s at %v", pr.name, fixed)
+			}
+		})
+	}
+}
+
+func TestCrossValidationNeverSeesTheHeldOutCategory(t *testing.T) {
+	// Each fold's choice of setting and threshold depends on the other categories only: changing
+	// the held-out category's data changes its scores but not what was chosen for it.
+	data := filepath.Join(repoNAB, "data")
+	set, err := loadSet(data)
+	require.NoError(t, err)
+	require.NoError(t, set.label(filepath.Join(repoNAB, "labels", "combined_windows.json")))
+	cands := candidates(tunables[:1])
+	var before bytes.Buffer
+	require.NoError(t, crossValidate(set, cands, false, &before))
+	for _, s := range set {
+		if s.category == "realTraffic" {
+			slices.Reverse(s.x) // the same windows over the values in reverse order
+		}
+	}
+	var after bytes.Buffer
+	require.NoError(t, crossValidate(set, cands, false, &after))
+	row := func(out, cat string) []string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, cat+" ") {
+				return strings.Fields(l)
+			}
+		}
+		t.Fatalf("no row %s in\n%s", cat, out)
+		return nil
+	}
+	b, a := row(before.String(), "realTraffic"), row(after.String(), "realTraffic")
+	// Columns: category, standard, low_fp, low_fn, re-opt, train, threshold, detected, FP, setting...
+	assert.Equal(t, b[5:7], a[5:7], "training score and threshold of the realTraffic fold")
+	assert.Equal(t, b[9:], a[9:], "setting chosen for the realTraffic fold")
+	assert.NotEqual(t, b[1], a[1], "the held-out score does see the changed data")
+	// Every other fold trains on realTraffic, so its training score moves.
+	assert.NotEqual(t, row(before.String(), "realAWSCloudwatch")[5], row(after.String(), "realAWSCloudwatch")[5])
+	assert.Contains(t, before.String(), "NAB cross-validated mean standard=")
 }

@@ -1,7 +1,7 @@
 // Package breaker holds Vigil's adaptive circuit breakers: one state machine per target, fed
 // with call outcomes and probe results, trip rules relative to each target's learned baseline,
-// backoff, a ramped half-open, operator overrides, and a bounded registry of targets with
-// least-recently-seen eviction. Time comes from a Clock, so every timed behaviour is tested on
+// backoff, a ramped half-open, operator overrides, and a bounded registry of targets
+// (internal/registry) with least-recently-seen eviction that spares overridden and open targets. Time comes from a Clock, so every timed behaviour is tested on
 // a fake one; no goroutine runs per target.
 package breaker
 
@@ -11,11 +11,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 
@@ -27,6 +24,8 @@ var (
 	ErrEmptyTarget   = errors.New("target name is empty")
 	ErrTargetTooLong = errors.New("target name is too long")
 	ErrTargetInvalid = errors.New("target name is not UTF-8 or holds control characters")
+	// ErrTargetsFull: max_targets are tracked and every one is overridden or not closed.
+	ErrTargetsFull = errors.New("max_targets reached and every target is overridden or not closed")
 )
 
 // Registry holds the breakers of every target. It is safe for concurrent use; recording an
@@ -39,13 +38,10 @@ type Registry struct {
 	bucketWidth  int64
 	onTransition func(Transition)
 
-	targets *registry.Index[*target]
-	count   atomic.Int64
+	targets *registry.Registry[*target]
 	prior   baseline // what an unknown target is assumed to be, for its status
-	evictMu sync.Mutex
 
 	dropped atomic.Uint64 // outcomes and probes with an invalid target name
-	evicted atomic.Uint64 // targets evicted to stay within MaxTargets
 }
 
 var _ breakerfeed.Feeder = (*Registry)(nil)
@@ -60,26 +56,32 @@ func New(s Settings, clock Clock, onTransition func(Transition)) *Registry {
 		bucketWidth:  width,
 		decay:        math.Exp2(-float64(width) / float64(s.BaselineHalfLife)),
 		onTransition: onTransition,
-		targets:      registry.NewIndex[*target](),
-		prior:        newBaseline(&s),
+		targets: registry.New(registry.Options[*target]{
+			Cap:           s.MaxTargets,
+			MaxNameLength: s.MaxTargetLength,
+			Seen:          func(t *target) int64 { return t.lastSeen.Load() },
+			Pinned:        pinned,
+		}),
+		prior: newBaseline(&s),
 	}
 }
 
-// ValidateTarget checks a target name: non-empty, at most maxLen bytes, UTF-8 without control
-// characters.
+// pinned: eviction never forgets an operator's override, nor a breaker that is not closed
+// (forgetting it would let traffic through to a target it protects).
+func pinned(t *target) bool {
+	return t.currentMode() != ModeAuto || t.machine() != breakerfeed.Closed
+}
+
+// ValidateTarget checks a target name with the registry's name rule: non-empty, at most maxLen
+// bytes, UTF-8 without control characters.
 func ValidateTarget(name string, maxLen int) error {
-	switch {
-	case name == "":
+	switch registry.CheckName(name, maxLen) {
+	case registry.NameEmpty:
 		return ErrEmptyTarget
-	case len(name) > maxLen:
+	case registry.NameTooLong:
 		return fmt.Errorf("%w (%d bytes, at most %d)", ErrTargetTooLong, len(name), maxLen)
-	case !utf8.ValidString(name):
+	case registry.NameInvalid:
 		return ErrTargetInvalid
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return ErrTargetInvalid
-		}
 	}
 	return nil
 }
@@ -89,57 +91,25 @@ func (r *Registry) lookup(name string) *target {
 	return t
 }
 
-// get returns the target named name, creating it (and evicting if over the cap) when new.
+// get returns the target named name, creating it (and evicting past the cap) when new.
 func (r *Registry) get(name string, now int64) (*target, error) {
 	if t := r.lookup(name); t != nil {
 		return t, nil
 	}
-	if err := ValidateTarget(name, r.settings.MaxTargetLength); err != nil {
-		return nil, err
+	// The registry hands over its own copy of the name: the caller's string may alias a buffer
+	// it reuses (pdata attributes).
+	t, err := r.targets.Get(name, func(key string) *target { return newTarget(key, now, r) })
+	switch err {
+	case nil:
+		return t, nil
+	case registry.ErrFull:
+		return nil, ErrTargetsFull
 	}
-	// The index hands over its own copy of the name: the caller's string may alias a buffer it
-	// reuses (pdata attributes).
-	t, created := r.targets.LoadOrStore(name, func(key string) *target {
-		return newTarget(key, now, r)
-	})
-	if created && r.count.Add(1) > int64(r.settings.MaxTargets) {
-		r.evict()
-	}
-	return t, nil
-}
-
-// evict removes the least recently seen targets until the registry is within its cap, taking
-// out 1/64 of the cap at once so that a stream of new names costs O(1) amortised per name.
-func (r *Registry) evict() {
-	// Only reached past the cap; whoever waits here finds the count back under it and returns.
-	r.evictMu.Lock()
-	defer r.evictMu.Unlock()
-	over := r.count.Load() - int64(r.settings.MaxTargets)
-	if over <= 0 {
-		return
-	}
-	n := int(over) + r.settings.MaxTargets/64
-	type seen struct {
-		name string
-		at   int64
-	}
-	snap := r.targets.Snapshot()
-	all := make([]seen, 0, len(snap))
-	for name, t := range snap {
-		all = append(all, seen{name, t.lastSeen.Load()})
-	}
-	slices.SortFunc(all, func(a, b seen) int { return cmp.Compare(a.at, b.at) })
-	names := make([]string, 0, n)
-	for i := 0; i < n && i < len(all); i++ {
-		names = append(names, all[i].name)
-	}
-	gone := r.targets.Delete(names)
-	r.count.Add(-int64(gone))
-	r.evicted.Add(uint64(gone))
+	return nil, ValidateTarget(name, r.settings.MaxTargetLength)
 }
 
 func (r *Registry) emit(ev *events) {
-	if r.onTransition == nil {
+	if ev.n == 0 || r.onTransition == nil {
 		return
 	}
 	for i := 0; i < ev.n; i++ {
@@ -147,40 +117,43 @@ func (r *Registry) emit(ev *events) {
 	}
 }
 
-// RecordOutcome records one finished call to target.
-func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
+// seen returns the target named name, created when new and marked seen now; nil, counted as
+// dropped, when the name is refused.
+func (r *Registry) seen(name string) (*target, int64) {
 	now := r.clock.Now()
-	t, err := r.get(target, now)
+	t, err := r.get(name, now)
 	if err != nil {
 		r.dropped.Add(1)
-		return
+		return nil, now
 	}
 	t.touch(now)
+	return t, now
+}
+
+// RecordOutcome records one finished call to target.
+func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
+	t, now := r.seen(target)
+	if t == nil {
+		return
+	}
 	var ev events
 	t.mu.Lock()
 	t.record(now, o, r, &ev)
 	t.mu.Unlock()
-	if ev.n > 0 {
-		r.emit(&ev)
-	}
+	r.emit(&ev)
 }
 
 // RecordProbe records an active probe of target.
 func (r *Registry) RecordProbe(target string, ok bool) {
-	now := r.clock.Now()
-	t, err := r.get(target, now)
-	if err != nil {
-		r.dropped.Add(1)
+	t, now := r.seen(target)
+	if t == nil {
 		return
 	}
-	t.touch(now)
 	var ev events
 	t.mu.Lock()
 	t.probe(now, ok, r, &ev)
 	t.mu.Unlock()
-	if ev.n > 0 {
-		r.emit(&ev)
-	}
+	r.emit(&ev)
 }
 
 // Allow decides whether a call to target may go ahead now. In half-open it takes one
@@ -256,7 +229,7 @@ func (r *Registry) Mode(target string) Mode {
 
 // States calls fn with every known target and its state until fn returns false.
 func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) {
-	for name, t := range r.targets.Snapshot() {
+	for name, t := range r.targets.All() {
 		if !fn(name, actingState(t)) {
 			return
 		}
@@ -282,13 +255,13 @@ func (r *Registry) SetMode(target string, m Mode) (Status, error) {
 }
 
 // Len returns how many targets are tracked.
-func (r *Registry) Len() int { return int(r.count.Load()) }
+func (r *Registry) Len() int { return r.targets.Len() }
 
 // Dropped returns how many outcomes and probes were dropped for an invalid target name.
 func (r *Registry) Dropped() uint64 { return r.dropped.Load() }
 
 // Evicted returns how many targets were evicted to stay within MaxTargets.
-func (r *Registry) Evicted() uint64 { return r.evicted.Load() }
+func (r *Registry) Evicted() uint64 { return r.targets.Evicted() }
 
 // Settings returns the registry's settings.
 func (r *Registry) Settings() Settings { return r.settings }
@@ -393,9 +366,8 @@ func (r *Registry) thresholds(b *baseline) Thresholds {
 
 // List returns the status of every target, sorted by name; no half-open slot is taken.
 func (r *Registry) List() []Status {
-	snap := r.targets.Snapshot()
-	out := make([]Status, 0, len(snap))
-	for _, t := range snap {
+	out := make([]Status, 0, r.targets.Len())
+	for _, t := range r.targets.All() {
 		st := r.status(t, true)
 		st.Allow = r.decide(t, false)
 		out = append(out, st)

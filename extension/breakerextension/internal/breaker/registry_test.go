@@ -296,3 +296,27 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.Len(t, h.transitions(), n, "no transition during the measured runs")
 }
+
+func TestEvictionSparesOverridesAndOpenBreakers(t *testing.T) {
+	h := newHarness(t, func(s *Settings) { s.MaxTargets = 4 })
+	h.openTarget(t, "open")
+	_, err := h.SetMode("forced", ModeForcedClosed)
+	require.NoError(t, err)
+	for i := 0; i < 50; i++ {
+		h.clock.Advance(ms)
+		h.RecordOutcome(fmt.Sprintf("churn-%d", i), ok(ms))
+	}
+	for _, name := range []string{"open", "forced"} {
+		_, known := h.State(name)
+		assert.True(t, known, "%s was evicted", name)
+	}
+	assert.LessOrEqual(t, h.Len(), 4)
+	// With every tracked target pinned, a new name is refused rather than breaking the cap.
+	_, err = h.SetMode("churn-49", ModeForcedOpen)
+	require.NoError(t, err)
+	_, err = h.SetMode("churn-48", ModeDisabled)
+	require.NoError(t, err)
+	_, err = h.SetMode("one-more", ModeForcedOpen)
+	assert.ErrorIs(t, err, ErrTargetsFull)
+	assert.Equal(t, 4, h.Len())
+}

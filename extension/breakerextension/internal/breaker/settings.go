@@ -3,12 +3,15 @@ package breaker
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // Settings are the validated knobs of every breaker in a registry. The extension's Config maps
 // onto them; DefaultSettings holds the defaults its README documents.
 type Settings struct {
-	// MaxTargets caps how many targets are tracked; past it the least recently seen are evicted.
+	// MaxTargets caps how many targets are tracked; past it the least recently seen are evicted
+	// (overridden targets and breakers that are not closed are never evicted).
 	MaxTargets int
 	// MaxTargetLength caps a target name in bytes.
 	MaxTargetLength int
@@ -79,7 +82,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		MaxTargets:              10000,
-		MaxTargetLength:         256,
+		MaxTargetLength:         registry.DefaultMaxNameLength,
 		ConsecutiveFailures:     5,
 		Window:                  10 * time.Second,
 		WindowBuckets:           10,

@@ -2,9 +2,7 @@ package health
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -202,42 +200,4 @@ func TestSteadyStateSpansDoNotAllocate(t *testing.T) {
 	e.ObserveTraces(td, t0)
 	allocs := testing.AllocsPerRun(100, func() { e.ObserveTraces(td, t0) })
 	assert.Equal(t, 0.0, allocs)
-}
-
-func TestNthSmallest(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for range 500 {
-		n := 1 + r.IntN(300)
-		v := make([]int64, n)
-		for i := range v {
-			v[i] = int64(r.IntN(50)) // many ties
-		}
-		sorted := slices.Clone(v)
-		slices.Sort(sorted)
-		k := r.IntN(n)
-		require.Equal(t, sorted[k], nthSmallest(v, k))
-	}
-}
-
-func TestOldestPicksExactlyN(t *testing.T) {
-	all := map[string]*host{}
-	for i := range 100 {
-		h := &host{name: fmt.Sprint(i)}
-		h.lastSeen.Store(int64(i / 10)) // ten at each time
-		all[h.name] = h
-	}
-	for _, n := range []int{0, 1, 9, 10, 11, 55, 100, 150} {
-		drop := oldest(all, n)
-		picked, maxAt := 0, int64(-1)
-		for i := range 100 {
-			if drop(int64(i / 10)) {
-				picked++
-				maxAt = max(maxAt, int64(i/10))
-			}
-		}
-		assert.Equal(t, min(n, 100), picked, "n=%d", n)
-		if n > 0 && n < 100 {
-			assert.Equal(t, int64((n-1)/10), maxAt, "only the oldest, n=%d", n)
-		}
-	}
 }

@@ -55,14 +55,18 @@ func (c *component) touch(now int64) {
 
 // record counts one outcome; lat < 0 is an unknown latency.
 func (c *component) record(class breakerfeed.Class, lat int64) {
-	inc := uint64(1)
-	if class != breakerfeed.Success {
-		inc += errorOne
-	}
-	c.calls.Add(inc)
+	c.calls.Add(callWord(class))
 	if lat >= 0 {
 		c.hist.Record(lat)
 	}
+}
+
+// callWord is one outcome as it adds to a calls word (calls | errors<<32).
+func callWord(class breakerfeed.Class) uint64 {
+	if class != breakerfeed.Success {
+		return 1 + errorOne
+	}
+	return 1
 }
 
 // edge is one caller → callee dependency, held by the caller.
@@ -82,11 +86,7 @@ func (d *edge) record(class breakerfeed.Class, lat int64, now int64) {
 	if d.lastSeen.Load() < now {
 		d.lastSeen.Store(now)
 	}
-	inc := uint64(1)
-	if class != breakerfeed.Success {
-		inc += errorOne
-	}
-	d.calls.Add(inc)
+	d.calls.Add(callWord(class))
 	if lat >= 0 {
 		d.hist.Record(lat)
 	}

@@ -84,13 +84,8 @@ type Engine struct {
 
 	feeder atomic.Pointer[feederRef]
 
-	components     *registry.Index[*component]
-	componentCount atomic.Int64
-	evictMu        sync.Mutex
-
-	hosts     *registry.Index[*host]
-	hostCount atomic.Int64
-	hostMu    sync.Mutex
+	components *registry.Registry[*component]
+	hosts      *registry.Registry[*host]
 
 	// aliases maps a server.address that SERVER spans of a service carry to that service's
 	// name, so CLIENT spans that name only the address reach the service's component.
@@ -110,12 +105,52 @@ type feederRef struct{ f breakerfeed.Feeder }
 
 // New returns an engine with settings s.
 func New(s Settings) *Engine {
-	return &Engine{
-		s:          s,
-		components: registry.NewIndex[*component](),
-		hosts:      registry.NewIndex[*host](),
-		aliases:    registry.NewIndex[*alias](),
+	e := &Engine{s: s, aliases: registry.NewIndex[*alias]()}
+	e.components = registry.New(registry.Options[*component]{
+		Cap: s.MaxComponents, MaxNameLength: s.MaxNameLength,
+		Seen:    (*component).seen,
+		OnEvict: e.componentEvicted,
+	})
+	e.hosts = registry.New(registry.Options[*host]{
+		Cap: s.MaxHosts, MaxNameLength: s.MaxNameLength,
+		Seen:    (*host).seen,
+		OnEvict: func(*host) { e.c.evicted[kindHost].Add(1) },
+	})
+	return e
+}
+
+// componentEvicted counts a component evicted past the cap, with its edges, and tells the edges
+// that point to it to look the name up again.
+func (e *Engine) componentEvicted(c *component) {
+	e.c.evicted[kindComponent].Add(1)
+	c.gone.Store(true)
+	if n := c.edgeTotal(); n > 0 {
+		e.edgeCount.Add(-n)
+		e.c.evicted[kindEdge].Add(uint64(n))
 	}
+}
+
+// checkName is the registry's name rule as a skip reason (skipNone: the name is accepted).
+func checkName(name string, maxLen int) reason {
+	return nameReason(registry.CheckName(name, maxLen))
+}
+
+func nameReason(p registry.NameProblem) reason {
+	switch p {
+	case registry.NameOK:
+		return skipNone
+	case registry.NameTooLong:
+		return skipNameTooLong
+	}
+	return skipInvalidName
+}
+
+// errReason is nameReason for the errors of registry.Registry.Get.
+func errReason(err error) reason {
+	if err == registry.ErrNameTooLong {
+		return skipNameTooLong
+	}
+	return skipInvalidName
 }
 
 // SetFeeder makes the engine feed every outcome and probe result to f (nil: feed nothing).
@@ -150,150 +185,28 @@ func (e *Engine) lookupComponent(name string, now int64) (*component, reason) {
 		c.touch(now)
 		return c, skipNone
 	}
-	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
-		return nil, r
-	}
-	c, created := e.components.LoadOrStore(name, func(key string) *component { return newComponent(key, now) })
-	if created && e.componentCount.Add(1) > int64(e.s.MaxComponents) {
-		e.evictComponents()
+	c, err := e.components.Get(name, func(key string) *component { return newComponent(key, now) })
+	if err != nil {
+		return nil, errReason(err)
 	}
 	c.touch(now)
 	return c, skipNone
 }
 
-// evictComponents removes the least recently seen components until the registry is within its
-// cap, taking out 1/evictFraction of the cap at once so that a stream of new names costs O(1)
-// amortised per name (the cut is found by selection, not sorting, and the index is copied once
-// per eviction).
-func (e *Engine) evictComponents() {
-	e.evictMu.Lock()
-	defer e.evictMu.Unlock()
-	over := e.componentCount.Load() - int64(e.s.MaxComponents)
-	if over <= 0 {
-		return
-	}
-	drop := oldest(e.components.Snapshot(), int(over)+e.s.MaxComponents/evictFraction)
-	gone := e.components.DeleteFunc(func(_ string, c *component) bool { return drop(c.seen()) })
-	e.componentCount.Add(-int64(len(gone)))
-	e.c.evicted[kindComponent].Add(uint64(len(gone)))
-	for _, c := range gone {
-		c.gone.Store(true)
-		if n := c.edgeTotal(); n > 0 {
-			e.edgeCount.Add(-n)
-			e.c.evicted[kindEdge].Add(uint64(n))
-		}
-	}
-}
-
-// evictFraction: an eviction takes out 1/evictFraction of the cap beyond what is over it.
-const evictFraction = 16
-
-// oldest returns a predicate that is true for the n least recently seen entries of all, given
-// their last-seen time: every entry seen before the n-th smallest time, and as many entries seen
-// at that time as make up n.
-func oldest[V interface{ seen() int64 }](all map[string]V, n int) func(seen int64) bool {
-	if n <= 0 {
-		return func(int64) bool { return false }
-	}
-	times := make([]int64, 0, len(all))
-	for _, v := range all {
-		times = append(times, v.seen())
-	}
-	if n >= len(times) {
-		return func(int64) bool { return true }
-	}
-	cut := nthSmallest(times, n-1)
-	atCut := n
-	for _, t := range times {
-		if t < cut {
-			atCut--
-		}
-	}
-	return func(seen int64) bool {
-		switch {
-		case seen < cut:
-			return true
-		case seen == cut && atCut > 0:
-			atCut--
-			return true
-		}
-		return false
-	}
-}
-
-// nthSmallest returns the k-th smallest value of v (0-based), reordering v: quickselect with a
-// median-of-three pivot, O(len(v)) on average.
-func nthSmallest(v []int64, k int) int64 {
-	lo, hi := 0, len(v)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		// Median of three to the middle.
-		if v[mid] < v[lo] {
-			v[mid], v[lo] = v[lo], v[mid]
-		}
-		if v[hi] < v[lo] {
-			v[hi], v[lo] = v[lo], v[hi]
-		}
-		if v[hi] < v[mid] {
-			v[hi], v[mid] = v[mid], v[hi]
-		}
-		pivot := v[mid]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < pivot {
-				i++
-			}
-			for v[j] > pivot {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return v[k]
-		}
-	}
-	return v[k]
-}
-
-// host returns the host named name for an update, creating it when new; nil, counted, when the
-// name is refused.
+// host returns the host named name for an update, creating it when new (and evicting the least
+// recently seen past the cap); nil, counted, when the name is refused.
 func (e *Engine) host(name string, now int64) *host {
 	if h, ok := e.hosts.Load(name); ok {
 		h.touch(now)
 		return h
 	}
-	if r := checkName(name, e.s.MaxNameLength); r != skipNone {
-		e.skip(r, 1)
+	h, err := e.hosts.Get(name, func(key string) *host { return &host{name: key} })
+	if err != nil {
+		e.skip(errReason(err), 1)
 		return nil
-	}
-	h, created := e.hosts.LoadOrStore(name, func(key string) *host { return &host{name: key} })
-	if created && e.hostCount.Add(1) > int64(e.s.MaxHosts) {
-		e.evictHosts()
 	}
 	h.touch(now)
 	return h
-}
-
-func (e *Engine) evictHosts() {
-	e.hostMu.Lock()
-	defer e.hostMu.Unlock()
-	over := e.hostCount.Load() - int64(e.s.MaxHosts)
-	if over <= 0 {
-		return
-	}
-	drop := oldest(e.hosts.Snapshot(), int(over)+e.s.MaxHosts/evictFraction)
-	gone := e.hosts.DeleteFunc(func(_ string, h *host) bool { return drop(h.seen()) })
-	e.hostCount.Add(-int64(len(gone)))
-	e.c.evicted[kindHost].Add(uint64(len(gone)))
 }
 
 // alias is a server.address learned from SERVER spans: the services that serve it, by port

@@ -1,12 +1,15 @@
 package health
 
 import (
+	"iter"
 	"math"
 	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-collector/vigil/internal/pdatautil"
 )
 
 // host is one machine's latest utilisation, from host metrics carrying its host.name.
@@ -66,7 +69,7 @@ const (
 
 // observeHostMetric reads one host metric into the host of the resource.
 func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metric, now int64) {
-	dps, ok := numberPoints(m)
+	dps, ok := pdatautil.NumberPoints(m)
 	if !ok || dps.Len() == 0 {
 		return
 	}
@@ -80,87 +83,19 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 	}
 	switch m.Name() {
 	case metricCPUUtilization:
-		// One point per CPU and state: busy = 1 − the mean idle share across CPUs. Without
-		// state attributes, the mean of the points.
-		var idle, plain float64
-		var nIdle, nPlain int
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			v, ok := pointValue(dp)
-			if !ok {
-				e.skip(skipBadPoint, 1)
-				continue
-			}
-			state, hasState := dp.Attributes().Get("state")
-			switch {
-			case !hasState:
-				plain += v
-				nPlain++
-			case state.Str() == "idle":
-				idle += v
-				nIdle++
-			}
-		}
-		h.mu.Lock()
-		switch {
-		case nIdle > 0:
-			h.cpu = sample{clampUnit(1 - idle/float64(nIdle)), now}
-			if _, perCPU := dps.At(0).Attributes().Get("cpu"); perCPU && h.cpus == 0 {
-				h.cpus = nIdle
-			}
-		case nPlain > 0:
-			h.cpu = sample{clampUnit(plain / float64(nPlain)), now}
-		}
-		h.mu.Unlock()
+		e.observeCPU(h, dps, now)
 	case metricCPUCount:
-		if v, ok := pointValue(dps.At(0)); ok && v >= 1 && v < 1<<20 {
+		if v, ok := pdatautil.FiniteValue(dps.At(0)); ok && v >= 1 && v < 1<<20 {
 			h.mu.Lock()
 			h.cpus = int(v)
 			h.mu.Unlock()
 		}
 	case metricMemUtilization:
-		// state=used, or a point without state.
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			state, hasState := dp.Attributes().Get("state")
-			if hasState && state.Str() != "used" {
-				continue
-			}
-			if v, ok := pointValue(dp); ok {
-				h.mu.Lock()
-				h.mem = sample{clampUnit(v), now}
-				h.mu.Unlock()
-			} else {
-				e.skip(skipBadPoint, 1)
-			}
-		}
+		e.observeMemory(h, dps, now)
 	case metricDiskUtilization:
-		// The fullest writable filesystem. Read-only mounts and image filesystems (squashfs
-		// snaps, ISO images) are always full and say nothing about the host.
-		worst, any := 0.0, false
-		for i := 0; i < dps.Len(); i++ {
-			dp := dps.At(i)
-			attrs := dp.Attributes()
-			if mode, ok := attrs.Get("mode"); ok && mode.Str() == "ro" {
-				continue
-			}
-			if typ, ok := attrs.Get("type"); ok && (typ.Str() == "squashfs" || typ.Str() == "iso9660") {
-				continue
-			}
-			v, ok := pointValue(dp)
-			if !ok {
-				e.skip(skipBadPoint, 1)
-				continue
-			}
-			worst, any = math.Max(worst, v), true
-		}
-		if any {
-			h.mu.Lock()
-			h.disk = sample{clampUnit(worst), now}
-			h.mu.Unlock()
-		}
+		e.observeDisk(h, dps, now)
 	case metricLoad1m:
-		if v, ok := pointValue(dps.At(0)); ok && v >= 0 {
+		if v, ok := pdatautil.FiniteValue(dps.At(0)); ok && v >= 0 {
 			h.mu.Lock()
 			h.load = sample{v, now}
 			h.mu.Unlock()
@@ -170,32 +105,101 @@ func (e *Engine) observeHostMetric(hostName string, hasHost bool, m pmetric.Metr
 	}
 }
 
-// numberPoints returns a gauge's or sum's points.
-func numberPoints(m pmetric.Metric) (pmetric.NumberDataPointSlice, bool) {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints(), true
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints(), true
+// observeCPU reads system.cpu.utilization, one point per CPU and state: busy = 1 − the mean
+// idle share across CPUs. Without state attributes, the mean of the points.
+func (e *Engine) observeCPU(h *host, dps pmetric.NumberDataPointSlice, now int64) {
+	var idle, plain float64
+	var nIdle, nPlain int
+	for dp, v := range e.finitePoints(dps) {
+		state, hasState := dp.Attributes().Get("state")
+		switch {
+		case !hasState:
+			plain += v
+			nPlain++
+		case state.Str() == "idle":
+			idle += v
+			nIdle++
+		}
 	}
-	return pmetric.NumberDataPointSlice{}, false
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case nIdle > 0:
+		h.cpu = sample{clampUnit(1 - idle/float64(nIdle)), now}
+		if _, perCPU := dps.At(0).Attributes().Get("cpu"); perCPU && h.cpus == 0 {
+			h.cpus = nIdle
+		}
+	case nPlain > 0:
+		h.cpu = sample{clampUnit(plain / float64(nPlain)), now}
+	}
 }
 
-// pointValue returns a number point's value; false when it has none or it is not finite.
-func pointValue(dp pmetric.NumberDataPoint) (float64, bool) {
-	var v float64
-	switch dp.ValueType() {
-	case pmetric.NumberDataPointValueTypeInt:
-		v = float64(dp.IntValue())
-	case pmetric.NumberDataPointValueTypeDouble:
-		v = dp.DoubleValue()
-	default:
-		return 0, false
+// finitePoints yields each point with a finite value, counting the others as bad points.
+func (e *Engine) finitePoints(dps pmetric.NumberDataPointSlice) iter.Seq2[pmetric.NumberDataPoint, float64] {
+	return func(yield func(pmetric.NumberDataPoint, float64) bool) {
+		for i := 0; i < dps.Len(); i++ {
+			dp := dps.At(i)
+			v, ok := pdatautil.FiniteValue(dp)
+			if !ok {
+				e.skip(skipBadPoint, 1)
+				continue
+			}
+			if !yield(dp, v) {
+				return
+			}
+		}
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
+}
+
+// observeMemory reads system.memory.utilization: state=used, or a point without state.
+func (e *Engine) observeMemory(h *host, dps pmetric.NumberDataPointSlice, now int64) {
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		state, hasState := dp.Attributes().Get("state")
+		if hasState && state.Str() != "used" {
+			continue
+		}
+		if v, ok := pdatautil.FiniteValue(dp); ok {
+			h.mu.Lock()
+			h.mem = sample{clampUnit(v), now}
+			h.mu.Unlock()
+		} else {
+			e.skip(skipBadPoint, 1)
+		}
 	}
-	return v, true
+}
+
+// observeDisk reads system.filesystem.utilization: the fullest writable filesystem. Read-only
+// mounts and image filesystems (squashfs snaps, ISO images) are always full and say nothing
+// about the host.
+func (e *Engine) observeDisk(h *host, dps pmetric.NumberDataPointSlice, now int64) {
+	worst, seen := 0.0, false
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		if imageOrReadOnly(dp.Attributes()) {
+			continue
+		}
+		v, ok := pdatautil.FiniteValue(dp)
+		if !ok {
+			e.skip(skipBadPoint, 1)
+			continue
+		}
+		worst, seen = math.Max(worst, v), true
+	}
+	if seen {
+		h.mu.Lock()
+		h.disk = sample{clampUnit(worst), now}
+		h.mu.Unlock()
+	}
+}
+
+// imageOrReadOnly reports a filesystem point of a read-only mount or an image filesystem.
+func imageOrReadOnly(attrs pcommon.Map) bool {
+	if mode, ok := attrs.Get("mode"); ok && mode.Str() == "ro" {
+		return true
+	}
+	typ, ok := attrs.Get("type")
+	return ok && (typ.Str() == "squashfs" || typ.Str() == "iso9660")
 }
 
 func clampUnit(v float64) float64 { return math.Min(math.Max(v, 0), 1) }

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/internal/pdatautil"
 )
 
 // Metric names the engine reads besides host metrics.
@@ -55,7 +56,7 @@ func (e *Engine) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 				case metricProbeStatus:
 					if c := service(); c != nil {
 						e.observeProbes(c, m, nowNs)
-					} else if dps, ok := numberPoints(m); ok {
+					} else if dps, ok := pdatautil.NumberPoints(m); ok {
 						e.skip(svcReason, uint64(dps.Len()))
 					}
 				case metricHTTPServerDuration, metricRPCServerDuration, metricRPCServerCall:
@@ -76,18 +77,12 @@ func (e *Engine) ObserveMetrics(md pmetric.Metrics, now time.Time) {
 // observeProbes records each healthcheck.status point (1 up, 0 down) as the latest state of its
 // target, and passes it to the breaker.
 func (e *Engine) observeProbes(c *component, m pmetric.Metric, now int64) {
-	dps, ok := numberPoints(m)
+	dps, ok := pdatautil.NumberPoints(m)
 	if !ok {
 		return
 	}
 	feeder := e.loadFeeder()
-	for i := 0; i < dps.Len(); i++ {
-		dp := dps.At(i)
-		v, ok := pointValue(dp)
-		if !ok {
-			e.skip(skipBadPoint, 1)
-			continue
-		}
+	for dp, v := range e.finitePoints(dps) {
 		target, _ := strAttr(dp.Attributes(), "healthcheck.target")
 		up := v >= 0.5
 		if !c.setProbe(target, up, now) {

@@ -60,19 +60,10 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	}
 	e.lastScore = nowNs
 	e.pass++
-	stale := int64(e.s.StaleAfter)
 	e.expire(nowNs)
 
 	all := e.components.Snapshot()
-	comps := make([]*component, 0, len(all))
-	for _, c := range all {
-		comps = append(comps, c)
-	}
-	slices.SortFunc(comps, func(a, b *component) int { return cmp.Compare(a.name, b.name) })
-	for i, c := range comps {
-		c.st.pass, c.st.idx = e.pass, i
-	}
-
+	comps := e.passComponents(all)
 	decay := 1.0
 	if e.s.BaselineHalfLife > 0 {
 		decay = math.Exp2(-elapsed / e.s.BaselineHalfLife.Seconds())
@@ -83,24 +74,47 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	for i, c := range comps {
 		own[i] = e.scoreOwn(c, nowNs, elapsed, &scratch, decay)
 	}
+	deps := e.drainEdges(comps, all, snap, nowNs, elapsed, &scratch)
+	snap.Components = e.componentScores(comps, e.propagate(own, deps))
+	e.pushToBreaker(snap)
+	return snap
+}
 
-	// Edges: their figures, and each caller's callees with their share of its calls.
-	type dep struct {
-		callee int
-		weight float64
+// passComponents returns every component sorted by name, each marked with this pass and its
+// index (so that edges find their callee's index).
+func (e *Engine) passComponents(all map[string]*component) []*component {
+	comps := make([]*component, 0, len(all))
+	for _, c := range all {
+		comps = append(comps, c)
 	}
+	slices.SortFunc(comps, func(a, b *component) int { return cmp.Compare(a.name, b.name) })
+	for i, c := range comps {
+		c.st.pass, c.st.idx = e.pass, i
+	}
+	return comps
+}
+
+// dep is a caller's callee (its index in the pass) with its share of the caller's calls.
+type dep struct {
+	callee int
+	weight float64
+}
+
+// drainEdges takes every edge's interval counts into snap.Edges and returns each caller's
+// callees; edges without data for StaleAfter are drained but left out.
+func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap *Snapshot, nowNs int64, elapsed float64, scratch *latency.Counts) [][]dep {
+	stale := int64(e.s.StaleAfter)
 	deps := make([][]dep, len(comps))
 	for i, c := range comps {
 		x := c.edges.Load()
 		if x == nil {
 			continue
 		}
-		edges := sortedEdges(x.Snapshot())
-		for _, d := range edges {
+		for _, d := range sortedEdges(x.Snapshot()) {
 			packed := d.calls.Swap(0)
 			calls, errs := float64(uint32(packed)), float64(packed>>32)
 			scratch.Reset()
-			d.hist.DrainInto(&scratch)
+			d.hist.DrainInto(scratch)
 			if calls > 0 {
 				d.weight = calls
 			}
@@ -120,70 +134,85 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 			}
 		}
 	}
+	return deps
+}
 
-	// Scores: own signals first, then a fixed number of passes that take each caller's
-	// dependencies signal from its callees' previous scores (Jacobi iteration). The damping makes
-	// this a contraction, so cycles settle; a fixed count keeps the result a monotone function
-	// of the inputs.
+// scores are the components' final signals and scores after propagation.
+type scores struct {
+	signals []score.Signals
+	score   []float64
+	known   []bool
+}
+
+// propagate combines the own signals into scores, then runs a fixed number of passes that take
+// each caller's dependencies signal from its callees' previous scores (Jacobi iteration). The
+// damping makes this a contraction, so cycles settle; a fixed count keeps the result a monotone
+// function of the inputs.
+func (e *Engine) propagate(own []score.Signals, deps [][]dep) scores {
 	w := e.s.Weights
-	cur := make([]float64, len(comps))
-	known := make([]bool, len(comps))
-	final := slices.Clone(own)
-	for i := range comps {
-		cur[i], known[i] = score.Combine(&own[i], &w)
+	n := len(own)
+	res := scores{signals: slices.Clone(own), score: make([]float64, n), known: make([]bool, n)}
+	for i := range own {
+		res.score[i], res.known[i] = score.Combine(&own[i], &w)
 	}
-	hasDeps := false
-	for i := range deps {
-		hasDeps = hasDeps || len(deps[i]) > 0
+	if w[score.Dependencies] <= 0 || !slices.ContainsFunc(deps, func(d []dep) bool { return len(d) > 0 }) {
+		return res
 	}
-	if hasDeps && w[score.Dependencies] > 0 {
-		next := make([]float64, len(comps))
-		nextKnown := make([]bool, len(comps))
-		var ds []score.Dependency
-		for range maxDependencyPasses {
-			copy(next, cur)
-			copy(nextKnown, known)
-			for i := range comps {
-				if len(deps[i]) == 0 {
-					continue
-				}
-				ds = ds[:0]
-				for _, d := range deps[i] {
-					if known[d.callee] {
-						ds = append(ds, score.Dependency{Weight: d.weight, Score: cur[d.callee]})
-					}
-				}
-				sig := own[i]
-				if v, ok := score.DependencySignal(ds, e.s.Damping); ok {
-					sig.Set(score.Dependencies, v)
-				}
-				next[i], nextKnown[i] = score.Combine(&sig, &w)
-				final[i] = sig
+	cur, known := res.score, res.known
+	next, nextKnown := make([]float64, n), make([]bool, n)
+	var ds []score.Dependency
+	for range maxDependencyPasses {
+		copy(next, cur)
+		copy(nextKnown, known)
+		for i := range own {
+			if len(deps[i]) == 0 {
+				continue
 			}
-			cur, next = next, cur
-			known, nextKnown = nextKnown, known
+			ds = ds[:0]
+			for _, d := range deps[i] {
+				if known[d.callee] {
+					ds = append(ds, score.Dependency{Weight: d.weight, Score: cur[d.callee]})
+				}
+			}
+			sig := own[i]
+			if v, ok := score.DependencySignal(ds, e.s.Damping); ok {
+				sig.Set(score.Dependencies, v)
+			}
+			next[i], nextKnown[i] = score.Combine(&sig, &w)
+			res.signals[i] = sig
 		}
+		cur, next = next, cur
+		known, nextKnown = nextKnown, known
 	}
+	res.score, res.known = cur, known
+	return res
+}
 
-	snap.Components = make([]ComponentScore, len(comps))
+// componentScores names each component's score and status.
+func (e *Engine) componentScores(comps []*component, res scores) []ComponentScore {
+	out := make([]ComponentScore, len(comps))
 	for i, c := range comps {
-		cs := ComponentScore{Name: c.name, Known: known[i], Signals: final[i], Status: "unknown", Score: math.NaN()}
-		if known[i] {
-			cs.Score = cur[i]
-			cs.Status = score.Status(cur[i], e.s.Healthy, e.s.Degraded)
+		cs := ComponentScore{Name: c.name, Known: res.known[i], Signals: res.signals[i], Status: "unknown", Score: math.NaN()}
+		if res.known[i] {
+			cs.Score = res.score[i]
+			cs.Status = score.Status(res.score[i], e.s.Healthy, e.s.Degraded)
 		}
-		snap.Components[i] = cs
+		out[i] = cs
 	}
+	return out
+}
 
-	if f := e.loadFeeder(); f != nil {
-		f.States(func(target string, st breakerfeed.State) bool {
-			snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st})
-			return true
-		})
-		slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
+// pushToBreaker reads the breaker's states into snap.
+func (e *Engine) pushToBreaker(snap *Snapshot) {
+	f := e.loadFeeder()
+	if f == nil {
+		return
 	}
-
-	return snap
+	f.States(func(target string, st breakerfeed.State) bool {
+		snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st})
+		return true
+	})
+	slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
 }
 
 // scoreOwn drains a component's interval, updates its own signals (all but dependencies),
@@ -269,16 +298,14 @@ func (e *Engine) scoreEvents(c *component, now int64, elapsed, decay float64) {
 	packed := c.logs.Swap(0)
 	total, errs := float64(uint32(packed)), float64(packed>>32)
 	st := &c.st
+	st.events.count *= decay
+	st.events.seconds *= decay
 	if total == 0 {
-		st.events.count *= decay
-		st.events.seconds *= decay
 		return
 	}
 	allowed := math.Max(st.events.rate(), e.s.EventsMinRate) * elapsed
 	v := score.EventSignal(errs, allowed, e.s.PriorCalls)
 	st.signals[score.Events] = signal{v, now, true}
-	st.events.count *= decay
-	st.events.seconds *= decay
 	if v >= e.s.Degraded || st.events.seconds < e.s.EventsWarmUp.Seconds() {
 		st.events.count += errs
 		st.events.seconds += elapsed
@@ -348,7 +375,6 @@ func (e *Engine) expire(now int64) {
 		gone = e.components.DeleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
 	}
 	if len(gone) > 0 {
-		e.componentCount.Add(-int64(len(gone)))
 		e.c.expired[kindComponent].Add(uint64(len(gone)))
 		for _, c := range gone {
 			c.gone.Store(true)
@@ -376,7 +402,6 @@ func (e *Engine) expire(now int64) {
 		hosts = e.hosts.DeleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
 	}
 	if len(hosts) > 0 {
-		e.hostCount.Add(-int64(len(hosts)))
 		e.c.expired[kindHost].Add(uint64(len(hosts)))
 	}
 	if len(gone) > 0 {

@@ -79,9 +79,9 @@ type Stats struct {
 // Stats returns the engine's counts.
 func (e *Engine) Stats() Stats {
 	s := Stats{
-		Components: e.componentCount.Load(),
+		Components: int64(e.components.Len()),
 		Edges:      e.edgeCount.Load(),
-		Hosts:      e.hostCount.Load(),
+		Hosts:      int64(e.hosts.Len()),
 		Outcomes:   map[string]uint64{},
 		Skipped:    map[string]uint64{},
 		Evicted:    map[string]uint64{},

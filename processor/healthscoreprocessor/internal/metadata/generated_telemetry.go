@@ -1,11 +1,12 @@
 package metadata
 
 import (
-	"context"
 	"errors"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TelemetryBuilder holds the processor's own instruments, exported with the collector's telemetry
@@ -14,7 +15,7 @@ import (
 // into the metrics SDK.
 type TelemetryBuilder struct {
 	meter        metric.Meter
-	registration metric.Registration
+	registration ownmetrics.Registration
 
 	// ScoringDuration is how long each scoring pass took, in seconds.
 	ScoringDuration metric.Float64Histogram
@@ -68,21 +69,9 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 
 // RegisterCallback registers the callback that observes every observable instrument; Shutdown
 // unregisters it.
-func (tb *TelemetryBuilder) RegisterCallback(cb func(context.Context, metric.Observer) error) error {
-	reg, err := tb.meter.RegisterCallback(cb, tb.Components, tb.Edges, tb.Hosts, tb.Outcomes, tb.Skipped, tb.Evictions)
-	if err != nil {
-		return err
-	}
-	tb.registration = reg
-	return nil
+func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
+	return tb.registration.Register(tb.meter, cb, tb.Components, tb.Edges, tb.Hosts, tb.Outcomes, tb.Skipped, tb.Evictions)
 }
 
 // Shutdown unregisters the callback.
-func (tb *TelemetryBuilder) Shutdown() error {
-	if tb.registration == nil {
-		return nil
-	}
-	err := tb.registration.Unregister()
-	tb.registration = nil
-	return err
-}
+func (tb *TelemetryBuilder) Shutdown() error { return tb.registration.Unregister() }

@@ -1,0 +1,75 @@
+package metadata
+
+import (
+	"errors"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
+)
+
+// TelemetryBuilder holds the extension's own instruments, exported with the collector's
+// telemetry (on :8888 by default) as otelcol_breaker_*: the extension's own health, without a
+// target attribute. Every value is read by one callback at collection time from counters the
+// breakers keep anyway, so recording an outcome never calls into the metrics SDK. The per-target
+// series are on the API port's /metrics (see the README).
+type TelemetryBuilder struct {
+	meter        metric.Meter
+	registration ownmetrics.Registration
+
+	// Targets is the targets tracked now.
+	Targets metric.Int64ObservableGauge
+	// Dropped counts outcomes, probes and overrides refused for their target name or for want
+	// of room.
+	Dropped metric.Int64ObservableCounter
+	// Evicted counts targets evicted past max_targets.
+	Evicted metric.Int64ObservableCounter
+	// Transitions counts transitions by the state entered and the reason.
+	Transitions metric.Int64ObservableCounter
+	// WatchStreams is the watch streams open now; WatchDropped counts the transitions they
+	// missed for a full buffer.
+	WatchStreams metric.Int64ObservableGauge
+	WatchDropped metric.Int64ObservableCounter
+}
+
+// NewTelemetryBuilder creates the instruments from the component's meter provider.
+func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
+	meter := settings.MeterProvider.Meter(ScopeName)
+	var errs, err error
+	tb := &TelemetryBuilder{meter: meter}
+	tb.Targets, err = meter.Int64ObservableGauge("otelcol_breaker_targets",
+		metric.WithDescription("Targets tracked, at most max_targets."),
+		metric.WithUnit("{target}"))
+	errs = errors.Join(errs, err)
+	tb.Dropped, err = meter.Int64ObservableCounter("otelcol_breaker_dropped",
+		metric.WithDescription("Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets."),
+		metric.WithUnit("{item}"))
+	errs = errors.Join(errs, err)
+	tb.Evicted, err = meter.Int64ObservableCounter("otelcol_breaker_evicted_targets",
+		metric.WithDescription("Targets evicted, least recently seen first, to stay within max_targets."),
+		metric.WithUnit("{target}"))
+	errs = errors.Join(errs, err)
+	tb.Transitions, err = meter.Int64ObservableCounter("otelcol_breaker_transitions",
+		metric.WithDescription("Breaker transitions, by the state entered and why."),
+		metric.WithUnit("{transition}"))
+	errs = errors.Join(errs, err)
+	tb.WatchStreams, err = meter.Int64ObservableGauge("otelcol_breaker_watch_streams",
+		metric.WithDescription("Open watch streams (server-sent events and gRPC health Watch)."),
+		metric.WithUnit("{stream}"))
+	errs = errors.Join(errs, err)
+	tb.WatchDropped, err = meter.Int64ObservableCounter("otelcol_breaker_watch_dropped",
+		metric.WithDescription("Transitions a slow watch stream missed because its buffer was full."),
+		metric.WithUnit("{transition}"))
+	errs = errors.Join(errs, err)
+	return tb, errs
+}
+
+// RegisterCallback registers the callback that observes every observable instrument; Shutdown
+// unregisters it.
+func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
+	return tb.registration.Register(tb.meter, cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
+}
+
+// Shutdown unregisters the callback.
+func (tb *TelemetryBuilder) Shutdown() error { return tb.registration.Unregister() }

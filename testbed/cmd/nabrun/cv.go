@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
+)
+
+// candidate is one setting of the detector's tunable values.
+type candidate struct {
+	name string
+	cfg  forecast.DetectorConfig
+}
+
+// tunable is one detector value cross-validation may choose.
+type tunable struct {
+	name   string
+	values []float64
+	set    func(*forecast.DetectorConfig, float64)
+}
+
+// candidates is the grid cross-validation chooses from: every combination of the tunables'
+// values, each applied to the shipped configuration. The alert threshold is tuned too, by NAB's
+// own threshold search on the training categories.
+func candidates(tunables []tunable) []candidate {
+	out := []candidate{{cfg: forecast.DefaultDetectorConfig()}}
+	for _, t := range tunables {
+		var next []candidate
+		for _, c := range out {
+			for _, v := range t.values {
+				cfg := c.cfg
+				t.set(&cfg, v)
+				name := strings.TrimPrefix(fmt.Sprintf("%s %s=%g", c.name, t.name, v), " ")
+				next = append(next, candidate{name: name, cfg: cfg})
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// byCategory runs cfg over every labelled file and pools the scored rows per category.
+func byCategory(set dataSet, cats []string, cfg forecast.DetectorConfig) []*pool {
+	files := make(map[string][]*pool, len(cats))
+	for _, s := range set {
+		if s.labelled {
+			files[s.category] = append(files[s.category], newPool(s.weights, s.run(cfg), len(s.spans)))
+		}
+	}
+	out := make([]*pool, len(cats))
+	for i, c := range cats {
+		out[i] = merge(files[c]...)
+	}
+	return out
+}
+
+// cvRow is one held-out category's outcome.
+type cvRow struct {
+	category  string
+	chosen    string
+	train     result    // standard profile on the training categories, at their best threshold
+	test      [3]result // each profile on the held-out category, at the training threshold
+	reopt     result    // standard profile on the held-out category, threshold re-optimised there
+	test0     *pool
+	hasWindow bool
+}
+
+// crossValidate runs leave-one-category-out cross-validation: for each labelled category, the
+// candidate and threshold with the best NAB standard score on the other categories are chosen
+// and then scored, at that threshold, on the held-out one. It prints the table on w.
+func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) error {
+	var cats []string
+	for _, s := range set {
+		if s.labelled && (len(cats) == 0 || cats[len(cats)-1] != s.category) {
+			cats = append(cats, s.category)
+		}
+	}
+	if len(cats) < 2 {
+		return fmt.Errorf("cross-validation needs at least two labelled categories, have %d", len(cats))
+	}
+	// runs[i][k]: candidate i's pool of category k. Candidates run on a bounded set of workers.
+	runs := make([][]*pool, len(cands))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(cands))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				runs[i] = byCategory(set, cats, cands[i].cfg)
+			}
+		}()
+	}
+	for i := range cands {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	pick := func(r []*pool, keep func(int) bool) *pool {
+		var ps []*pool
+		for k, p := range r {
+			if keep(k) {
+				ps = append(ps, p)
+			}
+		}
+		return merge(ps...)
+	}
+	// choose returns the candidate with the best standard score on the kept categories (ties: the
+	// earlier one) and its pool there.
+	choose := func(keep func(int) bool) (int, *pool) {
+		best, bestScore := -1, math.Inf(-1)
+		var bestPool *pool
+		for i, r := range runs {
+			p := pick(r, keep)
+			if s := p.best(profiles[0]).score; s > bestScore {
+				best, bestScore, bestPool = i, s, p
+			}
+		}
+		return best, bestPool
+	}
+
+	if verbose {
+		fmt.Fprintf(w, "\nevery candidate, threshold optimised per column: all categories, then each alone\n")
+		for i, r := range runs {
+			fmt.Fprintf(w, "%7.1f", pick(r, func(int) bool { return true }).best(profiles[0]).score)
+			for _, q := range r {
+				if q.windows == 0 {
+					fmt.Fprintf(w, " %6d fp", q.best(profiles[0]).fp)
+					continue
+				}
+				fmt.Fprintf(w, " %9.1f", q.best(profiles[0]).score)
+			}
+			fmt.Fprintf(w, "  %s\n", nameOf(cands[i]))
+		}
+	}
+
+	var rows []cvRow
+	for k, held := range cats {
+		i, trainPool := choose(func(j int) bool { return j != k })
+		test := runs[i][k]
+		row := cvRow{category: held, chosen: nameOf(cands[i]), test0: test, hasWindow: test.windows > 0}
+		for j, pr := range profiles {
+			t := trainPool.best(pr)
+			if j == 0 {
+				row.train = t
+			}
+			row.test[j] = test.evaluate(t.threshold, pr)
+		}
+		row.reopt = test.best(profiles[0])
+		rows = append(rows, row)
+	}
+
+	fmt.Fprintf(w, "\ncross-validation, leave one category out: on the other categories, the best of %d settings and thresholds (NAB standard); scored on the held-out one at that threshold\n", len(cands))
+	fmt.Fprintf(w, "%-23s %8s %8s %8s %9s %8s %9s %9s %5s  %s\n", "held-out category", "standard", "low_fp", "low_fn", "re-opt", "train", "threshold", "detected", "FP", "chosen setting")
+	var sum [4]float64
+	var raw, null, perfect [3]float64
+	n := 0
+	for _, r := range rows {
+		cell := func(v float64) string {
+			if math.IsNaN(v) {
+				return fmt.Sprintf("%8s", "-")
+			}
+			return fmt.Sprintf("%8.1f", v)
+		}
+		fmt.Fprintf(w, "%-23s %s %s %s %s %8.1f %9.4g %4d/%-4d %5d  %s\n", r.category,
+			cell(r.test[0].score), cell(r.test[1].score), cell(r.test[2].score), " "+cell(r.reopt.score),
+			r.train.score, r.train.threshold, r.test[0].detected, r.test0.windows, r.test[0].fp, r.chosen)
+		for j, pr := range profiles {
+			raw[j] += r.test[j].raw
+			null[j] += -pr.fn * float64(r.test0.scorable)
+			perfect[j] += pr.tp * float64(r.test0.windows)
+		}
+		if r.hasWindow {
+			n++
+			for j := range 3 {
+				sum[j] += r.test[j].score
+			}
+			sum[3] += r.reopt.score
+		}
+	}
+	mean := func(j int) float64 { return sum[j] / float64(n) }
+	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f  %8.1f   over the %d held-out categories with windows\n", "mean", mean(0), mean(1), mean(2), mean(3), n)
+	pooled := func(j int) float64 { return 100 * (raw[j] - null[j]) / (perfect[j] - null[j]) }
+	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f             every held-out category's raw score together, each at its own training threshold\n", "pooled", pooled(0), pooled(1), pooled(2))
+
+	// In sample: the shipped setting on every category, threshold optimised on them all.
+	shipped := pick(byCategory(set, cats, forecast.DefaultDetectorConfig()), func(int) bool { return true })
+	var in [3]result
+	for j, pr := range profiles {
+		in[j] = shipped.best(pr)
+	}
+	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f %9s %8s %9.4g %4d/%-4d %5d  shipped setting, all categories\n", "in-sample", in[0].score, in[1].score, in[2].score, "", "", in[0].threshold, in[0].detected, shipped.windows, in[0].fp)
+	i, _ := choose(func(int) bool { return true })
+	fmt.Fprintf(w, "chosen on all categories: %s\n", nameOf(cands[i]))
+	fmt.Fprintf(w, "NAB cross-validated mean standard=%.1f low_fp=%.1f low_fn=%.1f; in-sample standard=%.1f low_fp=%.1f low_fn=%.1f\n",
+		mean(0), mean(1), mean(2), in[0].score, in[1].score, in[2].score)
+	return nil
+}
+
+func nameOf(c candidate) string {
+	if c.name == "" {
+		return "(shipped)"
+	}
+	return c.name
+}
