@@ -55,7 +55,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		metric.WithUnit("{transition}"))
 	errs = errors.Join(errs, err)
 	tb.WatchStreams, err = meter.Int64ObservableGauge("otelcol_breaker_watch_streams",
-		metric.WithDescription("Open watch streams (server-sent events and gRPC health Watch)."),
+		metric.WithDescription("Open gRPC health Watch streams."),
 		metric.WithUnit("{stream}"))
 	errs = errors.Join(errs, err)
 	tb.WatchDropped, err = meter.Int64ObservableCounter("otelcol_breaker_watch_dropped",
