@@ -3,10 +3,11 @@ package metadata
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // Meter returns the extension's meter from the component's MeterProvider.
@@ -23,9 +24,8 @@ type Stats struct {
 // TelemetryBuilder holds the extension's own instruments (otelcol_status_*), all observed from
 // the status model on each collection.
 type TelemetryBuilder struct {
-	meter         metric.Meter
-	mu            sync.Mutex
-	registrations []metric.Registration
+	meter metric.Meter
+	reg   ownmetrics.Registration
 
 	// StatusComponents is the number of components the status holds.
 	StatusComponents metric.Int64ObservableGauge
@@ -60,9 +60,9 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	return b, errors.Join(errs[:]...)
 }
 
-// RegisterStatsCallback reports stats() through the instruments on every collection.
+// RegisterStatsCallback reports stats() through the instruments on every collection; at start.
 func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
-	reg, err := b.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	return b.reg.Register(b.meter, func(_ context.Context, o metric.Observer) error {
 		s := stats()
 		o.ObserveInt64(b.StatusComponents, s.Components)
 		o.ObserveInt64(b.StatusIncidentsOpen, s.OpenIncidents)
@@ -72,21 +72,7 @@ func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
 		o.ObserveInt64(b.StatusWatchDropped, s.WatchDropped)
 		return nil
 	}, b.StatusComponents, b.StatusIncidentsOpen, b.StatusWatchStreams, b.StatusDropped, b.StatusIncidentsRefused, b.StatusWatchDropped)
-	if err != nil {
-		return err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.registrations = append(b.registrations, reg)
-	return nil
 }
 
-// Shutdown unregisters the callbacks.
-func (b *TelemetryBuilder) Shutdown() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, reg := range b.registrations {
-		_ = reg.Unregister()
-	}
-	b.registrations = nil
-}
+// Shutdown unregisters the callback; at shutdown.
+func (b *TelemetryBuilder) Shutdown() { _ = b.reg.Unregister() }
