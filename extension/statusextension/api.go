@@ -62,10 +62,10 @@ func (e *statusExtension) handleStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	buf.Reset()
-	v := e.hub.WriteStatus(buf, q)
+	body, v := e.hub.Status(buf, q)
 	w.Header().Set("ETag", etag(v))
 	w.Header().Set("Cache-Control", "no-cache")
-	httpjson.WriteBytes(w, http.StatusOK, buf.Bytes())
+	httpjson.WriteBytes(w, http.StatusOK, body)
 }
 
 func etag(version uint64) string { return `"v` + strconv.FormatUint(version, 10) + `"` }

@@ -69,6 +69,14 @@ func BenchmarkWriteStatus(b *testing.B) {
 		}
 		b.ReportMetric(float64(buf.Len()), "bytes/doc")
 	})
+	b.Run("10k-filtered-shared-document", func(b *testing.B) {
+		h.Status(&buf, all)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf.Reset()
+			h.Status(&buf, all)
+		}
+	})
 	b.Run("10k-filtered-after-pass", func(b *testing.B) {
 		p := fleet(10_000, at)
 		b.ReportAllocs()

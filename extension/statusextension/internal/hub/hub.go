@@ -71,6 +71,8 @@ type Hub struct {
 
 	// overallCache holds the overall verdict's JSON of one version (stored by readers).
 	overallCache atomic.Pointer[encoded]
+	// doc holds the last large status document (stored by readers).
+	doc atomic.Pointer[docCache]
 
 	watch watchers
 

@@ -343,3 +343,28 @@ func held(t *testing.T, h *Hub, name string) *component {
 	require.True(t, ok, name)
 	return c
 }
+
+func TestLargeDocumentsAreSharedUntilTheModelChanges(t *testing.T) {
+	s := testSettings()
+	s.MaxComponents = 1000
+	h := New(s, nil)
+	h.PublishScores(fleet(200, t0))
+	all := Query{Statuses: []string{StatusHealthy, StatusDegraded, StatusUnhealthy}, Limit: 1000}
+	var buf bytes.Buffer
+	first, v1 := h.Status(&buf, all)
+	buf.Reset()
+	again, v2 := h.Status(&buf, all)
+	assert.Equal(t, v1, v2)
+	assert.Same(t, &first[0], &again[0], "the same bytes, not built again")
+	other, _ := h.Status(&buf, Query{Statuses: []string{StatusHealthy}, Limit: 1000})
+	assert.NotEqual(t, len(first), len(other), "another query is built for itself")
+	h.PublishTransition(statusfeed.Transition{Target: "service-00001", From: "closed", To: "open", At: t0})
+	buf.Reset()
+	after, v3 := h.Status(&buf, all)
+	assert.Greater(t, v3, v1)
+	assert.Contains(t, string(after), `"state":"open"`, "built again after a change")
+	small, _ := h.Status(&bytes.Buffer{}, Query{Service: "service-00002", Limit: 1})
+	var doc statusDoc
+	require.NoError(t, json.Unmarshal(small, &doc))
+	assert.Len(t, doc.Components, 1)
+}

@@ -58,9 +58,42 @@ func (h *Hub) json(c *component) []byte {
 	return b
 }
 
+// largeDocument is the number of components from which a status document is kept for the next
+// read of the same query at the same version (a dashboard polling every component).
+const largeDocument = 100
+
+// docCache is one status document of one query at one model version.
+type docCache struct {
+	version uint64
+	query   Query
+	b       []byte
+}
+
+func sameQuery(a, b Query) bool {
+	return a.Service == b.Service && a.After == b.After && a.Limit == b.Limit && slices.Equal(a.Statuses, b.Statuses)
+}
+
+// Status returns the status document of the components q selects and the model's version it
+// shows (the ETag). A large document is kept until the model changes, so pollers of the same
+// query at the same version share it (the bytes must not be modified); a small one is written
+// into buf.
+func (h *Hub) Status(buf *bytes.Buffer, q Query) ([]byte, uint64) {
+	if d := h.doc.Load(); d != nil && d.version == h.Version() && sameQuery(d.query, q) {
+		return d.b, d.version
+	}
+	v, n := h.WriteStatus(buf, q)
+	if n < largeDocument {
+		return buf.Bytes(), v
+	}
+	b := bytes.Clone(buf.Bytes())
+	h.doc.Store(&docCache{version: v, query: Query{Service: q.Service, After: q.After, Limit: q.Limit,
+		Statuses: slices.Clone(q.Statuses)}, b: b})
+	return b, v
+}
+
 // WriteStatus writes the status document of the components q selects to buf and returns the
-// model's version it shows (the ETag).
-func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
+// model's version it shows (the ETag) and how many components it holds.
+func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) (uint64, int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	buf.WriteString(`{"version":`)
@@ -127,7 +160,7 @@ func (h *Hub) WriteStatus(buf *bytes.Buffer, q Query) uint64 {
 		buf.Write(encode(next))
 	}
 	buf.WriteString("}\n")
-	return h.version
+	return h.version, n
 }
 
 func statusIn(s string, set []string) bool {
