@@ -6,10 +6,13 @@ GO ?= go
 
 OCB_VERSION := v0.165.0
 STATICCHECK_VERSION := v0.8.2
+# kustomize v5.7.1 builds with Go 1.26 (v5.8's api v0.21.3 needs a newer Go).
+KUSTOMIZE_VERSION := v5.7.1
 
 TOOLS := $(CURDIR)/.tools
 OCB := $(TOOLS)/ocb-$(OCB_VERSION)/builder
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+KUSTOMIZE := $(TOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
 BINARY := _build/otelcol-vigil
 CONFIG ?= otelcol-config.yaml
 
@@ -21,7 +24,7 @@ GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
 EMBEDDED := $(wildcard extension/statusextension/web/*)
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api bench-status-api lint testbed clean audit-verify nab nab-check
+.PHONY: run build test bench bench-breaker-api bench-status-api lint testbed clean audit-verify nab nab-check image testbed-fleet
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -37,14 +40,24 @@ $(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES) $(EMBEDDED)
 $(OCB):
 	GOBIN=$(dir $@) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
+$(KUSTOMIZE):
+	GOBIN=$(dir $@) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
 $(STATICCHECK):
 	GOBIN=$(dir $@) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 ## test: unit tests and the end-to-end test against the built binary, with the race detector
-test: $(BINARY)
+## (the e2e tests render the Kubernetes manifests with the pinned kustomize)
+test: $(BINARY) $(KUSTOMIZE)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	VIGIL_KUSTOMIZE=$(KUSTOMIZE) $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory nab-check
+
+## image: the container image otelcol-vigil:$(IMAGE_TAG) from deploy/Dockerfile (scratch base), with buildah
+IMAGE_TAG ?= 0.1.0
+image: $(BINARY)
+	deploy/image/stage.sh _build/image $(BINARY)
+	buildah bud -f deploy/Dockerfile -t otelcol-vigil:$(IMAGE_TAG) _build/image
 
 ## bench: every benchmark, with allocations
 bench:
@@ -68,6 +81,10 @@ lint: $(STATICCHECK)
 ## testbed: load runs against the built binary (about 90 s each)
 testbed: $(BINARY)
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+
+## testbed-fleet: the fleet measurements of docs/fleet.md (one gateway's cost per span, two gateways split), about 1 min
+testbed-fleet: $(BINARY)
+	VIGIL_FLEET_LOAD=1 $(GO) test -count=1 -v -run 'TestFleet' ./testbed/e2e/
 
 ## audit-verify: check a healing audit file's hash chain (FILE=path, default the one make run writes)
 audit-verify:

@@ -140,9 +140,16 @@ type Collector struct {
 // and fails the test unless it exits cleanly. Call WaitReady before sending data.
 func Start(tb testing.TB, config string) *Collector {
 	tb.Helper()
-	path := WriteConfig(tb, config)
+	return StartEnv(tb, nil, "--config="+WriteConfig(tb, config))
+}
+
+// StartEnv starts the binary with args and env (KEY=VALUE, added to this process's environment),
+// as Start does: a shipped config file is run as it ships, with its documented environment.
+func StartEnv(tb testing.TB, env []string, args ...string) *Collector {
+	tb.Helper()
 	c := &Collector{logs: &syncBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(Binary(tb), "--config="+path)
+	c.cmd = exec.Command(Binary(tb), args...)
+	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stdout = c.logs
 	c.cmd.Stderr = c.logs
 	if err := c.cmd.Start(); err != nil {

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-collector/vigil/testbed/harness"
+	traffic "github.com/vigil-collector/vigil/testbed/shop"
+)
+
+// acceptedSpans is what a node's OTLP receiver has accepted, from its own telemetry.
+func acceptedSpans(t assert.TestingT, n *node) float64 {
+	return sum(n.scrape(t, 8888), "otelcol_receiver_accepted_spans", map[string]string{"receiver": "otlp"})
+}
+
+// sendBatches sends count batches of the shop to the agent and returns the spans sent.
+func sendBatches(t *testing.T, agent *node, s *traffic.Shop, count int) int64 {
+	t.Helper()
+	sender, err := traffic.Dial(agent.addr + ":4317")
+	require.NoError(t, err)
+	defer sender.Close()
+	for range count {
+		require.NoError(t, sender.Send(context.Background(), s.Batch(time.Now())))
+	}
+	return sender.Spans.Load()
+}
+
+// TestAgentToGatewayAsShipped runs deploy/agent.yaml and deploy/gateway.yaml as they ship, with TLS
+// between them from certificates made here: spans, host metrics, the agent's probe and the health
+// scores computed from them arrive at the gateway, every span exactly once.
+func TestAgentToGatewayAsShipped(t *testing.T) {
+	gwAddr, agAddr := harness.LoopbackAddr(t), harness.LoopbackAddr(t)
+	tlsf := harness.NewTLS(t, gwAddr)
+	gw := startGateway(t, gwAddr, tlsf)
+	agent := startAgent(t, agAddr, "node-a", gwAddr, tlsf.CA)
+
+	// The gateway serves TLS only: a plaintext client is refused.
+	plain, err := traffic.Dial(gwAddr + ":4317")
+	require.NoError(t, err)
+	require.Error(t, plain.Send(context.Background(), ptrace.NewTraces()), "the gateway must not accept plaintext OTLP")
+	plain.Close()
+
+	start := time.Now()
+	sent := sendBatches(t, agent, traffic.New(traffic.DefaultEdges), 20)
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.Equal(ct, float64(sent), acceptedSpans(ct, gw), "spans the gateway accepted")
+	}, 30*time.Second, 250*time.Millisecond)
+	t.Logf("agent -> gateway (TLS): %d spans sent to the agent, %d accepted by the gateway, all within %s", sent, sent, time.Since(start).Round(100*time.Millisecond))
+
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		body := gw.scrape(ct, 8889)
+		assert.NotEmpty(ct, harness.FindSample(body, "system_cpu_utilization_ratio", map[string]string{"host_name": "node-a"}), "host metrics of node-a")
+		assert.Equal(ct, []float64{1}, harness.FindSample(body, "healthcheck_status", map[string]string{"service_name": "vigil-agent", "host_name": "node-a"}), "the agent's probe of itself")
+		for _, svc := range []string{"frontend", "catalog", "checkout", "payments"} {
+			v := harness.FindSample(body, "health_score", map[string]string{"service_name": svc})
+			if assert.Len(ct, v, 1, svc) {
+				assert.Greater(ct, v[0], 0.0, svc)
+			}
+			// Every call succeeded: the errors signal of each callee is 1.
+			if svc != "frontend" {
+				assert.Equal(ct, []float64{1}, harness.FindSample(body, "health_signal", map[string]string{"service_name": svc, "health_signal_name": "errors"}), svc)
+			}
+		}
+	}, 60*time.Second, time.Second)
+	body := gw.scrape(t, 8889)
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "health_score{") || strings.HasPrefix(line, "health_signal{") {
+			t.Log(line)
+		}
+	}
+	// The agent's own breakers learned from the same spans.
+	assert.Equal(t, "closed", agent.breaker(t, "payments")["state"])
+	t.Logf("agent -> gateway: host metrics, probe and health scores at the gateway %s after the first span", time.Since(start).Round(100*time.Millisecond))
+}
+
+// TestAgentQueueSurvivesGatewayRestart stops the gateway, sends spans to the agent, restarts the
+// agent too (its queue is on disk), then brings the gateway back: every span arrives.
+func TestAgentQueueSurvivesGatewayRestart(t *testing.T) {
+	gwAddr, agAddr := harness.LoopbackAddr(t), harness.LoopbackAddr(t)
+	tlsf := harness.NewTLS(t, gwAddr)
+	gw := startGateway(t, gwAddr, tlsf)
+	agent := startAgent(t, agAddr, "node-b", gwAddr, tlsf.CA)
+	s := traffic.New(traffic.DefaultEdges)
+
+	warm := sendBatches(t, agent, s, 2)
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.Equal(ct, float64(warm), acceptedSpans(ct, gw))
+	}, 30*time.Second, 250*time.Millisecond)
+
+	require.Equal(t, 0, gw.Stop(t), "gateway exit code")
+	sent := sendBatches(t, agent, s, 25)
+	time.Sleep(2 * time.Second) // past the batch processor's timeout: the spans are in the exporter's queue
+	require.Equal(t, 0, agent.Stop(t), "agent exit code")
+	agent.start(t)
+	gw.start(t)
+	back := time.Now()
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.GreaterOrEqual(ct, acceptedSpans(ct, gw), float64(sent), "spans the restarted gateway accepted")
+	}, 90*time.Second, 500*time.Millisecond)
+	got := acceptedSpans(t, gw)
+	t.Logf("queue: %d spans sent while the gateway was down (agent restarted meanwhile), %.0f accepted by the restarted gateway within %s of its return",
+		sent, got, time.Since(back).Round(100*time.Millisecond))
+	assert.Equal(t, float64(sent), got, "nothing lost and nothing sent twice")
+}
+
+// TestAgentToGatewayPlaintextMode is the documented insecure mode: the gateway with
+// VIGIL_TLS_ENABLED=false, the agent with VIGIL_GATEWAY_INSECURE=true.
+func TestAgentToGatewayPlaintextMode(t *testing.T) {
+	gwAddr, agAddr := harness.LoopbackAddr(t), harness.LoopbackAddr(t)
+	gw := startGateway(t, gwAddr, harness.TLSFiles{}, "VIGIL_TLS_ENABLED=false")
+	agent := startAgent(t, agAddr, "node-p", gwAddr, "", "VIGIL_GATEWAY_INSECURE=true")
+	sent := sendBatches(t, agent, traffic.New(traffic.DefaultEdges), 5)
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.Equal(ct, float64(sent), acceptedSpans(ct, gw))
+	}, 30*time.Second, 250*time.Millisecond)
+}
