@@ -48,7 +48,6 @@ type component struct {
 	seenAt       time.Time // last pass that listed it (zero: never)
 	pass         uint64    // the hub's pass that last listed it
 	touched      int64     // the hub's tick of the last update, for eviction
-	evicted      bool      // evicted past max_components
 	rootCause    []string
 
 	breaker     *breakerView

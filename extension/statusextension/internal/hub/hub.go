@@ -99,8 +99,7 @@ func New(s Settings, now func() time.Time) *Hub {
 		MaxNameLength: s.MaxNameLength,
 		Seen:          func(c *component) int64 { return c.touched },
 		Pinned:        (*component).held,
-		OnEvict: func(c *component) {
-			c.evicted = true
+		OnEvict: func(*component) {
 			h.names = nil // called under the hub's write lock, from lookup
 		},
 	})
