@@ -116,13 +116,9 @@ func fleet(grpcAddr string, n int) error {
 }
 
 func run(binary string, components, rate, fullRate int, duration time.Duration, workers, rounds int) error {
-	ports := make([]int, 2)
-	for i := range ports {
-		p, err := loadgen.FreePort()
-		if err != nil {
-			return err
-		}
-		ports[i] = p
+	ports, err := loadgen.FreePorts(2)
+	if err != nil {
+		return err
 	}
 	servers, err := loadgen.StartServers(binary, fmt.Sprintf(vigilConfig, ports[0], ports[1]))
 	if err != nil {
