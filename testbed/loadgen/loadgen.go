@@ -66,7 +66,10 @@ func FreePort() (int, error) {
 // FreePorts returns n distinct loopback TCP ports that were free when asked.
 func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
-	for len(ports) < n {
+	for try := 0; len(ports) < n; try++ {
+		if try == 100*n {
+			return nil, fmt.Errorf("no %d distinct free ports in %d tries", n, try)
+		}
 		p, err := FreePort()
 		if err != nil {
 			return nil, err
