@@ -27,9 +27,10 @@ type DetectorConfig struct {
 	// BreachScale is the breach of the range seen so far, as a fraction of that range, that
 	// scores 1-1/e.
 	BreachScale float64
-	// BreachDeviation is how many spreads from the long-term level a value must be for its
-	// range breach to count: a record that is still ordinary noise around the level (a young or
-	// very calm series) is no anomaly.
+	// BreachDeviation is how many spreads from the expected value a value must be for its range
+	// breach to count: a record that is still ordinary noise (a young or very calm series) is no
+	// anomaly. The expected value is the daily profile's, with the spread around the profile,
+	// while the series counts as daily-seasonal (SeasonStrength), else the long-term level's.
 	BreachDeviation float64
 	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
 	// to score 1-1/e.
@@ -40,7 +41,8 @@ type DetectorConfig struct {
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
 	// SeasonStrength is the largest ratio of the spread around the daily profile to the spread
-	// around the level for which the series counts as daily-seasonal and the profile is scored.
+	// around the level for which the series counts as daily-seasonal: the profile is scored, and
+	// range breaches are judged against the profile rather than the level.
 	SeasonStrength float64
 	// WarmUp is the number of points the detector learns from before it scores: until then
 	// Warm is false and every score is 0. The daily-profile feature warms on its own: it needs
@@ -66,7 +68,7 @@ func DefaultDetectorConfig() DetectorConfig {
 		ShiftScale:      0.4,
 		SeasonScale:     1.5,
 		SeasonSlots:     48,
-		SeasonStrength:  0.3,
+		SeasonStrength:  0.6,
 		WarmUp:          150,
 		AlertLevel:      0.1,
 		Refractory:      30,
@@ -102,7 +104,8 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 // Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
 // surprises of different kinds, each "how far this breaks the series' own record":
 //   - spike (range breach): the value leaves the range of every value seen so far, and lies at
-//     least BreachDeviation spreads from the long-term level;
+//     least BreachDeviation spreads from what is expected (the daily profile for a daily-seasonal
+//     series, else the long-term level);
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
 //     series' spread, further than any departure seen before;
 //   - daily pattern: for series with a daily cycle (the spread around its time-of-day profile is
@@ -156,24 +159,26 @@ func (d *Detector) Points() int { return d.n }
 // mean something. Until then every score is 0, which means "not known yet", not "normal".
 func (d *Detector) Warm() bool { return d.n > d.cfg.WarmUp }
 
-// seasonal updates the daily profile with x at t and returns the profile feature (0 when the
-// series is not daily-seasonal or the profile is not yet two days old).
-func (d *Detector) seasonal(t time.Time, x float64) float64 {
+// seasonal updates the daily profile with x at t and returns the profile feature g (0 when the
+// series is not daily-seasonal or the profile is not yet two days old); when the series counts
+// as daily-seasonal, on is true and dev is x's deviation from the profile in units of the spread
+// around it.
+func (d *Detector) seasonal(t time.Time, x float64) (g, dev float64, on bool) {
 	c := &d.cfg
 	if c.SeasonSlots == 0 || t.IsZero() {
-		return 0
+		return 0, 0, false
 	}
 	sec := t.Unix()
 	slot := int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * c.SeasonSlots / secondsPerDay
 	bit := uint64(1) << slot
 	if d.profileSeen&bit == 0 {
 		d.profile[slot], d.profileSeen = x, d.profileSeen|bit
-		return 0
+		return 0, 0, false
 	}
 	e := x - d.profile[slot]
 	d.profile[slot] += c.ShortRate * e
 	if d.n == 0 || sec-d.t0 < 2*secondsPerDay {
-		return 0
+		return 0, 0, false
 	}
 	if !d.seasonSpreadOK {
 		d.seasonSpread, d.seasonSpreadOK = math.Abs(e), true
@@ -181,9 +186,10 @@ func (d *Detector) seasonal(t time.Time, x float64) float64 {
 	d.seasonSpread += seasonSpreadRate * (math.Abs(e) - d.seasonSpread)
 	d.seasonDev += c.ShortRate * (e - d.seasonDev)
 	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
-		return 0
+		return 0, 0, false
 	}
-	return math.Abs(d.seasonDev) / (d.seasonSpread + 1e-12 + 1e-9*math.Abs(x))
+	sc := d.seasonSpread + 1e-12 + 1e-9*math.Abs(x)
+	return math.Abs(d.seasonDev) / sc, math.Abs(e) / sc, true
 }
 
 // Update feeds the next value (with no time: the daily profile is not used) and returns its
@@ -197,7 +203,7 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		return 0
 	}
 	c := &d.cfg
-	g := d.seasonal(t, x)
+	g, dev, seasonalNow := d.seasonal(t, x)
 	if d.n == 0 {
 		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
 		if !t.IsZero() {
@@ -228,7 +234,13 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		d.spread += c.ShortRate * (math.Abs(x-d.long) - d.spread)
 		return 0
 	}
-	if math.Abs(x-d.long) < c.BreachDeviation*sc {
+	// A breach counts only when the value is far from what the series' best model expects: the
+	// daily profile where the series is daily-seasonal, else the long-term level.
+	if seasonalNow {
+		if dev < c.BreachDeviation {
+			breach = 0
+		}
+	} else if math.Abs(x-d.long) < c.BreachDeviation*sc {
 		breach = 0
 	}
 	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)

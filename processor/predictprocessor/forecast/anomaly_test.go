@@ -159,3 +159,22 @@ func TestScoresStayInRangeOnHostileSeries(t *testing.T) {
 		require.True(t, d.Warm(), name)
 	}
 }
+
+func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
+	// A daily cycle of amplitude 10 with noise of 0.3: a spike of 3 on top of the peak leaves
+	// the range by little, and is 13 from the long-term level where the cycle alone reaches 10
+	// (no anomaly against the level, whose spread the cycle inflates), but it is 10 spreads of
+	// the noise above what the daily profile expects: an alert. The cycle itself raises none.
+	rng := rand.New(rand.NewPCG(7, 7))
+	d := NewDetector(DefaultDetectorConfig())
+	perDay := 288
+	cycle := func(i int) float64 {
+		return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64()
+	}
+	normal := stream(d, 0, 6*perDay+perDay/4, cycle)
+	for i, s := range normal[3*perDay:] {
+		require.Less(t, s, DefaultDetectorConfig().AlertLevel, "cycle point %d", 3*perDay+i)
+	}
+	s := stream(d, 6*perDay+perDay/4, 1, func(i int) float64 { return cycle(i) + 3 })
+	assert.GreaterOrEqual(t, s[0], DefaultDetectorConfig().AlertLevel, "spike on the peak")
+}

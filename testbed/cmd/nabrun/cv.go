@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -27,8 +28,8 @@ type tunable struct {
 // candidates is the grid cross-validation chooses from: every combination of the tunables'
 // values, each applied to the shipped configuration. The alert threshold is tuned too, by NAB's
 // own threshold search on the training categories.
-func candidates(tunables []tunable) []candidate {
-	out := []candidate{{cfg: forecast.DefaultDetectorConfig()}}
+func candidates(base forecast.DetectorConfig, tunables []tunable) []candidate {
+	out := []candidate{{cfg: base}}
 	for _, t := range tunables {
 		var next []candidate
 		for _, c := range out {
@@ -46,10 +47,28 @@ func candidates(tunables []tunable) []candidate {
 
 // byCategory runs cfg over every labelled file and pools the scored rows per category.
 func byCategory(set dataSet, cats []string, cfg forecast.DetectorConfig) []*pool {
-	files := make(map[string][]*pool, len(cats))
+	return categoryPools(set, cats, byFile(set, cfg))
+}
+
+// byFile runs cfg over every labelled file and returns each file's pool, in the set's order.
+func byFile(set dataSet, cfg forecast.DetectorConfig) []*pool {
+	var out []*pool
 	for _, s := range set {
 		if s.labelled {
-			files[s.category] = append(files[s.category], newPool(s.weights, s.run(cfg), len(s.spans)))
+			out = append(out, newPool(s.weights, s.run(cfg), len(s.spans)))
+		}
+	}
+	return out
+}
+
+// categoryPools merges the labelled files' pools (byFile's order) per category.
+func categoryPools(set dataSet, cats []string, pools []*pool) []*pool {
+	files := make(map[string][]*pool, len(cats))
+	k := 0
+	for _, s := range set {
+		if s.labelled {
+			files[s.category] = append(files[s.category], pools[k])
+			k++
 		}
 	}
 	out := make([]*pool, len(cats))
@@ -73,7 +92,7 @@ type cvRow struct {
 // crossValidate runs leave-one-category-out cross-validation: for each labelled category, the
 // candidate and threshold with the best NAB standard score on the other categories are chosen
 // and then scored, at that threshold, on the held-out one. It prints the table on w.
-func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) error {
+func crossValidate(set dataSet, shippedCfg forecast.DetectorConfig, cands []candidate, verbose bool, w io.Writer) error {
 	var cats []string
 	for _, s := range set {
 		if s.labelled && (len(cats) == 0 || cats[len(cats)-1] != s.category) {
@@ -83,8 +102,10 @@ func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) er
 	if len(cats) < 2 {
 		return fmt.Errorf("cross-validation needs at least two labelled categories, have %d", len(cats))
 	}
-	// runs[i][k]: candidate i's pool of category k. Candidates run on a bounded set of workers.
+	// runs[i][k]: candidate i's pool of category k; fileRuns[i][f]: its pool of labelled file f.
+	// Candidates run on a bounded set of workers.
 	runs := make([][]*pool, len(cands))
+	fileRuns := make([][]*pool, len(cands))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range max(1, min(runtime.GOMAXPROCS(0), len(cands))) {
@@ -92,7 +113,8 @@ func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) er
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				runs[i] = byCategory(set, cats, cands[i].cfg)
+				fileRuns[i] = byFile(set, cands[i].cfg)
+				runs[i] = categoryPools(set, cats, fileRuns[i])
 			}
 		}()
 	}
@@ -190,7 +212,7 @@ func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) er
 	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f             every held-out category's raw score together, each at its own training threshold\n", "pooled", pooled(0), pooled(1), pooled(2))
 
 	// In sample: the shipped setting on every category, threshold optimised on them all.
-	shipped := pick(byCategory(set, cats, forecast.DefaultDetectorConfig()), func(int) bool { return true })
+	shipped := pick(byCategory(set, cats, shippedCfg), func(int) bool { return true })
 	var in [3]result
 	for j, pr := range profiles {
 		in[j] = shipped.best(pr)
@@ -198,8 +220,9 @@ func crossValidate(set dataSet, cands []candidate, verbose bool, w io.Writer) er
 	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f %9s %8s %9.4g %4d/%-4d %5d  shipped setting, all categories\n", "in-sample", in[0].score, in[1].score, in[2].score, "", "", in[0].threshold, in[0].detected, shipped.windows, in[0].fp)
 	i, _ := choose(func(int) bool { return true })
 	fmt.Fprintf(w, "chosen on all categories: %s\n", nameOf(cands[i]))
-	fmt.Fprintf(w, "NAB cross-validated mean standard=%.1f low_fp=%.1f low_fn=%.1f; in-sample standard=%.1f low_fp=%.1f low_fn=%.1f\n",
-		mean(0), mean(1), mean(2), in[0].score, in[1].score, in[2].score)
+	lofo := leaveOneFileOut(set, cats, fileRuns, w)
+	fmt.Fprintf(w, "NAB cross-validated mean standard=%.1f low_fp=%.1f low_fn=%.1f; in-sample standard=%.1f low_fp=%.1f low_fn=%.1f; leave-one-file-out mean standard=%.1f\n",
+		mean(0), mean(1), mean(2), in[0].score, in[1].score, in[2].score, lofo)
 	return nil
 }
 
@@ -208,4 +231,70 @@ func nameOf(c candidate) string {
 		return "(shipped)"
 	}
 	return c.name
+}
+
+// leaveOneFileOut runs leave-one-file-out cross-validation inside each category: for every
+// labelled file, the setting and threshold with the best standard score on the other files of its
+// category are chosen and scored on that file. It prints each category's pooled held-out score and
+// returns their mean over the categories with windows.
+func leaveOneFileOut(set dataSet, cats []string, fileRuns [][]*pool, w io.Writer) float64 {
+	catOf := make([]int, 0, len(fileRuns[0]))
+	for _, s := range set {
+		if s.labelled {
+			catOf = append(catOf, slices.Index(cats, s.category))
+		}
+	}
+	type tally struct {
+		raw, null, perfect float64
+		fp, detected, wins int
+	}
+	per := make([]tally, len(cats))
+	pr := profiles[0]
+	for f := range catOf {
+		// The setting (and threshold) best on the category's other files; ties: the earlier one.
+		bestScore, bestT, bestI := math.Inf(-1), noDetection, 0
+		for i, r := range fileRuns {
+			var ps []*pool
+			for g, p := range r {
+				if g != f && catOf[g] == catOf[f] {
+					ps = append(ps, p)
+				}
+			}
+			if len(ps) == 0 {
+				break // the only file of its category: no training data, nothing flagged
+			}
+			if b := merge(ps...).best(pr); b.raw > bestScore {
+				bestScore, bestT, bestI = b.raw, b.threshold, i
+			}
+		}
+		held := fileRuns[bestI][f]
+		test := held.evaluate(bestT, pr)
+		t := &per[catOf[f]]
+		t.raw += test.raw
+		t.null += -pr.fn * float64(held.scorable)
+		t.perfect += pr.tp * float64(held.windows)
+		t.fp += test.fp
+		t.detected += test.detected
+		t.wins += held.windows
+	}
+	fmt.Fprintf(w, "\nleave one file out within each category: on the category's other files, the best setting and threshold (NAB standard); scored on the held-out file\n")
+	fmt.Fprintf(w, "%-23s %8s %9s %5s\n", "category", "standard", "detected", "FP")
+	var sum float64
+	n := 0
+	for k, c := range cats {
+		t := per[k]
+		if t.perfect == t.null {
+			fmt.Fprintf(w, "%-23s %8s %4d/%-4d %5d\n", c, "-", t.detected, t.wins, t.fp)
+			continue
+		}
+		sc := 100 * (t.raw - t.null) / (t.perfect - t.null)
+		fmt.Fprintf(w, "%-23s %8.1f %4d/%-4d %5d\n", c, sc, t.detected, t.wins, t.fp)
+		sum += sc
+		n++
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	fmt.Fprintf(w, "%-23s %8.1f\n", "mean", sum/float64(n))
+	return sum / float64(n)
 }

@@ -50,6 +50,10 @@ func run(args []string, w io.Writer) error {
 	labels := fs.String("labels", "", "NAB label windows (default DATA/../labels/combined_windows.json); needed by --cv")
 	cv := fs.Bool("cv", false, "also run leave-one-category-out cross-validation over the tunable values and print it")
 	verbose := fs.Bool("v", false, "with --cv, also print every candidate's scores")
+	var sets setFlag
+	fs.Var(&sets, "set", "Field=value: override a forecast.DetectorConfig field of the shipped setting (repeatable; for trying values)")
+	seeds := fs.Int("seeds", 5, "with --perturb, how many seeds of noise each noisy perturbation is averaged over")
+	perturb := fs.Bool("perturb", false, "also score the shipped setting on perturbed copies of the labelled files (perturb.go) and print the table")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,11 +63,17 @@ func run(args []string, w io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
+	if *seeds < 1 {
+		return fmt.Errorf("--seeds %d: want at least 1", *seeds)
+	}
 	if !(*threshold > 0 && *threshold <= 1) {
 		return fmt.Errorf("--threshold %v: want a value in (0,1]", *threshold)
 	}
 	cfg := forecast.DefaultDetectorConfig()
 	cfg.AlertLevel = *threshold
+	if err := sets.apply(&cfg); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	set, err := loadSet(*data)
@@ -87,7 +97,7 @@ func run(args []string, w io.Writer) error {
 		len(set), rows, alerts, *threshold, time.Since(start).Round(time.Millisecond)); err != nil {
 		return err
 	}
-	if !*cv {
+	if !*cv && !*perturb {
 		return nil
 	}
 	if *labels == "" {
@@ -96,7 +106,15 @@ func run(args []string, w io.Writer) error {
 	if err := set.label(*labels); err != nil {
 		return err
 	}
-	return crossValidate(set, candidates(tunables), *verbose, w)
+	if *cv {
+		if err := crossValidate(set, cfg, candidates(cfg, tunables), *verbose, w); err != nil {
+			return err
+		}
+	}
+	if *perturb {
+		printRobustness(robustness(set, cfg, *seeds), cfg, w)
+	}
+	return nil
 }
 
 // series is one data file held in memory.

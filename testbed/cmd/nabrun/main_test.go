@@ -200,16 +200,16 @@ func TestCrossValidationNeverSeesTheHeldOutCategory(t *testing.T) {
 	set, err := loadSet(data)
 	require.NoError(t, err)
 	require.NoError(t, set.label(filepath.Join(repoNAB, "labels", "combined_windows.json")))
-	cands := candidates(tunables[:1])
+	cands := candidates(forecast.DefaultDetectorConfig(), tunables[:1])
 	var before bytes.Buffer
-	require.NoError(t, crossValidate(set, cands, false, &before))
+	require.NoError(t, crossValidate(set, forecast.DefaultDetectorConfig(), cands, false, &before))
 	for _, s := range set {
 		if s.category == "realTraffic" {
 			slices.Reverse(s.x) // the same windows over the values in reverse order
 		}
 	}
 	var after bytes.Buffer
-	require.NoError(t, crossValidate(set, cands, false, &after))
+	require.NoError(t, crossValidate(set, forecast.DefaultDetectorConfig(), cands, false, &after))
 	row := func(out, cat string) []string {
 		for _, l := range strings.Split(out, "\n") {
 			if strings.HasPrefix(l, cat+" ") {
@@ -227,4 +227,61 @@ func TestCrossValidationNeverSeesTheHeldOutCategory(t *testing.T) {
 	// Every other fold trains on realTraffic, so its training score moves.
 	assert.NotEqual(t, row(before.String(), "realAWSCloudwatch")[5], row(after.String(), "realAWSCloudwatch")[5])
 	assert.Contains(t, before.String(), "NAB cross-validated mean standard=")
+}
+
+func TestPerturbations(t *testing.T) {
+	data := filepath.Join(repoNAB, "data")
+	set, err := loadSet(data)
+	require.NoError(t, err)
+	require.NoError(t, set.label(filepath.Join(repoNAB, "labels", "combined_windows.json")))
+	labelled := 0
+	for _, s := range set {
+		if s.labelled {
+			labelled++
+		}
+	}
+	for _, p := range perturbations {
+		q := perturbed(set, p, 1)
+		require.Len(t, q, labelled, p.name)
+		k := 0
+		for _, s := range set {
+			if !s.labelled {
+				continue
+			}
+			// Every window keeps rows, in order, inside the same time span.
+			require.Len(t, q[k].spans, len(s.spans), "%s %s", p.name, s.rel)
+			for j, sp := range q[k].spans {
+				assert.LessOrEqual(t, sp[0], sp[1])
+				assert.False(t, q[k].t[sp[0]].Before(s.t[s.spans[j][0]]), "%s %s", p.name, s.rel)
+				assert.False(t, q[k].t[sp[1]].After(s.t[s.spans[j][1]]), "%s %s", p.name, s.rel)
+			}
+			k++
+		}
+		again, other := perturbed(set, p, 1), perturbed(set, p, 2)
+		differs := false
+		for i := range q {
+			require.Equal(t, q[i].x, again[i].x, "%s is repeatable", p.name)
+			differs = differs || !slices.Equal(q[i].x, other[i].x)
+		}
+		random := !deterministic[p.name]
+		assert.Equal(t, random, differs, "%s: another seed draws other noise", p.name)
+	}
+	// The detector's scores are scale- and sign-free: rescaling or negating every file changes
+	// no figure of the table, while the noisy perturbations do.
+	rows := robustness(set, forecast.DefaultDetectorConfig(), 2)
+	byName := map[string]perturbRow{}
+	for _, r := range rows {
+		byName[r.name] = r
+	}
+	none := byName["none"]
+	for _, name := range []string{"rescale", "negate"} {
+		assert.InDelta(t, none.score, byName[name].score, 0.05, name)
+		assert.InDelta(t, none.fp, byName[name].fp, 1, name)
+	}
+	assert.NotEqual(t, none.score, byName["heavy-tail"].score)
+	assert.Equal(t, 2, byName["heavy-tail"].seeds)
+	assert.Equal(t, 1, byName["cycle"].seeds)
+	var out bytes.Buffer
+	printRobustness(rows, forecast.DefaultDetectorConfig(), &out)
+	assert.Contains(t, out.String(), "NAB robustness mean standard=")
 }
