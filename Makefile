@@ -18,8 +18,8 @@ CONFIG ?= otelcol-config.yaml
 
 # Go files of the module (the generated _build/ and the tools folder are not ours).
 GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.tools/*')
-# The binary depends only on non-test sources.
-GO_SOURCES := $(filter-out ./testbed/% %_test.go,$(GO_FILES))
+# The binary depends only on non-test sources of the root module.
+GO_SOURCES := $(filter-out ./testbed/% ./clients/% %_test.go,$(GO_FILES))
 # Files embedded in the binary (the status page).
 EMBEDDED := $(wildcard extension/statusextension/web/*)
 
@@ -51,6 +51,8 @@ $(STATICCHECK):
 test: $(BINARY) $(KUSTOMIZE)
 	$(GO) vet ./...
 	VIGIL_KUSTOMIZE=$(KUSTOMIZE) $(GO) test -race -count=1 ./...
+	cd clients/go/vigilbreaker && $(GO) vet ./... && VIGIL_BINARY=$(CURDIR)/$(BINARY) $(GO) test -race -count=1 ./...
+	cd testbed/cmd/breakerscenario && $(GO) vet ./... && VIGIL_BINARY=$(CURDIR)/$(BINARY) $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory nab-check
 
 ## image: the container image otelcol-vigil:$(IMAGE_TAG) from deploy/Dockerfile (scratch base), with buildah
@@ -62,6 +64,7 @@ image: $(BINARY)
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	cd clients/go/vigilbreaker && $(GO) test -run='^$$' -bench=. -benchmem ./...
 
 ## bench-breaker-api: GET /v1/breakers/{target} latency on the built binary beside a trivial Go handler
 bench-breaker-api: $(BINARY)
@@ -77,10 +80,13 @@ lint: $(STATICCHECK)
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	cd clients/go/vigilbreaker && $(GO) vet ./... && $(STATICCHECK) ./...
+	cd testbed/cmd/breakerscenario && $(GO) vet ./... && $(STATICCHECK) ./...
 
-## testbed: load runs against the built binary (about 90 s each)
+## testbed: load runs against the built binary (about 90 s each), then the breaker scenario (about 11 min)
 testbed: $(BINARY)
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
+	cd testbed/cmd/breakerscenario && $(GO) run . -binary $(CURDIR)/$(BINARY) -root $(CURDIR)
 
 ## testbed-fleet: the fleet measurements of docs/fleet.md (one gateway's cost per span, two gateways split), about 1 min
 testbed-fleet: $(BINARY)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -27,10 +28,11 @@ func (e *breakerExtension) apiRoutes() []route {
 		{"GET /v1/breakers", http.HandlerFunc(e.handleList)},
 		{"GET /v1/breakers/{target}", http.HandlerFunc(e.handleGet)},
 		{"PUT /v1/breakers/{target}/override", http.HandlerFunc(e.handleOverride)},
+		{"POST /v1/breakers/{target}/trials", http.HandlerFunc(e.handleTrial)},
 		{"GET /metrics", promhttp.HandlerFor(e.promReg, promhttp.HandlerOpts{})},
 	}
 	// The same paths with any other method answer in JSON too.
-	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/metrics"} {
+	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/breakers/{target}/trials", "/metrics"} {
 		rs = append(rs, route{p, http.HandlerFunc(httpjson.MethodNotAllowed)})
 	}
 	return rs
@@ -64,10 +66,38 @@ func (e *breakerExtension) handleList(w http.ResponseWriter, _ *http.Request) {
 	httpjson.Write(w, http.StatusOK, listBody{Breakers: e.registry.List()})
 }
 
+// statusBody is a target's fleet-wide status, and with ?caller= that caller's own view of it
+// beside; allow is then both views' verdict.
+type statusBody struct {
+	breaker.Status
+	CallerView *breaker.Status `json:"caller_view,omitempty"`
+}
+
+// caller reads and validates the optional ?caller= query value, answering 400 when invalid.
+func (e *breakerExtension) caller(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.URL.Query().Get("caller")
+	if name == "" {
+		return "", true
+	}
+	err := breaker.ValidateTarget(name, e.cfg.MaxTargetLength)
+	if err == nil && strings.Contains(name, callerSep) {
+		err = fmt.Errorf("must not hold %q", callerSep)
+	}
+	if err != nil {
+		httpjson.Error(w, http.StatusBadRequest, "caller: "+err.Error())
+		return "", false
+	}
+	return name, true
+}
+
 // handleGet answers one target's status. It is a decision (in half-open it takes an admission
 // slot, as Allow does) unless ?peek=true.
 func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 	name, ok := e.target(w, r)
+	if !ok {
+		return
+	}
+	caller, ok := e.caller(w, r)
 	if !ok {
 		return
 	}
@@ -80,11 +110,75 @@ func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 		}
 		peek = b
 	}
-	httpjson.Write(w, http.StatusOK, e.registry.Status(name, !peek))
+	body := statusBody{Status: e.registry.Status(name, !peek)}
+	if caller != "" {
+		cv := e.callerStatus(caller, name, !peek)
+		body.CallerView = &cv
+		body.Allow = body.Allow && cv.Allow
+	}
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 type overrideBody struct {
 	Mode string `json:"mode"`
+}
+
+// trialBody is a client's trial call result: did the target answer (in time)?
+type trialBody struct {
+	OK     *bool  `json:"ok"`
+	Caller string `json:"caller,omitempty"`
+}
+
+// decodeOne decodes exactly one JSON object of at most limit bytes from the request into v,
+// answering the error itself and returning false when it cannot.
+func decodeOne(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverrideBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			return false
+		}
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		httpjson.Error(w, http.StatusBadRequest, "body: must hold one JSON object")
+		return false
+	}
+	return true
+}
+
+// handleTrial records a client's trial call result for the fleet-wide breaker (and, with a
+// caller, for its own view): a pass ends an open backoff and counts in a half-open step, a
+// failure re-opens a half-open breaker. A target Vigil does not know answers 404.
+func (e *breakerExtension) handleTrial(w http.ResponseWriter, r *http.Request) {
+	name, ok := e.target(w, r)
+	if !ok {
+		return
+	}
+	var body trialBody
+	if !decodeOne(w, r, &body) {
+		return
+	}
+	if body.OK == nil {
+		httpjson.Error(w, http.StatusBadRequest, "ok: required (true or false)")
+		return
+	}
+	if body.Caller != "" && !e.validPair(body.Caller, name) {
+		httpjson.Error(w, http.StatusBadRequest, "caller: invalid name")
+		return
+	}
+	known := e.registry.RecordTrial(name, *body.OK)
+	if body.Caller != "" {
+		known = e.callers.RecordTrial(body.Caller+callerSep+name, *body.OK) || known
+	}
+	if !known {
+		httpjson.Error(w, http.StatusNotFound, "target: not known")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request) {
@@ -92,20 +186,8 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverrideBody))
-	dec.DisallowUnknownFields()
 	var body overrideBody
-	if err := dec.Decode(&body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
-			return
-		}
-		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
-		return
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		httpjson.Error(w, http.StatusBadRequest, "body: must hold one JSON object")
+	if !decodeOne(w, r, &body) {
 		return
 	}
 	mode, ok := breaker.ParseMode(body.Mode)

@@ -28,6 +28,8 @@ func FuzzAPI(f *testing.F) {
 		{"DELETE", "%2F..%2F", ""},
 		{"GET", strings.Repeat("é", 200), ""},
 		{"PUT", "<script>", `{"mode":"disabled","x":1}`},
+		{"POST", "payments", `{"ok":true,"caller":"frontend"}`},
+		{"POST", "payments", `{"ok":null}`},
 	} {
 		f.Add(seed.method, seed.target, seed.body)
 	}
@@ -44,6 +46,7 @@ func FuzzAPI(f *testing.F) {
 		for _, path := range []string{
 			"/v1/breakers/" + url.PathEscape(target),
 			"/v1/breakers/" + url.PathEscape(target) + "/override",
+			"/v1/breakers/" + url.PathEscape(target) + "/trials",
 		} {
 			req := httptest.NewRequest(method, "http://x"+path, strings.NewReader(body))
 			rec := httptest.NewRecorder()

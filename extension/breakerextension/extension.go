@@ -29,6 +29,7 @@ type breakerExtension struct {
 	cfg       *Config
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
+	callers   *breaker.Registry // each caller's own view of a callee, keyed caller→callee
 	clock     breaker.Clock
 	hub       *hub // gRPC health Watch streams
 	metrics   *metrics
@@ -60,6 +61,7 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 	}
 	e.metrics = newMetrics()
 	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
+	e.callers = breaker.New(callerSettings(cfg.settings()), clock, e.onCallerTransition)
 	e.metrics.registry = e.registry
 	e.metrics.hub = e.hub
 	e.promReg.MustRegister(e.metrics)
@@ -90,7 +92,7 @@ type ticking interface {
 // publicTransition is a transition as the status extension publishes it.
 func publicTransition(tr breaker.Transition) statusfeed.Transition {
 	counts, _ := json.Marshal(tr.Counts)
-	return statusfeed.Transition{Target: tr.Target, From: tr.From, To: tr.To, At: tr.At, Mode: tr.Mode,
+	return statusfeed.Transition{Target: tr.Target, Caller: tr.Caller, From: tr.From, To: tr.To, At: tr.At, Mode: tr.Mode,
 		Reason: tr.Reason, Class: tr.Class, Counts: counts, RetryAt: tr.Retry}
 }
 

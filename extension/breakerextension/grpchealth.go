@@ -79,7 +79,7 @@ func (h *healthServer) Watch(req *healthpb.HealthCheckRequest, stream healthpb.H
 			if !open {
 				return status.Error(codes.Unavailable, "breaker extension is shutting down")
 			}
-			if tr.Target != service {
+			if tr.Target != service || tr.Caller != "" {
 				continue
 			}
 			if now := h.servingStatus(service); now != last {

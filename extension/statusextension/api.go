@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/hub"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/internal/httpjson"
 )
 
@@ -228,9 +229,15 @@ func (e *statusExtension) handleDependencies(w http.ResponseWriter, r *http.Requ
 // breaker's stream always showed it), "component" (a status change or a score move) and
 // "incident" (opened, updated, acted, resolved), each with its JSON in one data: line.
 // ?service=NAME (or ?target=NAME) keeps one service's events; ?events=transition,incident keeps
-// those kinds.
+// those kinds. A transition of a caller's own view of a callee (with "caller" set) is streamed
+// only with ?caller= naming that caller; the fleet-wide transitions are streamed either way.
 func (e *statusExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
+	caller := v.Get("caller")
+	if caller != "" && (!validName(caller, e.cfg.MaxNameLength) || strings.Contains(caller, statusfeed.CallerSep)) {
+		httpjson.Error(w, http.StatusBadRequest, "caller: not a valid service name")
+		return
+	}
 	only := v.Get("service")
 	if t := v.Get("target"); t != "" {
 		if only != "" && only != t {
@@ -286,7 +293,7 @@ func (e *statusExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
 			if !open {
 				return
 			}
-			if (only != "" && m.Service != only) || (len(kinds) > 0 && !kinds[m.Event]) {
+			if (only != "" && m.Service != only) || (len(kinds) > 0 && !kinds[m.Event]) || (m.Caller != "" && m.Caller != caller) {
 				continue
 			}
 			id++

@@ -206,6 +206,8 @@ func TestIncidentsAPI(t *testing.T) {
 		{"/v1/health/" + strings.Repeat("x", 300), 400, "service:"},
 		{"/v1/watch?events=everything", 400, "events:"},
 		{"/v1/watch?service=a&target=b", 400, "target:"},
+		{"/v1/watch?caller=a%E2%86%92b", 400, "caller:"},
+		{"/v1/watch?caller=%00", 400, "caller:"},
 		{"/v1/dependencies?service=%0A", 400, "service:"},
 		{"/v2/nothing", 404, "no such endpoint"},
 	} {
@@ -270,6 +272,62 @@ func TestWatchStream(t *testing.T) {
 	}
 	// The probe opened the incident; the score fell within the same pass; then the breaker.
 	assert.Equal(t, []string{"incident:opened", "incident:updated", "transition:open"}, got)
+}
+
+// A transition of one caller's own view of a callee reaches only that caller's watchers, and
+// leaves the component's breaker (the fleet-wide one) as it was.
+func TestWatchCallerViews(t *testing.T) {
+	e, base := startStatus(t)
+	publishExample(e)
+	open := func(query string) func() map[string]any {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/watch?events=transition"+query, nil)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		lines := bufio.NewScanner(resp.Body)
+		require.True(t, lines.Scan())
+		return func() map[string]any {
+			for lines.Scan() {
+				if v, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+					var m map[string]any
+					require.NoError(t, json.Unmarshal([]byte(v), &m))
+					return m
+				}
+			}
+			t.Fatal("stream ended")
+			return nil
+		}
+	}
+	web, cart, fleet := open("&caller=web"), open("&caller=cart"), open("")
+	e.PublishTransition(statusfeed.Transition{Target: "checkout", Caller: "web", From: "closed", To: "open", Mode: "auto", Reason: "failure_rate", At: t0})
+	e.PublishTransition(statusfeed.Transition{Target: "checkout", Caller: "cart", From: "closed", To: "open", Mode: "auto", Reason: "failure_rate", At: t0})
+	e.PublishTransition(statusfeed.Transition{Target: "cart", From: "closed", To: "open", Mode: "auto", Reason: "failure_rate", At: t0})
+
+	m := web()
+	assert.Equal(t, "checkout", m["target"])
+	assert.Equal(t, "web", m["caller"])
+	assert.Equal(t, "cart", web()["target"], "then the fleet-wide transition")
+	assert.Equal(t, "cart", cart()["caller"])
+	m = fleet()
+	assert.Equal(t, "cart", m["target"], "a stream without caller sees no caller's view")
+	assert.Nil(t, m["caller"])
+
+	a := get(t, base+"/v1/status?service=checkout")
+	comp := a.body["components"].([]any)[0].(map[string]any)
+	assert.Nil(t, comp["breaker"], "a caller's own view is not the component's breaker")
+	a = get(t, base+"/v1/incidents?service=checkout")
+	for _, inc := range a.body["incidents"].([]any) {
+		for _, ev := range inc.(map[string]any)["events"].([]any) {
+			assert.NotEqual(t, "breaker", ev.(map[string]any)["kind"], "nor joins its incident's timeline")
+		}
+	}
+
+	before := e.hub.Dropped()
+	e.PublishTransition(statusfeed.Transition{Target: "checkout", Caller: "\x00", To: "open"})
+	assert.Equal(t, before+1, e.hub.Dropped())
 }
 
 func TestPageIsServedUnderAStrictPolicy(t *testing.T) {

@@ -155,7 +155,10 @@ func TestBothHalvesShareOneStateAndFeedTheBreaker(t *testing.T) {
 	p.start(t, testHost{breakerID: ext})
 
 	ctx := context.Background()
-	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("payments", 200, 100, ptrace.SpanKindServer, nil)))
+	// Successes after the failures would be the service answering again (and move an open
+	// breaker toward half-open): they come first.
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("payments", 100, 0, ptrace.SpanKindServer, nil)))
+	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("payments", 100, 100, ptrace.SpanKindServer, nil)))
 	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("frontend", 50, 0, ptrace.SpanKindClient, map[string]any{"peer.service": "catalog"})))
 	assert.Equal(t, 250, p.tsink.SpanCount(), "spans pass through")
 

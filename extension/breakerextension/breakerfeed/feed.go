@@ -47,6 +47,11 @@ type Outcome struct {
 	// Latency is how long the call took; 0 when unknown (then it does not teach or test the
 	// latency baseline).
 	Latency time.Duration
+	// End is when the call ended, in Unix nanoseconds (a span's end timestamp); 0 when unknown.
+	// Outcomes arrive seconds late (SDKs batch spans): an open or half-open breaker ignores
+	// those of calls that ended before it opened or went half-open, which say nothing about a
+	// recovery.
+	End int64
 }
 
 // State is the breaker state of a target, as the breaker.state metric encodes it
@@ -96,4 +101,13 @@ type Feeder interface {
 	State(target string) (State, bool)
 	// States calls fn with every known target and its state until fn returns false.
 	States(fn func(target string, state State) bool)
+}
+
+// CallerFeeder is implemented by a Feeder that also keeps each caller's own view of a callee
+// (caller → callee breakers), beside the fleet-wide one RecordOutcome feeds. The healthscore
+// processor hands it every CLIENT and PRODUCER span's outcome with the caller's service name;
+// a caller type-asserts for it, so a Feeder without it still works. Safe for concurrent use;
+// it does not allocate for a pair the breaker already knows.
+type CallerFeeder interface {
+	RecordCallerOutcome(caller, target string, outcome Outcome)
 }

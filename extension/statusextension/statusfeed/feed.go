@@ -23,6 +23,11 @@ import (
 	"go.opentelemetry.io/collector/component"
 )
 
+// CallerSep joins a caller and a callee into the name of the caller's own breaker of the callee;
+// a caller name holding it is refused everywhere (the breaker drops its outcomes, the API and
+// the watch stream answer 400).
+const CallerSep = "→"
+
 // Publisher is what the status extension offers the components that know something about a
 // service's health.
 type Publisher interface {
@@ -34,7 +39,8 @@ type Publisher interface {
 	PublishScores(pass *Pass)
 	// PublishTransition records one breaker transition. Called by the breaker extension after
 	// the transition, outside its locks, on the goroutine that caused it (possibly the span
-	// path); transitions are rare, and the call does not block.
+	// path); transitions are rare, and the call does not block. A transition with a Caller is
+	// only streamed to that caller's watchers.
 	PublishTransition(tr Transition)
 	// PublishPredictions records the latest predictions of series tied to a service (resource
 	// service.name). Called by the predict processor once per metrics batch with predictions.
@@ -99,7 +105,11 @@ type Edge struct {
 
 // Transition is one breaker transition, as the breaker's watch stream has always shown it.
 type Transition struct {
-	Target string    `json:"target"`
+	Target string `json:"target"`
+	// Caller is set on a transition of one caller's own view of Target (a per-caller breaker).
+	// It reaches only the watch streams that asked for that caller (?caller=) and changes
+	// neither the component's breaker nor its incidents, which follow the fleet-wide breaker.
+	Caller string    `json:"caller,omitempty"`
 	From   string    `json:"from"`
 	To     string    `json:"to"`
 	At     time.Time `json:"at"`

@@ -49,6 +49,7 @@ func effective(m Mode, s breakerfeed.State) string {
 const (
 	classSlow  = "slow"
 	classProbe = "probe"
+	classTrial = "trial"
 )
 
 // Reasons for a transition.
@@ -58,7 +59,10 @@ const (
 	ReasonSlowCallRate        = "slow_call_rate"
 	ReasonBackoffElapsed      = "backoff_elapsed"
 	ReasonProbePassed         = "probe_passed"
+	ReasonSuccessesWhileOpen  = "successes_while_open"
 	ReasonProbeFailed         = "probe_failed"
+	ReasonTrialPassed         = "trial_passed"
+	ReasonTrialFailed         = "trial_failed"
 	ReasonHalfOpenFailure     = "half_open_failure"
 	ReasonRampComplete        = "ramp_complete"
 	ReasonOverride            = "override"

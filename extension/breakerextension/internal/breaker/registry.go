@@ -156,6 +156,25 @@ func (r *Registry) RecordProbe(target string, ok bool) {
 	r.emit(&ev)
 }
 
+// RecordTrial records the result of a client's trial call to target (a call it let through to
+// test a recovery). An unknown target is not created: there is nothing to recover.
+func (r *Registry) RecordTrial(target string, ok bool) bool {
+	t := r.lookup(target)
+	if t == nil {
+		return false
+	}
+	now := r.clock.Now()
+	t.touch(now)
+	var ev events
+	t.mu.Lock()
+	t.trial(now, ok, r, &ev)
+	t.mu.Unlock()
+	if ev.n > 0 {
+		r.emit(&ev)
+	}
+	return true
+}
+
 // Allow decides whether a call to target may go ahead now. In half-open it takes one
 // admission slot of the ramp. An unknown target is allowed and stays unknown.
 func (r *Registry) Allow(target string) bool {
@@ -257,6 +276,10 @@ func (r *Registry) SetMode(target string, m Mode) (Status, error) {
 // Len returns how many targets are tracked.
 func (r *Registry) Len() int { return r.targets.Len() }
 
+// CountDropped counts one outcome dropped before it reached the registry (an invalid name found
+// by the caller).
+func (r *Registry) CountDropped() { r.dropped.Add(1) }
+
 // Dropped returns how many outcomes and probes were dropped for an invalid target name.
 func (r *Registry) Dropped() uint64 { return r.dropped.Load() }
 
@@ -269,6 +292,7 @@ func (r *Registry) Settings() Settings { return r.settings }
 // Status of one target, as the API serves it.
 type Status struct {
 	Target       string       `json:"target"`
+	Caller       string       `json:"caller,omitempty"` // set on a caller's own view of Target
 	Known        bool         `json:"known"`
 	State        string       `json:"state"`
 	MachineState string       `json:"machine_state"`

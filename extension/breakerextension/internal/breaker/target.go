@@ -30,6 +30,7 @@ type Counts struct {
 // Transition is one change of a target's effective state, with why it happened.
 type Transition struct {
 	Target string     `json:"target"`
+	Caller string     `json:"caller,omitempty"` // set on a caller's own view of Target
 	From   string     `json:"from"`
 	To     string     `json:"to"`
 	At     time.Time  `json:"at"`
@@ -80,6 +81,14 @@ type target struct {
 	stepFailures  uint64 // failures in a row in half-open
 	stepAttempts  uint64 // admission requests in this step
 	stepAdmitted  uint64 // admissions granted in this step
+
+	// openSuccesses is the run of successes seen while open (calls that went anyway: other
+	// callers, trials); openSuccessesNeeded is the run that ends the backoff early.
+	openSuccesses       int
+	openSuccessesNeeded int
+	// leftClosedAt is when the machine last opened or went half-open: outcomes of calls that
+	// ended before it are stale for the recovery.
+	leftClosedAt int64
 
 	lastProbeAt int64
 	lastProbeOK bool
@@ -185,6 +194,7 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 	if t.frozen() {
 		return
 	}
+	stale := o.End != 0 && o.End < t.leftClosedAt
 	switch t.machine() {
 	case breakerfeed.Closed:
 		if failure || slow {
@@ -192,7 +202,21 @@ func (t *target) record(now int64, o breakerfeed.Outcome, r *Registry, ev *event
 		} else if t.learning {
 			t.base.observeLatency(o.Latency)
 		}
+	case breakerfeed.Open:
+		// The target answers again: a run of successes that the failure rate it opened on
+		// makes unlikely ends the backoff, without waiting for retry_at.
+		if stale {
+			return
+		}
+		if failure || slow {
+			t.openSuccesses = 0
+		} else if t.openSuccesses++; t.openSuccesses >= t.openSuccessesNeeded {
+			t.toHalfOpen(now, ReasonSuccessesWhileOpen, r, ev)
+		}
 	case breakerfeed.HalfOpen:
+		if stale {
+			return // a call from before the half-open: not a test of the recovery
+		}
 		if failure {
 			t.stepFailures++
 			if t.stepFailures >= t.base.halfOpenRun(s) {
@@ -217,6 +241,13 @@ func (t *target) evaluate(now int64, class breakerfeed.Class, failure bool, r *R
 	if w.calls < uint64(s.MinCalls) {
 		return
 	}
+	// Right after a closing the window restarts from the fence, and a pause of a few hundred
+	// milliseconds (a GC, a busy host) delays a burst of consecutive calls together: those
+	// are not independent outcomes. The rate rules wait one bucket after a closing, so such a
+	// burst is weighed against a bucket's worth of calls; the consecutive rule still applies.
+	if t.fence > 0 && now-t.fence < t.win.width {
+		return
+	}
 	if failure && wilsonLower(w.failures, w.calls, s.Z) > t.base.failureThreshold(s) {
 		cls := breakerfeed.Error.String()
 		if 2*w.timeouts > w.failures {
@@ -234,19 +265,33 @@ func (t *target) evaluate(now int64, class breakerfeed.Class, failure bool, r *R
 func (t *target) probe(now int64, ok bool, r *Registry, ev *events) {
 	t.advance(now, r, ev)
 	t.lastProbeAt, t.lastProbeOK = now, ok
+	t.test(now, ok, ReasonProbePassed, ReasonProbeFailed, classProbe, r, ev)
+}
+
+// trial records the result of a call a client let through to test a recovery (the client
+// library's trial and ramp calls): it acts as a probe by a real call.
+func (t *target) trial(now int64, ok bool, r *Registry, ev *events) {
+	t.advance(now, r, ev)
+	t.test(now, ok, ReasonTrialPassed, ReasonTrialFailed, classTrial, r, ev)
+}
+
+// test moves an open or half-open machine on a probe's or a trial's result: a pass ends an
+// open backoff at once and counts as a success of a half-open step; a failure re-opens a
+// half-open machine.
+func (t *target) test(now int64, ok bool, passed, failed, class string, r *Registry, ev *events) {
 	if t.frozen() {
 		return
 	}
 	switch t.machine() {
 	case breakerfeed.Open:
 		if ok {
-			t.toHalfOpen(now, ReasonProbePassed, r, ev)
+			t.toHalfOpen(now, passed, r, ev)
 		}
 	case breakerfeed.HalfOpen:
 		if ok {
 			t.stepSuccess(now, r, ev)
 		} else {
-			t.open(now, ReasonProbeFailed, classProbe, r, ev)
+			t.open(now, failed, class, r, ev)
 		}
 	}
 }
@@ -288,28 +333,52 @@ func (t *target) nextStep(now int64, r *Registry, ev *events) {
 	t.stepStart, t.stepSuccesses, t.stepAttempts, t.stepAdmitted = now, 0, 0, 0
 }
 
-// open moves the machine to open with the next backoff.
+// open moves the machine to open with the backoff of this incident. The backoff grows from one
+// incident to the next (an opening from closed), not within one: a re-opening from half-open
+// keeps the incident's backoff, so a long outage is retried every few seconds (one admitted
+// call each time) and its end is found within one backoff.
 func (t *target) open(now int64, reason, class string, r *Registry, ev *events) {
 	s := &r.settings
 	from := t.machine()
-	if from == breakerfeed.Closed && t.closedAt > 0 && s.OpenDecayAfter > 0 {
-		healthy := int((now - t.closedAt) / int64(s.OpenDecayAfter))
-		t.opens = max(0, t.opens-healthy)
+	if from == breakerfeed.Closed {
+		if t.closedAt > 0 && s.OpenDecayAfter > 0 {
+			healthy := int((now - t.closedAt) / int64(s.OpenDecayAfter))
+			t.opens = max(0, t.opens-healthy)
+		}
+		t.opens = min(t.opens+1, 64)
 	}
-	t.opens = min(t.opens+1, 64)
-	d := float64(s.OpenInitial) * math.Pow(s.OpenMultiplier, float64(t.opens-1))
+	t.openSuccesses = 0
+	t.openSuccessesNeeded = s.SuccessesPerStep
+	if reason == ReasonFailureRate {
+		t.openSuccessesNeeded = successesToRecover(t.evalCounts(), s)
+	}
+	d := float64(s.OpenInitial) * math.Pow(s.OpenMultiplier, float64(max(t.opens, 1)-1))
 	d = math.Min(d, float64(s.OpenMax))
 	d *= 1 + s.OpenJitter*(2*s.random()-1)
 	d = math.Min(d, float64(s.OpenMax))
 	t.retryAt.Store(now + int64(d))
-	t.openedAt = now
+	t.openedAt, t.leftClosedAt = now, now
 	t.transition(now, from, breakerfeed.Open, reason, class, r, ev)
+}
+
+// successesToRecover is the run of successes while open that ends the backoff of a breaker
+// opened on its failure rate: at least SuccessesPerStep, and long enough that the window's
+// failure rate makes it unlikely by chance ((1-rate)^k <= 5%): 9 at 30% failures, 29 at 10%.
+// Other openings (a run of failures, slow calls, probes) need SuccessesPerStep.
+func successesToRecover(w counts, s *Settings) int {
+	k := s.SuccessesPerStep
+	if w.calls == 0 || w.failures >= w.calls {
+		return k
+	}
+	ok := 1 - float64(w.failures)/float64(w.calls)
+	return max(k, int(math.Ceil(math.Log(0.05)/math.Log(ok))))
 }
 
 func (t *target) toHalfOpen(now int64, reason string, r *Registry, ev *events) {
 	from := t.machine()
 	t.step, t.stepStart, t.stepSuccesses, t.stepAttempts, t.stepAdmitted = 0, now, 0, 0, 0
 	t.stepFailures = 0
+	t.leftClosedAt = now
 	t.transition(now, from, breakerfeed.HalfOpen, reason, "", r, ev)
 }
 

@@ -203,30 +203,69 @@ func TestSlowRuleDisabled(t *testing.T) {
 	assert.Equal(t, breakerfeed.Closed, h.state("pay"))
 }
 
-func TestBackoffGrowsCapsAndDecays(t *testing.T) {
+func TestBackoffGrowsAcrossIncidentsCapsAndDecays(t *testing.T) {
 	h := newHarness(t)
 	want := []time.Duration{5, 10, 20, 40, 80, 160, 300, 300}
 	h.healthy(t, "pay")
-	h.openTarget(t, "pay")
 	for i, w := range want {
+		h.openTarget(t, "pay")
 		tr := h.last()
 		require.NotNil(t, tr.Retry)
-		assert.Equal(t, w*time.Second, tr.Retry.Sub(tr.At), "opening %d", i+1)
-		// Wait out the backoff; the next decision moves to half-open, whose failure re-opens.
+		assert.Equal(t, w*time.Second, tr.Retry.Sub(tr.At), "incident %d", i+1)
+		// The incident ends: the backoff elapses and the ramp closes; the next one starts at once.
 		h.clock.Advance(w * time.Second)
-		assert.True(t, h.Allow("pay"), "first half-open call is admitted")
-		assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
-		h.RecordOutcome("pay", fail())
-		assert.Equal(t, ReasonHalfOpenFailure, h.last().Reason)
+		h.closeThroughRamp(t, "pay")
 	}
-	// Recover fully, stay closed (healthy) for six decay periods, then fail again: of the nine
-	// consecutive openings six are forgotten, so this is the 4th: 40 s.
-	h.clock.Advance(300 * time.Second)
-	h.closeThroughRamp(t, "pay")
+	// Stay closed (healthy) for six decay periods, then fail again: of the eight consecutive
+	// incidents six are forgotten, so this is the 3rd: 20 s.
 	h.clock.Advance(6 * time.Minute)
 	h.openTarget(t, "pay")
 	tr := h.last()
-	assert.Equal(t, 40*time.Second, tr.Retry.Sub(tr.At))
+	assert.Equal(t, 20*time.Second, tr.Retry.Sub(tr.At))
+}
+
+func TestBackoffSteadyWithinOneOutage(t *testing.T) {
+	h := newHarness(t)
+	h.healthy(t, "pay")
+	h.openTarget(t, "pay")
+	// A long outage: every half-open attempt fails; the backoff stays the incident's 5 s.
+	for i := range 12 {
+		tr := h.last()
+		require.NotNil(t, tr.Retry)
+		assert.Equal(t, 5*time.Second, tr.Retry.Sub(tr.At), "re-opening %d", i)
+		h.clock.Advance(5 * time.Second)
+		require.True(t, h.Allow("pay"), "the first half-open call is admitted")
+		h.RecordOutcome("pay", fail())
+		require.Equal(t, ReasonHalfOpenFailure, h.last().Reason)
+	}
+}
+
+func TestSuccessesWhileOpenEndBackoff(t *testing.T) {
+	h := newHarness(t)
+	h.healthy(t, "pay")
+	h.openTarget(t, "pay") // a total outage: 5 successes in a row are enough
+	require.Equal(t, breakerfeed.Open, h.state("pay"))
+	for range 4 {
+		h.RecordOutcome("pay", ok(ms))
+	}
+	h.RecordOutcome("pay", fail()) // a failure breaks the run
+	for range 4 {
+		h.RecordOutcome("pay", ok(ms))
+	}
+	assert.Equal(t, breakerfeed.Open, h.state("pay"))
+	h.RecordOutcome("pay", ok(ms))
+	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
+	assert.Equal(t, ReasonSuccessesWhileOpen, h.last().Reason)
+}
+
+func TestSuccessesToRecover(t *testing.T) {
+	s := DefaultSettings()
+	for _, tc := range []struct {
+		calls, failures uint64
+		want            int
+	}{{0, 0, 5}, {10, 10, 5}, {10, 9, 5}, {100, 30, 9}, {100, 10, 29}} {
+		assert.Equal(t, tc.want, successesToRecover(counts{calls: tc.calls, failures: tc.failures}, &s), "%d of %d", tc.failures, tc.calls)
+	}
 }
 
 // closeThroughRamp drives a target whose backoff elapsed through the whole half-open ramp with
@@ -371,7 +410,7 @@ func TestHalfOpenSlowCallIsNotASuccess(t *testing.T) {
 	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
 }
 
-func TestHalfOpenFailureReopensWithLongerBackoff(t *testing.T) {
+func TestHalfOpenFailureReopensWithTheIncidentsBackoff(t *testing.T) {
 	h := newHarness(t)
 	h.healthy(t, "pay")
 	h.openTarget(t, "pay")
@@ -383,7 +422,7 @@ func TestHalfOpenFailureReopensWithLongerBackoff(t *testing.T) {
 	assert.Equal(t, "open", tr.To)
 	assert.Equal(t, ReasonHalfOpenFailure, tr.Reason)
 	assert.Equal(t, "timeout", tr.Class)
-	assert.Equal(t, 10*time.Second, tr.Retry.Sub(tr.At))
+	assert.Equal(t, 5*time.Second, tr.Retry.Sub(tr.At))
 }
 
 func TestProbes(t *testing.T) {
@@ -435,4 +474,47 @@ func TestCountsKeptAcrossTransitions(t *testing.T) {
 	assert.Equal(t, uint64(19), st.Calls, "opening (after a run of 8 on a new target) does not reset the window")
 	h.feed("pay", 3, breakerfeed.Error, ms, ms)
 	assert.Equal(t, uint64(22), h.Status("pay", false).Calls, "outcomes while open still count")
+}
+
+// Spans arrive seconds late: failures of calls that ended before the half-open began do not
+// re-open it, and those that ended before the opening do not break a run of successes.
+func TestStaleOutcomesDoNotDecideRecovery(t *testing.T) {
+	h := newHarness(t)
+	h.healthy(t, "pay")
+	h.openTarget(t, "pay")
+	opened := h.clock.Now()
+	h.clock.Advance(5 * time.Second)
+	require.True(t, h.Allow("pay"))
+	require.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
+	late := breakerfeed.Outcome{Class: breakerfeed.Error, Latency: ms, End: opened - int64(time.Second)}
+	for range 10 {
+		h.RecordOutcome("pay", late)
+	}
+	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"), "failures from before the half-open are stale")
+	fresh := breakerfeed.Outcome{Class: breakerfeed.Error, Latency: ms, End: h.clock.Now()}
+	h.RecordOutcome("pay", fresh)
+	assert.Equal(t, breakerfeed.Open, h.state("pay"), "a failure of a call made in half-open re-opens")
+
+	for range 4 {
+		h.RecordOutcome("pay", breakerfeed.Outcome{Class: breakerfeed.Success, Latency: ms, End: h.clock.Now()})
+	}
+	h.RecordOutcome("pay", late) // stale: does not break the run
+	h.RecordOutcome("pay", breakerfeed.Outcome{Class: breakerfeed.Success, Latency: ms, End: h.clock.Now()})
+	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
+	assert.Equal(t, ReasonSuccessesWhileOpen, h.last().Reason)
+}
+
+// A pause right after a closing delays a burst of calls together; the rate rules wait one
+// bucket after the closing, so the burst alone does not re-open it, while lasting slowness does.
+func TestPauseRightAfterClosingDoesNotTripSlowRule(t *testing.T) {
+	h := newHarness(t)
+	h.feed("pay", 12000, breakerfeed.Success, 20*ms, 100*time.Millisecond) // learns 20 ms
+	h.openTarget(t, "pay")
+	h.clock.Advance(5 * time.Second)
+	h.closeThroughRamp(t, "pay")
+	h.feed("pay", 30, breakerfeed.Success, 300*ms, 5*ms) // 150 ms of stalled calls
+	assert.Equal(t, breakerfeed.Closed, h.state("pay"), "a burst within the first bucket after closing")
+	h.feed("pay", 200, breakerfeed.Success, 300*ms, 10*ms) // slow for 2 s
+	assert.Equal(t, breakerfeed.Open, h.state("pay"), "lasting slowness still opens")
+	assert.Equal(t, ReasonSlowCallRate, h.last().Reason)
 }

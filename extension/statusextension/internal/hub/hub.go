@@ -350,6 +350,15 @@ func (h *Hub) setEdges(kept []statusfeed.Edge) {
 
 // PublishTransition implements statusfeed.Publisher.
 func (h *Hub) PublishTransition(tr statusfeed.Transition) {
+	if tr.Caller != "" {
+		// A caller's own view: streamed to its watchers, no part of the component's verdict.
+		if !validName(tr.Caller, h.s.MaxNameLength) || !validName(tr.Target, h.s.MaxNameLength) {
+			h.dropped.Add(1)
+			return
+		}
+		h.watch.send([]message{transitionMessage(tr)})
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	msg := transitionMessage(tr)

@@ -30,7 +30,10 @@ var ErrClosed = errors.New("the status extension is shutting down")
 type Message struct {
 	Event   string
 	Service string
-	Data    []byte
+	// Caller is set on a transition of a caller's own view of Service: only that caller's
+	// watchers see it.
+	Caller string
+	Data   []byte
 }
 
 type message = Message
@@ -125,7 +128,7 @@ func encode(v any) []byte {
 }
 
 func transitionMessage(tr statusfeed.Transition) Message {
-	return Message{Event: EventTransition, Service: tr.Target, Data: encode(tr)}
+	return Message{Event: EventTransition, Service: tr.Target, Caller: tr.Caller, Data: encode(tr)}
 }
 
 type componentEvent struct {

@@ -19,6 +19,7 @@ type component struct {
 	name     string
 	lastSeen atomic.Int64 // unix ns of the last data that named it
 	gone     atomic.Bool  // evicted or expired: edges that point here must look the name up again
+	servedAt atomic.Int64 // unix ns of the last SERVER or CONSUMER span it reported
 
 	// This interval's span outcomes: calls | errors<<32, and latencies.
 	calls atomic.Uint64
@@ -50,6 +51,14 @@ func (c *component) seen() int64 { return c.lastSeen.Load() }
 func (c *component) touch(now int64) {
 	if c.lastSeen.Load() < now {
 		c.lastSeen.Store(now)
+	}
+}
+
+// served marks that the component reported its own SERVER or CONSUMER span at now, writing only
+// when the time moved.
+func (c *component) served(now int64) {
+	if c.servedAt.Load() < now {
+		c.servedAt.Store(now)
 	}
 }
 

@@ -161,6 +161,17 @@ type recorder struct {
 	outcomes map[string][]breakerfeed.Outcome
 	probes   map[string][]bool
 	states   map[string]breakerfeed.State
+	byCaller map[[2]string][]breakerfeed.Outcome // caller, callee
+}
+
+func (r *recorder) RecordCallerOutcome(caller, target string, o breakerfeed.Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byCaller == nil {
+		r.byCaller = map[[2]string][]breakerfeed.Outcome{}
+	}
+	k := [2]string{caller, target}
+	r.byCaller[k] = append(r.byCaller[k], o)
 }
 
 func newRecorder() *recorder {

@@ -10,17 +10,31 @@ import (
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 )
 
+// servedWindow is how recently a component must have reported SERVER or CONSUMER spans for its
+// callers' CLIENT spans not to count for its fleet-wide breaker: two of the SDK's default batch
+// intervals (5 s), so a component whose spans stopped (a dead process) is judged by its callers
+// again within 10 s.
+const servedWindow = int64(10 * time.Second)
+
 // ObserveTraces records the outcome of every SERVER, CONSUMER, CLIENT and PRODUCER span of td,
-// observed at now, and feeds each to the breaker. It does not modify td.
+// observed at now, and feeds the breaker one outcome per call. It does not modify td.
 //
 //   - SERVER and CONSUMER spans: an outcome for their resource's service.name.
 //   - CLIENT and PRODUCER spans: an outcome for the peer they name, and for the edge from the
 //     resource's service to that peer.
 //
+// A call between two instrumented services is seen twice, as the caller's CLIENT span and the
+// callee's SERVER span. Its health counts both views; the breaker counts it once: the fleet-wide
+// breaker of a callee takes its own SERVER spans (how it answers everyone), and its callers'
+// CLIENT spans only while it reports none (an uninstrumented dependency, or one whose spans
+// stopped for servedWindow); a caller's own view (breakerfeed.CallerFeeder) takes its CLIENT
+// spans. So one caller's broken network path opens that caller's view, not everyone's.
+//
 // INTERNAL and unspecified spans are not calls and yield nothing.
 func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 	nowNs := now.UnixNano()
 	feeder := e.loadFeeder()
+	callerFeeder, _ := feeder.(breakerfeed.CallerFeeder)
 	var outcomes [3]uint64
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -58,6 +72,7 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 
 				target := svc
 				if server {
+					svc.served(nowNs)
 					if a.serverAddress != "" && (a.serverAddress != lastAlias || a.serverPort != lastPort) {
 						e.learnAlias(a.serverAddress, a.serverPort, svc)
 						lastAlias, lastPort = a.serverAddress, a.serverPort
@@ -82,12 +97,18 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 				}
 				target.record(class, lat)
 				outcomes[class]++
-				if feeder != nil {
-					d := time.Duration(0)
-					if lat > 0 {
-						d = time.Duration(lat)
-					}
-					feeder.RecordOutcome(target.name, breakerfeed.Outcome{Class: class, Latency: d})
+				if feeder == nil {
+					continue
+				}
+				o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
+				if lat >= 0 {
+					o.End = int64(span.EndTimestamp())
+				}
+				if server || nowNs-target.servedAt.Load() > servedWindow {
+					feeder.RecordOutcome(target.name, o)
+				}
+				if !server && callerFeeder != nil {
+					callerFeeder.RecordCallerOutcome(svc.name, target.name, o)
 				}
 			}
 		}

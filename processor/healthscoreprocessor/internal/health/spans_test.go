@@ -195,3 +195,33 @@ func TestAliasesByPort(t *testing.T) {
 	a.read(m)
 	assert.Equal(t, "payments", a.peerName(srv2), "a server that gave no port answers for any port of its address")
 }
+
+// A call between two instrumented services arrives as the caller's CLIENT span and the callee's
+// SERVER span, in batches of their own SDKs; the fleet-wide breaker counts it once (the callee's
+// own span) and the caller's view counts its CLIENT span.
+func TestOneOutcomePerCall(t *testing.T) {
+	e := New(testSettings())
+	rec := newRecorder()
+	e.SetFeeder(rec)
+	// checkout's SDK exports first, then frontend's, then both again: 3 batches of 10 calls
+	// (3 failed) each way.
+	for i := range 3 {
+		now := t0.Add(time.Duration(i) * 5 * time.Second)
+		e.ObserveTraces(traces("checkout", "", server(10, 3, 20*time.Millisecond)), now)
+		e.ObserveTraces(traces("frontend", "", client("checkout", 10, 3, 21*time.Millisecond)), now.Add(time.Second))
+	}
+	assert.Len(t, rec.outcomes["checkout"], 30, "30 calls, 30 outcomes for checkout's fleet-wide breaker")
+	assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 21, breakerfeed.Error: 9}, rec.classes("checkout"))
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "checkout"}], 30, "frontend's own view of checkout: its CLIENT spans")
+
+	// checkout's spans stop (a dead process): after servedWindow its callers' CLIENT spans count
+	// for the fleet again.
+	late := t0.Add(10*time.Second + time.Duration(servedWindow) + time.Second)
+	e.ObserveTraces(traces("frontend", "", client("checkout", 5, 5, time.Millisecond)), late)
+	assert.Len(t, rec.outcomes["checkout"], 35)
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "checkout"}], 35)
+
+	// A dependency that never reports SERVER spans (a database) is judged by its callers.
+	e.ObserveTraces(traces("frontend", "", client("postgres", 4, 1, time.Millisecond)), late)
+	assert.Len(t, rec.outcomes["postgres"], 4)
+}

@@ -1,0 +1,5 @@
+package vigilbreaker
+
+import "context"
+
+func errContextCanceled() error { return context.Canceled }
