@@ -46,8 +46,8 @@ type Config struct {
 	Limits LimitsConfig `mapstructure:"limits"`
 	// Backoff spaces the actions on one target.
 	Backoff BackoffConfig `mapstructure:"backoff"`
-	// MaxIncidents bounds the (rule, target) states held; the least recently seen pending one is
-	// evicted first, a firing one never.
+	// MaxIncidents bounds the (rule, target) states held; the least recently seen pending ones are
+	// evicted first (see internal/registry), a firing one never.
 	MaxIncidents int `mapstructure:"max_incidents"`
 	// Workers run actions concurrently; QueueSize bounds the actions waiting for one.
 	Workers   int `mapstructure:"workers"`

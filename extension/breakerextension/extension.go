@@ -160,29 +160,11 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 	e.stopOnce.Do(func() {
 		e.hub.close()
 		if e.grpcServer != nil {
-			stopped := make(chan struct{})
-			go func() {
-				e.grpcServer.GracefulStop()
-				close(stopped)
-			}()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				e.grpcServer.Stop()
-				<-stopped
-			}
+			// Past the deadline, the streams still open are cut.
+			await(ctx, e.grpcServer.GracefulStop, e.grpcServer.Stop)
 		}
 		e.status.Store(nil)
-		done := make(chan struct{})
-		go func() {
-			e.wg.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			err = errors.Join(err, ctx.Err())
-		}
+		err = errors.Join(err, await(ctx, e.wg.Wait, nil))
 		if c, ok := e.clock.(ticking); ok {
 			c.Stop()
 		}
@@ -191,6 +173,27 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// await runs wait (in a goroutine) until it returns or ctx ends. When ctx ends first, stop, if
+// not nil, is called and wait is awaited still; without stop, ctx's error is returned at once.
+func await(ctx context.Context, wait, stop func()) error {
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		if stop == nil {
+			return ctx.Err()
+		}
+		stop()
+		<-done
+		return nil
+	}
 }
 
 // RecordOutcome implements breakerfeed.Feeder.

@@ -16,14 +16,6 @@ import (
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
 )
 
-func TestFactory(t *testing.T) {
-	f := NewFactory()
-	assert.Equal(t, metadata.Type, f.Type())
-	assert.Equal(t, "breaker", f.Type().String())
-	assert.Equal(t, component.StabilityLevelDevelopment, f.Stability())
-	require.NoError(t, componenttest.CheckConfigStruct(f.CreateDefaultConfig()))
-}
-
 // loopbackConfig is the default config on free loopback ports.
 func loopbackConfig() *Config {
 	cfg := createDefaultConfig().(*Config)

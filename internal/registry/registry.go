@@ -1,6 +1,6 @@
 // Package registry is Vigil's one bounded set of names: the breaker's targets, the health
-// engine's components and hosts, and any other set of names that arrives from telemetry and must
-// stay within a cap. It gives one name rule (CheckName, also used by config checks), a cap and
+// engine's components and hosts, the predict processor's series, the healing exporter's
+// incidents, and any other set of names that arrives from telemetry and must stay within a cap. It gives one name rule (CheckName, also used by config checks), a cap and
 // count, amortised oldest-first eviction, and pinning of entries that must never be evicted.
 //
 // Lookups of known names take no lock and allocate nothing: they read an immutable snapshot
@@ -10,6 +10,7 @@ package registry
 import (
 	"errors"
 	"iter"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -36,6 +37,10 @@ type Options[V any] struct {
 	// OnEvict, if set, is called for every entry evicted past the cap, under the registry's
 	// eviction lock (it must not call back into the registry).
 	OnEvict func(V)
+	// Serial says the caller serialises every call (one goroutine at a time, as the healing
+	// engine under its exporter's lock): the registry then keeps one map, updated in place, and
+	// creation and deletion cost a map write each rather than a lock and a snapshot's upkeep.
+	Serial bool
 }
 
 // Registry is a bounded, concurrent map from names to entries of type V (usually pointers).
@@ -60,6 +65,7 @@ func New[V any](o Options[V]) *Registry[V] {
 	}
 	r := &Registry[V]{opt: o}
 	r.idx.init()
+	r.idx.serial = o.Serial
 	return r
 }
 
@@ -67,8 +73,8 @@ func New[V any](o Options[V]) *Registry[V] {
 // body rather than calling it: a generic method is not inlined, and this is the hot path of
 // every span and every breaker decision.
 func (r *Registry[V]) Load(name string) (V, bool) {
-	if v, ok := (*r.idx.read.Load())[name]; ok {
-		return v, true
+	if s, ok := (*r.idx.read.Load())[name]; ok && !s.dead.Load() {
+		return s.v, true
 	}
 	if !r.idx.amended.Load() {
 		var zero V
@@ -83,19 +89,48 @@ func (r *Registry[V]) Load(name string) (V, bool) {
 // callers may compare without allocating); past the cap the least recently seen unpinned
 // entries are evicted, and when every entry is pinned the new one is refused with ErrFull.
 func (r *Registry[V]) Get(name string, mk func(key string) V) (V, error) {
-	if v, ok := r.Load(name); ok {
-		return v, nil
+	return r.get(name, mk, false)
+}
+
+// GetPinned is Get for an entry that is pinned from its creation: when every other entry is
+// pinned too, the new one is kept over the cap (the count exceeds the cap until entries are
+// deleted) rather than refused. It is for state that must never be forgotten, such as a replayed
+// incident that already acted.
+func (r *Registry[V]) GetPinned(name string, mk func(key string) V) (V, error) {
+	return r.get(name, mk, true)
+}
+
+func (r *Registry[V]) get(name string, mk func(key string) V, keep bool) (V, error) {
+	// The snapshot alone: a name still in the dirty map is found by LoadOrStore, under the lock
+	// that a creation takes anyway.
+	if s, ok := (*r.idx.read.Load())[name]; ok && !s.dead.Load() {
+		return s.v, nil
 	}
 	if p := CheckName(name, r.opt.MaxNameLength); p != NameOK {
 		var zero V
 		return zero, p.Err()
 	}
-	v, created := r.idx.LoadOrStore(name, mk)
-	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name) {
+	var v V
+	created := true
+	if r.opt.Serial {
+		v = r.idx.storeSerial(name, mk) // absent: the snapshot is the whole index
+	} else {
+		v, created = r.idx.LoadOrStore(name, mk)
+	}
+	if created && r.count.Add(1) > int64(r.opt.Cap) && !r.evict(name, keep) {
 		var zero V
 		return zero, ErrFull
 	}
 	return v, nil
+}
+
+// Delete removes the entry named name and returns it; it does not count as evicted.
+func (r *Registry[V]) Delete(name string) (V, bool) {
+	v, ok := r.idx.deleteOne(name)
+	if ok {
+		r.count.Add(-1)
+	}
+	return v, ok
 }
 
 // Len returns how many entries the registry holds.
@@ -107,19 +142,14 @@ func (r *Registry[V]) Cap() int { return r.opt.Cap }
 // Evicted returns how many entries were evicted past the cap.
 func (r *Registry[V]) Evicted() uint64 { return r.evicted.Load() }
 
-// Snapshot returns every entry, consistent as of one moment. The map must not be modified.
+// Snapshot returns a copy of every entry, consistent as of one moment; it allocates the map.
 func (r *Registry[V]) Snapshot() map[string]V { return r.idx.Snapshot() }
 
-// All iterates over every entry, consistent as of one moment (the entries' own state is live).
-func (r *Registry[V]) All() iter.Seq2[string, V] {
-	return func(yield func(string, V) bool) {
-		for name, v := range r.idx.Snapshot() {
-			if !yield(name, v) {
-				return
-			}
-		}
-	}
-}
+// View returns the entries as of now, without a copy (see Index.View).
+func (r *Registry[V]) View() View[V] { return r.idx.View() }
+
+// All iterates over every entry as of one moment (the entries' own state is live).
+func (r *Registry[V]) All() iter.Seq2[string, V] { return r.idx.All() }
 
 // DeleteFunc removes every entry for which drop returns true (expiry) and returns them; they do
 // not count as evicted.
@@ -131,8 +161,9 @@ func (r *Registry[V]) DeleteFunc(drop func(name string, v V) bool) []V {
 
 // evict removes the least recently seen unpinned entries until the registry is within its cap,
 // plus 1/EvictFraction of the cap, sparing the newcomer that brought it over the cap. When that
-// is not enough (every other entry is pinned), the newcomer goes too and evict reports false.
-func (r *Registry[V]) evict(newcomer string) bool {
+// is not enough (every other entry is pinned), the newcomer goes too, unless keep, and evict
+// reports false.
+func (r *Registry[V]) evict(newcomer string, keep bool) bool {
 	// Only reached past the cap; whoever waits here finds the count back under it and returns.
 	r.evictMu.Lock()
 	defer r.evictMu.Unlock()
@@ -141,7 +172,7 @@ func (r *Registry[V]) evict(newcomer string) bool {
 		return true
 	}
 	n := int(over) + r.opt.Cap/EvictFraction
-	gone := r.idx.DeleteNames(func(all map[string]V) []string { return r.oldest(all, newcomer, n) })
+	gone := r.idx.DeleteNames(func(all iter.Seq2[string, V]) []string { return r.oldest(all, newcomer, n) })
 	r.count.Add(-int64(len(gone)))
 	r.evicted.Add(uint64(len(gone)))
 	if r.opt.OnEvict != nil {
@@ -149,7 +180,7 @@ func (r *Registry[V]) evict(newcomer string) bool {
 			r.opt.OnEvict(v)
 		}
 	}
-	if int64(len(gone)) >= over {
+	if int64(len(gone)) >= over || keep {
 		return true
 	}
 	if r.idx.Delete([]string{newcomer}) > 0 {
@@ -169,16 +200,20 @@ type candidate struct {
 // oldest returns the names of the n least recently seen candidates of all (not pinned, not the
 // newcomer); among entries seen at the same time, any. One pass over all, then a selection in
 // O(len(all)) on average.
-func (r *Registry[V]) oldest(all map[string]V, newcomer string, n int) []string {
+func (r *Registry[V]) oldest(all iter.Seq2[string, V], newcomer string, n int) []string {
 	if n <= 0 {
 		return nil
 	}
-	cands := make([]candidate, 0, len(all))
+	cands := make([]candidate, 0, r.Len())
 	for name, v := range all {
-		if name != newcomer && !r.pinned(v) {
+		if !r.pinned(v) {
 			cands = append(cands, candidate{name, r.opt.Seen(v)})
 		}
 	}
+	// The newcomer is left out here rather than in the loop above: the loop's body is a closure
+	// handed to all, and capturing newcomer there would make every caller's name escape to the
+	// heap (a name built on the caller's stack would cost an allocation per lookup).
+	cands = slices.DeleteFunc(cands, func(c candidate) bool { return c.name == newcomer })
 	if n < len(cands) {
 		selectSmallest(cands, n-1)
 		cands = cands[:n]

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -337,7 +339,7 @@ func TestOldestPicksExactlyN(t *testing.T) {
 		all[e.name] = e
 	}
 	for _, n := range []int{0, 1, 9, 10, 11, 55, 100, 150} {
-		names := r.oldest(all, "", n)
+		names := r.oldest(maps.All(all), "", n)
 		picked, maxAt := len(names), int64(-1)
 		for _, name := range names {
 			maxAt = max(maxAt, all[name].seen.Load())
@@ -355,4 +357,108 @@ func BenchmarkLoadMissing(b *testing.B) {
 	for b.Loop() {
 		r.Load("never-seen")
 	}
+}
+
+func TestDeleteOne(t *testing.T) {
+	r := newTestRegistry(8, nil)
+	a, err := r.Get("a", newEntry)
+	require.NoError(t, err)
+	got, ok := r.Delete("a")
+	require.True(t, ok)
+	assert.Same(t, a, got)
+	assert.Zero(t, r.Len())
+	_, ok = r.Load("a")
+	assert.False(t, ok)
+	_, ok = r.Delete("a")
+	assert.False(t, ok, "a second delete finds nothing")
+	again, err := r.Get("a", newEntry)
+	require.NoError(t, err)
+	assert.NotSame(t, a, again, "a deleted name comes back as a new entry")
+	assert.Zero(t, r.Evicted())
+}
+
+func TestGetPinnedKeepsTheNewcomerOverTheCap(t *testing.T) {
+	r := newTestRegistry(2, nil)
+	for _, n := range []string{"a", "b"} {
+		e, err := r.Get(n, newEntry)
+		require.NoError(t, err)
+		e.pinned.Store(true)
+	}
+	_, err := r.Get("c", newEntry)
+	require.ErrorIs(t, err, ErrFull)
+	d, err := r.GetPinned("d", newEntry)
+	require.NoError(t, err)
+	assert.Equal(t, "d", d.name)
+	assert.Equal(t, 3, r.Len(), "kept over the cap")
+	got, ok := r.Load("d")
+	assert.True(t, ok)
+	assert.Same(t, d, got)
+}
+
+// TestLazyDeletionCompacts: deleting most entries one by one leaves lookups right and the
+// snapshot rebuilt without its dead slots.
+func TestLazyDeletionCompacts(t *testing.T) {
+	x := NewIndex[*idxEntry]()
+	for i := range 1000 {
+		x.LoadOrStore(fmt.Sprint(i), func(key string) *idxEntry { return &idxEntry{name: key} })
+	}
+	x.View() // promote
+	for i := range 900 {
+		require.Equal(t, 1, x.Delete([]string{fmt.Sprint(i)}))
+		_, ok := x.Load(fmt.Sprint(i))
+		require.False(t, ok)
+	}
+	assert.Equal(t, 100, x.Len())
+	// At most 1/deadFraction of the snapshot is dead: live*deadFraction/(deadFraction-1).
+	assert.LessOrEqual(t, len(*x.read.Load()), 100*deadFraction/(deadFraction-1)+1, "dead slots do not pile up")
+	v := x.View()
+	assert.Equal(t, 100, v.Len())
+	for name, e := range v.All() {
+		assert.Equal(t, name, e.name)
+	}
+}
+
+// TestSerial: a registry whose caller serialises every call keeps the same cap, eviction order,
+// pinning and deletion.
+func TestSerial(t *testing.T) {
+	var evicted []string
+	r := New(Options[*entry]{
+		Cap: 4, Serial: true,
+		Seen:    func(e *entry) int64 { return e.seen.Load() },
+		Pinned:  func(e *entry) bool { return e.pinned.Load() },
+		OnEvict: func(e *entry) { evicted = append(evicted, e.name) },
+	})
+	for i, n := range []string{"a", "b", "c", "d"} {
+		e, err := r.Get(n, newEntry)
+		require.NoError(t, err)
+		e.seen.Store(int64(i))
+	}
+	a, _ := r.Load("a")
+	a.pinned.Store(true)
+	_, err := r.Get("e", newEntry)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b"}, evicted, "the least recently seen unpinned one")
+	assert.Equal(t, 4, r.Len())
+	_, ok := r.Delete("c")
+	assert.True(t, ok)
+	_, ok = r.Load("c")
+	assert.False(t, ok)
+	assert.Equal(t, 3, r.Len())
+	assert.Len(t, r.Snapshot(), 3)
+	_, err = r.Get("a\n", newEntry)
+	assert.ErrorIs(t, err, ErrInvalidName)
+}
+
+// TestGetOfANameOnTheStackDoesNotAllocate: Get does not make its name escape, so a caller may
+// build a name in a stack buffer (the breaker's caller→target keys) without an allocation.
+func TestGetOfANameOnTheStackDoesNotAllocate(t *testing.T) {
+	r := newTestRegistry(8, nil)
+	_, err := r.Get("known", newEntry)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() {
+		var buf [16]byte
+		b := append(buf[:0], "known"...)
+		_, _ = r.Get(unsafe.String(&b[0], len(b)), newEntry)
+	})
+	assert.Zero(t, allocs)
 }

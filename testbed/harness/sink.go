@@ -52,24 +52,27 @@ func NewSink(tb testing.TB) *Sink {
 }
 
 // Traces returns a copy of the list of trace batches received so far.
-func (s *Sink) Traces() []ptrace.Traces {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]ptrace.Traces(nil), s.traces...)
-}
+func (s *Sink) Traces() []ptrace.Traces { return received(s, &s.traces) }
 
 // Metrics returns a copy of the list of metric batches received so far.
-func (s *Sink) Metrics() []pmetric.Metrics {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]pmetric.Metrics(nil), s.metric...)
-}
+func (s *Sink) Metrics() []pmetric.Metrics { return received(s, &s.metric) }
 
 // Logs returns a copy of the list of log batches received so far.
-func (s *Sink) Logs() []plog.Logs {
+func (s *Sink) Logs() []plog.Logs { return received(s, &s.logs) }
+
+func received[T any](s *Sink, list *[]T) []T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]plog.Logs(nil), s.logs...)
+	return append([]T(nil), *list...)
+}
+
+// keep appends a copy of batch (into, a new one) to list: the request's data is the server's
+// to reuse once Export returns.
+func keep[T interface{ CopyTo(T) }](s *Sink, list *[]T, batch, into T) {
+	batch.CopyTo(into)
+	s.mu.Lock()
+	*list = append(*list, into)
+	s.mu.Unlock()
 }
 
 type traceSink struct {
@@ -78,11 +81,7 @@ type traceSink struct {
 }
 
 func (t *traceSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	td := ptrace.NewTraces()
-	req.Traces().CopyTo(td)
-	t.s.mu.Lock()
-	t.s.traces = append(t.s.traces, td)
-	t.s.mu.Unlock()
+	keep(t.s, &t.s.traces, req.Traces(), ptrace.NewTraces())
 	return ptraceotlp.NewExportResponse(), nil
 }
 
@@ -92,11 +91,7 @@ type metricSink struct {
 }
 
 func (m *metricSink) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	md := pmetric.NewMetrics()
-	req.Metrics().CopyTo(md)
-	m.s.mu.Lock()
-	m.s.metric = append(m.s.metric, md)
-	m.s.mu.Unlock()
+	keep(m.s, &m.s.metric, req.Metrics(), pmetric.NewMetrics())
 	return pmetricotlp.NewExportResponse(), nil
 }
 
@@ -106,10 +101,6 @@ type logSink struct {
 }
 
 func (l *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	ld := plog.NewLogs()
-	req.Logs().CopyTo(ld)
-	l.s.mu.Lock()
-	l.s.logs = append(l.s.logs, ld)
-	l.s.mu.Unlock()
+	keep(l.s, &l.s.logs, req.Logs(), plog.NewLogs())
 	return plogotlp.NewExportResponse(), nil
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vigil-collector/vigil/testbed/internal/loopback"
 )
 
 // Result is one phase's latencies and schedule lags (sorted), and its failed requests.
@@ -53,16 +54,6 @@ func Quantile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[int(p*float64(len(sorted)-1))].Round(time.Microsecond)
 }
 
-// FreePort returns a loopback TCP port that was free when asked.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // FreePorts returns n distinct loopback TCP ports that were free when asked.
 func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
@@ -70,7 +61,7 @@ func FreePorts(n int) ([]int, error) {
 		if try == 100*n {
 			return nil, fmt.Errorf("no %d distinct free ports in %d tries", n, try)
 		}
-		p, err := FreePort()
+		p, err := loopback.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +173,7 @@ func StartServers(binary, config string) (*Servers, error) {
 		s.Stop()
 		return nil, err
 	}
-	port, err := FreePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		s.Stop()
 		return nil, err

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/vigil-collector/vigil/testbed/internal/loopback"
 )
 
 func main() {
@@ -151,21 +153,12 @@ type collector struct {
 	telemetryPort int
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func start(binary, dir, name string, cfg func(int, int) string) (*collector, error) {
-	tp, err := freePort()
+	tp, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	pp, err := freePort()
+	pp, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}

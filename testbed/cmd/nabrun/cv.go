@@ -93,19 +93,62 @@ type cvRow struct {
 // candidate and threshold with the best NAB standard score on the other categories are chosen
 // and then scored, at that threshold, on the held-out one. It prints the table on w.
 func crossValidate(set dataSet, shippedCfg forecast.DetectorConfig, cands []candidate, verbose bool, w io.Writer) error {
+	cats := labelledCategories(set)
+	if len(cats) < 2 {
+		return fmt.Errorf("cross-validation needs at least two labelled categories, have %d", len(cats))
+	}
+	runs, fileRuns := runCandidates(set, cats, cands)
+	if verbose {
+		printEveryCandidate(w, runs, cands)
+	}
+	var rows []cvRow
+	for k, held := range cats {
+		i, trainPool := choose(runs, func(j int) bool { return j != k })
+		test := runs[i][k]
+		row := cvRow{category: held, chosen: nameOf(cands[i]), test0: test, hasWindow: test.windows > 0}
+		for j, pr := range profiles {
+			t := trainPool.best(pr)
+			if j == 0 {
+				row.train = t
+			}
+			row.test[j] = test.evaluate(t.threshold, pr)
+		}
+		row.reopt = test.best(profiles[0])
+		rows = append(rows, row)
+	}
+	mean := printHeldOut(w, rows, len(cands))
+
+	// In sample: the shipped setting on every category, threshold optimised on them all.
+	shipped := pick(byCategory(set, cats, shippedCfg), func(int) bool { return true })
+	var in [3]result
+	for j, pr := range profiles {
+		in[j] = shipped.best(pr)
+	}
+	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f %9s %8s %9.4g %4d/%-4d %5d  shipped setting, all categories\n", "in-sample", in[0].score, in[1].score, in[2].score, "", "", in[0].threshold, in[0].detected, shipped.windows, in[0].fp)
+	i, _ := choose(runs, func(int) bool { return true })
+	fmt.Fprintf(w, "chosen on all categories: %s\n", nameOf(cands[i]))
+	lofo := leaveOneFileOut(set, cats, fileRuns, w)
+	fmt.Fprintf(w, "NAB cross-validated mean standard=%.1f low_fp=%.1f low_fn=%.1f; in-sample standard=%.1f low_fp=%.1f low_fn=%.1f; leave-one-file-out mean standard=%.1f\n",
+		mean[0], mean[1], mean[2], in[0].score, in[1].score, in[2].score, lofo)
+	return nil
+}
+
+// labelledCategories returns the categories of set that hold labelled files, in order.
+func labelledCategories(set dataSet) []string {
 	var cats []string
 	for _, s := range set {
 		if s.labelled && (len(cats) == 0 || cats[len(cats)-1] != s.category) {
 			cats = append(cats, s.category)
 		}
 	}
-	if len(cats) < 2 {
-		return fmt.Errorf("cross-validation needs at least two labelled categories, have %d", len(cats))
-	}
-	// runs[i][k]: candidate i's pool of category k; fileRuns[i][f]: its pool of labelled file f.
-	// Candidates run on a bounded set of workers.
-	runs := make([][]*pool, len(cands))
-	fileRuns := make([][]*pool, len(cands))
+	return cats
+}
+
+// runCandidates returns runs[i][k], candidate i's pool of category k, and fileRuns[i][f], its
+// pool of labelled file f. Candidates run on a bounded set of workers.
+func runCandidates(set dataSet, cats []string, cands []candidate) (runs, fileRuns [][]*pool) {
+	runs = make([][]*pool, len(cands))
+	fileRuns = make([][]*pool, len(cands))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range max(1, min(runtime.GOMAXPROCS(0), len(cands))) {
@@ -123,75 +166,61 @@ func crossValidate(set dataSet, shippedCfg forecast.DetectorConfig, cands []cand
 	}
 	close(next)
 	wg.Wait()
+	return runs, fileRuns
+}
 
-	pick := func(r []*pool, keep func(int) bool) *pool {
-		var ps []*pool
-		for k, p := range r {
-			if keep(k) {
-				ps = append(ps, p)
-			}
-		}
-		return merge(ps...)
-	}
-	// choose returns the candidate with the best standard score on the kept categories (ties: the
-	// earlier one) and its pool there.
-	choose := func(keep func(int) bool) (int, *pool) {
-		best, bestScore := -1, math.Inf(-1)
-		var bestPool *pool
-		for i, r := range runs {
-			p := pick(r, keep)
-			if s := p.best(profiles[0]).score; s > bestScore {
-				best, bestScore, bestPool = i, s, p
-			}
-		}
-		return best, bestPool
-	}
-
-	if verbose {
-		fmt.Fprintf(w, "\nevery candidate, threshold optimised per column: all categories, then each alone\n")
-		for i, r := range runs {
-			fmt.Fprintf(w, "%7.1f", pick(r, func(int) bool { return true }).best(profiles[0]).score)
-			for _, q := range r {
-				if q.windows == 0 {
-					fmt.Fprintf(w, " %6d fp", q.best(profiles[0]).fp)
-					continue
-				}
-				fmt.Fprintf(w, " %9.1f", q.best(profiles[0]).score)
-			}
-			fmt.Fprintf(w, "  %s\n", nameOf(cands[i]))
+// pick merges the pools of the categories keep keeps.
+func pick(r []*pool, keep func(int) bool) *pool {
+	var ps []*pool
+	for k, p := range r {
+		if keep(k) {
+			ps = append(ps, p)
 		}
 	}
+	return merge(ps...)
+}
 
-	var rows []cvRow
-	for k, held := range cats {
-		i, trainPool := choose(func(j int) bool { return j != k })
-		test := runs[i][k]
-		row := cvRow{category: held, chosen: nameOf(cands[i]), test0: test, hasWindow: test.windows > 0}
-		for j, pr := range profiles {
-			t := trainPool.best(pr)
-			if j == 0 {
-				row.train = t
-			}
-			row.test[j] = test.evaluate(t.threshold, pr)
+// choose returns the candidate with the best standard score on the kept categories (ties: the
+// earlier one) and its pool there.
+func choose(runs [][]*pool, keep func(int) bool) (int, *pool) {
+	best, bestScore := -1, math.Inf(-1)
+	var bestPool *pool
+	for i, r := range runs {
+		p := pick(r, keep)
+		if s := p.best(profiles[0]).score; s > bestScore {
+			best, bestScore, bestPool = i, s, p
 		}
-		row.reopt = test.best(profiles[0])
-		rows = append(rows, row)
 	}
+	return best, bestPool
+}
 
-	fmt.Fprintf(w, "\ncross-validation, leave one category out: on the other categories, the best of %d settings and thresholds (NAB standard); scored on the held-out one at that threshold\n", len(cands))
+// printEveryCandidate prints every candidate's score, threshold optimised per column.
+func printEveryCandidate(w io.Writer, runs [][]*pool, cands []candidate) {
+	fmt.Fprintf(w, "\nevery candidate, threshold optimised per column: all categories, then each alone\n")
+	for i, r := range runs {
+		fmt.Fprintf(w, "%7.1f", pick(r, func(int) bool { return true }).best(profiles[0]).score)
+		for _, q := range r {
+			if q.windows == 0 {
+				fmt.Fprintf(w, " %6d fp", q.best(profiles[0]).fp)
+				continue
+			}
+			fmt.Fprintf(w, " %9.1f", q.best(profiles[0]).score)
+		}
+		fmt.Fprintf(w, "  %s\n", nameOf(cands[i]))
+	}
+}
+
+// printHeldOut prints the held-out table with its mean and pooled lines and returns the means
+// (standard, low_fp, low_fn, re-optimised).
+func printHeldOut(w io.Writer, rows []cvRow, nCands int) [4]float64 {
+	fmt.Fprintf(w, "\ncross-validation, leave one category out: on the other categories, the best of %d settings and thresholds (NAB standard); scored on the held-out one at that threshold\n", nCands)
 	fmt.Fprintf(w, "%-23s %8s %8s %8s %9s %8s %9s %9s %5s  %s\n", "held-out category", "standard", "low_fp", "low_fn", "re-opt", "train", "threshold", "detected", "FP", "chosen setting")
 	var sum [4]float64
 	var raw, null, perfect [3]float64
 	n := 0
 	for _, r := range rows {
-		cell := func(v float64) string {
-			if math.IsNaN(v) {
-				return fmt.Sprintf("%8s", "-")
-			}
-			return fmt.Sprintf("%8.1f", v)
-		}
 		fmt.Fprintf(w, "%-23s %s %s %s %s %8.1f %9.4g %4d/%-4d %5d  %s\n", r.category,
-			cell(r.test[0].score), cell(r.test[1].score), cell(r.test[2].score), " "+cell(r.reopt.score),
+			cvCell(r.test[0].score), cvCell(r.test[1].score), cvCell(r.test[2].score), " "+cvCell(r.reopt.score),
 			r.train.score, r.train.threshold, r.test[0].detected, r.test0.windows, r.test[0].fp, r.chosen)
 		for j, pr := range profiles {
 			raw[j] += r.test[j].raw
@@ -206,24 +235,22 @@ func crossValidate(set dataSet, shippedCfg forecast.DetectorConfig, cands []cand
 			sum[3] += r.reopt.score
 		}
 	}
-	mean := func(j int) float64 { return sum[j] / float64(n) }
-	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f  %8.1f   over the %d held-out categories with windows\n", "mean", mean(0), mean(1), mean(2), mean(3), n)
+	var mean [4]float64
+	for j := range mean {
+		mean[j] = sum[j] / float64(n)
+	}
+	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f  %8.1f   over the %d held-out categories with windows\n", "mean", mean[0], mean[1], mean[2], mean[3], n)
 	pooled := func(j int) float64 { return 100 * (raw[j] - null[j]) / (perfect[j] - null[j]) }
 	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f             every held-out category's raw score together, each at its own training threshold\n", "pooled", pooled(0), pooled(1), pooled(2))
+	return mean
+}
 
-	// In sample: the shipped setting on every category, threshold optimised on them all.
-	shipped := pick(byCategory(set, cats, shippedCfg), func(int) bool { return true })
-	var in [3]result
-	for j, pr := range profiles {
-		in[j] = shipped.best(pr)
+// cvCell formats a score, "-" when there is none.
+func cvCell(v float64) string {
+	if math.IsNaN(v) {
+		return fmt.Sprintf("%8s", "-")
 	}
-	fmt.Fprintf(w, "%-23s %8.1f %8.1f %8.1f %9s %8s %9.4g %4d/%-4d %5d  shipped setting, all categories\n", "in-sample", in[0].score, in[1].score, in[2].score, "", "", in[0].threshold, in[0].detected, shipped.windows, in[0].fp)
-	i, _ := choose(func(int) bool { return true })
-	fmt.Fprintf(w, "chosen on all categories: %s\n", nameOf(cands[i]))
-	lofo := leaveOneFileOut(set, cats, fileRuns, w)
-	fmt.Fprintf(w, "NAB cross-validated mean standard=%.1f low_fp=%.1f low_fn=%.1f; in-sample standard=%.1f low_fp=%.1f low_fn=%.1f; leave-one-file-out mean standard=%.1f\n",
-		mean(0), mean(1), mean(2), in[0].score, in[1].score, in[2].score, lofo)
-	return nil
+	return fmt.Sprintf("%8.1f", v)
 }
 
 func nameOf(c candidate) string {

@@ -6,17 +6,21 @@
 package engine
 
 import (
-	"container/list"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"golang.org/x/time/rate"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
+	"github.com/vigil-collector/vigil/internal/registry"
 )
 
 // Reasons of suppressed and rejected decisions.
@@ -113,6 +117,8 @@ type key struct {
 
 type incident struct {
 	key       key
+	name      string // in the incidents registry
+	seq       int64  // when last observed (or opened), in the engine's order of observations
 	id        string
 	firing    bool
 	since     time.Time // first holding observation (pending) or fire time
@@ -124,7 +130,6 @@ type incident struct {
 	acted     bool
 	executed  []int // steps that ran successfully, for resolves
 	lastValue float64
-	elem      *list.Element
 }
 
 type targetState struct {
@@ -138,18 +143,21 @@ type targetState struct {
 
 // Engine holds the decision state. It is not safe for concurrent use; the exporter serialises calls.
 type Engine struct {
-	s         Settings
-	w         Writer
-	incidents map[key]*incident
-	byID      map[string]*incident
-	lru       *list.List // of *incident, most recently seen at the front
-	targets   map[string]*targetState
-	lastExec  map[key]time.Time
-	global    *rate.Limiter
-	actions   map[string]*rate.Limiter
-	pending   map[string]bool // "incident/step" intents without outcome
-	inFlight  int
-	ruleIdx   map[string]int
+	s          Settings
+	w          Writer
+	incidents  *registry.Registry[*incident]
+	seq        int64  // observations so far: an incident's seq orders it least recently seen first
+	nameBuf    []byte // an incident's registry name, built for a lookup without allocating
+	opening    incident
+	mkIncident func(name string) *incident // newIncident
+	byID       map[string]*incident
+	targets    map[string]*targetState
+	lastExec   map[key]time.Time
+	global     *rate.Limiter
+	actions    map[string]*rate.Limiter
+	pending    map[string]bool // "incident/step" intents without outcome
+	inFlight   int
+	ruleIdx    map[string]int
 
 	batch []*audit.Record
 
@@ -165,11 +173,21 @@ var ErrAudit = errors.New("audit write failed")
 func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, error) {
 	e := &Engine{
 		s: s, w: w,
-		incidents: map[key]*incident{}, byID: map[string]*incident{}, lru: list.New(),
+		byID:    map[string]*incident{},
 		targets: map[string]*targetState{}, lastExec: map[key]time.Time{},
 		global: s.Global.limiter(), actions: map[string]*rate.Limiter{},
 		pending: map[string]bool{}, ruleIdx: map[string]int{},
 	}
+	e.mkIncident = e.newIncident
+	e.incidents = registry.New(registry.Options[*incident]{
+		Cap:           s.MaxIncidents,
+		MaxNameLength: math.MaxInt, // targets come from telemetry, unbounded as before
+		Seen:          func(inc *incident) int64 { return inc.seq },
+		// A firing incident is never evicted: that would forget that it acted.
+		Pinned:  func(inc *incident) bool { return inc.firing },
+		OnEvict: e.unindex,
+		Serial:  true, // the exporter serialises calls to the engine
+	})
 	for i, r := range s.Rules {
 		e.ruleIdx[r.Name] = i
 		for _, a := range r.Actions {
@@ -183,7 +201,7 @@ func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, 
 	}
 	// Replayed incidents get a full resolve_timeout from now: their metric has had no chance to
 	// arrive while the collector was down.
-	for _, inc := range e.incidents {
+	for _, inc := range e.incidents.All() {
 		inc.lastSeen = now
 	}
 	e.inFlight = 0
@@ -239,12 +257,7 @@ func (e *Engine) Observe(now time.Time, obs []Observation) ([]Dispatch, error) {
 // Sweep resolves firing incidents not seen for ResolveTimeout and forgets stale pending ones.
 func (e *Engine) Sweep(now time.Time) ([]Dispatch, error) {
 	var out []Dispatch
-	for el := e.lru.Back(); el != nil; {
-		inc := el.Value.(*incident)
-		el = el.Prev()
-		if now.Sub(inc.lastSeen) < e.s.ResolveTimeout {
-			break // the list is ordered by lastSeen
-		}
+	for _, inc := range e.stale(now) {
 		if inc.firing {
 			out = append(out, e.resolve(now, inc, ReasonStale)...)
 		} else {
@@ -321,7 +334,7 @@ func (e *Engine) target(t string) *targetState {
 
 func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
 	k := key{o.Rule, o.Target}
-	inc := e.incidents[k]
+	inc := e.lookup(k)
 	if !o.Holds {
 		if inc == nil {
 			return nil
@@ -333,15 +346,13 @@ func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
 		return nil
 	}
 	if inc == nil {
-		if !e.makeRoom() {
+		if inc = e.open(k, false); inc == nil {
 			e.SkippedFull++
 			return nil
 		}
-		inc = &incident{key: k, since: now}
-		inc.elem = e.lru.PushFront(inc)
-		e.incidents[k] = inc
+		inc.since = now
 	} else {
-		e.lru.MoveToFront(inc.elem)
+		inc.seq = e.nextSeq()
 	}
 	inc.lastSeen, inc.lastValue = now, o.Value
 	rule := e.s.Rules[o.Rule]
@@ -356,29 +367,96 @@ func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
 	return e.tryAct(now, inc, o)
 }
 
-// makeRoom evicts the least recently seen pending incident when the map is full; a firing one
-// is never evicted (that would forget that it acted). It reports whether there is room.
-func (e *Engine) makeRoom() bool {
-	if len(e.incidents) < e.s.MaxIncidents {
-		return true
+func (e *Engine) nextSeq() int64 {
+	e.seq++
+	return e.seq
+}
+
+// name returns k's name in the incidents registry: the rule's index, a separator and the target.
+// A target the registry's name rule refuses (it comes from telemetry: control characters, not
+// UTF-8) is quoted, with another separator. The name aliases e.nameBuf: it is valid until the
+// next call, and the registry copies it when it keeps it.
+func (e *Engine) name(k key, quoted bool) string {
+	b := strconv.AppendInt(e.nameBuf[:0], int64(k.rule), 10)
+	if quoted {
+		b = strconv.AppendQuoteToGraphic(append(b, 'q'), k.target)
+	} else {
+		b = append(append(b, ' '), k.target...)
 	}
-	const scan = 64
-	n := 0
-	for el := e.lru.Back(); el != nil && n < scan; el, n = el.Prev(), n+1 {
-		if inc := el.Value.(*incident); !inc.firing {
-			e.forget(inc)
-			return true
-		}
+	e.nameBuf = b
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// quote reports whether k's target is kept under its quoted name.
+func quote(k key) bool { return registry.CheckName(k.target, math.MaxInt) != registry.NameOK }
+
+// lookup returns the incident of k, or nil. A hit costs one map lookup and no allocation.
+func (e *Engine) lookup(k key) *incident {
+	if inc, ok := e.incidents.Load(e.name(k, false)); ok {
+		return inc
 	}
-	return false
+	if !quote(k) {
+		return nil
+	}
+	inc, _ := e.incidents.Load(e.name(k, true))
+	return inc
+}
+
+// open returns a new incident for k, the most recently seen; nil when every slot holds a firing
+// incident. Past max_incidents the registry evicts the least recently seen pending ones (the
+// excess and 1/64 of the cap at once). A firing incident (replayed) is kept even over the cap.
+func (e *Engine) open(k key, firing bool) *incident {
+	var inc *incident
+	var err error
+	e.opening = incident{key: k, firing: firing}
+	if firing {
+		inc, err = e.incidents.GetPinned(e.name(k, quote(k)), e.mkIncident)
+	} else {
+		inc, err = e.incidents.Get(e.name(k, quote(k)), e.mkIncident)
+	}
+	if err != nil {
+		return nil
+	}
+	inc.seq = e.nextSeq()
+	return inc
+}
+
+// newIncident is the registry's constructor of the incident open is opening (a method value
+// made once, so that opening one allocates no closure).
+func (e *Engine) newIncident(name string) *incident {
+	inc := e.opening
+	inc.name = name
+	return &inc
 }
 
 func (e *Engine) forget(inc *incident) {
-	e.lru.Remove(inc.elem)
-	delete(e.incidents, inc.key)
+	e.incidents.Delete(inc.name)
+	e.unindex(inc)
+}
+
+// unindex removes an incident from the index by ID.
+func (e *Engine) unindex(inc *incident) {
 	if inc.id != "" {
 		delete(e.byID, inc.id)
 	}
+}
+
+// stale returns the incidents Sweep takes, least recently seen first: those not seen for
+// ResolveTimeout, up to the first (in that order) that was seen since.
+func (e *Engine) stale(now time.Time) []*incident {
+	fresh := int64(math.MaxInt64) // the least recently seen of those seen since
+	var old []*incident
+	for _, inc := range e.incidents.All() {
+		switch {
+		case now.Sub(inc.lastSeen) < e.s.ResolveTimeout:
+			fresh = min(fresh, inc.seq)
+		default:
+			old = append(old, inc)
+		}
+	}
+	old = slices.DeleteFunc(old, func(inc *incident) bool { return inc.seq > fresh })
+	slices.SortFunc(old, func(a, b *incident) int { return cmp.Compare(a.seq, b.seq) })
+	return old
 }
 
 func (e *Engine) suppress(now time.Time, inc *incident, o Observation, action, reason string) []Dispatch {
@@ -492,7 +570,7 @@ func (e *Engine) apply(r *audit.Record) {
 		return // a rule no longer configured
 	}
 	k := key{ri, r.Target}
-	inc := e.incidents[k]
+	inc := e.lookup(k)
 	if inc == nil && r.Incident != "" {
 		inc = e.byID[r.Incident]
 	}
@@ -535,9 +613,7 @@ func (e *Engine) apply(r *audit.Record) {
 // applyFired opens (or reopens) the incident of k and takes its target out of the healthy state.
 func (e *Engine) applyFired(k key, inc *incident, r *audit.Record) {
 	if inc == nil {
-		inc = &incident{key: k}
-		inc.elem = e.lru.PushFront(inc)
-		e.incidents[k] = inc
+		inc = e.open(k, true)
 	}
 	inc.firing, inc.firedAt, inc.id, inc.lastSeen = true, r.Time, r.Incident, r.Time
 	inc.step, inc.attempts, inc.inFlight, inc.acted, inc.executed = 0, 0, false, false, nil

@@ -64,6 +64,15 @@ func newEngine(t *testing.T, s Settings) (*Engine, *memLog) {
 	return e, m
 }
 
+// pendingEngine is an engine holding at most maxIncidents whose rule 0 stays pending (for: 1h).
+func pendingEngine(t *testing.T, maxIncidents int) (*Engine, *memLog) {
+	t.Helper()
+	s := settings()
+	s.MaxIncidents = maxIncidents
+	s.Rules[0].For = time.Hour
+	return newEngine(t, s)
+}
+
 func firing(rule int, target string) []Observation {
 	return []Observation{{Rule: rule, Target: target, Holds: true, Value: 1}}
 }
@@ -313,10 +322,7 @@ func readAll(t *testing.T, path string) []audit.Record {
 }
 
 func TestStaleIncidentsResolveAndCapHolds(t *testing.T) {
-	s := settings()
-	s.MaxIncidents = 3
-	s.Rules[0].For = time.Hour // stays pending
-	e, m := newEngine(t, s)
+	e, m := pendingEngine(t, 3)
 	observe(t, e, t0, firing(1, "firing-1"))
 	observe(t, e, t0, firing(1, "firing-2"))
 	observe(t, e, t0, firing(1, "firing-3"))
@@ -333,7 +339,7 @@ func TestStaleIncidentsResolveAndCapHolds(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, n)
-	assert.Empty(t, e.incidents)
+	assert.Zero(t, e.incidents.Len(), "no incident is held")
 }
 
 func TestAuditFailureDispatchesNothing(t *testing.T) {
@@ -342,4 +348,76 @@ func TestAuditFailureDispatchesNothing(t *testing.T) {
 	d, err := e.Observe(t0, firing(1, "x"))
 	require.ErrorIs(t, err, ErrAudit)
 	assert.Empty(t, d)
+}
+
+func TestTargetsTheNameRuleRefusesStillOpenIncidents(t *testing.T) {
+	e, m := newEngine(t, settings())
+	// Targets come from telemetry: a control character, a C1 code point or bad UTF-8 is still a
+	// target, and "1 x" does not collide with rule 1's target "x".
+	for _, target := range []string{"db\n1", "db\u00852", "db 3", "\xff", "1 x"} {
+		d := observe(t, e, t0, firing(1, target))
+		require.Len(t, d, 1, target)
+		assert.Equal(t, target, d[0].Target)
+	}
+	d := observe(t, e, t0, firing(0, "1 x"))
+	assert.Empty(t, d, "rule 0's incident on target \"1 x\" is its own, pending")
+	assert.Equal(t, 6, e.incidents.Len())
+	assert.Len(t, m.decisions(), 10)
+	assert.NotNil(t, e.lookup(key{1, "db\n1"}))
+}
+
+func TestPendingIncidentClearedAndHeldAgainInOneBatch(t *testing.T) {
+	e, _ := pendingEngine(t, settings().MaxIncidents)
+	observe(t, e, t0, firing(0, "x"))
+	batch := append(append(clear(0, "x"), firing(0, "x")...), firing(0, "y")...)
+	observe(t, e, t0.Add(time.Minute), batch)
+	assert.Equal(t, 2, e.incidents.Len(), "x was forgotten and opened again; y is new")
+	inc := e.lookup(key{0, "x"})
+	require.NotNil(t, inc)
+	assert.Equal(t, t0.Add(time.Minute), inc.since, "held again: pending from the second observation")
+}
+
+func TestCapEvictsTheLeastRecentlySeenPendingIncident(t *testing.T) {
+	e, _ := pendingEngine(t, 2)
+	observe(t, e, t0, firing(0, "a"))
+	observe(t, e, t0, firing(0, "b"))
+	observe(t, e, t0, firing(0, "a")) // a seen again (at the same time): b is now the oldest
+	observe(t, e, t0, firing(0, "c"))
+	assert.NotNil(t, e.lookup(key{0, "a"}))
+	assert.Nil(t, e.lookup(key{0, "b"}), "the least recently seen pending incident is evicted")
+	assert.NotNil(t, e.lookup(key{0, "c"}))
+	assert.Zero(t, e.SkippedFull)
+}
+
+// TestSweepStopsAtTheFirstIncidentSeenSince: Sweep takes incidents least recently seen first
+// and stops at the first one seen within resolve_timeout, as it always has.
+func TestSweepStopsAtTheFirstIncidentSeenSince(t *testing.T) {
+	e, _ := pendingEngine(t, settings().MaxIncidents)
+	observe(t, e, t0, firing(0, "a"))
+	observe(t, e, t0.Add(time.Minute), firing(0, "b"))
+	observe(t, e, t0, firing(0, "c")) // seen after b, at an older time
+	_, err := e.Sweep(t0.Add(5*time.Minute + 30*time.Second))
+	require.NoError(t, err)
+	assert.Nil(t, e.lookup(key{0, "a"}), "stale and least recently seen")
+	assert.NotNil(t, e.lookup(key{0, "b"}))
+	assert.NotNil(t, e.lookup(key{0, "c"}), "stale, but seen after b")
+}
+
+func TestReplayKeepsFiringIncidentsOverTheCap(t *testing.T) {
+	s := settings()
+	m := &memLog{}
+	e, err := New(s, m, nil, t0)
+	require.NoError(t, err)
+	for _, target := range []string{"a", "b", "c"} {
+		observe(t, e, t0, firing(1, target))
+	}
+	s.MaxIncidents = 2 // lowered across a restart
+	e, err = New(s, &memLog{}, m.recs, t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 3, e.incidents.Len(), "no firing incident is forgotten")
+	for _, target := range []string{"a", "b", "c"} {
+		inc := e.lookup(key{1, target})
+		require.NotNil(t, inc, target)
+		assert.True(t, inc.firing)
+	}
 }

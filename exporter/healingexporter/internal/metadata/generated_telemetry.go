@@ -1,10 +1,10 @@
 package metadata
 
 import (
-	"errors"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TelemetryBuilder holds the exporter's own instruments, exported with the collector's telemetry
@@ -24,10 +24,10 @@ type TelemetryBuilder struct {
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	m := settings.MeterProvider.Meter(ScopeName)
 	tb := &TelemetryBuilder{}
-	var e [4]error
-	tb.HealingDecisions, e[0] = m.Int64Counter("otelcol_healing_decisions", metric.WithDescription("Audited decisions by decision and reason."), metric.WithUnit("{decision}"))
-	tb.HealingActions, e[1] = m.Int64Counter("otelcol_healing_actions", metric.WithDescription("Action runs by action and outcome."), metric.WithUnit("{action}"))
-	tb.HealingPending, e[2] = m.Int64UpDownCounter("otelcol_healing_pending", metric.WithDescription("Actions queued or running."), metric.WithUnit("{action}"))
-	tb.HealingSkipped, e[3] = m.Int64Counter("otelcol_healing_skipped", metric.WithDescription("Data points not evaluated, by reason."), metric.WithUnit("{point}"))
-	return tb, errors.Join(e[:]...)
+	in := ownmetrics.Instruments{Meter: m}
+	tb.HealingDecisions = in.Int64Counter("otelcol_healing_decisions", "Audited decisions by decision and reason.", "{decision}")
+	tb.HealingActions = in.Int64Counter("otelcol_healing_actions", "Action runs by action and outcome.", "{action}")
+	tb.HealingPending = in.Int64UpDownCounter("otelcol_healing_pending", "Actions queued or running.", "{action}")
+	tb.HealingSkipped = in.Int64Counter("otelcol_healing_skipped", "Data points not evaluated, by reason.", "{point}")
+	return tb, in.Err
 }

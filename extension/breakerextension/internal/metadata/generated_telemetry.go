@@ -1,8 +1,6 @@
 package metadata
 
 import (
-	"errors"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
 
@@ -36,33 +34,21 @@ type TelemetryBuilder struct {
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	meter := settings.MeterProvider.Meter(ScopeName)
-	var errs, err error
 	tb := &TelemetryBuilder{meter: meter}
-	tb.Targets, err = meter.Int64ObservableGauge("otelcol_breaker_targets",
-		metric.WithDescription("Targets tracked, at most max_targets."),
-		metric.WithUnit("{target}"))
-	errs = errors.Join(errs, err)
-	tb.Dropped, err = meter.Int64ObservableCounter("otelcol_breaker_dropped",
-		metric.WithDescription("Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets."),
-		metric.WithUnit("{item}"))
-	errs = errors.Join(errs, err)
-	tb.Evicted, err = meter.Int64ObservableCounter("otelcol_breaker_evicted_targets",
-		metric.WithDescription("Targets evicted, least recently seen first, to stay within max_targets."),
-		metric.WithUnit("{target}"))
-	errs = errors.Join(errs, err)
-	tb.Transitions, err = meter.Int64ObservableCounter("otelcol_breaker_transitions",
-		metric.WithDescription("Breaker transitions, by the state entered and why."),
-		metric.WithUnit("{transition}"))
-	errs = errors.Join(errs, err)
-	tb.WatchStreams, err = meter.Int64ObservableGauge("otelcol_breaker_watch_streams",
-		metric.WithDescription("Open gRPC health Watch streams."),
-		metric.WithUnit("{stream}"))
-	errs = errors.Join(errs, err)
-	tb.WatchDropped, err = meter.Int64ObservableCounter("otelcol_breaker_watch_dropped",
-		metric.WithDescription("Transitions a slow watch stream missed because its buffer was full."),
-		metric.WithUnit("{transition}"))
-	errs = errors.Join(errs, err)
-	return tb, errs
+	in := ownmetrics.Instruments{Meter: meter}
+	tb.Targets = in.Int64ObservableGauge("otelcol_breaker_targets",
+		"Targets tracked, at most max_targets.", "{target}")
+	tb.Dropped = in.Int64ObservableCounter("otelcol_breaker_dropped",
+		"Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets.", "{item}")
+	tb.Evicted = in.Int64ObservableCounter("otelcol_breaker_evicted_targets",
+		"Targets evicted, least recently seen first, to stay within max_targets.", "{target}")
+	tb.Transitions = in.Int64ObservableCounter("otelcol_breaker_transitions",
+		"Breaker transitions, by the state entered and why.", "{transition}")
+	tb.WatchStreams = in.Int64ObservableGauge("otelcol_breaker_watch_streams",
+		"Open gRPC health Watch streams.", "{stream}")
+	tb.WatchDropped = in.Int64ObservableCounter("otelcol_breaker_watch_dropped",
+		"Transitions a slow watch stream missed because its buffer was full.", "{transition}")
+	return tb, in.Err
 }
 
 // RegisterCallback registers the callback that observes every observable instrument; Shutdown

@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
@@ -44,20 +43,20 @@ type TelemetryBuilder struct {
 // NewTelemetryBuilder creates the instruments.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	b := &TelemetryBuilder{meter: Meter(settings)}
-	var errs [6]error
-	b.StatusComponents, errs[0] = b.meter.Int64ObservableGauge("otelcol_status_components",
-		metric.WithDescription("Components the status extension holds"), metric.WithUnit("{component}"))
-	b.StatusIncidentsOpen, errs[1] = b.meter.Int64ObservableGauge("otelcol_status_incidents_open",
-		metric.WithDescription("Incidents not resolved"), metric.WithUnit("{incident}"))
-	b.StatusWatchStreams, errs[2] = b.meter.Int64ObservableGauge("otelcol_status_watch_streams",
-		metric.WithDescription("Open /v1/watch streams"), metric.WithUnit("{stream}"))
-	b.StatusDropped, errs[3] = b.meter.Int64ObservableCounter("otelcol_status_dropped",
-		metric.WithDescription("Published names refused: invalid, or past max_components with every component held"), metric.WithUnit("{name}"))
-	b.StatusIncidentsRefused, errs[4] = b.meter.Int64ObservableCounter("otelcol_status_incidents_refused",
-		metric.WithDescription("Incidents not opened because max_incidents incidents were all open"), metric.WithUnit("{incident}"))
-	b.StatusWatchDropped, errs[5] = b.meter.Int64ObservableCounter("otelcol_status_watch_dropped",
-		metric.WithDescription("Events a slow /v1/watch stream missed"), metric.WithUnit("{event}"))
-	return b, errors.Join(errs[:]...)
+	in := ownmetrics.Instruments{Meter: b.meter}
+	b.StatusComponents = in.Int64ObservableGauge("otelcol_status_components",
+		"Components the status extension holds", "{component}")
+	b.StatusIncidentsOpen = in.Int64ObservableGauge("otelcol_status_incidents_open",
+		"Incidents not resolved", "{incident}")
+	b.StatusWatchStreams = in.Int64ObservableGauge("otelcol_status_watch_streams",
+		"Open /v1/watch streams", "{stream}")
+	b.StatusDropped = in.Int64ObservableCounter("otelcol_status_dropped",
+		"Published names refused: invalid, or past max_components with every component held", "{name}")
+	b.StatusIncidentsRefused = in.Int64ObservableCounter("otelcol_status_incidents_refused",
+		"Incidents not opened because max_incidents incidents were all open", "{incident}")
+	b.StatusWatchDropped = in.Int64ObservableCounter("otelcol_status_watch_dropped",
+		"Events a slow /v1/watch stream missed", "{event}")
+	return b, in.Err
 }
 
 // RegisterStatsCallback reports stats() through the instruments on every collection; at start.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/internal/registry"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/latency"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
@@ -62,7 +63,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	e.pass++
 	e.expire(nowNs)
 
-	all := e.components.Snapshot()
+	all := e.components.View()
 	comps := e.passComponents(all)
 	decay := 1.0
 	if e.s.BaselineHalfLife > 0 {
@@ -82,9 +83,9 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 
 // passComponents returns every component sorted by name, each marked with this pass and its
 // index (so that edges find their callee's index).
-func (e *Engine) passComponents(all map[string]*component) []*component {
-	comps := make([]*component, 0, len(all))
-	for _, c := range all {
+func (e *Engine) passComponents(all registry.View[*component]) []*component {
+	comps := make([]*component, 0, all.Len())
+	for _, c := range all.All() {
 		comps = append(comps, c)
 	}
 	slices.SortFunc(comps, func(a, b *component) int { return cmp.Compare(a.name, b.name) })
@@ -102,7 +103,7 @@ type dep struct {
 
 // drainEdges takes every edge's interval counts into snap.Edges and returns each caller's
 // callees; edges without data for StaleAfter are drained but left out.
-func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap *Snapshot, nowNs int64, elapsed float64, scratch *latency.Counts) [][]dep {
+func (e *Engine) drainEdges(comps []*component, all registry.View[*component], snap *Snapshot, nowNs int64, elapsed float64, scratch *latency.Counts) [][]dep {
 	stale := int64(e.s.StaleAfter)
 	deps := make([][]dep, len(comps))
 	for i, c := range comps {
@@ -110,7 +111,7 @@ func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap 
 		if x == nil {
 			continue
 		}
-		for _, d := range sortedEdges(x.Snapshot()) {
+		for _, d := range sortedEdges(x.View()) {
 			packed := d.calls.Swap(0)
 			calls, errs := float64(uint32(packed)), float64(packed>>32)
 			scratch.Reset()
@@ -129,7 +130,7 @@ func (e *Engine) drainEdges(comps []*component, all map[string]*component, snap 
 				f.LatencyP95, f.HasLatency = scratch.Quantile(0.95)/1e9, true
 			}
 			snap.Edges = append(snap.Edges, f)
-			if callee, ok := all[d.callee]; ok && callee.st.pass == e.pass && d.weight > 0 {
+			if callee, ok := all.Get(d.callee); ok && callee.st.pass == e.pass && d.weight > 0 {
 				deps[i] = append(deps[i], dep{callee.st.idx, d.weight})
 			}
 		}
@@ -358,9 +359,9 @@ func (e *Engine) saturation(c *component, now int64) (float64, int64, bool) {
 	return sum / n, at, true
 }
 
-func sortedEdges(m map[string]*edge) []*edge {
-	out := make([]*edge, 0, len(m))
-	for _, d := range m {
+func sortedEdges(m registry.View[*edge]) []*edge {
+	out := make([]*edge, 0, m.Len())
+	for _, d := range m.All() {
 		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b *edge) int { return cmp.Compare(a.callee, b.callee) })
@@ -371,7 +372,7 @@ func sortedEdges(m map[string]*edge) []*edge {
 func (e *Engine) expire(now int64) {
 	cut := now - int64(e.s.ExpireAfter)
 	var gone []*component
-	if anyOlder(e.components.Snapshot(), cut) {
+	if anyOlder(e.components.View(), cut) {
 		gone = e.components.DeleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
 	}
 	if len(gone) > 0 {
@@ -384,12 +385,12 @@ func (e *Engine) expire(now int64) {
 			}
 		}
 	}
-	for _, c := range e.components.Snapshot() {
+	for _, c := range e.components.All() {
 		x := c.edges.Load()
 		if x == nil {
 			continue
 		}
-		if !anyOlder(x.Snapshot(), cut) {
+		if !anyOlder(x.View(), cut) {
 			continue
 		}
 		n := int64(len(x.DeleteFunc(func(_ string, d *edge) bool { return d.lastSeen.Load() < cut })))
@@ -398,21 +399,21 @@ func (e *Engine) expire(now int64) {
 		e.c.expired[kindEdge].Add(uint64(n))
 	}
 	var hosts []*host
-	if anyOlder(e.hosts.Snapshot(), cut) {
+	if anyOlder(e.hosts.View(), cut) {
 		hosts = e.hosts.DeleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
 	}
 	if len(hosts) > 0 {
 		e.c.expired[kindHost].Add(uint64(len(hosts)))
 	}
 	if len(gone) > 0 {
-		live := e.components.Snapshot()
+		live := e.components.View()
 		dropped := e.aliases.DeleteFunc(func(_ string, a *alias) bool {
 			p := a.ports.Load()
 			if p == nil {
 				return true
 			}
 			for _, ap := range *p {
-				if _, ok := live[ap.service]; ok {
+				if _, ok := live.Get(ap.service); ok {
 					return false
 				}
 			}
@@ -424,8 +425,8 @@ func (e *Engine) expire(now int64) {
 
 // anyOlder reports whether an entry was last seen before cut (a scan, so the common pass with
 // nothing to forget copies no map).
-func anyOlder[V interface{ seen() int64 }](m map[string]V, cut int64) bool {
-	for _, v := range m {
+func anyOlder[V interface{ seen() int64 }](m registry.View[V], cut int64) bool {
+	for _, v := range m.All() {
 		if v.seen() < cut {
 			return true
 		}

@@ -1,8 +1,6 @@
 package metadata
 
 import (
-	"errors"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
 
@@ -33,38 +31,23 @@ type TelemetryBuilder struct {
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	meter := settings.MeterProvider.Meter(ScopeName)
-	var errs, err error
 	tb := &TelemetryBuilder{meter: meter}
-	tb.ScoringDuration, err = meter.Float64Histogram("otelcol_healthscore_scoring_duration",
-		metric.WithDescription("Duration of each scoring pass over every component."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5))
-	errs = errors.Join(errs, err)
-	tb.Components, err = meter.Int64ObservableGauge("otelcol_healthscore_components",
-		metric.WithDescription("Components (services and peers) tracked, at most max_components."),
-		metric.WithUnit("{component}"))
-	errs = errors.Join(errs, err)
-	tb.Edges, err = meter.Int64ObservableGauge("otelcol_healthscore_edges",
-		metric.WithDescription("Caller to callee edges tracked, at most max_edges."),
-		metric.WithUnit("{edge}"))
-	errs = errors.Join(errs, err)
-	tb.Hosts, err = meter.Int64ObservableGauge("otelcol_healthscore_hosts",
-		metric.WithDescription("Hosts whose utilisation is tracked, at most max_hosts."),
-		metric.WithUnit("{host}"))
-	errs = errors.Join(errs, err)
-	tb.Outcomes, err = meter.Int64ObservableCounter("otelcol_healthscore_outcomes",
-		metric.WithDescription("Span outcomes recorded (and fed to the breaker), by class."),
-		metric.WithUnit("{outcome}"))
-	errs = errors.Join(errs, err)
-	tb.Skipped, err = meter.Int64ObservableCounter("otelcol_healthscore_skipped",
-		metric.WithDescription("Spans, metric points and names skipped, by reason."),
-		metric.WithUnit("{item}"))
-	errs = errors.Join(errs, err)
-	tb.Evictions, err = meter.Int64ObservableCounter("otelcol_healthscore_evictions",
-		metric.WithDescription("Components, edges and hosts dropped, by kind and reason (cap, expired)."),
-		metric.WithUnit("{entry}"))
-	errs = errors.Join(errs, err)
-	return tb, errs
+	in := ownmetrics.Instruments{Meter: meter}
+	tb.ScoringDuration = in.Float64Histogram("otelcol_healthscore_scoring_duration",
+		"Duration of each scoring pass over every component.", "s", 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5)
+	tb.Components = in.Int64ObservableGauge("otelcol_healthscore_components",
+		"Components (services and peers) tracked, at most max_components.", "{component}")
+	tb.Edges = in.Int64ObservableGauge("otelcol_healthscore_edges",
+		"Caller to callee edges tracked, at most max_edges.", "{edge}")
+	tb.Hosts = in.Int64ObservableGauge("otelcol_healthscore_hosts",
+		"Hosts whose utilisation is tracked, at most max_hosts.", "{host}")
+	tb.Outcomes = in.Int64ObservableCounter("otelcol_healthscore_outcomes",
+		"Span outcomes recorded (and fed to the breaker), by class.", "{outcome}")
+	tb.Skipped = in.Int64ObservableCounter("otelcol_healthscore_skipped",
+		"Spans, metric points and names skipped, by reason.", "{item}")
+	tb.Evictions = in.Int64ObservableCounter("otelcol_healthscore_evictions",
+		"Components, edges and hosts dropped, by kind and reason (cap, expired).", "{entry}")
+	return tb, in.Err
 }
 
 // RegisterCallback registers the callback that observes every observable instrument; Shutdown

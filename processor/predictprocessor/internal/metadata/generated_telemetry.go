@@ -2,11 +2,12 @@ package metadata
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // Meter returns the processor's meter from the component's MeterProvider.
@@ -33,16 +34,16 @@ type TelemetryBuilder struct {
 // NewTelemetryBuilder creates the instruments.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	b := &TelemetryBuilder{meter: Meter(settings)}
-	var errs [4]error
-	b.PredictPoints, errs[0] = b.meter.Int64Counter("otelcol_predict_points",
-		metric.WithDescription("Data points of watched series the predict models learnt from"), metric.WithUnit("{point}"))
-	b.PredictPointsSkipped, errs[1] = b.meter.Int64Counter("otelcol_predict_points_skipped",
-		metric.WithDescription("Data points of watched series skipped, by reason (nan, out_of_order, counter_reset, no_value, unsupported)"), metric.WithUnit("{point}"))
-	b.PredictSeriesEvicted, errs[2] = b.meter.Int64Counter("otelcol_predict_series_evicted",
-		metric.WithDescription("Series dropped (least recently seen first) to stay within max_series"), metric.WithUnit("{series}"))
-	b.PredictSeries, errs[3] = b.meter.Int64ObservableGauge("otelcol_predict_series",
-		metric.WithDescription("Series the predict processor holds a model for"), metric.WithUnit("{series}"))
-	return b, errors.Join(errs[:]...)
+	in := ownmetrics.Instruments{Meter: b.meter}
+	b.PredictPoints = in.Int64Counter("otelcol_predict_points",
+		"Data points of watched series the predict models learnt from", "{point}")
+	b.PredictPointsSkipped = in.Int64Counter("otelcol_predict_points_skipped",
+		"Data points of watched series skipped, by reason (nan, out_of_order, counter_reset, no_value, unsupported)", "{point}")
+	b.PredictSeriesEvicted = in.Int64Counter("otelcol_predict_series_evicted",
+		"Series dropped (least recently seen first) to stay within max_series", "{series}")
+	b.PredictSeries = in.Int64ObservableGauge("otelcol_predict_series",
+		"Series the predict processor holds a model for", "{series}")
+	return b, in.Err
 }
 
 // RegisterPredictSeriesCallback reports the series count through cb on every collection.

@@ -1,10 +1,10 @@
 package metadata
 
 import (
-	"errors"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TelemetryBuilder holds the receiver's own instruments, exported with the collector's telemetry
@@ -25,13 +25,13 @@ var driftBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	meter := settings.MeterProvider.Meter(ScopeName)
-	var errDrift, errMissed, errProbes error
 	tb := &TelemetryBuilder{}
-	tb.ProbeScheduleDrift, errDrift = meter.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
-		metric.WithDescription("How late probes started against their schedule."), metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(driftBuckets...))
-	tb.ProbesMissed, errMissed = meter.Int64Counter("otelcol_healthcheck_probes_missed",
-		metric.WithDescription("Scheduled probes skipped because the target's previous probe was still running."), metric.WithUnit("{probe}"))
-	tb.Probes, errProbes = meter.Int64Counter("otelcol_healthcheck_probes",
-		metric.WithDescription("Completed probes by outcome."), metric.WithUnit("{probe}"))
-	return tb, errors.Join(errDrift, errMissed, errProbes)
+	in := ownmetrics.Instruments{Meter: meter}
+	tb.ProbeScheduleDrift = in.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
+		"How late probes started against their schedule.", "s", driftBuckets...)
+	tb.ProbesMissed = in.Int64Counter("otelcol_healthcheck_probes_missed",
+		"Scheduled probes skipped because the target's previous probe was still running.", "{probe}")
+	tb.Probes = in.Int64Counter("otelcol_healthcheck_probes",
+		"Completed probes by outcome.", "{probe}")
+	return tb, in.Err
 }
