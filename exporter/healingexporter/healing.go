@@ -96,6 +96,9 @@ func (e *healingExporter) start(_ context.Context, host component.Host) error {
 		return err
 	}
 	e.status = pub
+	for _, w := range rangeWarnings(e.cfg.Rules) {
+		e.set.Logger.Warn("healing: " + w)
+	}
 	if err := e.openEngine(); err != nil {
 		return err
 	}

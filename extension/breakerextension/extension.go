@@ -48,6 +48,7 @@ type statusRef struct{ p statusfeed.Publisher }
 var (
 	_ extension.Extension             = (*breakerExtension)(nil)
 	_ breakerfeed.Feeder              = (*breakerExtension)(nil)
+	_ breakerfeed.ModeFeeder          = (*breakerExtension)(nil)
 	_ extensioncapabilities.Dependent = (*breakerExtension)(nil)
 )
 
@@ -214,3 +215,8 @@ func (e *breakerExtension) State(target string) (breakerfeed.State, bool) {
 
 // States implements breakerfeed.Feeder.
 func (e *breakerExtension) States(fn func(string, breakerfeed.State) bool) { e.registry.States(fn) }
+
+// StatesWithMode implements breakerfeed.ModeFeeder.
+func (e *breakerExtension) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	e.registry.StatesWithMode(fn)
+}

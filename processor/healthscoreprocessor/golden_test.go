@@ -28,6 +28,7 @@ type fixedBreaker struct {
 	mu     sync.Mutex
 	fed    map[string]int
 	states map[string]breakerfeed.State
+	modes  map[string]string
 }
 
 func (b *fixedBreaker) RecordOutcome(target string, _ breakerfeed.Outcome) {
@@ -45,6 +46,18 @@ func (b *fixedBreaker) State(t string) (breakerfeed.State, bool) {
 func (b *fixedBreaker) States(fn func(string, breakerfeed.State) bool) {
 	for t, s := range b.states {
 		if !fn(t, s) {
+			return
+		}
+	}
+}
+
+func (b *fixedBreaker) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	for t, s := range b.states {
+		mode := b.modes[t]
+		if mode == "" {
+			mode = breakerfeed.ModeAuto
+		}
+		if !fn(t, s, mode) {
 			return
 		}
 	}
@@ -147,7 +160,7 @@ func TestGoldenOutput(t *testing.T) {
 	cfg.Latency.BaselineMinCalls = 100
 	brk := &fixedBreaker{fed: map[string]int{}, states: map[string]breakerfeed.State{
 		"payments": breakerfeed.Open, "checkout": breakerfeed.Closed, "catalog": breakerfeed.HalfOpen,
-	}}
+	}, modes: map[string]string{"checkout": breakerfeed.ModeForcedClosed}}
 	p := newPair(t, cfg, processortest.NewNopSettings(metadata.Type))
 	now := goldenNow
 	p.hs.now = func() time.Time { return now }

@@ -174,14 +174,24 @@ func TestBothHalvesShareOneStateAndFeedTheBreaker(t *testing.T) {
 		dp, ok := gauge(batches, "health.score", "payments")
 		if assert.True(c, ok) {
 			assert.Less(c, dp.DoubleValue(), 0.5)
-			status, _ := dp.Attributes().Get("health.status")
-			assert.Equal(c, "unhealthy", status.Str())
+			assert.Zero(c, dp.Attributes().Len(), "health.score carries no status: one series per component")
+		}
+		// health.status is a state set: one point per status, 1 for the current one.
+		for _, st := range []string{"healthy", "degraded", "unhealthy", "unknown"} {
+			dp, ok := gauge(batches, "health.status", "payments", "health.status", st)
+			if assert.True(c, ok, st) {
+				want := 0.0
+				if st == "unhealthy" {
+					want = 1
+				}
+				assert.Equal(c, want, dp.DoubleValue(), st)
+			}
 		}
 		dp, ok = gauge(batches, "health.score", "catalog")
 		if assert.True(c, ok) {
 			assert.GreaterOrEqual(c, dp.DoubleValue(), 0.9)
 		}
-		dp, ok = gauge(batches, "breaker.state", "payments", "breaker.target", "payments")
+		dp, ok = gauge(batches, "breaker.state", "payments", "breaker.target", "payments", "breaker.mode", "auto")
 		if assert.True(c, ok) {
 			assert.Equal(c, 2.0, dp.DoubleValue(), "open")
 		}

@@ -60,6 +60,9 @@ func (p *predictProcessor) start(_ context.Context, host component.Host) error {
 	}
 	p.status = pub
 	p.logger.Info("predict processor watching", zap.Int("rules", len(p.cfg.Watch)), zap.Int("max_series", p.cfg.MaxSeries))
+	for _, w := range thresholdWarnings(p.cfg.Watch) {
+		p.logger.Warn("predict: " + w)
+	}
 	return nil
 }
 

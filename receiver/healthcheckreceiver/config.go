@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -217,7 +218,36 @@ func (t *TargetConfig) Validate() error {
 	if t.Type != TypeGRPC && t.GRPC.Service != "" {
 		add(errors.New("grpc: only for targets of type grpc"))
 	}
+	if tlsCfg := t.TLS.Get(); tlsCfg != nil {
+		add(checkTLSFiles("tls", tlsCfg))
+	}
 	return t.named(validation.Join(errs...))
+}
+
+// checkTLSFiles reports the TLS files a target names that cannot be read now, so `validate`
+// catches a missing CA file before the collector runs (configtls checks the settings' form; it
+// reads the files only when the client is built at start, where a file that went bad fails only
+// its own target).
+func checkTLSFiles(field string, c *configtls.ClientConfig) error {
+	var errs []error
+	for _, f := range []struct{ name, path string }{
+		{"ca_file", c.CAFile}, {"cert_file", c.CertFile}, {"key_file", c.KeyFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fh, err := os.Open(f.path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.%s: %w", field, f.name, err))
+			continue
+		}
+		st, err := fh.Stat()
+		_ = fh.Close()
+		if err == nil && st.IsDir() {
+			errs = append(errs, fmt.Errorf("%s.%s: %s is a directory", field, f.name, f.path))
+		}
+	}
+	return validation.Join(errs...)
 }
 
 // validateEndpoint checks the endpoint's form for the target's type.

@@ -52,7 +52,7 @@ func TestLoadConfig(t *testing.T) {
 		Endpoint: "https://checkout.internal:8443/healthz",
 		Interval: 15 * time.Second, Timeout: 2 * time.Second,
 		FailureThreshold: 3, SuccessThreshold: 2,
-		TLS: configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: "/etc/ssl/internal-ca.pem"}}),
+		TLS: configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: "testdata/internal-ca.pem"}}),
 		HTTP: HTTPConfig{
 			Method: "POST", Headers: headers, Body: `{"deep": true}`,
 			ExpectedStatus: []string{"2xx", "304"}, BodyContains: "UP", BodyRegex: `"status":\s*"UP"`,
@@ -151,6 +151,16 @@ func TestValidate(t *testing.T) {
 			tg.TLS = configoptional.Some(configtls.ClientConfig{Config: configtls.Config{MinVersion: "9.9"}})
 			c.Targets = []TargetConfig{tg}
 		}, want: `targets::0::tls:`},
+		{name: "missing ca_file", mutate: func(c *Config) {
+			tg := validTarget()
+			tg.TLS = configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: "/nonexistent/ca.pem"}})
+			c.Targets = []TargetConfig{tg}
+		}, want: `targets::0: target "api": tls.ca_file: open /nonexistent/ca.pem: no such file or directory`},
+		{name: "cert_file is a folder", mutate: func(c *Config) {
+			tg := validTarget()
+			tg.TLS = configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CertFile: "testdata", KeyFile: "testdata/internal-ca.pem"}})
+			c.Targets = []TargetConfig{tg}
+		}, want: `targets::0: target "api": tls.cert_file: testdata is a directory`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -184,16 +185,42 @@ func TestReceiverEndToEnd(t *testing.T) {
 	}, 15*time.Second, 50*time.Millisecond)
 }
 
-func TestStartFailsOnBadTLSFiles(t *testing.T) {
+// TestOneBadProbeFailsOnlyItself: a target whose TLS file cannot be loaded at start (it holds no
+// certificate) is reported down with error.type config; the other targets start and are probed.
+func TestOneBadProbeFailsOnlyItself(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(bad, []byte("not a certificate"), 0o600))
+	l := testserver.Listen(t)
+	testserver.Accept(t, l, nil)
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
-	cfg.Targets = []TargetConfig{{Name: "x", Type: TypeTCP, Endpoint: "127.0.0.1:1",
-		TLS: configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: "/nonexistent/ca.pem"}})}}
-	require.NoError(t, validate(cfg))
-	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, new(consumertest.MetricsSink))
+	cfg.CollectionInterval, cfg.Timeout = time.Second, 500*time.Millisecond
+	cfg.Targets = []TargetConfig{
+		{Name: "bad-tls", Type: TypeTCP, Endpoint: "127.0.0.1:1",
+			TLS: configoptional.Some(configtls.ClientConfig{Config: configtls.Config{CAFile: bad}})},
+		{Name: "db", Type: TypeTCP, Endpoint: l.Addr().String()},
+	}
+	require.NoError(t, validate(cfg), "the file exists: validate cannot know it is bad")
+	sink := new(consumertest.MetricsSink)
+	r, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
-	err = r.Start(context.Background(), componenttest.NewNopHost())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `targets::0: target "x"`)
-	require.NoError(t, r.Shutdown(context.Background()))
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		up, errTypes := map[string]int64{}, map[string]string{}
+		for _, md := range sink.AllMetrics() {
+			forEachPoint(md, func(name string, dp pmetric.NumberDataPoint) {
+				target, _ := dp.Attributes().Get("healthcheck.target")
+				switch name {
+				case "healthcheck.status":
+					up[target.Str()] = dp.IntValue()
+				case "healthcheck.error":
+					et, _ := dp.Attributes().Get("error.type")
+					errTypes[target.Str()] = et.Str()
+				}
+			})
+		}
+		assert.Equal(c, map[string]int64{"bad-tls": 0, "db": 1}, up)
+		assert.Equal(c, map[string]string{"bad-tls": probe.ErrConfig}, errTypes)
+	}, 10*time.Second, 50*time.Millisecond)
 }

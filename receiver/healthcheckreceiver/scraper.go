@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver"
+	"go.uber.org/zap"
 
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/metadata"
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/probe"
@@ -73,8 +74,9 @@ func newScraper(cfg *Config, settings receiver.Settings) (*healthScraper, error)
 }
 
 // start builds every target's prober and starts probing. A target whose client cannot be built
-// (TLS files missing, an unknown auth extension) fails the start: that is our fault, not the
-// target's.
+// (a TLS file that went missing or holds no certificate, an unknown auth extension) fails only
+// itself: it is logged, and reported down with error.type "config" on every probe, while the
+// other targets run.
 func (s *healthScraper) start(ctx context.Context, host component.Host) error {
 	if err := s.build(ctx, host); err != nil {
 		return err
@@ -91,8 +93,9 @@ func (s *healthScraper) build(ctx context.Context, host component.Host) error {
 		tc := &s.cfg.Targets[i]
 		p, err := s.newProber(ctx, host, tc)
 		if err != nil {
-			s.closeProbers()
-			return fmt.Errorf("targets::%d: target %q: %w", i, tc.Name, err)
+			err = fmt.Errorf("targets::%d: target %q: %w", i, tc.Name, err)
+			s.settings.Logger.Error("healthcheck: the target cannot be probed; it is reported down (error.type config) until the configuration is fixed", zap.Error(err))
+			p = probe.Broken{Err: err}
 		}
 		t := &target{
 			name: tc.Name, service: tc.Service, typ: tc.Type,

@@ -18,7 +18,7 @@ import (
 
 // vigilMetrics are the Prometheus names of Vigil's metrics that the dashboard and rules may use.
 var vigilMetrics = []string{
-	"health_score", "health_signal", "health_dependency_call_rate_per_second", "health_dependency_error_ratio",
+	"health_score", "health_status", "health_root_cause", "health_signal", "health_dependency_call_rate_per_second", "health_dependency_error_ratio",
 	"health_dependency_latency_p95_seconds", "breaker_state", "healthcheck_status", "healthcheck_duration_seconds",
 	"healthcheck_error_total", "healthcheck_tls_cert_remaining_seconds", "predict_value_ratio",
 	"predict_time_to_threshold_seconds", "predict_risk_ratio", "predict_anomaly_score_ratio",

@@ -111,3 +111,25 @@ type Feeder interface {
 type CallerFeeder interface {
 	RecordCallerOutcome(caller, target string, outcome Outcome)
 }
+
+// The modes a target's breaker is in, as ModeFeeder reports them and breaker.mode carries them.
+const (
+	// ModeAuto: the state machine decides.
+	ModeAuto = "auto"
+	// ModeForcedOpen: an operator forced the breaker open.
+	ModeForcedOpen = "forced_open"
+	// ModeForcedClosed: an operator forced the breaker closed.
+	ModeForcedClosed = "forced_closed"
+	// ModeDisabled: the machine runs, but nothing is blocked.
+	ModeDisabled = "disabled"
+)
+
+// ModeFeeder is implemented by a Feeder whose targets can be overridden by an operator. It
+// reports each target's state with its mode (ModeAuto, ModeForcedOpen, ModeForcedClosed,
+// ModeDisabled), so an override is never mistaken for a learned state. A caller type-asserts
+// for it; it is safe for concurrent use.
+type ModeFeeder interface {
+	// StatesWithMode calls fn with every known target, its state and its mode until fn
+	// returns false.
+	StatesWithMode(fn func(target string, state State, mode string) bool)
+}

@@ -1,6 +1,6 @@
 // Package engine decides what the healing exporter does with each observation: incidents per
-// (rule, target), the `for` delay, dedup, cooldown, maintenance, per-target backoff and hourly cap,
-// token-bucket rate limits, escalation and resolution. Every decision is an audit record, and the
+// (rule, target), the `for` delay, dedup, cooldown, maintenance, per-(rule, target) backoff, the
+// per-target hourly cap, token-bucket rate limits, escalation and resolution. Every decision is an audit record, and the
 // engine's state is the fold of its records: the live path applies each record as it writes it,
 // and a restart replays the audit file through the same apply, so limits and dedup survive.
 package engine
@@ -132,13 +132,26 @@ type incident struct {
 	lastValue float64
 }
 
+// targetState is what the engine keeps per target across rules: its executions in the last hour
+// (the hourly cap) and whether any rule fires on it (the backoff reset).
 type targetState struct {
 	execs        []time.Time // executions in the last hour
-	backoff      time.Duration
-	nextAllowed  time.Time
 	firing       int
 	healthySince time.Time
-	limiter      *rate.Limiter
+}
+
+// backoffState is the exponential backoff of one (rule, target): one rule's action never waits
+// for another rule's on the same target.
+type backoffState struct {
+	backoff     time.Duration
+	nextAllowed time.Time
+}
+
+// actionTarget keys the per-target token buckets: one per (action, target), so one action on a
+// target does not spend another action's tokens, while two rules running the same action on
+// the same target share one bucket.
+type actionTarget struct {
+	action, target string
 }
 
 // Engine holds the decision state. It is not safe for concurrent use; the exporter serialises calls.
@@ -152,6 +165,8 @@ type Engine struct {
 	mkIncident func(name string) *incident // newIncident
 	byID       map[string]*incident
 	targets    map[string]*targetState
+	backoffs   map[key]*backoffState
+	buckets    map[actionTarget]*rate.Limiter
 	lastExec   map[key]time.Time
 	global     *rate.Limiter
 	actions    map[string]*rate.Limiter
@@ -174,7 +189,8 @@ func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, 
 	e := &Engine{
 		s: s, w: w,
 		byID:    map[string]*incident{},
-		targets: map[string]*targetState{}, lastExec: map[key]time.Time{},
+		targets: map[string]*targetState{}, backoffs: map[key]*backoffState{},
+		buckets: map[actionTarget]*rate.Limiter{}, lastExec: map[key]time.Time{},
 		global: s.Global.limiter(), actions: map[string]*rate.Limiter{},
 		pending: map[string]bool{}, ruleIdx: map[string]int{},
 	}
@@ -326,10 +342,31 @@ func (e *Engine) flush() error {
 func (e *Engine) target(t string) *targetState {
 	ts := e.targets[t]
 	if ts == nil {
-		ts = &targetState{backoff: e.s.BackoffInitial, limiter: e.s.PerTarget.limiter()}
+		ts = &targetState{}
 		e.targets[t] = ts
 	}
 	return ts
+}
+
+// backoffOf returns the backoff of a (rule, target), creating it.
+func (e *Engine) backoffOf(k key) *backoffState {
+	b := e.backoffs[k]
+	if b == nil {
+		b = &backoffState{backoff: e.s.BackoffInitial}
+		e.backoffs[k] = b
+	}
+	return b
+}
+
+// bucket returns the token bucket of an (action, target), creating it.
+func (e *Engine) bucket(action, target string) *rate.Limiter {
+	k := actionTarget{action, target}
+	l := e.buckets[k]
+	if l == nil {
+		l = e.s.PerTarget.limiter()
+		e.buckets[k] = l
+	}
+	return l
 }
 
 func (e *Engine) observe(now time.Time, o Observation) []Dispatch {
@@ -483,7 +520,7 @@ func (e *Engine) tryAct(now time.Time, inc *incident, o Observation) []Dispatch 
 		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonCooldown)
 	}
 	ts := e.target(inc.key.target)
-	if now.Before(ts.nextAllowed) {
+	if now.Before(e.backoffOf(inc.key).nextAllowed) {
 		return e.suppress(now, inc, o, e.actionAt(inc.key.rule, inc.step), ReasonBackoff)
 	}
 	last := len(rule.Actions) - 1
@@ -504,7 +541,7 @@ func (e *Engine) tryAct(now time.Time, inc *incident, o Observation) []Dispatch 
 		return e.suppress(now, inc, o, action, ReasonGlobalRate)
 	case e.actions[action].TokensAt(now) < 1:
 		return e.suppress(now, inc, o, action, ReasonActionRate)
-	case ts.limiter.TokensAt(now) < 1:
+	case e.bucket(action, inc.key.target).TokensAt(now) < 1:
 		return e.suppress(now, inc, o, action, ReasonTargetRate)
 	case e.inFlight >= e.s.QueueSize:
 		return e.suppress(now, inc, o, action, ReasonQueueFull)
@@ -623,7 +660,7 @@ func (e *Engine) applyFired(k key, inc *incident, r *audit.Record) {
 	e.byID[inc.id] = inc
 	ts := e.target(r.Target)
 	if !ts.healthySince.IsZero() && r.Time.Sub(ts.healthySince) >= e.s.BackoffResetAfter {
-		ts.backoff = e.s.BackoffInitial
+		e.backoffOf(k).backoff = e.s.BackoffInitial
 	}
 	ts.healthySince = time.Time{}
 	ts.firing++
@@ -672,7 +709,7 @@ func (e *Engine) consume(k key, r *audit.Record) {
 		l.AllowN(r.Time, 1)
 	}
 	ts := e.target(r.Target)
-	ts.limiter.AllowN(r.Time, 1)
+	e.bucket(r.Action, r.Target).AllowN(r.Time, 1)
 	kept := ts.execs[:0]
 	for _, t := range ts.execs {
 		if r.Time.Sub(t) < time.Hour {
@@ -680,7 +717,8 @@ func (e *Engine) consume(k key, r *audit.Record) {
 		}
 	}
 	ts.execs = append(kept, r.Time)
-	ts.nextAllowed = r.Time.Add(ts.backoff)
-	ts.backoff = min(time.Duration(float64(ts.backoff)*e.s.BackoffMultiplier), e.s.BackoffMax)
+	b := e.backoffOf(k)
+	b.nextAllowed = r.Time.Add(b.backoff)
+	b.backoff = min(time.Duration(float64(b.backoff)*e.s.BackoffMultiplier), e.s.BackoffMax)
 	e.lastExec[k] = r.Time
 }

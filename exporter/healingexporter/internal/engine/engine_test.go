@@ -243,10 +243,46 @@ func TestRateLimits(t *testing.T) {
 	s.PerTarget = Rate{PerMinute: 1, Burst: 1}
 	s.BackoffInitial, s.BackoffMax = time.Millisecond, time.Millisecond
 	e, m = newEngine(t, s)
-	require.Len(t, observe(t, e, t0, firing(1, "x")), 1)
-	observe(t, e, t0.Add(time.Second), []Observation{{Rule: 0, Target: "x", Holds: true}})
-	observe(t, e, t0.Add(40*time.Second), []Observation{{Rule: 0, Target: "x", Holds: true}})
-	assert.Contains(t, m.decisions(), "suppressed(rate_limit:target)")
+	d = observe(t, e, t0, firing(1, "x"))
+	require.Len(t, d, 1)
+	require.NoError(t, e.Complete(t0, d[0], nil, ""))
+	observe(t, e, t0.Add(time.Second), clear(1, "x"))
+	assert.Empty(t, observe(t, e, t0.Add(2*time.Second), firing(1, "x")))
+	assert.Equal(t, "suppressed(rate_limit:target)", m.decisions()[len(m.decisions())-1])
+	// Another action on the same target has its own bucket.
+	observe(t, e, t0.Add(3*time.Second), firing(0, "x"))
+	assert.Len(t, observe(t, e, t0.Add(40*time.Second), firing(0, "x")), 1, "restart on x does not wait for clean on x")
+}
+
+// TestOneRuleDoesNotHoldBackAnother: two rules acting on one target, each with its own action,
+// both act at once: backoff is per (rule, target) and the token buckets per (action, target).
+func TestOneRuleDoesNotHoldBackAnother(t *testing.T) {
+	s := settings()
+	s.PerTarget = Rate{PerMinute: 2, Burst: 1}
+	s.Rules = []Rule{
+		{Name: "breaker-open", Actions: []string{"notify"}, EscalateAfter: 1},
+		{Name: "probe-failing", Actions: []string{"log"}, EscalateAfter: 1},
+	}
+	e, m := newEngine(t, s)
+	at := t0
+	d := observe(t, e, at, firing(0, "checkout"))
+	require.Len(t, d, 1)
+	require.NoError(t, e.Complete(at, d[0], nil, ""))
+	for i := range 4 {
+		at = t0.Add(time.Duration(i+1) * time.Second)
+		got := observe(t, e, at, firing(1, "checkout"))
+		if i == 0 {
+			require.Len(t, got, 1, "probe-failing's log runs right after breaker-open's notify on the same target")
+			require.NoError(t, e.Complete(at, got[0], nil, ""))
+		}
+	}
+	assert.Equal(t, []string{"fired", "executing", "executed", "fired", "executing", "executed",
+		"suppressed(dedup)", "suppressed(dedup)", "suppressed(dedup)"}, m.decisions())
+
+	// The same rule on the same target still backs off.
+	observe(t, e, at.Add(time.Second), clear(1, "checkout"))
+	assert.Empty(t, observe(t, e, at.Add(2*time.Second), firing(1, "checkout")))
+	assert.Equal(t, "suppressed(backoff)", m.decisions()[len(m.decisions())-1])
 }
 
 func TestDryRunAndMaintenanceAndAdmit(t *testing.T) {

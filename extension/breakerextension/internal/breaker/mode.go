@@ -17,7 +17,7 @@ const (
 	ModeDisabled
 )
 
-var modeNames = [...]string{"auto", "forced_open", "forced_closed", "disabled"}
+var modeNames = [...]string{breakerfeed.ModeAuto, breakerfeed.ModeForcedOpen, breakerfeed.ModeForcedClosed, breakerfeed.ModeDisabled}
 
 // String returns the mode's name as the API takes and shows it.
 func (m Mode) String() string {

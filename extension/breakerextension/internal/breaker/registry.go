@@ -255,6 +255,16 @@ func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) 
 	}
 }
 
+// StatesWithMode calls fn with every known target, its state and its mode's name until fn
+// returns false.
+func (r *Registry) StatesWithMode(fn func(target string, state breakerfeed.State, mode string) bool) {
+	for name, t := range r.targets.Snapshot() {
+		if !fn(name, actingState(t), t.currentMode().String()) {
+			return
+		}
+	}
+}
+
 // SetMode applies an operator override to target (creating it when unknown) and returns its
 // status.
 func (r *Registry) SetMode(target string, m Mode) (Status, error) {

@@ -29,6 +29,14 @@ func TestOverrideForcedOpen(t *testing.T) {
 	assert.Equal(t, "closed", tr.From)
 	assert.Equal(t, "forced_open", tr.To)
 	assert.Equal(t, ReasonOverride, tr.Reason)
+	// States tell the override from a learned open.
+	modes := map[string]string{}
+	h.StatesWithMode(func(target string, st breakerfeed.State, mode string) bool {
+		assert.Equal(t, breakerfeed.Open, st)
+		modes[target] = mode
+		return true
+	})
+	assert.Equal(t, map[string]string{"pay": breakerfeed.ModeForcedOpen}, modes)
 	// Frozen: failures neither trip nor teach.
 	h.feed("pay", 50, breakerfeed.Error, ms, ms)
 	assert.Equal(t, "closed", h.Status("pay", false).MachineState)

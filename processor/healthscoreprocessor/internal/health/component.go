@@ -86,7 +86,13 @@ type edge struct {
 	calls    atomic.Uint64 // calls | errors<<32, this interval
 	hist     latency.Histogram
 
-	weight float64 // scorer-owned: calls of the last interval that had any
+	// Scorer-owned: calls of the last interval that had any, the health the caller last saw on
+	// the edge and when, and the edge's own latency baseline.
+	weight    float64
+	health    float64
+	healthAt  int64
+	hasHealth bool
+	baseline  *latency.Baseline
 }
 
 func (d *edge) seen() int64 { return d.lastSeen.Load() }

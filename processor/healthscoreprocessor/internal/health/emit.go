@@ -7,9 +7,11 @@ import (
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
 
-// The metrics the processor emits (see DESIGN.md's contract).
+// The metrics the processor emits (see docs/DESIGN.md's contract).
 const (
 	MetricScore          = "health.score"
+	MetricStatus         = "health.status"
+	MetricRootCause      = "health.root_cause"
 	MetricSignal         = "health.signal"
 	MetricDependencyRate = "health.dependency.call.rate"
 	MetricDependencyErr  = "health.dependency.error.ratio"
@@ -21,7 +23,11 @@ const (
 	attrSignalName  = "health.signal.name"
 	attrPeerService = "peer.service"
 	attrBreaker     = "breaker.target"
+	attrMode        = "breaker.mode"
 )
+
+// statuses are the values of the health.status state set, one point each.
+var statuses = [...]string{"healthy", "degraded", "unhealthy", "unknown"}
 
 // resourceOut collects one resource's metrics while a snapshot is written out.
 type resourceOut struct {
@@ -34,13 +40,15 @@ type metricDef struct {
 	name, unit, desc string
 }
 
-var defs = [6]metricDef{
-	{MetricScore, "{score}", "Health of the component: 1 healthy, 0 down; NaN while unknown (health.status = unknown)."},
+var defs = [8]metricDef{
+	{MetricScore, "{score}", "Health of the component: 1 healthy, 0 down; NaN while unknown (see health.status)."},
 	{MetricSignal, "{score}", "The signals behind health.score, each in [0,1]; only signals with fresh data."},
 	{MetricDependencyRate, "{call}/s", "Calls per second from the resource's service to peer.service."},
 	{MetricDependencyErr, "1", "Share of the calls to peer.service that failed."},
 	{MetricDependencyP95, "s", "95th percentile latency of the calls to peer.service."},
-	{MetricBreakerState, "{state}", "Circuit breaker state of breaker.target: 0 closed, 1 half-open, 2 open."},
+	{MetricBreakerState, "{state}", "Circuit breaker state of breaker.target: 0 closed, 1 half-open, 2 open; breaker.mode says whether the state machine (auto) or an operator's override decides."},
+	{MetricStatus, "{state}", "Status of the component as a state set: one point per health.status value, 1 for the current status, 0 for the others."},
+	{MetricRootCause, "{rank}", "The component's rank among the root causes of this pass (1 = most likely): its own evidence explains why connected components are not healthy; 0 when it is none."},
 }
 
 // points returns the points of metric defs[i] in this resource, adding the metric on first use.
@@ -85,8 +93,15 @@ func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
 
 	for _, c := range s.Components {
 		r := resource(c.Name)
-		dp := point(r.points(0), c.Score)
-		dp.Attributes().PutStr(attrStatus, c.Status)
+		point(r.points(0), c.Score)
+		for _, st := range statuses {
+			v := 0.0
+			if st == c.Status {
+				v = 1
+			}
+			point(r.points(6), v).Attributes().PutStr(attrStatus, st)
+		}
+		point(r.points(7), float64(c.RootCauseRank))
 		for n := range score.NumSignals {
 			if c.Signals.Present[n] {
 				point(r.points(1), c.Signals.Value[n]).Attributes().PutStr(attrSignalName, n.String())
@@ -105,7 +120,9 @@ func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
 	}
 	for _, b := range s.Breakers {
 		r := resource(b.Target)
-		point(r.points(5), float64(b.State)).Attributes().PutStr(attrBreaker, b.Target)
+		attrs := point(r.points(5), float64(b.State)).Attributes()
+		attrs.PutStr(attrBreaker, b.Target)
+		attrs.PutStr(attrMode, b.Mode)
 	}
 	return md
 }

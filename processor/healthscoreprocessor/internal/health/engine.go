@@ -99,6 +99,8 @@ type Engine struct {
 	scoreMu   sync.Mutex
 	lastScore int64
 	pass      uint64
+
+	last atomic.Pointer[Snapshot] // the latest pass's snapshot
 }
 
 type feederRef struct{ f breakerfeed.Feeder }
@@ -288,3 +290,12 @@ func (e *Engine) resolveAlias(addr string, port int64) string {
 	}
 	return addr
 }
+
+// cutoffs returns the status cut-offs.
+func (e *Engine) cutoffs() score.Cutoffs {
+	return score.Cutoffs{Healthy: e.s.Healthy, Degraded: e.s.Degraded}
+}
+
+// Last returns the latest scoring pass's snapshot (nil before the first); the snapshot is
+// never modified after it is published.
+func (e *Engine) Last() *Snapshot { return e.last.Load() }

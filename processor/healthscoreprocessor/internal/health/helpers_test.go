@@ -161,6 +161,7 @@ type recorder struct {
 	outcomes map[string][]breakerfeed.Outcome
 	probes   map[string][]bool
 	states   map[string]breakerfeed.State
+	modes    map[string]string
 	byCaller map[[2]string][]breakerfeed.Outcome // caller, callee
 }
 
@@ -175,7 +176,7 @@ func (r *recorder) RecordCallerOutcome(caller, target string, o breakerfeed.Outc
 }
 
 func newRecorder() *recorder {
-	return &recorder{outcomes: map[string][]breakerfeed.Outcome{}, probes: map[string][]bool{}, states: map[string]breakerfeed.State{}}
+	return &recorder{outcomes: map[string][]breakerfeed.Outcome{}, probes: map[string][]bool{}, states: map[string]breakerfeed.State{}, modes: map[string]string{}}
 }
 
 func (r *recorder) RecordOutcome(target string, o breakerfeed.Outcome) {
@@ -204,6 +205,20 @@ func (r *recorder) States(fn func(string, breakerfeed.State) bool) {
 	defer r.mu.Unlock()
 	for t, s := range r.states {
 		if !fn(t, s) {
+			return
+		}
+	}
+}
+
+func (r *recorder) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for t, s := range r.states {
+		mode := r.modes[t]
+		if mode == "" {
+			mode = breakerfeed.ModeAuto
+		}
+		if !fn(t, s, mode) {
 			return
 		}
 	}

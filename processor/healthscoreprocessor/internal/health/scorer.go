@@ -20,6 +20,8 @@ type Snapshot struct {
 	Breakers   []BreakerState
 	// Healthy and Degraded are the status cut-offs the statuses were named with.
 	Healthy, Degraded float64
+
+	rootCauses []RootCause
 }
 
 // ComponentScore is one component's score and the signals behind it.
@@ -30,6 +32,14 @@ type ComponentScore struct {
 	Score   float64
 	Status  string // healthy, degraded, unhealthy, unknown
 	Signals score.Signals
+	// OwnScore is the score of the component's own signals, without its dependencies (NaN
+	// when it has none): the evidence root-cause ranking weighs.
+	OwnScore float64
+	// RootCauseRank is the component's rank among this pass's root causes (1 = the most
+	// likely), 0 when it is none; RootCause names the root cause that explains a component that
+	// is not healthy ("" when none does).
+	RootCauseRank int
+	RootCause     string
 }
 
 // EdgeFigures are one caller → callee edge's figures over the pass's interval.
@@ -40,12 +50,19 @@ type EdgeFigures struct {
 	// ErrorRatio and LatencyP95 (seconds) are meaningful when HasCalls and HasLatency.
 	ErrorRatio, LatencyP95 float64
 	HasCalls, HasLatency   bool
+	// Health is what the caller saw on this edge, in [0,1]: the error signal of the edge's own
+	// calls combined with their Apdex against the edge's own latency baseline, kept while fresh.
+	// Meaningful when HasHealth.
+	Health    float64
+	HasHealth bool
 }
 
-// BreakerState is one breaker target's state, as the extension reports it.
+// BreakerState is one breaker target's state, as the extension reports it, and the mode it is
+// in ("auto", or an operator's override: forced_open, forced_closed, disabled).
 type BreakerState struct {
 	Target string
 	State  breakerfeed.State
+	Mode   string
 }
 
 // Score runs one scoring pass at now: it takes every component's interval counts, computes its
@@ -75,9 +92,11 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	for i, c := range comps {
 		own[i] = e.scoreOwn(c, nowNs, elapsed, &scratch, decay)
 	}
-	deps := e.drainEdges(comps, all, snap, nowNs, elapsed, &scratch)
-	snap.Components = e.componentScores(comps, e.propagate(own, deps))
+	deps := e.drainEdges(comps, all, snap, &scratch, decay, nowNs, elapsed)
+	snap.Components = e.componentScores(comps, own, e.propagate(own, deps))
+	snap.rankRootCauses(deps, e.s.Healthy)
 	e.pushToBreaker(snap)
+	e.last.Store(snap)
 	return snap
 }
 
@@ -95,49 +114,6 @@ func (e *Engine) passComponents(all registry.View[*component]) []*component {
 	return comps
 }
 
-// dep is a caller's callee (its index in the pass) with its share of the caller's calls.
-type dep struct {
-	callee int
-	weight float64
-}
-
-// drainEdges takes every edge's interval counts into snap.Edges and returns each caller's
-// callees; edges without data for StaleAfter are drained but left out.
-func (e *Engine) drainEdges(comps []*component, all registry.View[*component], snap *Snapshot, nowNs int64, elapsed float64, scratch *latency.Counts) [][]dep {
-	stale := int64(e.s.StaleAfter)
-	deps := make([][]dep, len(comps))
-	for i, c := range comps {
-		x := c.edges.Load()
-		if x == nil {
-			continue
-		}
-		for _, d := range sortedEdges(x.View()) {
-			packed := d.calls.Swap(0)
-			calls, errs := float64(uint32(packed)), float64(packed>>32)
-			scratch.Reset()
-			d.hist.DrainInto(scratch)
-			if calls > 0 {
-				d.weight = calls
-			}
-			if nowNs-d.lastSeen.Load() > stale {
-				continue
-			}
-			f := EdgeFigures{Caller: c.name, Callee: d.callee, Rate: calls / elapsed, HasCalls: calls > 0}
-			if calls > 0 {
-				f.ErrorRatio = math.Min(errs/calls, 1)
-			}
-			if scratch.Total() > 0 {
-				f.LatencyP95, f.HasLatency = scratch.Quantile(0.95)/1e9, true
-			}
-			snap.Edges = append(snap.Edges, f)
-			if callee, ok := all.Get(d.callee); ok && callee.st.pass == e.pass && d.weight > 0 {
-				deps[i] = append(deps[i], dep{callee.st.idx, d.weight})
-			}
-		}
-	}
-	return deps
-}
-
 // scores are the components' final signals and scores after propagation.
 type scores struct {
 	signals []score.Signals
@@ -145,74 +121,42 @@ type scores struct {
 	known   []bool
 }
 
-// propagate combines the own signals into scores, then runs a fixed number of passes that take
-// each caller's dependencies signal from its callees' previous scores (Jacobi iteration). The
-// damping makes this a contraction, so cycles settle; a fixed count keeps the result a monotone
-// function of the inputs.
-func (e *Engine) propagate(own []score.Signals, deps [][]dep) scores {
-	w := e.s.Weights
-	n := len(own)
-	res := scores{signals: slices.Clone(own), score: make([]float64, n), known: make([]bool, n)}
-	for i := range own {
-		res.score[i], res.known[i] = score.Combine(&own[i], &w)
-	}
-	if w[score.Dependencies] <= 0 || !slices.ContainsFunc(deps, func(d []dep) bool { return len(d) > 0 }) {
-		return res
-	}
-	cur, known := res.score, res.known
-	next, nextKnown := make([]float64, n), make([]bool, n)
-	var ds []score.Dependency
-	for range maxDependencyPasses {
-		copy(next, cur)
-		copy(nextKnown, known)
-		for i := range own {
-			if len(deps[i]) == 0 {
-				continue
-			}
-			ds = ds[:0]
-			for _, d := range deps[i] {
-				if known[d.callee] {
-					ds = append(ds, score.Dependency{Weight: d.weight, Score: cur[d.callee]})
-				}
-			}
-			sig := own[i]
-			if v, ok := score.DependencySignal(ds, e.s.Damping); ok {
-				sig.Set(score.Dependencies, v)
-			}
-			next[i], nextKnown[i] = score.Combine(&sig, &w)
-			res.signals[i] = sig
-		}
-		cur, next = next, cur
-		known, nextKnown = nextKnown, known
-	}
-	res.score, res.known = cur, known
-	return res
-}
-
-// componentScores names each component's score and status.
-func (e *Engine) componentScores(comps []*component, res scores) []ComponentScore {
+// componentScores names each component's score and status, with the score of its own signals
+// (the evidence root-cause ranking weighs).
+func (e *Engine) componentScores(comps []*component, own []score.Signals, res scores) []ComponentScore {
 	out := make([]ComponentScore, len(comps))
 	for i, c := range comps {
-		cs := ComponentScore{Name: c.name, Known: res.known[i], Signals: res.signals[i], Status: "unknown", Score: math.NaN()}
+		cs := ComponentScore{Name: c.name, Known: res.known[i], Signals: res.signals[i], Status: "unknown", Score: math.NaN(), OwnScore: math.NaN()}
 		if res.known[i] {
 			cs.Score = res.score[i]
 			cs.Status = score.Status(res.score[i], e.s.Healthy, e.s.Degraded)
+		}
+		if v, ok := score.Bounded(&own[i], &e.s.Weights, e.cutoffs()); ok {
+			cs.OwnScore = v
 		}
 		out[i] = cs
 	}
 	return out
 }
 
-// pushToBreaker reads the breaker's states into snap.
+// pushToBreaker reads the breaker's states (with their modes, when the breaker reports them)
+// into snap.
 func (e *Engine) pushToBreaker(snap *Snapshot) {
 	f := e.loadFeeder()
 	if f == nil {
 		return
 	}
-	f.States(func(target string, st breakerfeed.State) bool {
-		snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st})
-		return true
-	})
+	if mf, ok := f.(breakerfeed.ModeFeeder); ok {
+		mf.StatesWithMode(func(target string, st breakerfeed.State, mode string) bool {
+			snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st, Mode: mode})
+			return true
+		})
+	} else {
+		f.States(func(target string, st breakerfeed.State) bool {
+			snap.Breakers = append(snap.Breakers, BreakerState{Target: target, State: st, Mode: breakerfeed.ModeAuto})
+			return true
+		})
+	}
 	slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
 }
 
@@ -276,7 +220,7 @@ func (e *Engine) scoreOwn(c *component, now int64, elapsed float64, scratch *lat
 	// error rate still learns its latency. The baseline forgets at its half-life either way: a
 	// lasting regression is reported until the baseline holds fewer than BaselineMinCalls, then
 	// the new latency is learned.
-	v, ok := score.Combine(&s, &e.s.Weights)
+	v, ok := score.Bounded(&s, &e.s.Weights, e.cutoffs())
 	latencyHealthy := !s.Present[score.Latency] || s.Value[score.Latency] >= e.s.Healthy
 	switch {
 	case scratch.Total() > 0 && latencyHealthy && (!ok || v >= e.s.Degraded):

@@ -2,6 +2,7 @@ package health
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -260,29 +261,47 @@ type ptraceFree struct {
 }
 
 func TestDependenciesSignal(t *testing.T) {
-	t.Run("a failing callee lowers its caller, damped", func(t *testing.T) {
+	t.Run("a failing edge lowers its caller, damped, weighted by its share of the calls", func(t *testing.T) {
 		e := New(testSettings())
 		td := traces("frontend", "", server(1000, 0, 5*time.Millisecond), client("payments", 100, 100, 5*time.Millisecond), client("catalog", 900, 0, 5*time.Millisecond))
 		e.ObserveTraces(td, t0)
 		snap := e.Score(t0)
 		payments, catalog := find(t, snap, "payments"), find(t, snap, "catalog")
+		edge := func(callee string) EdgeFigures {
+			for _, f := range snap.Edges {
+				if f.Callee == callee {
+					return f
+				}
+			}
+			t.Fatalf("no edge to %s", callee)
+			return EdgeFigures{}
+		}
+		toPayments, toCatalog := edge("payments"), edge("catalog")
+		require.True(t, toPayments.HasHealth)
+		assert.Less(t, toPayments.Health, 0.05, "every call on the edge failed")
+		assert.InDelta(t, 1, toCatalog.Health, 1e-9)
 		v, ok := signalOf(find(t, snap, "frontend"), score.Dependencies)
 		require.True(t, ok)
-		want := 1 - 0.5*(100*(1-payments.Score)+900*(1-catalog.Score))/1000
+		h := func(f EdgeFigures, callee ComponentScore) float64 {
+			return f.Health * (1 - calleeEvidence*(1-callee.Score))
+		}
+		want := 1 - 0.5*(100*(1-h(toPayments, payments))+900*(1-h(toCatalog, catalog)))/1000
 		assert.InDelta(t, want, v, 1e-9)
 		assert.Equal(t, "unhealthy", payments.Status)
 		assert.Equal(t, "healthy", find(t, snap, "frontend").Status, "one bad leaf with a tenth of the calls does not sink the caller")
 	})
-	t.Run("a chain propagates with damping at each hop", func(t *testing.T) {
+	t.Run("a chain propagates along failing edges, damped at each hop", func(t *testing.T) {
 		e := New(testSettings())
-		e.ObserveTraces(traces("a", "", server(100, 0, time.Millisecond), client("b", 100, 0, time.Millisecond)), t0)
+		e.ObserveTraces(traces("a", "", server(100, 0, time.Millisecond), client("b", 100, 50, time.Millisecond)), t0)
 		e.ObserveTraces(traces("b", "", client("c", 100, 100, time.Millisecond)), t0)
 		snap := e.Score(t0)
 		c, b, a := find(t, snap, "c"), find(t, snap, "b"), find(t, snap, "a")
 		bDeps, _ := signalOf(b, score.Dependencies)
 		aDeps, _ := signalOf(a, score.Dependencies)
-		assert.InDelta(t, 1-0.5*(1-c.Score), bDeps, 1e-9)
-		assert.InDelta(t, 1-0.5*(1-b.Score), aDeps, 1e-9)
+		toC := snap.Edges[slices.IndexFunc(snap.Edges, func(f EdgeFigures) bool { return f.Caller == "b" })]
+		assert.Less(t, toC.Health, 0.05, "b saw every call to c fail")
+		assert.InDelta(t, 1-0.5*(1-toC.Health*(1-calleeEvidence*(1-c.Score))), bDeps, 1e-9)
+		assert.Less(t, aDeps, 1.0)
 		assert.Greater(t, aDeps, bDeps)
 		assert.Less(t, c.Score, b.Score)
 	})
@@ -296,7 +315,7 @@ func TestDependenciesSignal(t *testing.T) {
 		assert.True(t, b.Known)
 		assert.False(t, math.IsNaN(a.Score) || math.IsNaN(b.Score))
 		bDeps, _ := signalOf(b, score.Dependencies)
-		assert.InDelta(t, 1-0.5*(1-a.Score), bDeps, 1e-6, "a fixed point")
+		assert.InDelta(t, 1-0.5*calleeEvidence*(1-a.Score), bDeps, 1e-6, "a fixed point: b's calls to a succeed, a's own score weighs weakly")
 	})
 	t.Run("unknown callees do not count", func(t *testing.T) {
 		e := New(testSettings())
@@ -341,7 +360,11 @@ func TestSignalsCombined(t *testing.T) {
 	for n := range score.NumSignals {
 		want *= math.Pow(c.Signals.Value[n], w[n]/total)
 	}
-	assert.InDelta(t, want, c.Score, 1e-9, "the weighted geometric mean of the six signals")
+	// The service's own errors corroborate the busy host, so saturation weighs in full: the
+	// score is at most the weighted geometric mean of the six signals.
+	bounded, _ := score.Bounded(&c.Signals, &w, score.Cutoffs{Healthy: 0.9, Degraded: 0.5})
+	assert.InDelta(t, bounded, c.Score, 1e-9)
+	assert.LessOrEqual(t, c.Score, want+1e-12, "the weighted geometric mean of the six signals")
 	assert.InDelta(t, 0.55, c.Signals.Value[score.Saturation], 1e-9)
 	assert.InDelta(t, 1, c.Signals.Value[score.Probe], 1e-9)
 	assert.Equal(t, score.Status(c.Score, 0.9, 0.5), c.Status)

@@ -78,7 +78,9 @@ func TestPeerResolution(t *testing.T) {
 			snap := e.Score(t0)
 			find(t, snap, tt.want)
 			require.Len(t, snap.Edges, 1)
-			assert.Equal(t, EdgeFigures{Caller: "checkout", Callee: tt.want, Rate: 0.3, ErrorRatio: 1.0 / 3, LatencyP95: snap.Edges[0].LatencyP95, HasCalls: true, HasLatency: true}, snap.Edges[0])
+			assert.Equal(t, EdgeFigures{Caller: "checkout", Callee: tt.want, Rate: 0.3, ErrorRatio: 1.0 / 3, LatencyP95: snap.Edges[0].LatencyP95, HasCalls: true, HasLatency: true,
+				Health: snap.Edges[0].Health, HasHealth: true}, snap.Edges[0])
+			assert.Less(t, snap.Edges[0].Health, 0.5, "a third of the calls on the edge failed")
 			assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 2, breakerfeed.Error: 1}, rec.classes(tt.want))
 		})
 	}
@@ -144,8 +146,10 @@ func TestBreakerFeeding(t *testing.T) {
 	rec.states["payments"] = breakerfeed.Open
 	rec.states["frontend"] = breakerfeed.Closed
 	rec.states["elsewhere"] = breakerfeed.HalfOpen
+	rec.modes["payments"] = breakerfeed.ModeForcedOpen
 	snap := e.Score(t0)
-	assert.Equal(t, []BreakerState{{"elsewhere", breakerfeed.HalfOpen}, {"frontend", breakerfeed.Closed}, {"payments", breakerfeed.Open}}, snap.Breakers)
+	assert.Equal(t, []BreakerState{{"elsewhere", breakerfeed.HalfOpen, "auto"}, {"frontend", breakerfeed.Closed, "auto"},
+		{"payments", breakerfeed.Open, "forced_open"}}, snap.Breakers, "an override is told apart from a learned open")
 
 	// No feeder: nothing fed, nothing read.
 	e.SetFeeder(nil)

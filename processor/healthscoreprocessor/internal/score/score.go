@@ -77,6 +77,48 @@ func Combine(s *Signals, w *Weights) (float64, bool) {
 	return clamp01(v), true
 }
 
+// Cutoffs are the status cut-offs a score is named with (healthy from Healthy up, degraded from
+// Degraded up).
+type Cutoffs struct{ Healthy, Degraded float64 }
+
+// Corroborated reports whether the component's own calls back a saturation reading: its errors
+// or latency signal is present and below the healthy cut-off.
+func Corroborated(s *Signals, c Cutoffs) bool {
+	return (s.Present[Errors] && s.Value[Errors] < c.Healthy) || (s.Present[Latency] && s.Value[Latency] < c.Healthy)
+}
+
+// Bounded combines the signals like Combine, except that host saturation on its own never takes
+// a component out of the healthy band: a busy host says the service may suffer, not that it does.
+// Unless the component's own errors or latency corroborate it (Corroborated), saturation only
+// moves the score from the rest of the signals, r, towards the healthy cut-off h,
+//
+//	score = r × sat + min(r, h) × (1 − sat),
+//
+// so a clean service on a host at the floor stays at or above h (healthy, never degraded or
+// unhealthy), and a component already below h for other reasons (a failing probe, its callees)
+// is left where they put it; a component without other signals counts as r = 1. When
+// corroborated, saturation weighs in full: the lower of that and Combine. Both branches are
+// monotone in every signal, and corroboration can only lower the score, so the whole stays
+// monotone.
+func Bounded(s *Signals, w *Weights, c Cutoffs) (float64, bool) {
+	if !s.Present[Saturation] || w[Saturation] <= 0 {
+		return Combine(s, w)
+	}
+	rest := *s
+	rest.Present[Saturation] = false
+	r, ok := Combine(&rest, w)
+	if !ok {
+		r = 1
+	}
+	sat := clamp01(s.Value[Saturation])
+	bounded := r*sat + math.Min(r, c.Healthy)*(1-sat)
+	if !Corroborated(s, c) {
+		return clamp01(bounded), true
+	}
+	full, _ := Combine(s, w)
+	return clamp01(math.Min(full, bounded)), true
+}
+
 // ErrorRate returns the error ratio of an interval, smoothed by prior calls at the SLO's own
 // error rate:
 //

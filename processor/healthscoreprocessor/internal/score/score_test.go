@@ -251,3 +251,33 @@ func TestEventSignal(t *testing.T) {
 		prev = v
 	}
 }
+
+func TestBoundedSaturation(t *testing.T) {
+	w := Weights{Errors: 0.35, Latency: 0.25, Saturation: 0.15, Probe: 0.15, Dependencies: 0.10}
+	cut := Cutoffs{Healthy: 0.9, Degraded: 0.5}
+	sig := func(pairs ...any) *Signals {
+		var s Signals
+		for i := 0; i < len(pairs); i += 2 {
+			s.Set(pairs[i].(Name), pairs[i+1].(float64))
+		}
+		return &s
+	}
+	for _, tt := range []struct {
+		name string
+		s    *Signals
+		want float64
+	}{
+		{"saturation only, at the floor", sig(Saturation, 0.1), 0.1 + 0.9*0.9},
+		{"clean service, host at the floor", sig(Errors, 1.0, Probe, 1.0, Saturation, 0.1), 0.91},
+		{"clean service, idle host", sig(Errors, 1.0, Saturation, 1.0), 1},
+		{"own errors corroborate: the full geometric mean", sig(Errors, 0.5, Saturation, 0.1), math.Pow(0.5, 0.35/0.5) * math.Pow(0.1, 0.15/0.5)},
+		{"probe down, uncorroborated: saturation adds nothing", sig(Probe, 0.5, Saturation, 0.1), 0.5},
+		{"no saturation: Combine", sig(Errors, 0.5, Latency, 1.0), math.Pow(0.5, 0.35/0.6)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Bounded(tt.s, &w, cut)
+			require.True(t, ok)
+			assert.InDelta(t, tt.want, got, 1e-9)
+		})
+	}
+}

@@ -25,6 +25,9 @@ const (
 	ErrGRPCServiceUnknown = "grpc_service_unknown"
 	ErrGRPCUnimplemented  = "grpc_unimplemented"
 	ErrGRPCStatus         = "grpc_error"
+	// ErrConfig: the target's own configuration cannot be used (a TLS file that cannot be
+	// loaded, an unknown auth extension); it is never probed.
+	ErrConfig = "config"
 )
 
 // Phase names of an HTTP probe's timings.
@@ -75,3 +78,13 @@ func earliestExpiry(certs []*x509.Certificate) time.Time {
 func failed(start time.Time, errType string, err error) Result {
 	return Result{Duration: time.Since(start), ErrorType: errType, Err: err}
 }
+
+// Broken is the prober of a target whose client could not be built: every probe fails at once
+// with ErrConfig, so only that target is reported down.
+type Broken struct{ Err error }
+
+// Probe implements Prober.
+func (b Broken) Probe(context.Context) Result { return Result{ErrorType: ErrConfig, Err: b.Err} }
+
+// Close implements Prober.
+func (Broken) Close() error { return nil }
