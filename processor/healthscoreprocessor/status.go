@@ -9,7 +9,10 @@ import (
 )
 
 // statusPass turns a scoring pass into what the status extension keeps: every component with
-// its score, status and present signals, and the service graph with each edge's own figures.
+// its score, status, present signals and the root cause the pass ranked for it (the one
+// health.root_cause names, so the API and the metrics agree), and the service graph with each
+// edge's own figures. A component the ranking explains by nothing is left to the status
+// extension's own walk of the graph.
 func statusPass(snap *health.Snapshot) *statusfeed.Pass {
 	p := &statusfeed.Pass{
 		At:         snap.At,
@@ -20,6 +23,9 @@ func statusPass(snap *health.Snapshot) *statusfeed.Pass {
 	}
 	for i, c := range snap.Components {
 		sc := statusfeed.Component{Name: c.Name, Known: c.Known, Score: c.Score, Status: c.Status}
+		if c.RootCause != "" {
+			sc.RootCause = []string{c.RootCause}
+		}
 		for n := range score.NumSignals {
 			if c.Signals.Present[n] {
 				sc.Signals = append(sc.Signals, statusfeed.Signal{Name: n.String(), Value: c.Signals.Value[n]})

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/statustest"
+	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 )
 
@@ -56,6 +57,20 @@ func TestScoringPassesArePublishedToTheStatusExtension(t *testing.T) {
 	assert.Equal(t, "web", c.Dependents[0].Service)
 	assert.InDelta(t, 0.5, c.Dependents[0].ErrorRatio, 1e-9)
 	assert.NotNil(t, c.Incident, "an unhealthy score opens an incident")
+}
+
+// The root cause the pass ranked is the one the status extension shows; a component the ranking
+// explains by nothing is left to the extension's own walk.
+func TestStatusPassCarriesTheRankedRootCause(t *testing.T) {
+	p := statusPass(&health.Snapshot{Components: []health.ComponentScore{
+		{Name: "checkout", Known: true, Status: "unhealthy", RootCause: "payments"},
+		{Name: "payments", Known: true, Status: "unhealthy", RootCause: "payments", RootCauseRank: 1},
+		{Name: "web", Known: true, Status: "degraded"},
+	}})
+	require.Len(t, p.Components, 3)
+	assert.Equal(t, []string{"payments"}, p.Components[0].RootCause)
+	assert.Equal(t, []string{"payments"}, p.Components[1].RootCause)
+	assert.Empty(t, p.Components[2].RootCause)
 }
 
 func TestStatusExtensionMissingIsAStartError(t *testing.T) {
