@@ -73,7 +73,23 @@ type Config struct {
 type AuditConfig struct {
 	// Path of the JSON-lines audit file (its folder is created when missing).
 	Path string `mapstructure:"path"`
-	_    struct{}
+	// KeyFile holds a secret (at least 32 bytes; a trailing newline is ignored): every record's
+	// hash becomes an HMAC-SHA256 under it, so that a writer without the key cannot forge the
+	// chain. Keep it readable by the collector only, and apart from the audit file.
+	KeyFile string `mapstructure:"key_file"`
+	// CheckpointPath is where the last durable seq and hash are kept (keyed too), so that a file
+	// cut short is detected; default: the audit path + ".checkpoint". Put it on another volume
+	// for more safety.
+	CheckpointPath string `mapstructure:"checkpoint_path"`
+	_              struct{}
+}
+
+// checkpointPath is the configured checkpoint path or its default.
+func (a AuditConfig) checkpointPath() string {
+	if a.CheckpointPath != "" {
+		return a.CheckpointPath
+	}
+	return a.Path + ".checkpoint"
 }
 
 // RateConfig is a token bucket: PerMinute tokens a minute, at most Burst at once.
@@ -146,13 +162,17 @@ type WhenConfig struct {
 
 // ActionConfig is one action; the block matching Type holds its settings.
 type ActionConfig struct {
-	Type         string             `mapstructure:"type"`
-	DryRun       bool               `mapstructure:"dry_run"`
-	Webhook      WebhookConfig      `mapstructure:"webhook"`
-	Alertmanager AlertmanagerConfig `mapstructure:"alertmanager"`
-	PagerDuty    PagerDutyConfig    `mapstructure:"pagerduty"`
-	Exec         ExecConfig         `mapstructure:"exec"`
-	_            struct{}
+	Type   string `mapstructure:"type"`
+	DryRun bool   `mapstructure:"dry_run"`
+	// RenotifyAfterRestart runs an intent again that the collector's stop interrupted (written,
+	// outcome unknown) when its incident still fires after the restart: at least once, for
+	// paging actions. Refused for exec and log, which stay at most once.
+	RenotifyAfterRestart bool               `mapstructure:"renotify_after_restart"`
+	Webhook              WebhookConfig      `mapstructure:"webhook"`
+	Alertmanager         AlertmanagerConfig `mapstructure:"alertmanager"`
+	PagerDuty            PagerDutyConfig    `mapstructure:"pagerduty"`
+	Exec                 ExecConfig         `mapstructure:"exec"`
+	_                    struct{}
 }
 
 // WebhookConfig posts an Alertmanager-compatible (version 4) JSON payload.
@@ -253,12 +273,21 @@ func (cfg *Config) Validate() error {
 
 // Validate checks the audit file's path.
 func (a *AuditConfig) Validate() error {
+	var errs []error
 	if a.Path == "" {
-		return errors.New("path: required (the append-only audit file)")
+		errs = append(errs, errors.New("path: required (the append-only audit file)"))
 	} else if strings.ContainsRune(a.Path, 0) {
-		return errors.New("path: must not contain NUL")
+		errs = append(errs, errors.New("path: must not contain NUL"))
 	}
-	return nil
+	if strings.ContainsRune(a.KeyFile, 0) {
+		errs = append(errs, errors.New("key_file: must not contain NUL"))
+	}
+	if strings.ContainsRune(a.CheckpointPath, 0) {
+		errs = append(errs, errors.New("checkpoint_path: must not contain NUL"))
+	} else if a.CheckpointPath != "" && filepath.Clean(a.CheckpointPath) == filepath.Clean(a.Path) {
+		errs = append(errs, errors.New("checkpoint_path: must not be the audit file itself"))
+	}
+	return validation.Join(errs...)
 }
 
 // Validate checks one token bucket.
@@ -362,6 +391,9 @@ func checkTimeout(field string, d time.Duration) error {
 // ignored); TLS settings are checked by their own Validate, and whether an exec command is
 // allow-listed by Config.Validate.
 func (a *ActionConfig) Validate() error {
+	if a.RenotifyAfterRestart && (a.Type == ActionExec || a.Type == ActionLog) {
+		return fmt.Errorf("renotify_after_restart: only for notifications (webhook, alertmanager, pagerduty); %s stays at most once", a.Type)
+	}
 	switch a.Type {
 	case ActionWebhook:
 		w := a.Webhook

@@ -21,7 +21,7 @@ const (
 	defaultBackoffResetAfter   = 10 * time.Minute
 	defaultMaxIncidents        = 10_000
 	defaultWorkers             = 4
-	defaultQueueSize           = 1_000
+	defaultQueueSize           = 100 // per action
 	defaultResolveTimeout      = 5 * time.Minute
 )
 

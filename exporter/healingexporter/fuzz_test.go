@@ -76,7 +76,7 @@ func FuzzHostileTelemetry(f *testing.F) {
 		entries, err := os.ReadDir(dir)
 		require.NoError(t, err)
 		for _, e := range entries {
-			assert.Contains(t, []string{"calls", "heal.sh", "audit.jsonl"}, e.Name(), "no other file appears")
+			assert.Contains(t, []string{"calls", "heal.sh", "audit.jsonl", "audit.jsonl.checkpoint"}, e.Name(), "no other file appears")
 		}
 		auditDecisions(t, cfg.Audit.Path)
 	})

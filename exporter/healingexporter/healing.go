@@ -2,12 +2,15 @@ package healingexporter
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/exporter"
+	"go.uber.org/zap"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/action"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
@@ -34,13 +37,17 @@ type healingExporter struct {
 	log    *audit.Log
 	closed bool
 
-	queue   chan engine.Dispatch
-	workers sync.WaitGroup
-	stop    chan struct{}
-	sweeper sync.WaitGroup
-	host    component.Host
-	bad     atomic.Bool          // a recoverable status is reported
-	status  statusfeed.Publisher // where decisions are published (nil: nowhere); set at start
+	queues map[string]*actionQueue // one per action: its own queue and workers
+	hung   atomic.Bool             // a degraded status is reported for a hung action
+	// auditBad: the last audit write failed (recoverable); untrusted: the file does not verify.
+	auditBad, untrusted atomic.Bool
+	auditFault          func() error // tests only: see countingWriter
+	workers             sync.WaitGroup
+	stop                chan struct{}
+	sweeper             sync.WaitGroup
+	host                component.Host
+	bad                 atomic.Bool          // a recoverable status is reported
+	status              statusfeed.Publisher // where decisions are published (nil: nowhere); set at start
 }
 
 func newHealingExporter(cfg *Config, set exporter.Settings) (*healingExporter, error) {
@@ -71,7 +78,8 @@ func (e *healingExporter) settings() engine.Settings {
 		BackoffMultiplier: c.Backoff.Multiplier, BackoffResetAfter: c.Backoff.ResetAfter,
 		MaxIncidents: c.MaxIncidents, QueueSize: c.QueueSize, ResolveTimeout: c.ResolveTimeout,
 		DryRun: c.DryRun, ActionDryRun: map[string]bool{}, ResolvableActions: map[string]bool{},
-		Maintenance: e.inMaintenance,
+		RenotifyAfterRestart: map[string]bool{},
+		Maintenance:          e.inMaintenance,
 		Admit: func(name, target string) error {
 			if x, ok := e.runners[name].(*action.Exec); ok {
 				return x.Admit(target)
@@ -85,6 +93,7 @@ func (e *healingExporter) settings() engine.Settings {
 	for name, a := range c.Actions {
 		s.ActionDryRun[name] = a.DryRun
 		s.ResolvableActions[name] = e.runners[name].Resolvable()
+		s.RenotifyAfterRestart[name] = a.RenotifyAfterRestart
 	}
 	return s
 }
@@ -100,12 +109,27 @@ func (e *healingExporter) start(_ context.Context, host component.Host) error {
 		e.set.Logger.Warn("healing: " + w)
 	}
 	if err := e.openEngine(); err != nil {
-		return err
+		if !errors.Is(err, audit.ErrUntrusted) {
+			return err
+		}
+		// A broken or forged audit file stops the healing exporter alone: no action may run on a
+		// record that cannot be trusted, but the rest of the collector keeps its telemetry.
+		e.untrusted.Store(true)
+		e.set.Logger.Error("the audit file does not verify; healing is off until it is repaired "+
+			"(move the file and its checkpoint aside as evidence and restart: a new chain starts; "+
+			"`vigil-audit verify` names the first broken record)", zap.Error(err))
+		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
 	}
-	e.queue = make(chan engine.Dispatch, e.cfg.QueueSize)
 	e.stop = make(chan struct{})
-	for range e.cfg.Workers {
-		e.workers.Go(e.work)
+	e.queues = map[string]*actionQueue{}
+	for name := range e.runners {
+		// queue_size of the action's own runs, and as many again for resolve notifications (which
+		// the engine does not count as in flight).
+		q := newActionQueue(name, 2*e.cfg.QueueSize)
+		e.queues[name] = q
+		for range e.cfg.Workers {
+			e.workers.Go(func() { e.work(q) })
+		}
 	}
 	e.sweeper.Go(e.sweep)
 	return nil
@@ -119,10 +143,15 @@ func (e *healingExporter) shutdown(context.Context) error {
 	e.sweeper.Wait()
 	e.mu.Lock()
 	e.closed = true
-	close(e.queue)
+	for _, q := range e.queues {
+		close(q.ch)
+	}
 	e.mu.Unlock()
 	e.workers.Wait()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.log == nil {
+		return nil
+	}
 	return e.log.Close()
 }

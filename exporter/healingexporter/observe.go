@@ -23,6 +23,12 @@ func (e *healingExporter) consumeMetrics(ctx context.Context, md pmetric.Metrics
 	if e.closed {
 		return errors.New("the exporter is shutting down")
 	}
+	if e.eng == nil {
+		// Healing is off (an audit file that does not verify, or cannot be reopened): the points
+		// are counted, not refused, so that the pipeline's other exporters keep their data.
+		e.tel.HealingSkipped.Add(ctx, int64(len(obs)), metric.WithAttributes(attribute.String("reason", "audit_unavailable")))
+		return nil
+	}
 	d, err := e.eng.Observe(e.now(), obs)
 	if err != nil {
 		e.afterDecide(nil, err)

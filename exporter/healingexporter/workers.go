@@ -3,6 +3,8 @@ package healingexporter
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -17,12 +19,25 @@ import (
 func (e *healingExporter) sweep() {
 	t := time.NewTicker(min(e.cfg.ResolveTimeout/4, 30*time.Second))
 	defer t.Stop()
+	// The queues are looked at more often than the incidents: a hung action shows within seconds
+	// of passing its bound.
+	q := time.NewTicker(queueCheckEvery)
+	defer q.Stop()
 	for {
 		select {
 		case <-e.stop:
 			return
+		case <-q.C:
+			e.checkQueues(e.now())
 		case <-t.C:
 			e.mu.Lock()
+			if e.eng == nil && e.auditBad.Load() && !e.untrusted.Load() && !e.closed {
+				e.reloadLocked() // the disk may have space again
+			}
+			if e.eng == nil {
+				e.mu.Unlock()
+				continue
+			}
 			d, err := e.eng.Sweep(e.now())
 			e.afterDecide(d, err)
 			e.mu.Unlock()
@@ -37,20 +52,34 @@ func (e *healingExporter) afterDecide(d []engine.Dispatch, err error) {
 		e.reloadLocked()
 		return
 	}
+	now := e.now()
 	for _, x := range d {
-		e.tel.HealingPending.Add(context.Background(), 1)
-		e.queue <- x // never blocks: the engine keeps at most queue_size in flight
+		q := e.queues[x.Action]
+		if q != nil && q.offer(x, now) {
+			e.tel.HealingPending.Add(context.Background(), 1, metric.WithAttributes(attribute.String("action", x.Action)))
+			continue
+		}
+		// Only resolve notifications can find the queue full (the engine bounds the rest): the
+		// notification is recorded as failed rather than blocking every other decision.
+		e.set.Logger.Warn("action queue full; notification not sent", zap.String("action", x.Action), zap.String("target", x.Target))
+		if err := e.eng.Complete(now, x, errQueueFull, ""); err != nil {
+			e.set.Logger.Error("audit write failed", zap.Error(err))
+		}
 	}
 }
 
-func (e *healingExporter) work() {
-	for d := range e.queue {
-		e.run(d)
+// errQueueFull is the outcome recorded for a notification its action's full queue could not take.
+var errQueueFull = errors.New("the action's queue is full")
+
+func (e *healingExporter) work(q *actionQueue) {
+	for it := range q.ch {
+		e.run(it.Dispatch)
+		q.done(it.id)
 	}
 }
 
 func (e *healingExporter) run(d engine.Dispatch) {
-	defer e.tel.HealingPending.Add(context.Background(), -1)
+	defer e.tel.HealingPending.Add(context.Background(), -1, metric.WithAttributes(attribute.String("action", d.Action)))
 	r := e.cfg.Rules[d.RuleIdx]
 	req := action.Request{Incident: d.Incident, Rule: d.Rule, Target: d.Target, TargetAttr: r.Target, Severity: r.Severity,
 		Summary: r.Summary, Value: d.Value, FiredAt: d.FiredAt, Resolve: d.Resolve}
@@ -90,7 +119,42 @@ func (e *healingExporter) reportStatus(err error) {
 	case errors.Is(err, action.ErrUnreachable):
 		e.bad.Store(true)
 		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
-	case err == nil && e.bad.CompareAndSwap(true, false):
+	case err == nil && e.bad.CompareAndSwap(true, false) && !e.hung.Load() && !e.auditBad.Load():
+		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
+	}
+}
+
+// queueCheckEvery is how often the queues' oldest ages are recorded and checked.
+const queueCheckEvery = 5 * time.Second
+
+// checkQueues records each action's oldest pending age, and reports a hung action (its oldest run
+// waiting longer than twice the action's whole-run bound) as a recoverable error naming the pending
+// count and the oldest age; OK again once every queue moves.
+func (e *healingExporter) checkQueues(now time.Time) {
+	var hung []string
+	for _, q := range sortedQueues(e.queues) {
+		n, oldest := q.stats()
+		age := time.Duration(0)
+		if n > 0 {
+			age = now.Sub(oldest)
+		}
+		e.tel.HealingPendingOldestAge.Record(context.Background(), age.Seconds(), metric.WithAttributes(attribute.String("action", q.name)))
+		if n > 0 && age > 2*e.timeout[q.name] {
+			hung = append(hung, fmt.Sprintf("action %s: %d pending, oldest %s", q.name, n, age.Round(time.Second)))
+		}
+	}
+	if e.host == nil {
+		return
+	}
+	if len(hung) > 0 {
+		err := fmt.Errorf("%s (its endpoint hangs or is slow; other actions run on their own queues)", strings.Join(hung, "; "))
+		if !e.hung.Swap(true) {
+			e.set.Logger.Warn("an action's queue is not moving", zap.Error(err))
+		}
+		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
+		return
+	}
+	if e.hung.CompareAndSwap(true, false) && !e.bad.Load() && !e.auditBad.Load() {
 		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }

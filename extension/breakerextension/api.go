@@ -1,11 +1,13 @@
 package breakerextension // import "github.com/vigil-collector/vigil/extension/breakerextension"
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -119,8 +121,44 @@ func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, body)
 }
 
-type overrideBody struct {
-	Mode string `json:"mode"`
+// decodeOverride reads the override body strictly: one JSON object whose only key is exactly
+// "mode" (encoding/json would match "MODE" and keep the last of duplicate keys), holding a string.
+func decodeOverride(r io.Reader) (string, error) {
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil {
+		return "", err
+	} else if tok != json.Delim('{') {
+		return "", errors.New(`must be a JSON object such as {"mode":"forced_open"}`)
+	}
+	var mode string
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		key, _ := tok.(string)
+		switch {
+		case key != "mode":
+			return "", fmt.Errorf("unknown field %q (the only field is \"mode\", in lower case)", key)
+		case seen:
+			return "", errors.New(`duplicate field "mode"`)
+		}
+		seen = true
+		if err := dec.Decode(&mode); err != nil {
+			return "", fmt.Errorf("mode: %w", err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return "", err
+	}
+	if !seen {
+		return "", errors.New(`missing field "mode"`)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", errors.New("must hold one JSON object")
+	}
+	return mode, nil
 }
 
 // trialBody is a client's trial call result: did the target answer (in time)?
@@ -130,9 +168,24 @@ type trialBody struct {
 }
 
 // decodeOne decodes exactly one JSON object of at most limit bytes from the request into v,
-// answering the error itself and returning false when it cannot.
+// answering the error itself and returning false when it cannot. Field names must match v's JSON
+// names exactly and appear once (encoding/json alone matches any case and keeps the last of
+// duplicates).
 func decodeOne(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxOverrideBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOverrideBody))
+	if err == nil {
+		err = strictKeys(raw, jsonNames(v))
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			return false
+		}
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
@@ -186,13 +239,19 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	var body overrideBody
-	if !decodeOne(w, r, &body) {
+	raw, err := decodeOverride(http.MaxBytesReader(w, r.Body, maxOverrideBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			return
+		}
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	mode, ok := breaker.ParseMode(body.Mode)
+	mode, ok := breaker.ParseMode(raw)
 	if !ok {
-		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("mode: %q is not one of auto, forced_open, forced_closed, disabled", body.Mode))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("mode: %q is not one of auto, forced_open, forced_closed, disabled", raw))
 		return
 	}
 	st, err := e.registry.SetMode(name, mode)
@@ -205,4 +264,47 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 		return
 	}
 	httpjson.Write(w, http.StatusOK, st)
+}
+
+// jsonNames returns the JSON field names of the struct v points to.
+func jsonNames(v any) map[string]bool {
+	out := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// strictKeys checks that raw is a JSON object whose keys are all in allowed, exactly, and unique.
+func strictKeys(raw []byte, allowed map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil {
+		return err
+	} else if tok != json.Delim('{') {
+		return errors.New("must be a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		switch {
+		case !allowed[key]:
+			return fmt.Errorf("unknown field %q (field names are exact, in lower case)", key)
+		case seen[key]:
+			return fmt.Errorf("duplicate field %q", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	return nil
 }

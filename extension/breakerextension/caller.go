@@ -2,6 +2,7 @@ package breakerextension // import "github.com/vigil-collector/vigil/extension/b
 
 import (
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
@@ -14,7 +15,10 @@ import (
 // stream show the two names apart.
 const callerSep = statusfeed.CallerSep
 
-var _ breakerfeed.CallerFeeder = (*breakerExtension)(nil)
+var (
+	_ breakerfeed.CallerFeeder      = (*breakerExtension)(nil)
+	_ breakerfeed.TimedCallerFeeder = (*breakerExtension)(nil)
+)
 
 // callerSettings are the per-caller registry's: the fleet's, with room for two names.
 func callerSettings(s breaker.Settings) breaker.Settings {
@@ -23,20 +27,38 @@ func callerSettings(s breaker.Settings) breaker.Settings {
 }
 
 // RecordCallerOutcome implements breakerfeed.CallerFeeder: one outcome of caller's call to
-// target, for caller's own view of target.
+// target, for caller's own view of target, at the clock's time.
 func (e *breakerExtension) RecordCallerOutcome(caller, target string, o breakerfeed.Outcome) {
+	var buf [keyBuf]byte
+	if key, ok := e.callerKey(&buf, caller, target); ok {
+		e.callers.RecordOutcome(key, o)
+	}
+}
+
+// RecordCallerOutcomeAt implements breakerfeed.TimedCallerFeeder: RecordCallerOutcome at now,
+// read once by the caller for a whole batch.
+func (e *breakerExtension) RecordCallerOutcomeAt(caller, target string, o breakerfeed.Outcome, now time.Time) {
+	var buf [keyBuf]byte
+	if key, ok := e.callerKey(&buf, caller, target); ok {
+		e.callers.RecordOutcomeAt(key, o, now)
+	}
+}
+
+// keyBuf is the room on the caller's stack for a pair's key; longer keys are allocated.
+const keyBuf = 512
+
+// callerKey returns the key of caller's own breaker of target, built in buf (the registry
+// copies it when the pair is new); false, counted as dropped, for an invalid pair.
+func (e *breakerExtension) callerKey(buf *[keyBuf]byte, caller, target string) (string, bool) {
 	if !e.validPair(caller, target) {
 		e.callers.CountDropped()
-		return
+		return "", false
 	}
-	// The key is built on the stack: the registry copies it when the pair is new.
-	var buf [512]byte
 	if n := len(caller) + len(callerSep) + len(target); n <= len(buf) {
 		b := append(append(append(buf[:0], caller...), callerSep...), target...)
-		e.callers.RecordOutcome(unsafe.String(&b[0], len(b)), o)
-		return
+		return unsafe.String(&b[0], len(b)), true
 	}
-	e.callers.RecordOutcome(caller+callerSep+target, o)
+	return caller + callerSep + target, true
 }
 
 func (e *breakerExtension) validPair(caller, target string) bool {

@@ -106,6 +106,9 @@ func TestRecordCallerOutcomeDoesNotAllocate(t *testing.T) {
 	r.RecordCallerOutcome("frontend", "checkout", o)
 	allocs := testing.AllocsPerRun(1000, func() { r.RecordCallerOutcome("frontend", "checkout", o) })
 	assert.Zero(t, allocs)
+	now := time.Now()
+	allocs = testing.AllocsPerRun(1000, func() { r.RecordCallerOutcomeAt("frontend", "checkout", o, now) })
+	assert.Zero(t, allocs, "nor with the batch's time")
 }
 
 func TestAPITrials(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/component"
@@ -30,8 +31,7 @@ type breakerExtension struct {
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
 	callers   *breaker.Registry // each caller's own view of a callee, keyed caller→callee
-	clock     breaker.Clock
-	hub       *hub // gRPC health Watch streams
+	hub       *hub              // gRPC health Watch streams
 	metrics   *metrics
 	promReg   *prometheus.Registry
 	status    atomic.Pointer[statusRef]  // where transitions are published, once started
@@ -48,6 +48,7 @@ type statusRef struct{ p statusfeed.Publisher }
 var (
 	_ extension.Extension             = (*breakerExtension)(nil)
 	_ breakerfeed.Feeder              = (*breakerExtension)(nil)
+	_ breakerfeed.TimedFeeder         = (*breakerExtension)(nil)
 	_ breakerfeed.ModeFeeder          = (*breakerExtension)(nil)
 	_ extensioncapabilities.Dependent = (*breakerExtension)(nil)
 )
@@ -58,7 +59,6 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 		telemetry: telemetry,
 		hub:       newHub(cfg.Watch.MaxSubscribers, cfg.Watch.Buffer),
 		promReg:   prometheus.NewRegistry(),
-		clock:     clock,
 	}
 	e.metrics = newMetrics()
 	e.registry = breaker.New(cfg.settings(), clock, e.onTransition)
@@ -82,12 +82,6 @@ func (e *breakerExtension) onTransition(tr breaker.Transition) {
 			zap.String("reason", tr.Reason), zap.String("class", tr.Class),
 			zap.Uint64("calls", tr.Counts.Calls), zap.Uint64("failures", tr.Counts.Failures))
 	}
-}
-
-// ticking is a clock that runs a goroutine while started (breaker.Coarse).
-type ticking interface {
-	Start()
-	Stop()
 }
 
 // publicTransition is a transition as the status extension publishes it.
@@ -122,9 +116,6 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 			return err
 		}
 		e.status.Store(&statusRef{p: pub})
-	}
-	if c, ok := e.clock.(ticking); ok {
-		c.Start()
 	}
 	tb, err := metadata.NewTelemetryBuilder(e.telemetry)
 	if err != nil {
@@ -166,9 +157,6 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 		}
 		e.status.Store(nil)
 		err = errors.Join(err, await(ctx, e.wg.Wait, nil))
-		if c, ok := e.clock.(ticking); ok {
-			c.Stop()
-		}
 		if e.tb != nil {
 			err = errors.Join(err, e.tb.Shutdown())
 		}
@@ -200,6 +188,11 @@ func await(ctx context.Context, wait, stop func()) error {
 // RecordOutcome implements breakerfeed.Feeder.
 func (e *breakerExtension) RecordOutcome(target string, o breakerfeed.Outcome) {
 	e.registry.RecordOutcome(target, o)
+}
+
+// RecordOutcomeAt implements breakerfeed.TimedFeeder.
+func (e *breakerExtension) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	e.registry.RecordOutcomeAt(target, o, now)
 }
 
 // RecordProbe implements breakerfeed.Feeder.

@@ -2,7 +2,6 @@ package breakerextension // import "github.com/vigil-collector/vigil/extension/b
 
 import (
 	"context"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configgrpc"
@@ -19,8 +18,6 @@ const (
 	defaultGRPCEndpoint   = "localhost:13181"
 	defaultMaxSubscribers = 64
 	defaultWatchBuffer    = 256
-	// clockResolution is how often the breakers' coarse clock ticks while the extension runs.
-	clockResolution = time.Millisecond
 	// maxOverrideBody bounds a PUT override body; the JSON is a few dozen bytes.
 	maxOverrideBody = 4 << 10
 )
@@ -78,5 +75,5 @@ func createDefaultConfig() component.Config {
 }
 
 func createExtension(_ context.Context, set extension.Settings, cfg component.Config) (extension.Extension, error) {
-	return newExtension(cfg.(*Config), set.TelemetrySettings, breaker.NewCoarse(clockResolution)), nil
+	return newExtension(cfg.(*Config), set.TelemetrySettings, breaker.SystemClock{}), nil
 }

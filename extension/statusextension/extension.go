@@ -85,6 +85,9 @@ func (e *statusExtension) Start(ctx context.Context, host component.Host) error 
 	}
 	var err error
 	e.server, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.mux)
+	if err == nil {
+		e.server.Handler = authAnswers(e.server.Handler)
+	}
 	if err != nil {
 		return fmt.Errorf("status: http server: %w", err)
 	}

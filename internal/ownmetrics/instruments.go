@@ -49,3 +49,9 @@ func (in *Instruments) Float64Histogram(name, desc, unit string, bounds ...float
 		metric.WithExplicitBucketBoundaries(bounds...))
 	return keep(in, h, err)
 }
+
+// Float64Gauge creates a synchronous gauge (the value recorded last is reported).
+func (in *Instruments) Float64Gauge(name, desc, unit string) metric.Float64Gauge {
+	g, err := in.Meter.Float64Gauge(name, metric.WithDescription(desc), metric.WithUnit(unit))
+	return keep(in, g, err)
+}

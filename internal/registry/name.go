@@ -15,7 +15,8 @@ const DefaultMaxNameLength = 256
 var (
 	ErrEmptyName   = errors.New("name is empty")
 	ErrNameTooLong = errors.New("name is too long")
-	ErrInvalidName = errors.New("name is not UTF-8 or holds control characters")
+	ErrInvalidName = errors.New("name is not UTF-8 or holds control or bidirectional-control characters")
+	ErrBlankName   = errors.New(`name is blank (only spaces) or a dot segment ("." or "..")`)
 )
 
 // NameProblem says why a name is refused (NameOK: it is not).
@@ -27,6 +28,7 @@ const (
 	NameEmpty
 	NameTooLong
 	NameInvalid
+	NameBlank
 )
 
 // Err returns the sentinel error of p (nil for NameOK).
@@ -38,15 +40,19 @@ func (p NameProblem) Err() error {
 		return ErrNameTooLong
 	case NameInvalid:
 		return ErrInvalidName
+	case NameBlank:
+		return ErrBlankName
 	}
 	return nil
 }
 
 // CheckName is the one name rule of every bounded set of names (breaker targets, components,
 // hosts, series, incidents) and of the config fields that name them: non-empty, at most maxLen
-// bytes, valid UTF-8, and no control character (unicode.IsControl: C0, DEL and C1, so U+0085
-// is refused as well as '\n'). Names become metric attributes, API path segments and log
-// fields, where a control character forges lines. It does not allocate.
+// bytes, valid UTF-8, no control character (unicode.IsControl: C0, DEL and C1, so U+0085 is
+// refused as well as '\n'), no bidirectional control (U+202E and its kin make a name read as
+// another in a terminal or a page), not only spaces, and not "." or "..". Names become metric
+// attributes, API path segments and log fields, where a control character forges lines and a
+// dot segment walks a path. It does not allocate.
 func CheckName(name string, maxLen int) NameProblem {
 	switch {
 	case name == "":
@@ -54,22 +60,33 @@ func CheckName(name string, maxLen int) NameProblem {
 	case len(name) > maxLen:
 		return NameTooLong
 	}
+	blank := true
 	for i := 0; i < len(name); {
 		c := name[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {
 				return NameInvalid
 			}
+			blank = blank && c == ' '
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(name[i:])
-		if r == utf8.RuneError && size == 1 || unicode.IsControl(r) {
+		if r == utf8.RuneError && size == 1 || unicode.IsControl(r) || isBidiControl(r) {
 			return NameInvalid
 		}
+		blank = blank && unicode.IsSpace(r)
 		i += size
 	}
+	if blank || name == "." || name == ".." {
+		return NameBlank
+	}
 	return NameOK
+}
+
+// isBidiControl reports the bidirectional formatting characters (Unicode's Bidi_Control).
+func isBidiControl(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // ValidName is CheckName as an error that wraps the problem's sentinel and, for a name too long,

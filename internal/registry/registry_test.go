@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 
@@ -36,13 +37,23 @@ func TestCheckName(t *testing.T) {
 		{"a\u009fb", NameInvalid},
 		{"\xff", NameInvalid},
 		{"a\xc3", NameInvalid},
-		{"\uFFFD", NameOK}, // the replacement character itself is a valid rune
+		{"\uFFFD", NameOK},        // the replacement character itself is a valid rune
+		{"a\u202Eb", NameInvalid}, // right-to-left override: reads as another name
+		{"\u2066x", NameInvalid},
+		{"a\u200fb", NameInvalid},
+		{" ", NameBlank},
+		{"  \u00a0\u3000", NameBlank},
+		{".", NameBlank},
+		{"..", NameBlank},
+		{"...", NameOK},
+		{" a ", NameOK},
 	} {
 		assert.Equal(t, tc.want, CheckName(tc.name, 16), "%q", tc.name)
 	}
 	assert.NoError(t, ValidName("payments", 8))
 	assert.ErrorIs(t, ValidName("", 8), ErrEmptyName)
 	assert.ErrorIs(t, ValidName("a\u0085", 8), ErrInvalidName)
+	assert.ErrorIs(t, ValidName("..", 8), ErrBlankName)
 	err := ValidName(strings.Repeat("a", 9), 8)
 	require.ErrorIs(t, err, ErrNameTooLong)
 	assert.EqualError(t, err, "name is too long (9 bytes, at most 8)")
@@ -65,6 +76,10 @@ func FuzzCheckName(f *testing.F) {
 			want = NameInvalid
 		case !utf8.ValidString(s):
 			want = NameInvalid
+		case strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }):
+			want = NameInvalid
+		case strings.TrimFunc(s, unicode.IsSpace) == "" || s == "." || s == "..":
+			want = NameBlank
 		}
 		if got := CheckName(s, 16); got != want {
 			t.Fatalf("CheckName(%q) = %d, want %d", s, got, want)

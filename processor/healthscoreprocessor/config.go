@@ -47,6 +47,10 @@ type Config struct {
 	Dependencies DependenciesConfig `mapstructure:"dependencies"`
 	Events       EventsConfig       `mapstructure:"events"`
 
+	// Metrics selects the metrics emitted (metrics_config.go): per-service series beyond
+	// health.score and breaker.state are opt-in.
+	Metrics MetricsConfig `mapstructure:"metrics"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }

@@ -101,6 +101,7 @@ func createDefaultConfig() component.Config {
 		Saturation:   SaturationConfig{Threshold: defaultSaturationThreshold, Floor: defaultSaturationFloor},
 		Dependencies: DependenciesConfig{Damping: defaultDamping},
 		Events:       EventsConfig{MinRate: defaultEventsMinRate, WarmUp: defaultEventsWarmUp},
+		Metrics:      defaultMetricsConfig(),
 	}
 }
 

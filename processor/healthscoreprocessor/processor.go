@@ -195,7 +195,7 @@ func (hs *healthScore) scoreOnce(now time.Time) bool {
 	if !hs.hasOutputs() {
 		return false // only in a traces pipeline: scores feed nothing
 	}
-	md := snap.Metrics(metadata.ScopeName)
+	md := snap.MetricsOf(metadata.ScopeName, hs.cfg.Metrics.selection())
 	if md.DataPointCount() == 0 {
 		return false
 	}

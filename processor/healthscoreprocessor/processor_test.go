@@ -90,6 +90,7 @@ func testConfig() *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Interval = 100 * time.Millisecond
 	cfg.StaleAfter = time.Minute
+	cfg.Metrics = allMetrics() // the tests look at every metric, the opt-in ones included
 	return cfg
 }
 

@@ -91,7 +91,8 @@ type HTTPConfig struct {
 	BodyContains   string               `mapstructure:"body_contains"`
 	BodyRegex      string               `mapstructure:"body_regex"`
 	MaxBodyBytes   int64                `mapstructure:"max_body_bytes"`
-	// FollowRedirects: follow up to 10 redirects (true) or check the redirect's own status.
+	// FollowRedirects: follow up to 10 redirects within the endpoint's origin (scheme, host and
+	// port), refusing any other; false (the default) checks the redirect's own status.
 	FollowRedirects *bool  `mapstructure:"follow_redirects"`
 	ProxyURL        string `mapstructure:"proxy_url"`
 	// PhaseTimings emits healthcheck.http.phase.duration (dns, connect, tls, first_byte).
@@ -183,7 +184,9 @@ func validateName(field, name string, required bool) error {
 		if !utf8.ValidString(name) {
 			return fmt.Errorf("%s: must be valid UTF-8", field)
 		}
-		return fmt.Errorf("%s: must not contain control characters", field)
+		return fmt.Errorf("%s: must not contain control characters or bidirectional controls", field)
+	case registry.NameBlank:
+		return fmt.Errorf(`%s: must not be blank, "." or ".."`, field)
 	}
 	return nil
 }

@@ -181,16 +181,11 @@ func (s *healthScraper) newHTTPProber(ctx context.Context, host component.Host, 
 	if err != nil {
 		return nil, err
 	}
-	follow := h.FollowRedirects == nil || *h.FollowRedirects
-	client.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
-		if !follow {
-			return http.ErrUseLastResponse
-		}
-		if len(via) >= maxRedirects {
-			return probe.ErrTooManyRedirects
-		}
-		return nil
-	}
+	// Redirects are off unless asked for, and then only within the target's origin: the client
+	// adds the configured headers to every request it makes, so a redirect elsewhere would hand
+	// them (and a probe) to an address that is not in the config.
+	follow := h.FollowRedirects != nil && *h.FollowRedirects
+	client.CheckRedirect = probe.RedirectPolicy(tc.Endpoint, follow, maxRedirects)
 	p := &probe.HTTP{
 		Client: client, URL: tc.Endpoint, Method: h.Method, Body: h.Body,
 		BodyContains: h.BodyContains, MaxBodyBytes: h.MaxBodyBytes, PhaseTimings: h.PhaseTimings,

@@ -58,6 +58,11 @@ processors:
     status_extension: status
     stale_after: 10s
     expire_after: 1m
+    metrics:
+      health.signal: {enabled: true}
+      health.dependency.call.rate: {enabled: true}
+      health.dependency.error.ratio: {enabled: true}
+      health.dependency.latency.p95: {enabled: true}
   batch: {timeout: 100ms}
 exporters:
   otlp_grpc:

@@ -261,12 +261,17 @@ func checkWorkload(t *testing.T, o k8sObject, configMaps map[string]map[string]s
 		assert.Equal(t, healthPort, strconv.Itoa(containerPort(c, p.HTTPGet.Port)), "%s: probe port", o.Metadata.Name)
 	}
 
-	// Memory: the memory limiter works at a percentage of the container's limit.
-	assert.Contains(t, config, "limit_percentage:")
+	// Memory: the memory limiter is absolute (limit_mib) and sized for the container's limit, with
+	// room left for what the Go heap does not count (at most 80 % of the limit).
 	limit, request := c.Resources.Limits["memory"], c.Resources.Requests["memory"]
 	require.NotEmpty(t, limit, "%s: a memory limit", o.Metadata.Name)
 	require.NotEmpty(t, request, "%s: a memory request", o.Metadata.Name)
 	assert.LessOrEqual(t, mebibytes(t, request), mebibytes(t, limit))
+	m := regexp.MustCompile(`(?m)^\s+limit_mib: (\d+)$`).FindStringSubmatch(config)
+	require.Len(t, m, 2, "%s: memory_limiter.limit_mib in the config", o.Metadata.Name)
+	limitMiB, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	assert.LessOrEqual(t, float64(limitMiB), 0.8*mebibytes(t, limit), "%s: memory_limiter.limit_mib within 80 %% of the container's limit", o.Metadata.Name)
 
 	// Folders the collector writes: a mounted volume the container's user can write.
 	for _, key := range []string{"VIGIL_STORAGE_DIR", "VIGIL_STATE_DIR"} {

@@ -103,6 +103,19 @@ type Feeder interface {
 	States(fn func(target string, state State) bool)
 }
 
+// TimedFeeder is implemented by a Feeder that takes the time of an outcome from its caller. A
+// caller that observes calls in batches (the healthscore processor, once per ConsumeTraces)
+// reads the clock once per batch and passes it down, so the breaker neither reads the clock for
+// every call (about 100 ns on some virtual machines) nor keeps a clock goroutine ticking while
+// the collector is idle. A caller type-asserts for it and falls back to RecordOutcome.
+type TimedFeeder interface {
+	// RecordOutcomeAt records one finished call to target, observed at now. Times may arrive
+	// slightly out of order from concurrent batches; an outcome older than the breaker's current
+	// bucket counts in the current one. Safe for concurrent use; does not allocate for a known
+	// target.
+	RecordOutcomeAt(target string, outcome Outcome, now time.Time)
+}
+
 // CallerFeeder is implemented by a Feeder that also keeps each caller's own view of a callee
 // (caller → callee breakers), beside the fleet-wide one RecordOutcome feeds. The healthscore
 // processor hands it every CLIENT and PRODUCER span's outcome with the caller's service name;
@@ -110,6 +123,13 @@ type Feeder interface {
 // it does not allocate for a pair the breaker already knows.
 type CallerFeeder interface {
 	RecordCallerOutcome(caller, target string, outcome Outcome)
+}
+
+// TimedCallerFeeder is to CallerFeeder what TimedFeeder is to Feeder: the caller's outcome
+// observed at now, a time read once for a whole batch. Safe for concurrent use; does not
+// allocate for a pair the breaker already knows.
+type TimedCallerFeeder interface {
+	RecordCallerOutcomeAt(caller, target string, outcome Outcome, now time.Time)
 }
 
 // The modes a target's breaker is in, as ModeFeeder reports them and breaker.mode carries them.

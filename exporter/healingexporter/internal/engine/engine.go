@@ -71,11 +71,17 @@ type Settings struct {
 	BackoffMultiplier   float64
 	BackoffResetAfter   time.Duration
 	MaxIncidents        int
-	QueueSize           int
-	ResolveTimeout      time.Duration
-	DryRun              bool
-	ActionDryRun        map[string]bool
-	ResolvableActions   map[string]bool
+	// QueueSize bounds the actions of one action name dispatched and not completed: each action
+	// has its own queue, so a hung endpoint fills its own and starves no other.
+	QueueSize         int
+	ResolveTimeout    time.Duration
+	DryRun            bool
+	ActionDryRun      map[string]bool
+	ResolvableActions map[string]bool
+	// RenotifyAfterRestart names the actions whose interrupted intents (written, outcome unknown
+	// when the collector stopped) are run again if their incident still fires after the restart:
+	// at least once, for paging. Other actions stay at most once.
+	RenotifyAfterRestart map[string]bool
 	// Maintenance returns the name of the window suppressing rule at t, if any.
 	Maintenance func(rule string, t time.Time) (string, bool)
 	// Admit checks a target against an action's own rules (an exec action's pattern); an error
@@ -172,7 +178,11 @@ type Engine struct {
 	actions    map[string]*rate.Limiter
 	pending    map[string]bool // "incident/step" intents without outcome
 	inFlight   int
-	ruleIdx    map[string]int
+	// inFlightBy counts the dispatched, not completed actions per action name.
+	inFlightBy map[string]int
+	// interrupted counts, per action, the intents found without outcome at start.
+	interrupted map[string]int
+	ruleIdx     map[string]int
 
 	batch []*audit.Record
 
@@ -193,6 +203,7 @@ func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, 
 		buckets: map[actionTarget]*rate.Limiter{}, lastExec: map[key]time.Time{},
 		global: s.Global.limiter(), actions: map[string]*rate.Limiter{},
 		pending: map[string]bool{}, ruleIdx: map[string]int{},
+		inFlightBy: map[string]int{}, interrupted: map[string]int{},
 	}
 	e.mkIncident = e.newIncident
 	e.incidents = registry.New(registry.Options[*incident]{
@@ -221,6 +232,7 @@ func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, 
 		inc.lastSeen = now
 	}
 	e.inFlight = 0
+	e.inFlightBy = map[string]int{}
 	for p := range e.pending {
 		inc, stepStr := splitPending(p)
 		step, _ := strconv.Atoi(stepStr)
@@ -230,10 +242,18 @@ func New(s Settings, w Writer, records []audit.Record, now time.Time) (*Engine, 
 			r.Rule, r.Target = e.s.Rules[i.key.rule].Name, i.key.target
 			r.Action = e.actionAt(i.key.rule, step)
 		}
+		if e.s.RenotifyAfterRestart[r.Action] {
+			r.Detail = "intent written, outcome unknown (the collector stopped); run again if the incident still fires"
+		}
+		e.interrupted[r.Action]++
 		e.record(r)
 	}
 	return e, e.flush()
 }
+
+// Interrupted returns, per action, the intents New found without an outcome (and recorded as
+// interrupted). The map is the engine's: do not modify it.
+func (e *Engine) Interrupted() map[string]int { return e.interrupted }
 
 func pendingKey(incident string, step int) string { return incident + "/" + strconv.Itoa(step) }
 
@@ -305,6 +325,9 @@ func (e *Engine) Complete(now time.Time, d Dispatch, runErr error, detail string
 
 // InFlight is the number of actions dispatched and not completed.
 func (e *Engine) InFlight() int { return e.inFlight }
+
+// InFlightOf is the number of dispatched, not completed runs of one action.
+func (e *Engine) InFlightOf(action string) int { return e.inFlightBy[action] }
 
 func truncate(s string) string {
 	const max = 4096
@@ -543,7 +566,7 @@ func (e *Engine) tryAct(now time.Time, inc *incident, o Observation) []Dispatch 
 		return e.suppress(now, inc, o, action, ReasonActionRate)
 	case e.bucket(action, inc.key.target).TokensAt(now) < 1:
 		return e.suppress(now, inc, o, action, ReasonTargetRate)
-	case e.inFlight >= e.s.QueueSize:
+	case e.inFlightBy[action] >= e.s.QueueSize:
 		return e.suppress(now, inc, o, action, ReasonQueueFull)
 	}
 	v := o.Value
@@ -623,6 +646,7 @@ func (e *Engine) apply(r *audit.Record) {
 				inc.inFlight = true
 				e.pending[pendingKey(r.Incident, r.Step)] = true
 				e.inFlight++
+				e.inFlightBy[r.Action]++
 			}
 		}
 	case audit.DecisionExecuted, audit.DecisionFailed:
@@ -640,7 +664,13 @@ func (e *Engine) apply(r *audit.Record) {
 	case audit.DecisionInterrupted:
 		delete(e.pending, pendingKey(r.Incident, r.Step))
 		if i := e.byID[r.Incident]; i != nil {
-			i.inFlight, i.acted = false, true
+			// At most once: the incident counts as acted on. At least once (renotify): the step
+			// is open again, without the cooldown its lost intent started.
+			renotify := e.s.RenotifyAfterRestart[r.Action] && i.step == r.Step
+			i.inFlight, i.acted = false, !renotify
+			if renotify {
+				delete(e.lastExec, i.key)
+			}
 		}
 	case audit.DecisionResolved:
 		e.applyResolved(inc, r)
@@ -675,6 +705,9 @@ func (e *Engine) applyCompleted(ri int, inc *incident, r *audit.Record) {
 	}
 	delete(e.pending, pk)
 	e.inFlight--
+	if e.inFlightBy[r.Action]--; e.inFlightBy[r.Action] <= 0 {
+		delete(e.inFlightBy, r.Action)
+	}
 	if inc == nil || inc.id != r.Incident {
 		return
 	}

@@ -18,6 +18,10 @@ type TelemetryBuilder struct {
 	HealingPending metric.Int64UpDownCounter
 	// HealingSkipped counts data points not evaluated, by reason.
 	HealingSkipped metric.Int64Counter
+	// HealingInterrupted counts intents found without outcome at start, by action.
+	HealingInterrupted metric.Int64Counter
+	// HealingPendingOldestAge is the age of each action's oldest queued or running run.
+	HealingPendingOldestAge metric.Float64Gauge
 }
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
@@ -27,7 +31,9 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	in := ownmetrics.Instruments{Meter: m}
 	tb.HealingDecisions = in.Int64Counter("otelcol_healing_decisions", "Audited decisions by decision and reason.", "{decision}")
 	tb.HealingActions = in.Int64Counter("otelcol_healing_actions", "Action runs by action and outcome.", "{action}")
-	tb.HealingPending = in.Int64UpDownCounter("otelcol_healing_pending", "Actions queued or running.", "{action}")
+	tb.HealingPending = in.Int64UpDownCounter("otelcol_healing_pending", "Actions queued or running, by action.", "{action}")
 	tb.HealingSkipped = in.Int64Counter("otelcol_healing_skipped", "Data points not evaluated, by reason.", "{point}")
+	tb.HealingInterrupted = in.Int64Counter("otelcol_healing_interrupted", "Intents found without outcome at start (the collector stopped between intent and outcome), by action.", "{action}")
+	tb.HealingPendingOldestAge = in.Float64Gauge("otelcol_healing_pending_oldest_age", "Age of the oldest queued or running run of each action.", "s")
 	return tb, in.Err
 }

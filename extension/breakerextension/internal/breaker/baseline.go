@@ -9,13 +9,26 @@ import (
 	"github.com/DataDog/sketches-go/ddsketch/store"
 )
 
-// Sketch parameters: 2% relative accuracy over at most 256 bins bounds a target's latency
-// sketch to about 2 KiB of counts whatever its latencies (the lowest bins collapse first, which only
-// blurs latencies far below the quantiles the slow rule uses).
+// Sketch parameters: 2% relative accuracy over at most 128 bins bounds a target's latency
+// sketch to about 1 KiB of counts whatever its latencies. 128 bins at 2% span a factor of
+// about 150 between the lowest and the highest latency kept apart (1 ms to 150 ms, say): the
+// lowest bins collapse first, which only blurs latencies far below the quantiles the slow rule
+// and the status use.
 const (
 	sketchAccuracy = 0.02
-	sketchMaxBins  = 256
+	sketchMaxBins  = 128
 )
+
+// latencyMapping is the sketches' index mapping, immutable and shared by every target. The
+// cubically interpolated mapping indexes without a logarithm, at the cost of a few more bins
+// for the same accuracy.
+var latencyMapping = func() mapping.IndexMapping {
+	m, err := mapping.NewCubicallyInterpolatedMapping(sketchAccuracy)
+	if err != nil {
+		panic(err) // only reachable with invalid constants above
+	}
+	return m
+}()
 
 // baseline is what a target has learned to be normal: its failure and slow-call rates as
 // exponentially decayed counts, and its latency distribution as a decayed DDSketch. It learns
@@ -34,14 +47,8 @@ type baseline struct {
 // calls, the share above the slow quantile, each as if seen over warmup_calls calls. The priors
 // decay with everything learned, so a target's own history soon outweighs them.
 func newBaseline(s *Settings) baseline {
-	// The cubically interpolated mapping indexes without a logarithm, at the cost of a few
-	// more bins for the same accuracy; latencies are never negative, so that store stays empty.
-	m, err := mapping.NewCubicallyInterpolatedMapping(sketchAccuracy)
-	if err != nil {
-		// Only reachable with invalid constants above.
-		panic(err)
-	}
-	sk := ddsketch.NewDDSketch(m, store.NewCollapsingLowestDenseStore(sketchMaxBins), store.NewCollapsingLowestDenseStore(1))
+	// Latencies are never negative, so the negative store stays empty.
+	sk := ddsketch.NewDDSketch(latencyMapping, store.NewCollapsingLowestDenseStore(sketchMaxBins), store.NewCollapsingLowestDenseStore(1))
 	w := float64(s.WarmupCalls)
 	return baseline{
 		latency:  sk,

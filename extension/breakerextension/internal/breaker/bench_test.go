@@ -10,17 +10,12 @@ import (
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 )
 
-// coarse returns the production clock, started for the benchmark.
-func coarse(b *testing.B) Clock {
-	c := NewCoarse(time.Millisecond)
-	c.Start()
-	b.Cleanup(c.Stop)
-	return c
-}
+// clock returns the production clock.
+func clock(*testing.B) Clock { return SystemClock{} }
 
 // BenchmarkAllowClosed is the in-process decision on the common path: a known, closed target.
 func BenchmarkAllowClosed(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	r.RecordOutcome("payments", ok(ms))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -32,7 +27,7 @@ func BenchmarkAllowClosed(b *testing.B) {
 
 // BenchmarkAllowOpen is the decision for an open target inside its backoff (reads the clock).
 func BenchmarkAllowOpen(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	for i := 0; i < 10; i++ {
 		r.RecordOutcome("payments", fail())
 	}
@@ -46,7 +41,7 @@ func BenchmarkAllowOpen(b *testing.B) {
 
 // BenchmarkAllowUnknown is the decision for a target never seen.
 func BenchmarkAllowUnknown(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Allow("never-seen")
@@ -55,7 +50,7 @@ func BenchmarkAllowUnknown(b *testing.B) {
 
 // BenchmarkAllowClosedParallel is the closed decision from every core at once.
 func BenchmarkAllowClosedParallel(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	r.RecordOutcome("payments", ok(ms))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -65,26 +60,29 @@ func BenchmarkAllowClosedParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkRecordOutcome records successes with latency into one target from one goroutine.
+// BenchmarkRecordOutcome records successes with latency into one target from one goroutine,
+// the time given by the caller as the healthscore processor gives it (read once per batch).
 func BenchmarkRecordOutcome(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	o := ok(20 * ms)
+	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		r.RecordOutcome("payments", o)
+		r.RecordOutcomeAt("payments", o, now)
 	}
 }
 
 // BenchmarkRecordOutcomeParallel records from every core at once, each goroutine feeding its
 // own rotation over 64 targets (a collector feeding a fleet), with 1% errors.
 func BenchmarkRecordOutcomeParallel(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	names := make([]string, 64)
 	for i := range names {
 		names[i] = fmt.Sprintf("service-%02d", i)
 		r.RecordOutcome(names[i], ok(ms))
 	}
 	var seed atomic.Uint64
+	now := time.Now()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		i := seed.Add(17)
@@ -94,7 +92,7 @@ func BenchmarkRecordOutcomeParallel(b *testing.B) {
 			if i%100 == 0 {
 				o.Class = breakerfeed.Error
 			}
-			r.RecordOutcome(names[i%64], o)
+			r.RecordOutcomeAt(names[i%64], o, now)
 		}
 	})
 }
@@ -102,18 +100,19 @@ func BenchmarkRecordOutcomeParallel(b *testing.B) {
 // BenchmarkRecordOutcomeParallelOneTarget is the worst case: every core records into the same
 // target, contending on its lock.
 func BenchmarkRecordOutcomeParallelOneTarget(b *testing.B) {
-	r := New(DefaultSettings(), coarse(b), nil)
+	r := New(DefaultSettings(), clock(b), nil)
 	o := ok(20 * ms)
+	now := time.Now()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r.RecordOutcome("payments", o)
+			r.RecordOutcomeAt("payments", o, now)
 		}
 	})
 }
 
-// BenchmarkRecordOutcomeSystemClock is BenchmarkRecordOutcome reading time.Now on every call,
-// to show what the coarse clock saves on this machine.
+// BenchmarkRecordOutcomeSystemClock is BenchmarkRecordOutcome reading time.Now on every call
+// (RecordOutcome without a time), to show what passing the batch's time down saves.
 func BenchmarkRecordOutcomeSystemClock(b *testing.B) {
 	r := New(DefaultSettings(), SystemClock{}, nil)
 	o := ok(20 * ms)

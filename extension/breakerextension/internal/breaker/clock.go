@@ -2,13 +2,14 @@ package breaker
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Clock tells the time in nanoseconds. The registry reads it on every recorded outcome and on
-// decisions that depend on time (open and half-open), so tests drive every timed transition
-// with a Fake clock instead of sleeping.
+// Clock tells the time in nanoseconds. The registry reads it for outcomes recorded without a
+// time (RecordOutcome), probes, overrides and decisions that depend on time (open and
+// half-open), so tests drive every timed transition with a Fake clock instead of sleeping.
+// Outcomes fed in batches take their time from the caller (RecordOutcomeAt): the clock is read
+// once per batch, and no goroutine keeps a cached clock ticking.
 type Clock interface {
 	Now() int64
 }
@@ -44,61 +45,3 @@ func (f *Fake) Advance(d time.Duration) {
 
 // Time returns the fake time as a time.Time.
 func (f *Fake) Time() time.Time { return time.Unix(0, f.Now()) }
-
-// Coarse is the production clock: reading it is one atomic load, because on some virtual
-// machines time.Now costs more than everything else an outcome does. While started, a
-// goroutine refreshes it every resolution; while not, Now falls back to the wall clock.
-type Coarse struct {
-	resolution time.Duration
-	now        atomic.Int64
-	running    atomic.Bool
-	stop, done chan struct{}
-}
-
-// NewCoarse returns a stopped coarse clock that will tick every resolution once started.
-func NewCoarse(resolution time.Duration) *Coarse {
-	c := &Coarse{resolution: resolution}
-	c.now.Store(time.Now().UnixNano())
-	return c
-}
-
-// Now returns the time in Unix nanoseconds, at most one resolution old while started.
-func (c *Coarse) Now() int64 {
-	if c.running.Load() {
-		return c.now.Load()
-	}
-	return time.Now().UnixNano()
-}
-
-// Start starts the ticking goroutine; Stop ends it. Start after Stop starts it again.
-func (c *Coarse) Start() {
-	if c.running.Load() {
-		return
-	}
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
-	c.now.Store(time.Now().UnixNano())
-	c.running.Store(true)
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.resolution)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.stop:
-				return
-			case now := <-t.C:
-				c.now.Store(now.UnixNano())
-			}
-		}
-	}()
-}
-
-// Stop ends the ticking goroutine and waits for it.
-func (c *Coarse) Stop() {
-	if !c.running.Load() {
-		return
-	}
-	c.running.Store(false)
-	close(c.stop)
-	<-c.done
-}

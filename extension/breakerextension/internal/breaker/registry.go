@@ -23,7 +23,8 @@ import (
 var (
 	ErrEmptyTarget   = errors.New("target name is empty")
 	ErrTargetTooLong = errors.New("target name is too long")
-	ErrTargetInvalid = errors.New("target name is not UTF-8 or holds control characters")
+	ErrTargetInvalid = errors.New("target name is not UTF-8 or holds control or bidirectional-control characters")
+	ErrTargetBlank   = errors.New(`target name is blank (only spaces) or a dot segment ("." or "..")`)
 	// ErrTargetsFull: max_targets are tracked and every one is overridden or not closed.
 	ErrTargetsFull = errors.New("max_targets reached and every target is overridden or not closed")
 )
@@ -44,7 +45,10 @@ type Registry struct {
 	dropped atomic.Uint64 // outcomes and probes with an invalid target name
 }
 
-var _ breakerfeed.Feeder = (*Registry)(nil)
+var (
+	_ breakerfeed.Feeder      = (*Registry)(nil)
+	_ breakerfeed.TimedFeeder = (*Registry)(nil)
+)
 
 // New returns a registry. onTransition, if not nil, is called after every transition, outside
 // any lock; it must not block.
@@ -82,6 +86,8 @@ func ValidateTarget(name string, maxLen int) error {
 		return fmt.Errorf("%w (%d bytes, at most %d)", ErrTargetTooLong, len(name), maxLen)
 	case registry.NameInvalid:
 		return ErrTargetInvalid
+	case registry.NameBlank:
+		return ErrTargetBlank
 	}
 	return nil
 }
@@ -117,22 +123,31 @@ func (r *Registry) emit(ev *events) {
 	}
 }
 
-// seen returns the target named name, created when new and marked seen now; nil, counted as
+// seen returns the target named name, created when new and marked seen at now; nil, counted as
 // dropped, when the name is refused.
-func (r *Registry) seen(name string) (*target, int64) {
-	now := r.clock.Now()
+func (r *Registry) seen(name string, now int64) *target {
 	t, err := r.get(name, now)
 	if err != nil {
 		r.dropped.Add(1)
-		return nil, now
+		return nil
 	}
 	t.touch(now)
-	return t, now
+	return t
 }
 
-// RecordOutcome records one finished call to target.
+// RecordOutcome records one finished call to target, at the clock's time.
 func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
-	t, now := r.seen(target)
+	r.record(target, o, r.clock.Now())
+}
+
+// RecordOutcomeAt records one finished call to target observed at now, a time the caller read
+// once for a whole batch of outcomes.
+func (r *Registry) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	r.record(target, o, now.UnixNano())
+}
+
+func (r *Registry) record(target string, o breakerfeed.Outcome, now int64) {
+	t := r.seen(target, now)
 	if t == nil {
 		return
 	}
@@ -145,7 +160,8 @@ func (r *Registry) RecordOutcome(target string, o breakerfeed.Outcome) {
 
 // RecordProbe records an active probe of target.
 func (r *Registry) RecordProbe(target string, ok bool) {
-	t, now := r.seen(target)
+	now := r.clock.Now()
+	t := r.seen(target, now)
 	if t == nil {
 		return
 	}

@@ -305,6 +305,22 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	assert.Len(t, h.transitions(), n, "no transition during the measured runs")
 }
 
+func TestRecordOutcomeAtTakesTheCallersTime(t *testing.T) {
+	h := newHarness(t)
+	at := epoch.Add(time.Hour) // the fake clock stays at epoch
+	for range 20 {
+		h.RecordOutcomeAt("payments", fail(), at)
+	}
+	require.Equal(t, breakerfeed.Open, h.state("payments"))
+	assert.Equal(t, at, h.last().At, "the transition happened at the batch's time, not the clock's")
+
+	// A batch read slightly earlier than one already recorded (concurrent batches) counts in
+	// the current bucket.
+	calls := h.Status("payments", false).Calls
+	h.RecordOutcomeAt("payments", ok(ms), at.Add(-time.Millisecond))
+	assert.Equal(t, calls+1, h.Status("payments", false).Calls)
+}
+
 func TestEvictionSparesOverridesAndOpenBreakers(t *testing.T) {
 	h := newHarness(t, func(s *Settings) { s.MaxTargets = 4 })
 	h.openTarget(t, "open")

@@ -64,11 +64,28 @@ func (r *resourceOut) points(i int) pmetric.NumberDataPointSlice {
 	return r.dps[i]
 }
 
-// Metrics writes the snapshot as OTLP metrics under scope: one resource per service
+// Selection says which metrics a snapshot writes out.
+type Selection struct {
+	Score, Status, RootCause, Signal                               bool
+	DependencyCallRate, DependencyErrorRatio, DependencyLatencyP95 bool
+	BreakerState                                                   bool
+}
+
+// AllMetrics selects every metric.
+var AllMetrics = Selection{
+	Score: true, Status: true, RootCause: true, Signal: true,
+	DependencyCallRate: true, DependencyErrorRatio: true, DependencyLatencyP95: true,
+	BreakerState: true,
+}
+
+// Metrics writes every metric of the snapshot (MetricsOf with AllMetrics).
+func (s *Snapshot) Metrics(scope string) pmetric.Metrics { return s.MetricsOf(scope, AllMetrics) }
+
+// MetricsOf writes the selected metrics of the snapshot as OTLP metrics under scope: one resource per service
 // (service.name) holding its health.score, health.signal, the health.dependency.* of its
 // outgoing edges and its breaker.state; breaker targets that are not components get a resource
 // of their own. Everything is sorted by name, so equal snapshots give equal metrics.
-func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
+func (s *Snapshot) MetricsOf(scope string, sel Selection) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	ts := pcommon.NewTimestampFromTime(s.At)
 	out := map[string]*resourceOut{}
@@ -92,33 +109,50 @@ func (s *Snapshot) Metrics(scope string) pmetric.Metrics {
 	}
 
 	for _, c := range s.Components {
-		r := resource(c.Name)
-		point(r.points(0), c.Score)
-		for _, st := range statuses {
-			v := 0.0
-			if st == c.Status {
-				v = 1
-			}
-			point(r.points(6), v).Attributes().PutStr(attrStatus, st)
+		if !sel.Score && !sel.Status && !sel.RootCause && !sel.Signal {
+			break
 		}
-		point(r.points(7), float64(c.RootCauseRank))
+		r := resource(c.Name)
+		if sel.Score {
+			point(r.points(0), c.Score)
+		}
+		if sel.Status {
+			for _, st := range statuses {
+				v := 0.0
+				if st == c.Status {
+					v = 1
+				}
+				point(r.points(6), v).Attributes().PutStr(attrStatus, st)
+			}
+		}
+		if sel.RootCause {
+			point(r.points(7), float64(c.RootCauseRank))
+		}
 		for n := range score.NumSignals {
-			if c.Signals.Present[n] {
+			if sel.Signal && c.Signals.Present[n] {
 				point(r.points(1), c.Signals.Value[n]).Attributes().PutStr(attrSignalName, n.String())
 			}
 		}
 	}
 	for _, d := range s.Edges {
+		if !sel.DependencyCallRate && !sel.DependencyErrorRatio && !sel.DependencyLatencyP95 {
+			break
+		}
 		r := resource(d.Caller)
-		point(r.points(2), d.Rate).Attributes().PutStr(attrPeerService, d.Callee)
-		if d.HasCalls {
+		if sel.DependencyCallRate {
+			point(r.points(2), d.Rate).Attributes().PutStr(attrPeerService, d.Callee)
+		}
+		if sel.DependencyErrorRatio && d.HasCalls {
 			point(r.points(3), d.ErrorRatio).Attributes().PutStr(attrPeerService, d.Callee)
 		}
-		if d.HasLatency {
+		if sel.DependencyLatencyP95 && d.HasLatency {
 			point(r.points(4), d.LatencyP95).Attributes().PutStr(attrPeerService, d.Callee)
 		}
 	}
 	for _, b := range s.Breakers {
+		if !sel.BreakerState {
+			break
+		}
 		r := resource(b.Target)
 		attrs := point(r.points(5), float64(b.State)).Attributes()
 		attrs.PutStr(attrBreaker, b.Target)

@@ -34,7 +34,10 @@ const servedWindow = int64(10 * time.Second)
 func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 	nowNs := now.UnixNano()
 	feeder := e.loadFeeder()
+	// The breaker takes the batch's time rather than reading the clock for every span.
+	timed, _ := feeder.(breakerfeed.TimedFeeder)
 	callerFeeder, _ := feeder.(breakerfeed.CallerFeeder)
+	timedCaller, _ := feeder.(breakerfeed.TimedCallerFeeder)
 	var outcomes [3]uint64
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -105,10 +108,19 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 					o.End = int64(span.EndTimestamp())
 				}
 				if server || nowNs-target.servedAt.Load() > servedWindow {
-					feeder.RecordOutcome(target.name, o)
+					if timed != nil {
+						timed.RecordOutcomeAt(target.name, o, now)
+					} else {
+						feeder.RecordOutcome(target.name, o)
+					}
 				}
-				if !server && callerFeeder != nil {
-					callerFeeder.RecordCallerOutcome(svc.name, target.name, o)
+				if !server {
+					switch {
+					case timedCaller != nil:
+						timedCaller.RecordCallerOutcomeAt(svc.name, target.name, o, now)
+					case callerFeeder != nil:
+						callerFeeder.RecordCallerOutcome(svc.name, target.name, o)
+					}
 				}
 			}
 		}

@@ -200,6 +200,39 @@ func TestAliasesByPort(t *testing.T) {
 	assert.Equal(t, "payments", a.peerName(srv2), "a server that gave no port answers for any port of its address")
 }
 
+// timedRecorder is a recorder that also takes outcomes with their time.
+type timedRecorder struct {
+	*recorder
+	times []time.Time
+}
+
+func (r *timedRecorder) RecordOutcomeAt(target string, o breakerfeed.Outcome, now time.Time) {
+	r.mu.Lock()
+	r.times = append(r.times, now)
+	r.mu.Unlock()
+	r.recorder.RecordOutcome(target, o)
+}
+
+func (r *timedRecorder) RecordCallerOutcomeAt(caller, target string, o breakerfeed.Outcome, now time.Time) {
+	r.mu.Lock()
+	r.times = append(r.times, now)
+	r.mu.Unlock()
+	r.recorder.RecordCallerOutcome(caller, target, o)
+}
+
+func TestBreakerFeedingTakesTheBatchTime(t *testing.T) {
+	e := New(testSettings())
+	rec := &timedRecorder{recorder: newRecorder()}
+	e.SetFeeder(rec)
+	e.ObserveTraces(traces("frontend", "", server(4, 1, 10*time.Millisecond), client("payments", 3, 2, 50*time.Millisecond)), t0)
+	require.Len(t, rec.times, 10, "every outcome goes through RecordOutcomeAt (4 SERVER, 3 CLIENT) or RecordCallerOutcomeAt (3 CLIENT)")
+	for _, at := range rec.times {
+		assert.Equal(t, t0, at, "the batch's time, read once by the caller")
+	}
+	assert.Equal(t, map[breakerfeed.Class]int{breakerfeed.Success: 3, breakerfeed.Error: 1}, rec.classes("frontend"))
+	assert.Len(t, rec.byCaller[[2]string{"frontend", "payments"}], 3)
+}
+
 // A call between two instrumented services arrives as the caller's CLIENT span and the callee's
 // SERVER span, in batches of their own SDKs; the fleet-wide breaker counts it once (the callee's
 // own span) and the caller's view counts its CLIENT span.

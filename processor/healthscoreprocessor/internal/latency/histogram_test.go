@@ -161,3 +161,68 @@ func BenchmarkRecord(b *testing.B) {
 		h.Record(int64(i) * 1000)
 	}
 }
+
+func TestHistogramAllocatesOnlyThePagesItUses(t *testing.T) {
+	var h Histogram
+	h.Record(int64(5 * time.Millisecond))
+	h.Record(int64(6 * time.Millisecond))
+	used := 0
+	for i := range h.pages {
+		if h.pages[i].Load() != nil {
+			used++
+		}
+	}
+	assert.Equal(t, 1, used, "two close latencies share one page of %d buckets", pageLen)
+	var c Counts
+	assert.Equal(t, uint64(2), h.DrainInto(&c))
+	assert.Equal(t, 1.0, c[Index(int64(5*time.Millisecond))])
+	assert.Equal(t, 1.0, c[Index(int64(6*time.Millisecond))])
+}
+
+func TestSparseBaselineMatchesTheDenseCounts(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var b Baseline
+	var dense Counts
+	for range 50 {
+		var c Counts
+		for range 200 {
+			c.AddNanos(math.Exp(math.Log(15e6)+0.5*r.NormFloat64()), 1)
+		}
+		b.Learn(&c, 0.9)
+		for i := range dense {
+			dense[i] = dense[i]*0.9 + c[i]
+		}
+	}
+	lo, hi := dense.span()
+	assert.Equal(t, hi-lo, b.Buckets(), "only the range that holds counts is kept")
+	assert.Less(t, b.Buckets(), Buckets/3)
+	assert.InDelta(t, dense.Total(), b.Total(), 1e-3*dense.Total())
+	for _, q := range []float64{0.01, 0.5, 0.95, 0.99} {
+		assert.InDelta(t, dense.Quantile(q), b.Quantile(q), 1e-4*dense.Quantile(q), "q=%v", q)
+	}
+}
+
+func TestBaselineWidensAndTrims(t *testing.T) {
+	var b Baseline
+	var fast, slow Counts
+	fast.AddNanos(float64(2*time.Millisecond), 10)
+	slow.AddNanos(float64(800*time.Millisecond), 10)
+	b.Learn(&fast, 1)
+	assert.Equal(t, 1, b.Buckets())
+	b.Learn(&slow, 1)
+	assert.Equal(t, Index(int64(800*time.Millisecond))-Index(int64(2*time.Millisecond))+1, b.Buckets(), "widened to both")
+	assert.InDelta(t, 20, b.Total(), 1e-6)
+	// The fast bucket decays away while the slow one keeps being learned: the range shrinks.
+	var none Counts
+	for range 40 {
+		b.Learn(&none, 0.5)
+		b.Learn(&slow, 0)
+	}
+	assert.Equal(t, 1, b.Buckets())
+	assert.GreaterOrEqual(t, b.Quantile(0.5), Lower(Index(int64(800*time.Millisecond))))
+	for range 40 {
+		b.Decay(0.5)
+	}
+	assert.Equal(t, 0, b.Buckets(), "a baseline decayed to nothing keeps nothing")
+	assert.Equal(t, 0.0, b.Quantile(0.5))
+}

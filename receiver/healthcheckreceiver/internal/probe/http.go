@@ -153,7 +153,7 @@ func (p *HTTP) Close() error {
 var ErrTooManyRedirects = errors.New("too many redirects")
 
 func classifyHTTP(ctx context.Context, err error) string {
-	if errors.Is(err, ErrTooManyRedirects) {
+	if errors.Is(err, ErrTooManyRedirects) || errors.Is(err, ErrCrossOriginRedirect) {
 		return ErrRedirect
 	}
 	t := Classify(ctx, err)

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// summary is the mean over rounds of one binary on one config.
+type summary struct {
+	cpu, idle, rss, rate, refused, apiIdle, apiLoad float64
+	genFailed                                       uint64
+	series                                          int
+	perRound                                        []string
+}
+
+func summarise(results []result, binary, config string) (summary, bool) {
+	var s summary
+	var cpu, idle, rss, rate, apiIdle, apiLoad []float64
+	for _, r := range results {
+		if r.Binary != binary || r.Config != config {
+			continue
+		}
+		cpu = append(cpu, r.CPUPerMillion)
+		idle = append(idle, r.IdleMsPerSec)
+		rss = append(rss, r.RSSMeanMiB)
+		rate = append(rate, r.AcceptedPerS)
+		apiIdle = append(apiIdle, r.APIIdleP99Ms)
+		apiLoad = append(apiLoad, r.APILoadP99Ms)
+		s.refused += r.Refused
+		s.genFailed += r.GenFailed
+		s.series = max(s.series, r.Series)
+		s.perRound = append(s.perRound, fmt.Sprintf("%.2f", r.CPUPerMillion))
+	}
+	if len(cpu) == 0 {
+		return s, false
+	}
+	s.cpu, s.idle, s.rss, s.rate = mean(cpu), mean(idle), mean(rss), mean(rate)
+	s.apiIdle, s.apiLoad = mean(apiIdle), mean(apiLoad)
+	return s, true
+}
+
+func printTable(o options, results []result) {
+	for _, b := range o.binaries {
+		title := "results"
+		if b.name != "" {
+			title = "results of " + b.name + " (" + b.path + ")"
+		}
+		fmt.Printf("\n%s: CPU-s per 1M accepted spans (mean of %d rounds), idle CPU, RSS under load\n\n", title, o.rounds)
+		fmt.Println("| config | CPU-s/1M spans | rounds | ratio to A | idle CPU ms/s | RSS MiB | accepted spans/s | refused | API p99 idle / loaded ms |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|")
+		sums := map[string]summary{}
+		for _, c := range o.configs {
+			s, ok := summarise(results, b.name, c)
+			if !ok {
+				continue
+			}
+			sums[c] = s
+			ratio := "-"
+			if a, ok := sums["A"]; ok && a.cpu > 0 {
+				ratio = fmt.Sprintf("%.2f", s.cpu/a.cpu)
+			}
+			api := "-"
+			if s.apiIdle > 0 {
+				api = fmt.Sprintf("%.2f / %.2f (×%.2f)", s.apiIdle, s.apiLoad, s.apiLoad/s.apiIdle)
+			}
+			refused := fmt.Sprintf("%.0f", s.refused)
+			if s.genFailed > 0 {
+				refused += fmt.Sprintf(" (+%d failed at the sender)", s.genFailed)
+			}
+			fmt.Printf("| %s | %.2f | %s | %s | %.2f | %.0f | %.0f | %s | %s |\n",
+				c, s.cpu, strings.Join(s.perRound, " "), ratio, s.idle, s.rss, s.rate, refused, api)
+		}
+		fmt.Println()
+		for _, p := range [][2]string{{"B", "A"}, {"C", "A"}, {"C", "B"}, {"D", "A"}} {
+			x, ok1 := sums[p[0]]
+			y, ok2 := sums[p[1]]
+			if ok1 && ok2 && y.cpu > 0 {
+				fmt.Printf("%s/%s %.2f   ", p[0], p[1], x.cpu/y.cpu)
+			}
+		}
+		if o.rate <= 0 {
+			if d, ok := sums["D"]; ok {
+				if a, ok := sums["A"]; ok && a.rate > 0 {
+					fmt.Printf("throughput D/A %.2f", d.rate/a.rate)
+				}
+			}
+		}
+		fmt.Println()
+	}
+}
+
+// check compares the first binary's D with A against the goals.
+func check(o options, results []result) bool {
+	b := o.binaries[0].name
+	d, okD := summarise(results, b, "D")
+	a, okA := summarise(results, b, "A")
+	ok := true
+	if okD && okA {
+		r := d.cpu / a.cpu
+		verdict := "ok"
+		if r > o.maxDOverA {
+			verdict, ok = "FAIL", false
+		}
+		fmt.Printf("check: D/A CPU per span %.2f (goal <= %.2f): %s\n", r, o.maxDOverA, verdict)
+	}
+	if okD {
+		verdict := "ok"
+		if d.idle > o.maxIdleMs {
+			verdict, ok = "FAIL", false
+		}
+		fmt.Printf("check: idle CPU of D %.2f ms/s (goal <= %.2f): %s\n", d.idle, o.maxIdleMs, verdict)
+	}
+	if !okD {
+		fmt.Println("check: config D not run; nothing checked")
+	}
+	return ok
+}
+
+func printSweep(o options, sweep []result) {
+	fmt.Printf("\n| binary | config | services | CPU-s/1M spans | × of %d services | ÷ A at the same services | RSS MiB (mean / max) | series on the Prometheus exporter | accepted spans/s | refused |\n", o.sweep[0])
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	find := func(binary, config string, n int) (result, bool) {
+		for _, r := range sweep {
+			if r.Binary == binary && r.Config == config && r.Services == n {
+				return r, true
+			}
+		}
+		return result{}, false
+	}
+	for _, b := range o.binaries {
+		for _, c := range o.sweepConfigs {
+			first, _ := find(b.name, c, o.sweep[0])
+			for _, n := range o.sweep {
+				r, ok := find(b.name, c, n)
+				if !ok {
+					continue
+				}
+				overA := "-"
+				if a, ok := find(b.name, "A", n); ok && c != "A" && a.CPUPerMillion > 0 {
+					overA = fmt.Sprintf("%.2f", r.CPUPerMillion/a.CPUPerMillion)
+				}
+				fmt.Printf("| %s | %s | %d | %.2f | %.2f | %s | %.0f / %.0f | %d | %.0f | %.0f |\n",
+					b.name, c, n, r.CPUPerMillion, r.CPUPerMillion/first.CPUPerMillion, overA,
+					r.RSSMeanMiB, r.RSSMaxMiB, r.Series, r.AcceptedPerS, r.Refused)
+			}
+		}
+	}
+}
+
+// plotSweep draws CPU per span and RSS against the number of services, one line per binary.
+func plotSweep(o options, sweep []result) error {
+	cpuPlot := plot.New()
+	cpuPlot.Title.Text = fmt.Sprintf("CPU per span, %s", rateText(o.rate))
+	cpuPlot.X.Label.Text = "services"
+	cpuPlot.Y.Label.Text = "CPU-s per 1M spans"
+	rssPlot := plot.New()
+	rssPlot.Title.Text = "resident memory"
+	rssPlot.X.Label.Text = "services"
+	rssPlot.Y.Label.Text = "RSS (MiB)"
+	for _, p := range []*plot.Plot{cpuPlot, rssPlot} {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Min = 0
+		p.Add(plotter.NewGrid())
+	}
+	colors := []color.Color{color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 255}, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 255}, color.RGBA{G: 0x80, A: 255}, color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 255}}
+	line := 0
+	for _, c := range o.sweepConfigs {
+		for _, b := range o.binaries {
+			var cpu, rss plotter.XYs
+			for _, r := range sweep {
+				if r.Binary == b.name && r.Config == c {
+					cpu = append(cpu, plotter.XY{X: float64(r.Services), Y: r.CPUPerMillion})
+					rss = append(rss, plotter.XY{X: float64(r.Services), Y: r.RSSMeanMiB})
+				}
+			}
+			if len(cpu) == 0 {
+				continue
+			}
+			name := label(b.name, c) + " " + specs[c].short
+			col := colors[line%len(colors)]
+			line++
+			for _, pp := range []struct {
+				p   *plot.Plot
+				xys plotter.XYs
+			}{{cpuPlot, cpu}, {rssPlot, rss}} {
+				l, s, err := plotter.NewLinePoints(pp.xys)
+				if err != nil {
+					return err
+				}
+				l.Color, s.Color = col, col
+				if c == "A" {
+					l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+				}
+				pp.p.Add(l, s)
+				pp.p.Legend.Add(name, l, s)
+				pp.p.Legend.Top = true
+				pp.p.Legend.Left = true
+			}
+		}
+	}
+	img := vgimg.New(12*vg.Inch, 4.5*vg.Inch)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 4, PadTop: vg.Inch / 8, PadBottom: vg.Inch / 8, PadLeft: vg.Inch / 8, PadRight: vg.Inch / 8}
+	cpuPlot.Draw(tiles.At(dc, 0, 0))
+	rssPlot.Draw(tiles.At(dc, 1, 0))
+	f, err := os.Create(o.plotPath)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
