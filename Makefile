@@ -20,9 +20,11 @@ CONFIG ?= otelcol-config.yaml
 GO_FILES := $(shell find . -name '*.go' -not -path './_build/*' -not -path './.tools/*')
 # The binary depends only on non-test sources of the root module.
 GO_SOURCES := $(filter-out ./testbed/% ./clients/% %_test.go,$(GO_FILES))
+# Files embedded in the binary (the status page).
+EMBEDDED := $(wildcard extension/statusextension/web/*)
 
 .DEFAULT_GOAL := build
-.PHONY: run build test bench bench-breaker-api lint testbed testbed-hostile perf-check clean audit-verify nab nab-check image testbed-fleet
+.PHONY: run build test bench bench-breaker-api bench-status-api lint testbed testbed-hostile perf-check clean audit-verify nab nab-check image testbed-fleet
 
 ## run: build, then start Vigil on the embedded default config (Ctrl-C stops it)
 run: $(BINARY)
@@ -31,7 +33,7 @@ run: $(BINARY)
 ## build: generate and compile the distribution with ocb into _build/otelcol-vigil
 build: $(BINARY)
 
-$(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES)
+$(BINARY): $(OCB) builder-config.yaml go.mod go.sum $(GO_SOURCES) $(EMBEDDED)
 	$(OCB) --config=builder-config.yaml
 	@touch $@
 
@@ -69,6 +71,10 @@ bench:
 ## bench-breaker-api: GET /v1/breakers/{target} latency on the built binary beside a trivial Go handler
 bench-breaker-api: $(BINARY)
 	$(GO) run ./testbed/cmd/breakerlatency -binary $(BINARY) -rate 1000 -duration 10s -rounds 2
+
+## bench-status-api: GET /v1/status (one service, and 10,000 components) on the built binary beside /v1/breakers/{target} and a trivial Go handler
+bench-status-api: $(BINARY)
+	$(GO) run ./testbed/cmd/statuslatency -binary $(BINARY) -duration 10s -rounds 3
 
 ## lint: gofmt, go vet and staticcheck
 lint: $(STATICCHECK)

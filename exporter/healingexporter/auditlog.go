@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/engine"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 // openEngine opens the audit file and rebuilds the engine from it.
@@ -39,7 +40,7 @@ func (e *healingExporter) openEngine() error {
 	if torn > 0 {
 		e.set.Logger.Warn("cut a torn last line from the audit file (the collector stopped during a write)", zap.Int64("bytes", torn))
 	}
-	eng, err := engine.New(e.settings(), countingWriter{log: l, tel: e.tel, result: e.auditResult, fault: e.auditFault}, recs, e.now())
+	eng, err := engine.New(e.settings(), countingWriter{log: l, tel: e.tel, status: e.status, result: e.auditResult, fault: e.auditFault}, recs, e.now())
 	if err != nil {
 		l.Close()
 		return err
@@ -95,11 +96,13 @@ func (e *healingExporter) auditResult(err error) {
 	}
 }
 
-// countingWriter counts each decision in the exporter's telemetry as it is written, and reports
-// each write's result.
+// countingWriter counts each decision in the exporter's telemetry as it is written, reports each
+// write's result, and publishes the decision to the status extension, where it joins the target's
+// incident timeline.
 type countingWriter struct {
 	log    *audit.Log
 	tel    *metadata.TelemetryBuilder
+	status statusfeed.Publisher
 	result func(error)
 	fault  func() error // tests: a write failure (a full disk) before the file is touched
 }
@@ -119,6 +122,10 @@ func (w countingWriter) Write(recs ...*audit.Record) error {
 	for _, r := range recs {
 		w.tel.HealingDecisions.Add(context.Background(), 1, metric.WithAttributes(
 			attribute.String("decision", r.Decision), attribute.String("reason", reasonClass(r.Reason))))
+		if w.status != nil {
+			w.status.PublishHealing(statusfeed.HealingDecision{At: r.Time, Incident: r.Incident, Rule: r.Rule,
+				Target: r.Target, Decision: r.Decision, Reason: r.Reason, Action: r.Action, DryRun: r.DryRun, Detail: r.Detail})
+		}
 	}
 	return nil
 }

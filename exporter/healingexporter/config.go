@@ -3,6 +3,7 @@ package healingexporter
 import (
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/collector/component"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -59,6 +60,9 @@ type Config struct {
 	Maintenance []MaintenanceConfig `mapstructure:"maintenance"`
 	// Actions by name.
 	Actions map[string]ActionConfig `mapstructure:"actions"`
+	// StatusExtension names the status extension every decision is published to (for example
+	// "status"), where it joins the target's incident timeline; empty: none.
+	StatusExtension component.ID `mapstructure:"status_extension"`
 	// Rules, evaluated on every data point of their metric.
 	Rules []RuleConfig `mapstructure:"rules"`
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/audit"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/engine"
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 // healingExporter evaluates the rules on every batch, records each decision in the audit file
@@ -45,7 +46,8 @@ type healingExporter struct {
 	stop                chan struct{}
 	sweeper             sync.WaitGroup
 	host                component.Host
-	bad                 atomic.Bool // a recoverable status is reported
+	bad                 atomic.Bool          // a recoverable status is reported
+	status              statusfeed.Publisher // where decisions are published (nil: nowhere); set at start
 }
 
 func newHealingExporter(cfg *Config, set exporter.Settings) (*healingExporter, error) {
@@ -98,6 +100,11 @@ func (e *healingExporter) settings() engine.Settings {
 
 func (e *healingExporter) start(_ context.Context, host component.Host) error {
 	e.host = host
+	pub, err := statusfeed.Find(host, e.cfg.StatusExtension)
+	if err != nil {
+		return err
+	}
+	e.status = pub
 	for _, w := range rangeWarnings(e.cfg.Rules) {
 		e.set.Logger.Warn("healing: " + w)
 	}

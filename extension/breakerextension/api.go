@@ -10,72 +10,51 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/httpjson"
 )
 
-// keepaliveEvery is how often an idle watch stream sends a comment line, so proxies and
-// clients see it alive.
-const keepaliveEvery = 15 * time.Second
+// route is one endpoint of the breaker's HTTP API.
+type route struct {
+	pattern string
+	handler http.Handler
+}
 
-// routes returns the API's handler. Every error answers with a JSON body {"error": "..."}.
-func (e *breakerExtension) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/breakers", e.handleList)
-	mux.HandleFunc("GET /v1/breakers/{target}", e.handleGet)
-	mux.HandleFunc("PUT /v1/breakers/{target}/override", e.handleOverride)
-	mux.HandleFunc("POST /v1/breakers/{target}/trials", e.handleTrial)
-	mux.HandleFunc("GET /v1/watch", e.handleWatch)
-	mux.HandleFunc("GET /v1/dependencies", e.handleDependencies)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(e.promReg, promhttp.HandlerOpts{}))
-	// The same paths with any other method, and everything else, answer in JSON too.
-	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/breakers/{target}/trials", "/v1/watch", "/v1/dependencies", "/metrics"} {
-		mux.HandleFunc(p, methodNotAllowed)
+// apiRoutes lists the breaker's HTTP API. Every error answers with a JSON body {"error": "..."}.
+func (e *breakerExtension) apiRoutes() []route {
+	rs := []route{
+		{"GET /v1/breakers", http.HandlerFunc(e.handleList)},
+		{"GET /v1/breakers/{target}", http.HandlerFunc(e.handleGet)},
+		{"PUT /v1/breakers/{target}/override", http.HandlerFunc(e.handleOverride)},
+		{"POST /v1/breakers/{target}/trials", http.HandlerFunc(e.handleTrial)},
+		{"GET /metrics", promhttp.HandlerFor(e.promReg, promhttp.HandlerOpts{})},
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
-	})
-	return mux
-}
-
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
-}
-
-// writeJSON writes v as JSON. encoding/json escapes <, > and & and replaces invalid UTF-8, so a
-// hostile target name cannot break out of the document or into an HTML page showing it.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
-		return
+	// The same paths with any other method answer in JSON too.
+	for _, p := range []string{"/v1/breakers", "/v1/breakers/{target}", "/v1/breakers/{target}/override", "/v1/breakers/{target}/trials", "/metrics"} {
+		rs = append(rs, route{p, http.HandlerFunc(httpjson.MethodNotAllowed)})
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	return rs
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	b, _ := json.Marshal(errorBody{Error: msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+// mount registers the API on the status extension's server.
+func (e *breakerExtension) mount(r statusfeed.Router) error {
+	for _, rt := range e.apiRoutes() {
+		if err := r.Handle(rt.pattern, rt.handler); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // target reads and validates the {target} path value, answering 400 when it is invalid.
 func (e *breakerExtension) target(w http.ResponseWriter, r *http.Request) (string, bool) {
 	name := r.PathValue("target")
 	if err := breaker.ValidateTarget(name, e.cfg.MaxTargetLength); err != nil {
-		writeError(w, http.StatusBadRequest, "target: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "target: "+err.Error())
 		return "", false
 	}
 	return name, true
@@ -86,7 +65,7 @@ type listBody struct {
 }
 
 func (e *breakerExtension) handleList(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, listBody{Breakers: e.registry.List()})
+	httpjson.Write(w, http.StatusOK, listBody{Breakers: e.registry.List()})
 }
 
 // statusBody is a target's fleet-wide status, and with ?caller= that caller's own view of it
@@ -107,7 +86,7 @@ func (e *breakerExtension) caller(w http.ResponseWriter, r *http.Request) (strin
 		err = fmt.Errorf("must not hold %q", callerSep)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "caller: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "caller: "+err.Error())
 		return "", false
 	}
 	return name, true
@@ -128,7 +107,7 @@ func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("peek"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "peek: must be true or false")
+			httpjson.Error(w, http.StatusBadRequest, "peek: must be true or false")
 			return
 		}
 		peek = b
@@ -139,7 +118,7 @@ func (e *breakerExtension) handleGet(w http.ResponseWriter, r *http.Request) {
 		body.CallerView = &cv
 		body.Allow = body.Allow && cv.Allow
 	}
-	writeJSON(w, http.StatusOK, body)
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 // decodeOverride reads the override body strictly: one JSON object whose only key is exactly
@@ -200,10 +179,10 @@ func decodeOne(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
 			return false
 		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -211,14 +190,14 @@ func decodeOne(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
 			return false
 		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
 		return false
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "body: must hold one JSON object")
+		httpjson.Error(w, http.StatusBadRequest, "body: must hold one JSON object")
 		return false
 	}
 	return true
@@ -237,11 +216,11 @@ func (e *breakerExtension) handleTrial(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.OK == nil {
-		writeError(w, http.StatusBadRequest, "ok: required (true or false)")
+		httpjson.Error(w, http.StatusBadRequest, "ok: required (true or false)")
 		return
 	}
 	if body.Caller != "" && !e.validPair(body.Caller, name) {
-		writeError(w, http.StatusBadRequest, "caller: invalid name")
+		httpjson.Error(w, http.StatusBadRequest, "caller: invalid name")
 		return
 	}
 	known := e.registry.RecordTrial(name, *body.OK)
@@ -249,7 +228,7 @@ func (e *breakerExtension) handleTrial(w http.ResponseWriter, r *http.Request) {
 		known = e.callers.RecordTrial(body.Caller+callerSep+name, *body.OK) || known
 	}
 	if !known {
-		writeError(w, http.StatusNotFound, "target: not known")
+		httpjson.Error(w, http.StatusNotFound, "target: not known")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -264,92 +243,27 @@ func (e *breakerExtension) handleOverride(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
 	mode, ok := breaker.ParseMode(raw)
 	if !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("mode: %q is not one of auto, forced_open, forced_closed, disabled", raw))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("mode: %q is not one of auto, forced_open, forced_closed, disabled", raw))
 		return
 	}
 	st, err := e.registry.SetMode(name, mode)
 	if errors.Is(err, breaker.ErrTargetsFull) {
-		writeError(w, http.StatusServiceUnavailable, "target: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "target: "+err.Error())
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "target: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "target: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-// handleWatch streams every fleet-wide transition as a server-sent event ("event: transition",
-// the transition as JSON in "data:"), optionally only those of ?target=NAME; with ?caller=NAME
-// also that caller's own views' transitions (with "caller" set).
-func (e *breakerExtension) handleWatch(w http.ResponseWriter, r *http.Request) {
-	caller, ok := e.caller(w, r)
-	if !ok {
-		return
-	}
-	only := r.URL.Query().Get("target")
-	if only != "" {
-		if err := breaker.ValidateTarget(only, e.cfg.MaxTargetLength); err != nil {
-			writeError(w, http.StatusBadRequest, "target: "+err.Error())
-			return
-		}
-	}
-	sub, cancel, err := e.hub.subscribe()
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "watch: "+err.Error())
-		return
-	}
-	defer cancel()
-	rc := http.NewResponseController(w)
-	// A stream outlives the server's write timeout by design.
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	if _, err := io.WriteString(w, ": watching breaker transitions\n\n"); err != nil {
-		return
-	}
-	if rc.Flush() != nil {
-		return
-	}
-	keepalive := time.NewTicker(keepaliveEvery)
-	defer keepalive.Stop()
-	var id uint64
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepalive.C:
-			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
-				return
-			}
-		case tr, open := <-sub.C:
-			if !open {
-				return
-			}
-			if (only != "" && tr.Target != only) || (tr.Caller != "" && tr.Caller != caller) {
-				continue
-			}
-			data, err := json.Marshal(tr)
-			if err != nil {
-				continue
-			}
-			id++
-			// JSON holds no raw newline, so one data: line carries the whole event.
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: transition\ndata: %s\n\n", id, data); err != nil || rc.Flush() != nil {
-				return
-			}
-		}
-	}
+	httpjson.Write(w, http.StatusOK, st)
 }
 
 // jsonNames returns the JSON field names of the struct v points to.

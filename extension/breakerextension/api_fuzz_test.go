@@ -28,11 +28,16 @@ func FuzzAPI(f *testing.F) {
 		{"DELETE", "%2F..%2F", ""},
 		{"GET", strings.Repeat("é", 200), ""},
 		{"PUT", "<script>", `{"mode":"disabled","x":1}`},
+		{"POST", "payments", `{"ok":true,"caller":"frontend"}`},
+		{"POST", "payments", `{"ok":null}`},
 	} {
 		f.Add(seed.method, seed.target, seed.body)
 	}
 	e := newExtension(loopbackConfig(), componenttest.NewNopTelemetrySettings(), breaker.NewFake(time.Unix(0, 0)))
-	h := e.routes()
+	h := http.NewServeMux()
+	for _, rt := range e.apiRoutes() {
+		h.Handle(rt.pattern, rt.handler)
+	}
 	f.Fuzz(func(t *testing.T, method, target, body string) {
 		// Methods a client can send are tokens; anything else is not a request at all.
 		if method == "" || strings.IndexFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
@@ -41,6 +46,7 @@ func FuzzAPI(f *testing.F) {
 		for _, path := range []string{
 			"/v1/breakers/" + url.PathEscape(target),
 			"/v1/breakers/" + url.PathEscape(target) + "/override",
+			"/v1/breakers/" + url.PathEscape(target) + "/trials",
 		} {
 			req := httptest.NewRequest(method, "http://x"+path, strings.NewReader(body))
 			rec := httptest.NewRecorder()
@@ -49,7 +55,7 @@ func FuzzAPI(f *testing.F) {
 				t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
 			}
 			if rec.Code >= 400 {
-				var e errorBody
+				var e struct{ Error string }
 				if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" {
 					t.Fatalf("%s %s: %d with a body that is not a JSON error: %q", method, path, rec.Code, rec.Body)
 				}

@@ -23,22 +23,36 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/statusextension"
+	"github.com/vigil-collector/vigil/extension/statusextension/statustest"
 )
 
-// running is a started extension on a fake clock with its API's base URL.
+// running is a started extension on a fake clock, mounted on a started status extension, with
+// the API's base URL.
 type running struct {
 	*breakerExtension
 	clock *breaker.Fake
 	base  string
 }
 
-func start(t *testing.T, cfg *Config, host component.Host) *running {
+// start starts a status extension on a free loopback port (its config changed by statusCfg, if
+// given) and the breaker extension mounted on it; exts are more extensions the host offers.
+func start(t *testing.T, cfg *Config, exts map[component.ID]component.Component, statusCfg ...func(*statusextension.Config)) *running {
 	t.Helper()
+	all := map[component.ID]component.Component{}
+	for id, e := range exts {
+		all[id] = e
+	}
+	host := statustest.NewHost(all)
+	st, base := statustest.Start(t, host, statusCfg...)
+	all[statustest.ID] = st
+
+	cfg.StatusExtension = statustest.ID
 	clock := breaker.NewFake(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	e := newExtension(cfg, componenttest.NewNopTelemetrySettings(), clock)
 	require.NoError(t, e.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
-	return &running{breakerExtension: e, clock: clock, base: "http://" + e.httpAddr}
+	return &running{breakerExtension: e, clock: clock, base: base}
 }
 
 func (r *running) fail(target string, n int) {
@@ -68,7 +82,7 @@ func do(t *testing.T, method, url, body string, header http.Header) (int, map[st
 }
 
 func TestAPIListAndGet(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	r.RecordOutcome("cart", breakerfeed.Outcome{Class: breakerfeed.Success, Latency: time.Millisecond})
 	r.fail("payments", 8)
 
@@ -107,7 +121,7 @@ func TestAPIListAndGet(t *testing.T) {
 }
 
 func TestAPIGetIsADecisionUnlessPeek(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	r.fail("payments", 8)
 	r.clock.Advance(time.Hour)
 	for i := 0; i < 3; i++ {
@@ -126,7 +140,7 @@ func TestAPIGetIsADecisionUnlessPeek(t *testing.T) {
 }
 
 func TestAPIOverride(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	code, body := do(t, http.MethodPut, r.base+"/v1/breakers/payments/override", `{"mode":"forced_open"}`, nil)
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	assert.Equal(t, "forced_open", body["state"])
@@ -139,7 +153,7 @@ func TestAPIOverride(t *testing.T) {
 }
 
 func TestAPIHostileInput(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	long := strings.Repeat("x", 257)
 	tests := []struct {
 		name, method, path, body string
@@ -160,7 +174,7 @@ func TestAPIHostileInput(t *testing.T) {
 		{"wrong method", "DELETE", "/v1/breakers/a", "", 405, "not allowed"},
 		{"wrong method on list", "POST", "/v1/breakers", "", 405, "not allowed"},
 		{"no such path", "GET", "/v2/anything", "", 404, "no such endpoint"},
-		{"watch bad target", "GET", "/v1/watch?target=" + long, "", 400, "too long"},
+		{"watch bad target", "GET", "/v1/watch?target=" + long, "", 400, "not a valid service name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +188,7 @@ func TestAPIHostileInput(t *testing.T) {
 }
 
 func TestAPIEscapesTargetNames(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	name := `<script>alert("x")</script>&"quote"`
 	r.fail(name, 1)
 	resp, err := http.Get(r.base + "/v1/breakers")
@@ -194,14 +208,6 @@ func TestAPIEscapesTargetNames(t *testing.T) {
 	assert.Equal(t, true, got["known"])
 }
 
-// authHost is a host whose extensions include a started bearertokenauth extension.
-type authHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h authHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
 func TestAPIAuth(t *testing.T) {
 	authID := component.MustNewID("bearertokenauth")
 	af := bearertokenauthextension.NewFactory()
@@ -211,11 +217,9 @@ func TestAPIAuth(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, auth.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, auth.Shutdown(context.Background())) }()
-	host := authHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{authID: auth}}
-
-	cfg := loopbackConfig()
-	cfg.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
-	r := start(t, cfg, host)
+	r := start(t, loopbackConfig(), map[component.ID]component.Component{authID: auth}, func(c *statusextension.Config) {
+		c.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
+	})
 
 	override := r.base + "/v1/breakers/payments/override"
 	code, _ := do(t, http.MethodPut, override, `{"mode":"forced_open"}`, nil)
@@ -232,7 +236,7 @@ func TestAPIAuth(t *testing.T) {
 }
 
 func TestAPIWatchStreamsTransitions(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch?target=payments", nil)
@@ -243,7 +247,7 @@ func TestAPIWatchStreamsTransitions(t *testing.T) {
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	lines := bufio.NewScanner(resp.Body)
 	require.True(t, lines.Scan())
-	assert.Equal(t, ": watching breaker transitions", lines.Text())
+	assert.Equal(t, ": watching status changes", lines.Text())
 
 	r.fail("other", 8) // filtered out
 	r.fail("payments", 8)
@@ -266,13 +270,10 @@ func TestAPIWatchStreamsTransitions(t *testing.T) {
 	assert.Equal(t, "open", tr.To)
 	assert.Equal(t, breaker.ReasonConsecutiveFailures, tr.Reason)
 	assert.Equal(t, uint64(8), tr.Counts.Failures)
-	assert.Equal(t, 1, r.hub.subscribers())
 }
 
 func TestAPIWatchOutlivesTheWriteTimeout(t *testing.T) {
-	cfg := loopbackConfig()
-	cfg.WriteTimeout = 100 * time.Millisecond
-	r := start(t, cfg, componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil, func(c *statusextension.Config) { c.WriteTimeout = 100 * time.Millisecond })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch", nil)
@@ -292,9 +293,7 @@ func TestAPIWatchOutlivesTheWriteTimeout(t *testing.T) {
 }
 
 func TestAPIWatchSubscriberCap(t *testing.T) {
-	cfg := loopbackConfig()
-	cfg.Watch.MaxSubscribers = 1
-	r := start(t, cfg, componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil, func(c *statusextension.Config) { c.Watch.MaxSubscribers = 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch", nil)
@@ -308,7 +307,7 @@ func TestAPIWatchSubscriberCap(t *testing.T) {
 }
 
 func TestMetricsEndpoint(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	r.fail("payments", 8)
 	r.RecordOutcome(`we"ird`+"\n", breakerfeed.Outcome{}) // invalid: dropped and counted
 	r.RecordOutcome(`we"ird\`, breakerfeed.Outcome{})

@@ -7,12 +7,13 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 // callerSep joins a caller and a callee into the name of the caller's own breaker of the
 // callee. A caller name holding it is refused (counted as dropped); the API and the watch
 // stream show the two names apart.
-const callerSep = "→"
+const callerSep = statusfeed.CallerSep
 
 var (
 	_ breakerfeed.CallerFeeder      = (*breakerExtension)(nil)
@@ -72,11 +73,15 @@ func splitPair(key string) (caller, target string) {
 	return caller, target
 }
 
-// onCallerTransition publishes a per-caller transition with the caller and the callee apart.
-// It is not counted in vigil_breaker_transitions_total, whose series are per fleet-wide target.
+// onCallerTransition publishes a per-caller transition with the caller and the callee apart to
+// the status extension, whose watch stream shows it to that caller's watchers. It is not
+// counted in vigil_breaker_transitions_total, whose series are per fleet-wide target, and gRPC
+// health (fleet-wide only) does not see it.
 func (e *breakerExtension) onCallerTransition(tr breaker.Transition) {
 	tr.Caller, tr.Target = splitPair(tr.Target)
-	e.hub.publish(tr)
+	if ref := e.status.Load(); ref != nil {
+		ref.p.PublishTransition(publicTransition(tr))
+	}
 }
 
 // callerStatus is caller's own view of target (peek: no half-open slot taken).

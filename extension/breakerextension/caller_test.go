@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
@@ -24,7 +23,8 @@ func (r *running) failFrom(caller, target string, n int) {
 	}
 }
 
-// watch opens /v1/watch with query and returns a function reading the next event's data.
+// watch opens /v1/watch with query and returns a function reading the next transition event's
+// data (the status extension's stream also carries component and incident events).
 func watch(t *testing.T, r *running, query string) func() breaker.Transition {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -37,8 +37,12 @@ func watch(t *testing.T, r *running, query string) func() breaker.Transition {
 	lines := bufio.NewScanner(resp.Body)
 	require.True(t, lines.Scan())
 	return func() breaker.Transition {
+		var event string
 		for lines.Scan() {
-			if v, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			if v, ok := strings.CutPrefix(lines.Text(), "event: "); ok {
+				event = v
+			}
+			if v, ok := strings.CutPrefix(lines.Text(), "data: "); ok && event == "transition" {
 				var tr breaker.Transition
 				require.NoError(t, json.Unmarshal([]byte(v), &tr))
 				return tr
@@ -52,7 +56,7 @@ func watch(t *testing.T, r *running, query string) func() breaker.Transition {
 // One caller's broken path opens its own view of the callee, not the fleet's, and not another
 // caller's.
 func TestCallerViewBesideFleet(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	frontend := watch(t, r, "?caller=frontend")
 	fleet := watch(t, r, "")
 	r.failFrom("frontend", "checkout", 8)
@@ -97,7 +101,7 @@ func TestCallerViewBesideFleet(t *testing.T) {
 }
 
 func TestRecordCallerOutcomeDoesNotAllocate(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	o := breakerfeed.Outcome{Class: breakerfeed.Success, Latency: time.Millisecond}
 	r.RecordCallerOutcome("frontend", "checkout", o)
 	allocs := testing.AllocsPerRun(1000, func() { r.RecordCallerOutcome("frontend", "checkout", o) })
@@ -108,7 +112,7 @@ func TestRecordCallerOutcomeDoesNotAllocate(t *testing.T) {
 }
 
 func TestAPITrials(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	r.fail("checkout", 8)
 	r.failFrom("frontend", "checkout", 8)
 	post := func(target, body string) (int, map[string]any) {

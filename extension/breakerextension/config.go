@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configgrpc"
-	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 
@@ -14,10 +14,13 @@ import (
 	"github.com/vigil-collector/vigil/internal/validation"
 )
 
-// Config of the breaker extension. The HTTP API server's settings (endpoint, auth, tls, ...)
-// sit at the top level, as confighttp defines them.
+// Config of the breaker extension. Its HTTP API (/v1/breakers) is served by the status
+// extension named in StatusExtension, on that extension's address and behind its auth.
 type Config struct {
-	confighttp.ServerConfig `mapstructure:",squash"`
+	// StatusExtension names the status extension that serves the breaker's HTTP API and
+	// receives its transitions (for example "status"); empty: no HTTP API (the breakers still
+	// decide, and gRPC health still serves).
+	StatusExtension component.ID `mapstructure:"status_extension"`
 
 	// GRPC, when set, serves the gRPC health protocol (grpc.health.v1) on its own endpoint.
 	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
@@ -103,7 +106,8 @@ type HalfOpenConfig struct {
 	MaxStepDuration time.Duration `mapstructure:"max_step_duration"`
 }
 
-// WatchConfig bounds the watch streams (server-sent events and gRPC health Watch).
+// WatchConfig bounds the gRPC health Watch streams (the server-sent events of /v1/watch are the
+// status extension's).
 type WatchConfig struct {
 	// MaxSubscribers caps concurrent watch streams.
 	MaxSubscribers int `mapstructure:"max_subscribers"`
@@ -127,7 +131,6 @@ func unit(v float64) bool { return v >= 0 && v <= 1 }
 // sections validate themselves.
 func (c *Config) Validate() error {
 	var cs validation.List
-	cs.Check(c.NetAddr.Endpoint != "", "endpoint", "must be set")
 	cs.Check(c.MaxTargets > 0, "max_targets", "must be positive, got %d", c.MaxTargets)
 	cs.Check(c.MaxTargetLength > 0 && c.MaxTargetLength <= 4096, "max_target_length", "must be in 1..4096, got %d", c.MaxTargetLength)
 	cs.Check(c.ConsecutiveFailures >= 0, "consecutive_failures", "must not be negative, got %d", c.ConsecutiveFailures)

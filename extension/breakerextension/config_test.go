@@ -30,14 +30,11 @@ func TestLoadConfig(t *testing.T) {
 
 	def := load(component.NewID(metadata.Type))
 	assert.Equal(t, createDefaultConfig(), def)
-	assert.Equal(t, "localhost:13180", def.NetAddr.Endpoint)
+	assert.Equal(t, component.ID{}, def.StatusExtension, "no HTTP API unless a status extension is named")
 	assert.False(t, def.GRPC.HasValue(), "the gRPC health endpoint is off unless configured")
-	assert.False(t, def.Auth.HasValue())
 
 	c := load(component.NewIDWithName(metadata.Type, "custom"))
-	assert.Equal(t, "127.0.0.1:23180", c.NetAddr.Endpoint)
-	require.True(t, c.Auth.HasValue())
-	assert.Equal(t, "bearertokenauth", c.Auth.Get().Config.AuthenticatorID.String())
+	assert.Equal(t, component.MustNewID("status"), c.StatusExtension)
 	require.True(t, c.GRPC.HasValue())
 	assert.Equal(t, "127.0.0.1:23181", c.GRPC.Get().NetAddr.Endpoint)
 	s := c.settings()
@@ -67,7 +64,6 @@ func TestValidateNamesTheField(t *testing.T) {
 		field  string
 		mutate func(*Config)
 	}{
-		{"endpoint", func(c *Config) { c.NetAddr.Endpoint = "" }},
 		{"max_targets", func(c *Config) { c.MaxTargets = 0 }},
 		{"max_target_length", func(c *Config) { c.MaxTargetLength = 5000 }},
 		{"consecutive_failures", func(c *Config) { c.ConsecutiveFailures = -1 }},

@@ -2,50 +2,55 @@ package breakerextension // import "github.com/vigil-collector/vigil/extension/b
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
-// breakerExtension holds the breakers and serves them. The registry exists from creation, so
-// a component that finds the extension through host.GetExtensions() may feed it at any time.
+// breakerExtension holds the breakers. Its HTTP API is mounted on the status extension's server;
+// it serves gRPC health itself. The registry exists from creation, so a component that finds the
+// extension through host.GetExtensions() may feed it at any time.
 type breakerExtension struct {
 	cfg       *Config
 	telemetry component.TelemetrySettings
 	registry  *breaker.Registry
 	callers   *breaker.Registry // each caller's own view of a callee, keyed caller→callee
-	hub       *hub
+	hub       *hub              // gRPC health Watch streams
 	metrics   *metrics
 	promReg   *prometheus.Registry
+	status    atomic.Pointer[statusRef]  // where transitions are published, once started
 	tb        *metadata.TelemetryBuilder // the collector's own telemetry, from Start to Shutdown
 
-	httpServer *http.Server
 	grpcServer *grpc.Server
-	httpAddr   string // where the API listens, once started
 	grpcAddr   string
-	deps       depsPointer // the service graph, from the healthscore processor
 	wg         sync.WaitGroup
 	stopOnce   sync.Once
 }
 
+type statusRef struct{ p statusfeed.Publisher }
+
 var (
-	_ extension.Extension     = (*breakerExtension)(nil)
-	_ breakerfeed.Feeder      = (*breakerExtension)(nil)
-	_ breakerfeed.TimedFeeder = (*breakerExtension)(nil)
-	_ breakerfeed.ModeFeeder  = (*breakerExtension)(nil)
+	_ extension.Extension             = (*breakerExtension)(nil)
+	_ breakerfeed.Feeder              = (*breakerExtension)(nil)
+	_ breakerfeed.TimedFeeder         = (*breakerExtension)(nil)
+	_ breakerfeed.ModeFeeder          = (*breakerExtension)(nil)
+	_ extensioncapabilities.Dependent = (*breakerExtension)(nil)
 )
 
 func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock breaker.Clock) *breakerExtension {
@@ -68,6 +73,9 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 func (e *breakerExtension) onTransition(tr breaker.Transition) {
 	e.metrics.countTransition(tr)
 	e.hub.publish(tr)
+	if ref := e.status.Load(); ref != nil {
+		ref.p.PublishTransition(publicTransition(tr))
+	}
 	if tr.To == breakerfeed.Open.String() || tr.Reason == breaker.ReasonOverride {
 		e.telemetry.Logger.Info("breaker transition",
 			zap.String("target", tr.Target), zap.String("from", tr.From), zap.String("to", tr.To),
@@ -76,8 +84,39 @@ func (e *breakerExtension) onTransition(tr breaker.Transition) {
 	}
 }
 
-// Start serves the HTTP API and, when configured, the gRPC health service.
+// publicTransition is a transition as the status extension publishes it.
+func publicTransition(tr breaker.Transition) statusfeed.Transition {
+	counts, _ := json.Marshal(tr.Counts)
+	return statusfeed.Transition{Target: tr.Target, Caller: tr.Caller, From: tr.From, To: tr.To, At: tr.At, Mode: tr.Mode,
+		Reason: tr.Reason, Class: tr.Class, Counts: counts, RetryAt: tr.Retry}
+}
+
+// Dependencies implements extensioncapabilities.Dependent: the status extension starts first,
+// so the breaker's API is mounted on a server that exists.
+func (e *breakerExtension) Dependencies() []component.ID {
+	if e.cfg.StatusExtension == (component.ID{}) {
+		return nil
+	}
+	return []component.ID{e.cfg.StatusExtension}
+}
+
+// Start mounts the HTTP API on the status extension and, when configured, serves the gRPC
+// health service.
 func (e *breakerExtension) Start(ctx context.Context, host component.Host) error {
+	pub, err := statusfeed.Find(host, e.cfg.StatusExtension)
+	if err != nil {
+		return err
+	}
+	if pub != nil {
+		router, ok := pub.(statusfeed.Router)
+		if !ok {
+			return fmt.Errorf("extension %q does not serve HTTP (it does not implement statusfeed.Router)", e.cfg.StatusExtension)
+		}
+		if err := e.mount(router); err != nil {
+			return err
+		}
+		e.status.Store(&statusRef{p: pub})
+	}
 	tb, err := metadata.NewTelemetryBuilder(e.telemetry)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
@@ -86,21 +125,6 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	e.tb = tb
-	e.httpServer, err = e.cfg.ToServer(ctx, host.GetExtensions(), e.telemetry, e.routes())
-	if err != nil {
-		return fmt.Errorf("http server: %w", err)
-	}
-	e.httpServer.Handler = authAnswers(e.httpServer.Handler)
-	ln, err := e.cfg.ToListener(ctx)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", e.cfg.NetAddr.Endpoint, err)
-	}
-	e.httpAddr = ln.Addr().String()
-	e.wg.Go(func() {
-		if err := e.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
-		}
-	})
 	if e.cfg.GRPC.HasValue() {
 		gcfg := e.cfg.GRPC.Get()
 		e.grpcServer, err = gcfg.ToServer(ctx, host.GetExtensions(), e.telemetry)
@@ -122,7 +146,7 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-// Shutdown ends the watch streams, then stops the servers and waits for them.
+// Shutdown ends the watch streams, then stops the gRPC server and waits for it.
 func (e *breakerExtension) Shutdown(ctx context.Context) error {
 	var err error
 	e.stopOnce.Do(func() {
@@ -131,11 +155,7 @@ func (e *breakerExtension) Shutdown(ctx context.Context) error {
 			// Past the deadline, the streams still open are cut.
 			await(ctx, e.grpcServer.GracefulStop, e.grpcServer.Stop)
 		}
-		if e.httpServer != nil {
-			if serr := e.httpServer.Shutdown(ctx); serr != nil {
-				err = errors.Join(err, serr, e.httpServer.Close())
-			}
-		}
+		e.status.Store(nil)
 		err = errors.Join(err, await(ctx, e.wg.Wait, nil))
 		if e.tb != nil {
 			err = errors.Join(err, e.tb.Shutdown())

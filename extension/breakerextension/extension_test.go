@@ -19,7 +19,6 @@ import (
 // loopbackConfig is the default config on free loopback ports.
 func loopbackConfig() *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	cfg.GRPC.GetOrInsertDefault().NetAddr.Endpoint = "127.0.0.1:0"
 	return cfg
 }
@@ -46,11 +45,11 @@ func TestLifecycle(t *testing.T) {
 		require.NoError(t, first.Start(context.Background(), componenttest.NewNopHost()))
 		defer func() { require.NoError(t, first.Shutdown(context.Background())) }()
 		cfg := loopbackConfig()
-		cfg.NetAddr.Endpoint = first.httpAddr
+		cfg.GRPC.Get().NetAddr.Endpoint = first.grpcAddr
 		second := newExtension(cfg, componenttest.NewNopTelemetrySettings(), breaker.SystemClock{})
 		err := second.Start(context.Background(), componenttest.NewNopHost())
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), first.httpAddr)
+		assert.Contains(t, err.Error(), first.grpcAddr)
 		require.NoError(t, second.Shutdown(context.Background()))
 	})
 }

@@ -5,7 +5,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configgrpc"
-	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension"
 
@@ -13,10 +12,9 @@ import (
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
 )
 
-// Defaults of the API servers and the watch streams; the breaker's own defaults are
+// Defaults of the gRPC health server and its watch streams; the breaker's own defaults are
 // breaker.DefaultSettings.
 const (
-	defaultEndpoint       = "localhost:13180"
 	defaultGRPCEndpoint   = "localhost:13181"
 	defaultMaxSubscribers = 64
 	defaultWatchBuffer    = 256
@@ -31,12 +29,9 @@ func NewFactory() extension.Factory {
 
 func createDefaultConfig() component.Config {
 	d := breaker.DefaultSettings()
-	http := confighttp.NewDefaultServerConfig()
-	http.NetAddr.Endpoint = defaultEndpoint
 	grpc := configgrpc.NewDefaultServerConfig()
 	grpc.NetAddr.Endpoint = defaultGRPCEndpoint
 	return &Config{
-		ServerConfig:        http,
 		GRPC:                configoptional.Default(grpc),
 		MaxTargets:          d.MaxTargets,
 		MaxTargetLength:     d.MaxTargetLength,

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -26,7 +25,7 @@ func healthClient(t *testing.T, r *running) healthpb.HealthClient {
 }
 
 func TestGRPCHealthCheck(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	c := healthClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -55,7 +54,7 @@ func TestGRPCHealthCheck(t *testing.T) {
 }
 
 func TestGRPCHealthWatch(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	c := healthClient(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -62,7 +62,7 @@ func newMetrics() *metrics {
 		evictedDesc: prometheus.NewDesc("vigil_breaker_evicted_targets_total",
 			"Targets evicted, least recently seen first, to stay within max_targets.", nil, nil),
 		watchersDesc: prometheus.NewDesc("vigil_breaker_watch_streams",
-			"Open watch streams (server-sent events and gRPC health Watch).", nil, nil),
+			"Open gRPC health Watch streams.", nil, nil),
 		watchDroppedDesc: prometheus.NewDesc("vigil_breaker_watch_dropped_total",
 			"Transitions a slow watch stream missed because its buffer was full.", nil, nil),
 	}

@@ -16,10 +16,12 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/vigil-collector/vigil/extension/statusextension"
 )
 
 func TestOverrideBodyIsStrict(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	url := r.base + "/v1/breakers/payments/override"
 	for _, tc := range []struct{ body, want string }{
 		{`{"MODE":"forced_open"}`, `unknown field \"MODE\"`},
@@ -42,7 +44,7 @@ func TestOverrideBodyIsStrict(t *testing.T) {
 }
 
 func TestOverrideRefusesDeceptiveNames(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	for _, name := range []string{"%2E%2E", "%2E", "%20", "%20%20", "pay%E2%80%AEments", "%E2%80%8F"} {
 		code, body := do(t, http.MethodPut, r.base+"/v1/breakers/"+name+"/override", `{"mode":"forced_open"}`, nil)
 		assert.Equal(t, http.StatusBadRequest, code, name)
@@ -59,10 +61,9 @@ func TestUnauthorizedAnswersJSONWithAChallenge(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, auth.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, auth.Shutdown(context.Background())) }()
-	host := authHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{authID: auth}}
-	cfg := loopbackConfig()
-	cfg.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
-	r := start(t, cfg, host)
+	r := start(t, loopbackConfig(), map[component.ID]component.Component{authID: auth}, func(c *statusextension.Config) {
+		c.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
+	})
 
 	for _, h := range []string{"", "Bearer wrong", "Basic czNjcmV0"} {
 		req, _ := http.NewRequest(http.MethodGet, r.base+"/v1/breakers", nil)
@@ -85,7 +86,7 @@ func TestUnauthorizedAnswersJSONWithAChallenge(t *testing.T) {
 }
 
 func TestTrialBodyIsStrict(t *testing.T) {
-	r := start(t, loopbackConfig(), componenttest.NewNopHost())
+	r := start(t, loopbackConfig(), nil)
 	url := r.base + "/v1/breakers/payments/trials"
 	for _, tc := range []struct{ body, want string }{
 		{`{"OK":true}`, `unknown field "OK"`},

@@ -20,6 +20,9 @@ type Config struct {
 	Interval time.Duration `mapstructure:"interval"`
 	// Breaker names the breaker extension to feed (for example "breaker"); empty: no feeding.
 	Breaker component.ID `mapstructure:"breaker"`
+	// StatusExtension names the status extension each scoring pass is published to (for
+	// example "status"); empty: none.
+	StatusExtension component.ID `mapstructure:"status_extension"`
 
 	// MaxComponents caps the components tracked; the least recently seen are evicted past it.
 	MaxComponents int `mapstructure:"max_components"`
@@ -42,6 +45,7 @@ type Config struct {
 	Latency      LatencyConfig      `mapstructure:"latency"`
 	Saturation   SaturationConfig   `mapstructure:"saturation"`
 	Dependencies DependenciesConfig `mapstructure:"dependencies"`
+	Events       EventsConfig       `mapstructure:"events"`
 
 	// Metrics selects the metrics emitted (metrics_config.go): per-service series beyond
 	// health.score and breaker.state are opt-in.
@@ -58,6 +62,7 @@ type WeightsConfig struct {
 	Saturation   float64 `mapstructure:"saturation"`
 	Probe        float64 `mapstructure:"probe"`
 	Dependencies float64 `mapstructure:"dependencies"`
+	Events       float64 `mapstructure:"events"`
 }
 
 // StatusConfig are the score cut-offs of the statuses: healthy from Healthy up, degraded from
@@ -99,6 +104,16 @@ type SaturationConfig struct {
 	Floor float64 `mapstructure:"floor"`
 }
 
+// EventsConfig shapes the events signal: a service's ERROR and FATAL log records (severity
+// number 17 and up, from the logs pipeline) against its own learned rate.
+type EventsConfig struct {
+	// MinRate is the least rate of such records per second a service is allowed, whatever it
+	// learned (0.1: one every ten seconds).
+	MinRate float64 `mapstructure:"min_rate"`
+	// WarmUp is how much history the learned rate needs before a burst stops teaching it.
+	WarmUp time.Duration `mapstructure:"warm_up"`
+}
+
 // DependenciesConfig shapes the dependencies signal.
 type DependenciesConfig struct {
 	// Damping is how much of the callees' ill health passes to the caller's dependencies signal:
@@ -114,6 +129,7 @@ var (
 	_ confmap.Validator = (*LatencyConfig)(nil)
 	_ confmap.Validator = (*SaturationConfig)(nil)
 	_ confmap.Validator = (*DependenciesConfig)(nil)
+	_ confmap.Validator = (*EventsConfig)(nil)
 )
 
 // Bounds of the settings.
@@ -173,7 +189,7 @@ func (w *WeightsConfig) Validate() error {
 		v    float64
 	}{
 		{"errors", w.Errors}, {"latency", w.Latency}, {"saturation", w.Saturation},
-		{"probe", w.Probe}, {"dependencies", w.Dependencies},
+		{"probe", w.Probe}, {"dependencies", w.Dependencies}, {"events", w.Events},
 	} {
 		if !finite(f.v) || f.v < 0 {
 			errs.Add(f.name, "must be a number >= 0, got %v", f.v)
@@ -257,6 +273,18 @@ func (d *DependenciesConfig) Validate() error {
 	var errs validation.List
 	if !(d.Damping >= 0 && d.Damping <= 1) {
 		errs.Add("damping", "must be between 0 and 1, got %v", d.Damping)
+	}
+	return errs.Err()
+}
+
+// Validate checks the events signal's settings.
+func (c *EventsConfig) Validate() error {
+	var errs validation.List
+	if !finite(c.MinRate) || c.MinRate <= 0 {
+		errs.Add("min_rate", "must be a number above 0, got %v", c.MinRate)
+	}
+	if c.WarmUp < 0 {
+		errs.Add("warm_up", "must be >= 0, got %s", c.WarmUp)
 	}
 	return errs.Err()
 }

@@ -47,7 +47,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 128, s.MaxNameLength)
 	assert.Equal(t, time.Minute, s.StaleAfter)
 	assert.Equal(t, 10*time.Minute, s.ExpireAfter)
-	assert.Equal(t, score.Weights{0.5, 0.3, 0, 0.2, 0}, s.Weights)
+	assert.Equal(t, score.Weights{score.Errors: 0.5, score.Latency: 0.3, score.Probe: 0.2, score.Events: 0.1}, s.Weights)
 	assert.Equal(t, 0.95, s.Healthy)
 	assert.Equal(t, 0.6, s.Degraded)
 	assert.Equal(t, 0.99, s.SLOTarget)
@@ -92,6 +92,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"weights: saturation", func(c *Config) { c.Weights.Saturation = math.Inf(1) }},
 		{"weights: probe", func(c *Config) { c.Weights.Probe = -1 }},
 		{"weights: dependencies", func(c *Config) { c.Weights.Dependencies = -1 }},
+		{"weights: events", func(c *Config) { c.Weights.Events = -1 }},
 		{"weights", func(c *Config) { c.Weights = WeightsConfig{} }},
 		{"status: degraded", func(c *Config) { c.Status.Degraded = 0 }},
 		{"status: healthy", func(c *Config) { c.Status.Healthy = 0.4 }},
@@ -117,6 +118,23 @@ func TestValidateNamesTheField(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, strings.HasPrefix(err.Error(), tt.field+": "), "%q should start with %q", err.Error(), tt.field)
 		})
+	}
+}
+
+func TestValidateEventsNamesTheField(t *testing.T) {
+	for _, tt := range []struct {
+		field  string
+		mutate func(*Config)
+	}{
+		{"events: min_rate", func(c *Config) { c.Events.MinRate = 0 }},
+		{"events: min_rate", func(c *Config) { c.Events.MinRate = math.NaN() }},
+		{"events: warm_up", func(c *Config) { c.Events.WarmUp = -time.Second }},
+	} {
+		c := createDefaultConfig().(*Config)
+		tt.mutate(c)
+		err := confmap.Validate(c)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tt.field+":")
 	}
 }
 

@@ -49,6 +49,10 @@ const (
 	defaultSaturationFloor     = 0.1
 
 	defaultDamping = 0.5
+
+	defaultWeightEvents  = 0.15
+	defaultEventsMinRate = 0.1
+	defaultEventsWarmUp  = 10 * time.Minute
 )
 
 // NewFactory returns the healthscore processor's factory.
@@ -66,6 +70,7 @@ func (f *factory) processorFactory() processor.Factory {
 		createDefaultConfig,
 		processor.WithTraces(f.createTraces, metadata.TracesStability),
 		processor.WithMetrics(f.createMetrics, metadata.MetricsStability),
+		processor.WithLogs(f.createLogs, metadata.LogsStability),
 	)
 }
 
@@ -84,6 +89,7 @@ func createDefaultConfig() component.Config {
 			Saturation:   defaultWeightSaturation,
 			Probe:        defaultWeightProbe,
 			Dependencies: defaultWeightDependencies,
+			Events:       defaultWeightEvents,
 		},
 		Status: StatusConfig{Healthy: defaultHealthy, Degraded: defaultDegraded},
 		Errors: ErrorsConfig{SLOTarget: defaultSLOTarget, PriorCalls: defaultPriorCalls},
@@ -94,6 +100,7 @@ func createDefaultConfig() component.Config {
 		},
 		Saturation:   SaturationConfig{Threshold: defaultSaturationThreshold, Floor: defaultSaturationFloor},
 		Dependencies: DependenciesConfig{Damping: defaultDamping},
+		Events:       EventsConfig{MinRate: defaultEventsMinRate, WarmUp: defaultEventsWarmUp},
 		Metrics:      defaultMetricsConfig(),
 	}
 }
@@ -135,6 +142,19 @@ func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg 
 		return nil, err
 	}
 	return processorhelper.NewTraces(ctx, set, cfg, next, hs.processTraces,
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		processorhelper.WithStart(hs.start),
+		processorhelper.WithShutdown(hs.shutdown))
+}
+
+// createLogs places the processor in a logs pipeline: it counts each service's ERROR and FATAL
+// records (the events signal) and passes the logs on unchanged.
+func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	hs, err := f.instance(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, next, hs.processLogs,
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		processorhelper.WithStart(hs.start),
 		processorhelper.WithShutdown(hs.shutdown))

@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
@@ -24,12 +23,15 @@ func TestFactory(t *testing.T) {
 	assert.Equal(t, "healthscore", f.Type().String())
 	assert.Equal(t, component.StabilityLevelDevelopment, f.TracesStability())
 	assert.Equal(t, component.StabilityLevelDevelopment, f.MetricsStability())
+	assert.Equal(t, component.StabilityLevelDevelopment, f.LogsStability())
 	cfg := f.CreateDefaultConfig()
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	require.NoError(t, confmap.Validate(cfg), "the defaults are valid")
 
-	_, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-	assert.ErrorIs(t, err, pipeline.ErrSignalNotSupported, "logs are not scored")
+	lp, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err, "logs are read for the events signal")
+	assert.False(t, lp.Capabilities().MutatesData, "logs are only read")
+	require.NoError(t, lp.Shutdown(context.Background()))
 }
 
 func TestFactoryLifecycle(t *testing.T) {

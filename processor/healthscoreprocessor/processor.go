@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
@@ -18,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
@@ -45,6 +47,8 @@ type healthScore struct {
 	outputs []*metricsHalf
 
 	pending atomic.Pointer[pmetric.Metrics] // the last pass's metrics, not yet sent
+
+	status statusfeed.Publisher // set at start before the loop runs, read by the loop only
 }
 
 func newHealthScore(set processor.Settings, cfg *Config, release func()) (*healthScore, error) {
@@ -78,6 +82,7 @@ func (c *Config) engineSettings() health.Settings {
 			score.Saturation:   c.Weights.Saturation,
 			score.Probe:        c.Weights.Probe,
 			score.Dependencies: c.Weights.Dependencies,
+			score.Events:       c.Weights.Events,
 		},
 		Healthy:             c.Status.Healthy,
 		Degraded:            c.Status.Degraded,
@@ -91,6 +96,8 @@ func (c *Config) engineSettings() health.Settings {
 		SaturationThreshold: c.Saturation.Threshold,
 		SaturationFloor:     c.Saturation.Floor,
 		Damping:             c.Dependencies.Damping,
+		EventsMinRate:       c.Events.MinRate,
+		EventsWarmUp:        c.Events.WarmUp,
 	}
 }
 
@@ -105,6 +112,9 @@ func (hs *healthScore) start(_ context.Context, host component.Host) error {
 			return err
 		}
 		hs.engine.SetFeeder(feeder)
+		if hs.status, err = statusfeed.Find(host, hs.cfg.StatusExtension); err != nil {
+			return fmt.Errorf("healthscore: %w", err)
+		}
 		if err := hs.tel.RegisterCallback(hs.observe); err != nil {
 			return fmt.Errorf("telemetry: %w", err)
 		}
@@ -179,6 +189,9 @@ func (hs *healthScore) scoreOnce(now time.Time) bool {
 	began := time.Now()
 	snap := hs.engine.Score(now)
 	hs.tel.ScoringDuration.Record(context.Background(), time.Since(began).Seconds())
+	if hs.status != nil {
+		hs.status.PublishScores(statusPass(snap))
+	}
 	if !hs.hasOutputs() {
 		return false // only in a traces pipeline: scores feed nothing
 	}
@@ -238,6 +251,12 @@ func (hs *healthScore) observe(_ context.Context, o metric.Observer) error {
 func (hs *healthScore) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	hs.engine.ObserveTraces(td, hs.now())
 	return td, nil
+}
+
+// processLogs counts the log records and passes them on unchanged.
+func (hs *healthScore) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+	hs.engine.ObserveLogs(ld, hs.now())
+	return ld, nil
 }
 
 // metricsHalf is the processor's place in one metrics pipeline.

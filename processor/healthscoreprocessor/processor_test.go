@@ -36,12 +36,12 @@ type notABreaker struct {
 	component.ShutdownFunc
 }
 
-// startBreaker creates and starts the real breaker extension, its API on a free loopback port.
+// startBreaker creates and starts the real breaker extension (without an HTTP API: no status
+// extension named).
 func startBreaker(t *testing.T) component.Component {
 	t.Helper()
 	f := breakerextension.NewFactory()
 	cfg := f.CreateDefaultConfig().(*breakerextension.Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))

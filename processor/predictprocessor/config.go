@@ -3,6 +3,7 @@ package predictprocessor
 import (
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/collector/component"
 	"regexp"
 	"time"
 
@@ -23,6 +24,9 @@ type Config struct {
 	WarmUpPoints int `mapstructure:"warm_up_points"`
 	// Model holds the time constants of the damped-trend model.
 	Model ModelConfig `mapstructure:"model"`
+	// StatusExtension names the status extension the predictions of series tied to a service
+	// (resource service.name) are published to (for example "status"); empty: none.
+	StatusExtension component.ID `mapstructure:"status_extension"`
 }
 
 // ModelConfig holds the damped-trend model's time constants.

@@ -2,10 +2,12 @@ package predictprocessor
 
 import (
 	"math"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
 
@@ -36,6 +38,11 @@ type emitter struct {
 	started bool
 	values  map[string]pmetric.NumberDataPointSlice // by unit
 	gauges  map[string]pmetric.NumberDataPointSlice // by metric name
+
+	// service is the resource's service.name; when set, each prediction is also appended to
+	// preds for the status extension.
+	service string
+	preds   *[]statusfeed.Prediction
 }
 
 func (e *emitter) scope() pmetric.ScopeMetrics {
@@ -90,6 +97,14 @@ func point(g pmetric.NumberDataPointSlice, ref pointRef, v float64) pcommon.Map 
 }
 
 func (e *emitter) emit(r *rule, ref pointRef, pred *prediction) {
+	if e.preds != nil {
+		sp := statusfeed.Prediction{Service: e.service, Source: ref.metric, At: ref.ts.AsTime(),
+			Risk: max(pred.risk, pred.burnRisk), Anomaly: pred.anomaly, HasThreshold: r.hasThreshold, Threshold: r.threshold}
+		if r.hasThreshold && pred.hasTTT {
+			sp.HasTimeToThreshold, sp.TimeToThreshold = true, time.Duration(pred.ttt*float64(time.Second))
+		}
+		*e.preds = append(*e.preds, sp)
+	}
 	if len(pred.values) > 0 {
 		g := e.valueGauge(ref.unit)
 		for i, v := range pred.values {

@@ -2,6 +2,7 @@ package predictprocessor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
@@ -26,7 +28,8 @@ type predictProcessor struct {
 	tel      *metadata.TelemetryBuilder
 	trendCfg forecast.TrendConfig
 	detCfg   forecast.DetectorConfig
-	warmUp   int64 // ns
+	warmUp   int64                // ns
+	status   statusfeed.Publisher // where predictions of services go (nil: nowhere); set at start
 }
 
 func newPredictProcessor(set processor.Settings, cfg *Config) (*predictProcessor, error) {
@@ -50,7 +53,12 @@ func newPredictProcessor(set processor.Settings, cfg *Config) (*predictProcessor
 	return p, nil
 }
 
-func (p *predictProcessor) start(context.Context, component.Host) error {
+func (p *predictProcessor) start(_ context.Context, host component.Host) error {
+	pub, err := statusfeed.Find(host, p.cfg.StatusExtension)
+	if err != nil {
+		return fmt.Errorf("predict: %w", err)
+	}
+	p.status = pub
 	p.logger.Info("predict processor watching", zap.Int("rules", len(p.cfg.Watch)), zap.Int("max_series", p.cfg.MaxSeries))
 	for _, w := range thresholdWarnings(p.cfg.Watch) {
 		p.logger.Warn("predict: " + w)
@@ -81,9 +89,13 @@ func (b *batchStats) skip(r skipReason) {
 
 func (p *predictProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	var stats batchStats
+	var preds []statusfeed.Prediction
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
-		p.processResource(rms.At(i), &stats)
+		p.processResource(rms.At(i), &stats, &preds)
+	}
+	if p.status != nil && len(preds) > 0 {
+		p.status.PublishPredictions(preds)
 	}
 	if stats.points > 0 {
 		p.tel.PredictPoints.Add(ctx, stats.points)
@@ -105,8 +117,13 @@ type pointRef struct {
 	ts     pcommon.Timestamp
 }
 
-func (p *predictProcessor) processResource(rm pmetric.ResourceMetrics, stats *batchStats) {
+func (p *predictProcessor) processResource(rm pmetric.ResourceMetrics, stats *batchStats, preds *[]statusfeed.Prediction) {
 	out := emitter{rm: rm}
+	if p.status != nil {
+		if svc, ok := rm.Resource().Attributes().Get("service.name"); ok && svc.Str() != "" {
+			out.service, out.preds = svc.Str(), preds
+		}
+	}
 	var resHash [2]uint64
 	hashed := false
 	sms := rm.ScopeMetrics()

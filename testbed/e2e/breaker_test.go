@@ -34,10 +34,12 @@ extensions:
       status: {enabled: true, path: /health/status}
   bearertokenauth:
     token: ` + breakerToken + `
-  breaker:
+  status:
     endpoint: 127.0.0.1:{{.Breaker}}
     auth:
       authenticator: bearertokenauth
+  breaker:
+    status_extension: status
     grpc:
       endpoint: 127.0.0.1:{{.BreakerGRPC}}
 receivers:
@@ -47,7 +49,7 @@ receivers:
 exporters:
   debug:
 service:
-  extensions: [healthcheckv2, bearertokenauth, breaker]
+  extensions: [healthcheckv2, bearertokenauth, status, breaker]
   telemetry:
     metrics:
       readers:

@@ -35,8 +35,10 @@ extensions:
     http:
       endpoint: 127.0.0.1:{{.Health}}
       status: {enabled: true, path: /health/status}
-  breaker:
+  status:
     endpoint: 127.0.0.1:{{.Breaker}}
+  breaker:
+    status_extension: status
 receivers:
   otlp:
     protocols:
@@ -53,6 +55,7 @@ processors:
   healthscore:
     interval: 1s
     breaker: breaker
+    status_extension: status
     stale_after: 10s
     expire_after: 1m
     metrics:
@@ -71,7 +74,7 @@ exporters:
     resource_constant_labels:
       included: ["service.name"]
 service:
-  extensions: [healthcheckv2, breaker]
+  extensions: [healthcheckv2, status, breaker]
   telemetry:
     metrics:
       readers:
@@ -265,7 +268,7 @@ func TestHealthScoresAndBreakers(t *testing.T) {
 	code, body, raw = api.do(http.MethodGet, "/v1/breakers/catalog?peek=true", "", "")
 	require.Equal(t, http.StatusOK, code, raw)
 	assert.Equal(t, "closed", body["state"], raw)
-	// The service graph healthscore learnt is served by the breaker: who calls checkout.
+	// The service graph healthscore learnt is served by the status extension: who calls checkout.
 	code, body, raw = api.do(http.MethodGet, "/v1/dependencies?service=checkout", "", "")
 	require.Equal(t, http.StatusOK, code, raw)
 	edges, _ := body["edges"].([]any)

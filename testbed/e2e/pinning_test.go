@@ -28,9 +28,11 @@ extensions:
       status: {enabled: true, path: /health/status}
   bearertokenauth:
     token: ` + breakerToken + `
-  breaker:
+  status:
     endpoint: 127.0.0.1:{{.Breaker}}
     auth: {authenticator: bearertokenauth}
+  breaker:
+    status_extension: status
     max_targets: 50
     consecutive_failures: 5
     open: {initial: 10m, max: 10m}
@@ -46,7 +48,7 @@ processors:
 exporters:
   debug:
 service:
-  extensions: [healthcheckv2, bearertokenauth, breaker]
+  extensions: [healthcheckv2, bearertokenauth, status, breaker]
   telemetry:
     metrics:
       readers:

@@ -57,15 +57,17 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startVigil runs the built collector with the breaker extension on a free port and returns
-// the API's base URL.
+// startVigil runs the built collector with the breaker extension, its API served by the status
+// extension on a free port (as in the default config), and returns the API's base URL.
 func startVigil(t *testing.T) string {
 	t.Helper()
 	api, otlp := freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`
 extensions:
-  breaker:
+  status:
     endpoint: 127.0.0.1:%d
+  breaker:
+    status_extension: status
 receivers:
   otlp:
     protocols:
@@ -77,7 +79,7 @@ processors:
 exporters:
   debug:
 service:
-  extensions: [breaker]
+  extensions: [status, breaker]
   telemetry:
     metrics:
       level: none
@@ -194,8 +196,8 @@ func TestVerdictsDroppedWhenVigilGone(t *testing.T) {
 		}
 		switch {
 		case r.URL.Path == "/v1/watch":
-			if r.URL.Query().Get("caller") != "frontend" {
-				t.Errorf("watch without caller: %s", r.URL)
+			if q := r.URL.Query(); q.Get("caller") != "frontend" || q.Get("events") != "transition" {
+				t.Errorf("watch without caller or events=transition: %s", r.URL)
 			}
 			w.Header().Set("Content-Type", "text/event-stream")
 			w.WriteHeader(http.StatusOK)
@@ -227,6 +229,9 @@ func TestVerdictsDroppedWhenVigilGone(t *testing.T) {
 	at := time.Now().UTC().Format(time.RFC3339Nano)
 	stream <- "id: 1\nevent: transition\ndata: {\"target\":\"svc\",\"from\":\"closed\",\"to\":\"forced_open\",\"at\":\"" + at + "\",\"mode\":\"forced_open\",\"reason\":\"override\",\"counts\":{}}\n\n"
 	stream <- "event: transition\ndata: {not json\n\n"
+	// The status extension's other events are skipped, not counted as bad.
+	stream <- "id: 2\nevent: component\ndata: {\"service\":\"svc\",\"status\":\"unhealthy\",\"previous_status\":\"healthy\",\"score\":0.2,\"at\":\"" + at + "\"}\n\n"
+	stream <- "id: 3\nevent: incident\ndata: {\"id\":\"1\",\"service\":\"svc\",\"state\":\"opened\",\"event\":{}}\n\n"
 	eventually(t, "refused on forced_open", func() bool { _, ok := c.Allow("svc"); return !ok })
 	mu.Lock()
 	up = false

@@ -183,7 +183,9 @@ func (c *Client) stream(ctx context.Context) bool {
 	// Until the headers arrive the request timeout applies, then the idle timeout.
 	idle := time.AfterFunc(c.cfg.RequestTimeout, cancel)
 	defer idle.Stop()
-	q := url.Values{}
+	// Only transitions: the stream also carries the status extension's component and incident
+	// events, which the client does not read.
+	q := url.Values{"events": {"transition"}}
 	if c.cfg.Caller != "" {
 		q.Set("caller", c.cfg.Caller)
 	}

@@ -116,25 +116,6 @@ type TimedFeeder interface {
 	RecordOutcomeAt(target string, outcome Outcome, now time.Time)
 }
 
-// Edge is one caller → callee dependency over a scoring interval, as the healthscore processor
-// measures it from CLIENT and SERVER spans.
-type Edge struct {
-	Caller, Callee string
-	// CallsPerSecond is the edge's call rate over the interval.
-	CallsPerSecond float64
-	// ErrorRatio is the share of the edge's calls that failed (0 when there were none).
-	ErrorRatio float64
-	// LatencyP95 is the 95th percentile latency of the edge's calls; 0 when unknown.
-	LatencyP95 time.Duration
-}
-
-// DependencyFeeder is implemented by a Feeder that also keeps the service graph. The
-// healthscore processor hands it the whole graph after each scoring pass, replacing the last
-// one; a caller type-asserts for it, so a Feeder without it still works.
-type DependencyFeeder interface {
-	SetDependencies(at time.Time, edges []Edge)
-}
-
 // CallerFeeder is implemented by a Feeder that also keeps each caller's own view of a callee
 // (caller → callee breakers), beside the fleet-wide one RecordOutcome feeds. The healthscore
 // processor hands it every CLIENT and PRODUCER span's outcome with the caller's service name;

@@ -4,34 +4,26 @@
 //
 //	go run ./testbed/cmd/breakerlatency -rate 1000 -duration 10s
 //
-// Requests are sent on a fixed schedule (open loop). Latency is measured from the moment each
-// request is sent; the client's lag behind its schedule is reported beside it, so a stalled
-// server (which makes requests queue) shows up there rather than being hidden.
+// Requests are sent on a fixed schedule (open loop, testbed/loadgen).
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/vigil-collector/vigil/testbed/internal/loopback"
+	"github.com/vigil-collector/vigil/testbed/loadgen"
 )
 
 const vigilConfig = `
 extensions:
-  breaker:
+  status:
     endpoint: 127.0.0.1:%d
+  breaker:
+    status_extension: status
 receivers:
   otlp:
     protocols:
@@ -39,7 +31,7 @@ receivers:
 exporters:
   debug:
 service:
-  extensions: [breaker]
+  extensions: [status, breaker]
   telemetry:
     metrics:
       level: none
@@ -56,7 +48,7 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating rounds of (trivial, breaker)")
 	flag.Parse()
 	if *serve != "" {
-		serveTrivial(*serve)
+		fmt.Fprintln(os.Stderr, loadgen.ServeTrivial(*serve))
 		return
 	}
 	if err := run(*binary, *rate, *duration, *workers, *rounds); err != nil {
@@ -65,69 +57,19 @@ func main() {
 	}
 }
 
-// serveTrivial is the baseline: the least a Go HTTP server can do for a small JSON answer.
-func serveTrivial(addr string) {
-	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"target":"checkout","state":"closed","allow":true}`+"\n")
-	})
-	fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil))
-}
-
-func waitReady(url string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready", url)
-}
-
 func run(binary string, rate int, duration time.Duration, workers, rounds int) error {
-	ports := make([]int, 3)
-	for i := range ports {
-		p, err := loopback.FreePort()
-		if err != nil {
-			return err
-		}
-		ports[i] = p
-	}
-	dir, err := os.MkdirTemp("", "breakerlatency")
+	ports, err := loadgen.FreePorts(2)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, vigilConfig, ports[0], ports[1]), 0o600); err != nil {
-		return err
-	}
-	vigil := exec.Command(binary, "--config="+cfg)
-	vigil.Stderr = io.Discard
-	self, err := os.Executable()
+	servers, err := loadgen.StartServers(binary, fmt.Sprintf(vigilConfig, ports[0], ports[1]))
 	if err != nil {
 		return err
 	}
-	trivialAddr := fmt.Sprintf("127.0.0.1:%d", ports[2])
-	trivial := exec.Command(self, "-serve-trivial", trivialAddr)
-	for _, c := range []*exec.Cmd{vigil, trivial} {
-		if err := c.Start(); err != nil {
-			return err
-		}
-		defer func() {
-			_ = c.Process.Signal(syscall.SIGTERM)
-			_ = c.Wait()
-		}()
-	}
+	defer servers.Stop()
+	trivialAddr := servers.TrivialAddr
 	breakerBase := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	if err := waitReady(breakerBase + "/v1/breakers"); err != nil {
-		return err
-	}
-	if err := waitReady("http://" + trivialAddr + "/"); err != nil {
+	if err := loadgen.WaitReady(breakerBase + "/v1/breakers"); err != nil {
 		return err
 	}
 	// A known target in auto mode: the decision path, closed.
@@ -141,86 +83,20 @@ func run(binary string, rate int, duration time.Duration, workers, rounds int) e
 		"trivial handler":           "http://" + trivialAddr + "/v1/breakers/checkout",
 		"GET /v1/breakers/{target}": breakerBase + "/v1/breakers/checkout",
 	}
-	lat := map[string][]time.Duration{}
-	lags := map[string][]time.Duration{}
-	errs := map[string]int{}
+	results := map[string]*loadgen.Result{}
 	order := []string{"trivial handler", "GET /v1/breakers/{target}"}
 	for _, name := range order { // warm both up
-		load(targets[name], rate, time.Second, workers)
+		loadgen.OpenLoop(targets[name], rate, time.Second, workers)
+		results[name] = &loadgen.Result{}
 	}
 	for r := 0; r < rounds; r++ {
 		for _, name := range order {
-			l, g, e := load(targets[name], rate, duration, workers)
-			lat[name] = append(lat[name], l...)
-			lags[name] = append(lags[name], g...)
-			errs[name] += e
+			results[name].Add(loadgen.OpenLoop(targets[name], rate, duration, workers))
 		}
 	}
 	fmt.Printf("steady %d req/s, %d connections, %d × %s per server, alternating\n", rate, workers, rounds, duration)
 	for _, name := range order {
-		l, g := lat[name], lags[name]
-		slices.Sort(l)
-		slices.Sort(g)
-		fmt.Printf("%-28s n=%-7d errors=%-4d p50=%-10s p90=%-10s p99=%-10s max=%-10s schedule lag p99=%s\n", name, len(l), errs[name],
-			q(l, 0.50), q(l, 0.90), q(l, 0.99), l[len(l)-1].Round(time.Microsecond), q(g, 0.99))
+		fmt.Println(results[name].Line(name))
 	}
 	return nil
-}
-
-func q(sorted []time.Duration, p float64) time.Duration {
-	return sorted[int(p*float64(len(sorted)-1))].Round(time.Microsecond)
-}
-
-// load sends rate requests/s for d, spread over workers keep-alive connections, and returns
-// each request's latency from its scheduled time.
-func load(url string, rate int, d time.Duration, workers int) (latency, lag []time.Duration, errs int) {
-	client := &http.Client{
-		Timeout:   5 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers},
-	}
-	defer client.CloseIdleConnections()
-	n := int(d.Seconds() * float64(rate))
-	gap := time.Second / time.Duration(rate)
-	slots := make(chan time.Time, n)
-	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	lat := make([]time.Duration, 0, n)
-	lag = make([]time.Duration, 0, n)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Go(func() {
-			for at := range slots {
-				if wait := time.Until(at); wait > 0 {
-					time.Sleep(wait)
-				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-				sent := time.Now()
-				resp, err := client.Do(req)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err == nil && resp.StatusCode != http.StatusOK {
-						err = errors.New(resp.Status)
-					}
-				}
-				took := time.Since(sent)
-				mu.Lock()
-				if err != nil {
-					errs++
-				} else {
-					lat = append(lat, took)
-					lag = append(lag, sent.Sub(at))
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		slots <- start.Add(time.Duration(i) * gap)
-	}
-	close(slots)
-	wg.Wait()
-	return lat, lag, errs
 }

@@ -20,9 +20,10 @@ type vigilOpen struct {
 }
 
 // watchOpens records, for one caller, every opening of its target's fleet-wide breaker and of
-// its own view, from a /v1/watch stream, until ctx ends.
+// its own view, from a /v1/watch stream (transitions only: the status extension's stream also
+// carries component and incident events), until ctx ends.
 func (c *caller) watchOpens(ctx context.Context, api, callerName string, ready *sync.WaitGroup) {
-	q := url.Values{"target": {c.target}, "caller": {callerName}}
+	q := url.Values{"target": {c.target}, "caller": {callerName}, "events": {"transition"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, api+"/v1/watch?"+q.Encode(), nil)
 	if err != nil {
 		ready.Done()

@@ -45,7 +45,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	tb.Transitions = in.Int64ObservableCounter("otelcol_breaker_transitions",
 		"Breaker transitions, by the state entered and why.", "{transition}")
 	tb.WatchStreams = in.Int64ObservableGauge("otelcol_breaker_watch_streams",
-		"Open watch streams (server-sent events and gRPC health Watch).", "{stream}")
+		"Open gRPC health Watch streams.", "{stream}")
 	tb.WatchDropped = in.Int64ObservableCounter("otelcol_breaker_watch_dropped",
 		"Transitions a slow watch stream missed because its buffer was full.", "{transition}")
 	return tb, in.Err

@@ -25,11 +25,10 @@ func (nopFeeder) Allow(string) bool                           { return true }
 func (nopFeeder) State(string) (breakerfeed.State, bool)      { return breakerfeed.Closed, false }
 func (nopFeeder) States(func(string, breakerfeed.State) bool) {}
 
-// startBreaker creates and starts the real breaker extension (its API on a free loopback port).
+// startBreaker creates and starts the real breaker extension (without an HTTP API).
 func startBreaker(b *testing.B) breakerfeed.Feeder {
 	f := breakerextension.NewFactory()
 	cfg := f.CreateDefaultConfig().(*breakerextension.Config)
-	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	ext, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -24,6 +24,8 @@ type component struct {
 	// This interval's span outcomes: calls | errors<<32, and latencies.
 	calls atomic.Uint64
 	hist  latency.Histogram
+	// This interval's log records: all | ERROR and FATAL<<32.
+	logs atomic.Uint64
 
 	hosts atomic.Pointer[[]*hostLink]           // copy on write, under mu
 	edges atomic.Pointer[registry.Index[*edge]] // callees, created on the first CLIENT span
@@ -230,6 +232,18 @@ type scoring struct {
 	idx      int    // its position in that pass
 	signals  [score.NumSignals]signal
 	baseline *latency.Baseline // from the first latency learned: most peers of a hostile stream never get one
+	events   eventBaseline
+}
+
+// eventBaseline is a component's learned rate of ERROR and FATAL log records: decayed sums of
+// the records and of the seconds they were counted over.
+type eventBaseline struct{ count, seconds float64 }
+
+func (b *eventBaseline) rate() float64 {
+	if b.seconds <= 0 {
+		return 0
+	}
+	return b.count / b.seconds
 }
 
 // signal is a signal's latest value and when the data behind it arrived.

@@ -58,6 +58,12 @@ type Settings struct {
 
 	// Damping scales how much the callees' health lowers a caller's dependencies signal.
 	Damping float64
+
+	// EventsMinRate is the least rate of ERROR and FATAL log records per second a component is
+	// allowed, whatever it learned; EventsWarmUp is how much history the learned rate needs
+	// before a burst stops teaching it (it forgets at BaselineHalfLife).
+	EventsMinRate float64
+	EventsWarmUp  time.Duration
 }
 
 // Limits of the per-component collections that metrics fill.

@@ -33,13 +33,14 @@ func testSettings() Settings {
 		ExpireAfter:   time.Hour,
 		Weights: score.Weights{
 			score.Errors: 0.35, score.Latency: 0.25, score.Saturation: 0.15,
-			score.Probe: 0.15, score.Dependencies: 0.10,
+			score.Probe: 0.15, score.Dependencies: 0.10, score.Events: 0.15,
 		},
 		Healthy: 0.9, Degraded: 0.5,
 		SLOTarget: 0.999, PriorCalls: 10,
 		LatencyQuantile: 0.95, BaselineHalfLife: time.Hour, BaselineMinCalls: 100,
 		SaturationThreshold: 0.8, SaturationFloor: 0.1,
-		Damping: 0.5,
+		Damping:       0.5,
+		EventsMinRate: 0.1, EventsWarmUp: 10 * time.Minute,
 	}
 }
 
@@ -161,7 +162,6 @@ type recorder struct {
 	probes   map[string][]bool
 	states   map[string]breakerfeed.State
 	modes    map[string]string
-	graphs   [][]breakerfeed.Edge
 	byCaller map[[2]string][]breakerfeed.Outcome // caller, callee
 }
 
@@ -173,12 +173,6 @@ func (r *recorder) RecordCallerOutcome(caller, target string, o breakerfeed.Outc
 	}
 	k := [2]string{caller, target}
 	r.byCaller[k] = append(r.byCaller[k], o)
-}
-
-func (r *recorder) SetDependencies(_ time.Time, edges []breakerfeed.Edge) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.graphs = append(r.graphs, edges)
 }
 
 func newRecorder() *recorder {

@@ -90,7 +90,7 @@ func (e *Engine) Score(now time.Time) *Snapshot {
 	own := make([]score.Signals, len(comps))
 	var scratch latency.Counts
 	for i, c := range comps {
-		own[i] = e.scoreOwn(c, nowNs, &scratch, decay)
+		own[i] = e.scoreOwn(c, nowNs, elapsed, &scratch, decay)
 	}
 	deps := e.drainEdges(comps, all, snap, &scratch, decay, nowNs, elapsed)
 	snap.Components = e.componentScores(comps, own, e.propagate(own, deps))
@@ -140,7 +140,7 @@ func (e *Engine) componentScores(comps []*component, own []score.Signals, res sc
 }
 
 // pushToBreaker reads the breaker's states (with their modes, when the breaker reports them)
-// into snap and hands it the pass's service graph.
+// into snap.
 func (e *Engine) pushToBreaker(snap *Snapshot) {
 	f := e.loadFeeder()
 	if f == nil {
@@ -158,30 +158,11 @@ func (e *Engine) pushToBreaker(snap *Snapshot) {
 		})
 	}
 	slices.SortFunc(snap.Breakers, func(a, b BreakerState) int { return cmp.Compare(a.Target, b.Target) })
-	if df, ok := f.(breakerfeed.DependencyFeeder); ok {
-		df.SetDependencies(snap.At, dependencyEdges(snap.Edges))
-	}
-}
-
-// dependencyEdges turns a pass's edge figures into the service graph the breaker keeps.
-func dependencyEdges(figs []EdgeFigures) []breakerfeed.Edge {
-	edges := make([]breakerfeed.Edge, 0, len(figs))
-	for _, d := range figs {
-		ed := breakerfeed.Edge{Caller: d.Caller, Callee: d.Callee, CallsPerSecond: d.Rate}
-		if d.HasCalls {
-			ed.ErrorRatio = d.ErrorRatio
-		}
-		if d.HasLatency {
-			ed.LatencyP95 = time.Duration(d.LatencyP95 * float64(time.Second))
-		}
-		edges = append(edges, ed)
-	}
-	return edges
 }
 
 // scoreOwn drains a component's interval, updates its own signals (all but dependencies),
 // learns its latency baseline from a healthy-enough interval, and returns the fresh signals.
-func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, decay float64) score.Signals {
+func (e *Engine) scoreOwn(c *component, now int64, elapsed float64, scratch *latency.Counts, decay float64) score.Signals {
 	st := &c.st
 	scratch.Reset()
 	packed := c.calls.Swap(0)
@@ -225,6 +206,7 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 	if v, at, ok := e.saturation(c, now); ok {
 		st.signals[score.Saturation] = signal{v, at, true}
 	}
+	e.scoreEvents(c, now, elapsed, decay)
 
 	var s score.Signals
 	for n := range score.Dependencies {
@@ -250,6 +232,29 @@ func (e *Engine) scoreOwn(c *component, now int64, scratch *latency.Counts, deca
 		st.baseline.Decay(decay)
 	}
 	return s
+}
+
+// scoreEvents sets the events signal from the interval's ERROR and FATAL log records against
+// the component's learned rate (at least events.min_rate), and learns that rate: from intervals
+// whose events signal is at least degraded, or from any interval while the baseline holds less
+// than events.warm_up; otherwise it only forgets, so a lasting burst of errors is reported until
+// the baseline is warm again, then learned, as latency is.
+func (e *Engine) scoreEvents(c *component, now int64, elapsed, decay float64) {
+	packed := c.logs.Swap(0)
+	total, errs := float64(uint32(packed)), float64(packed>>32)
+	st := &c.st
+	st.events.count *= decay
+	st.events.seconds *= decay
+	if total == 0 {
+		return
+	}
+	allowed := math.Max(st.events.rate(), e.s.EventsMinRate) * elapsed
+	v := score.EventSignal(errs, allowed, e.s.PriorCalls)
+	st.signals[score.Events] = signal{v, now, true}
+	if v >= e.s.Degraded || st.events.seconds < e.s.EventsWarmUp.Seconds() {
+		st.events.count += errs
+		st.events.seconds += elapsed
+	}
 }
 
 // threshold returns the component's Apdex threshold in nanoseconds: configured, or the learned

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
@@ -240,7 +241,7 @@ func TestProbeSignal(t *testing.T) {
 		e.ObserveMetrics(gaugeMetrics(map[string]any{"service.name": "legacy"}, "healthcheck.status", target("legacy-tcp", 1)), t0)
 		c := find(t, e.Score(t0), "legacy")
 		assert.Equal(t, 1.0, c.Score)
-		assert.Equal(t, []bool{false, false, false, true, false}, c.Signals.Present[:])
+		assert.Equal(t, []bool{false, false, false, true, false, false}, c.Signals.Present[:])
 	})
 	t.Run("probe targets past the cap are counted", func(t *testing.T) {
 		e := New(testSettings())
@@ -344,6 +345,7 @@ func TestSignalsCombined(t *testing.T) {
 	e.ObserveTraces(traces("payments", "", server(100, 100, 10*time.Millisecond)), at)
 	e.ObserveMetrics(gaugeMetrics(map[string]any{"host.name": "app-1"}, "system.memory.utilization", point{0.9, map[string]any{"state": "used"}}), at)
 	e.ObserveMetrics(gaugeMetrics(map[string]any{"service.name": "checkout"}, "healthcheck.status", point{1, map[string]any{"healthcheck.target": "checkout"}}), at)
+	e.ObserveLogs(logRecords("checkout", map[plog.SeverityNumber]int{plog.SeverityNumberInfo: 50}), at)
 	snap := e.Score(at)
 	c := find(t, snap, "checkout")
 	for n := range score.NumSignals {
@@ -351,14 +353,18 @@ func TestSignalsCombined(t *testing.T) {
 	}
 	var want float64 = 1
 	w := testSettings().Weights
+	var total float64
 	for n := range score.NumSignals {
-		want *= math.Pow(c.Signals.Value[n], w[n])
+		total += w[n]
+	}
+	for n := range score.NumSignals {
+		want *= math.Pow(c.Signals.Value[n], w[n]/total)
 	}
 	// The service's own errors corroborate the busy host, so saturation weighs in full: the
-	// score is at most the weighted geometric mean of the five signals.
+	// score is at most the weighted geometric mean of the six signals.
 	bounded, _ := score.Bounded(&c.Signals, &w, score.Cutoffs{Healthy: 0.9, Degraded: 0.5})
 	assert.InDelta(t, bounded, c.Score, 1e-9)
-	assert.LessOrEqual(t, c.Score, want+1e-12, "the weighted geometric mean of the five signals")
+	assert.LessOrEqual(t, c.Score, want+1e-12, "the weighted geometric mean of the six signals")
 	assert.InDelta(t, 0.55, c.Signals.Value[score.Saturation], 1e-9)
 	assert.InDelta(t, 1, c.Signals.Value[score.Probe], 1e-9)
 	assert.Equal(t, score.Status(c.Score, 0.9, 0.5), c.Status)
@@ -417,4 +423,65 @@ func TestALastingRegressionIsReportedThenLearned(t *testing.T) {
 	assert.Positive(t, relearned, "then, the old baseline forgotten, 60 ms is the new normal")
 	assert.Less(t, relearned, 30)
 	t.Logf("reported for %d intervals, learned after %d", reported, relearned)
+}
+
+// logRecords is one batch of log records of service svc, n records of each severity.
+func logRecords(svc string, n map[plog.SeverityNumber]int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	if svc != "" {
+		rl.Resource().Attributes().PutStr("service.name", svc)
+	}
+	recs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for sev, k := range n {
+		for range k {
+			r := recs.AppendEmpty()
+			r.SetSeverityNumber(sev)
+			r.Body().SetStr("something happened")
+		}
+	}
+	return ld
+}
+
+// TestEventsSignal: a service that only logs is scored from its ERROR and FATAL records against
+// its own learned rate.
+func TestEventsSignal(t *testing.T) {
+	e := New(testSettings())
+	at := t0
+	// Ten minutes of a steady 1 error/s among its info logs: the rate is learned, the signal 1.
+	for range 60 {
+		at = at.Add(10 * time.Second)
+		e.ObserveLogs(logRecords("worker", map[plog.SeverityNumber]int{plog.SeverityNumberInfo: 100, plog.SeverityNumberError: 10}), at)
+		e.Score(at)
+	}
+	at = at.Add(10 * time.Second)
+	e.ObserveLogs(logRecords("worker", map[plog.SeverityNumber]int{plog.SeverityNumberInfo: 100, plog.SeverityNumberError: 10}), at)
+	c := find(t, e.Score(at), "worker")
+	v, ok := signalOf(c, score.Events)
+	require.True(t, ok)
+	assert.Equal(t, 1.0, v, "its usual rate")
+	assert.Equal(t, "healthy", c.Status, "scored from logs alone")
+
+	// A burst: 30 ERROR and FATAL records a second for 10 s, thirty times its rate.
+	at = at.Add(10 * time.Second)
+	e.ObserveLogs(logRecords("worker", map[plog.SeverityNumber]int{plog.SeverityNumberError: 200, plog.SeverityNumberFatal: 100}), at)
+	c = find(t, e.Score(at), "worker")
+	v, _ = signalOf(c, score.Events)
+	assert.Less(t, v, 0.5)
+	assert.Equal(t, "unhealthy", c.Status)
+
+	// Severity 16 (WARN4) is not an error; 17 (ERROR) is.
+	e2 := New(testSettings())
+	e2.ObserveLogs(logRecords("quiet", map[plog.SeverityNumber]int{plog.SeverityNumberWarn4: 1000}), t0)
+	c = find(t, e2.Score(t0), "quiet")
+	v, _ = signalOf(c, score.Events)
+	assert.Equal(t, 1.0, v)
+	e2.ObserveLogs(logRecords("quiet", map[plog.SeverityNumber]int{plog.SeverityNumberError: 1000}), t0.Add(10*time.Second))
+	c = find(t, e2.Score(t0.Add(10*time.Second)), "quiet")
+	v, _ = signalOf(c, score.Events)
+	assert.Less(t, v, 0.5, "a new service allowed min_rate: 100 errors/s is far above it")
+
+	// A resource without a service name is counted and skipped.
+	e2.ObserveLogs(logRecords("", map[plog.SeverityNumber]int{plog.SeverityNumberError: 3}), t0)
+	assert.Equal(t, uint64(3), e2.Stats().Skipped["no_service_name"])
 }

@@ -18,4 +18,6 @@ const (
 	TracesStability = component.StabilityLevelDevelopment
 	// MetricsStability is the stability of the metrics half.
 	MetricsStability = component.StabilityLevelDevelopment
+	// LogsStability is the stability of the logs half (the events signal).
+	LogsStability = component.StabilityLevelDevelopment
 )

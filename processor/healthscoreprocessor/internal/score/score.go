@@ -18,12 +18,14 @@ const (
 	Latency
 	Saturation
 	Probe
+	// Events is the rate of ERROR and FATAL log records against the service's learned rate.
+	Events
 	Dependencies
 	// NumSignals is the number of signals.
 	NumSignals
 )
 
-var names = [NumSignals]string{"errors", "latency", "saturation", "probe", "dependencies"}
+var names = [NumSignals]string{"errors", "latency", "saturation", "probe", "events", "dependencies"}
 
 // String returns the signal's name as health.signal.name carries it.
 func (n Name) String() string {
@@ -148,6 +150,30 @@ func ErrorSignal(e, target float64) float64 {
 		return 0
 	}
 	return clamp01(1 - math.Log(e/b)/math.Log(1/b))
+}
+
+// EventSignal maps an interval's count of ERROR and FATAL log records to [0,1] against the
+// count its baseline allows (allowed = max(learned rate, floor) × the interval's seconds),
+// smoothed by prior events at the allowed rate:
+//
+//	r = (count + prior) / (allowed + prior);  1 when r ≤ 1, else 1 / (1 + ln r)
+//
+// so a service logging errors at its usual rate is at 1, twice its allowance reads 0.59, ten
+// times 0.30, a hundred times 0.18; a few stray errors over an interval with a small allowance
+// are absorbed by the prior.
+func EventSignal(count, allowed, prior float64) float64 {
+	count, allowed, prior = math.Max(count, 0), math.Max(allowed, 0), math.Max(prior, 0)
+	if allowed+prior <= 0 {
+		if count > 0 {
+			return 0
+		}
+		return 1
+	}
+	r := (count + prior) / (allowed + prior)
+	if r <= 1 {
+		return 1
+	}
+	return clamp01(1 / (1 + math.Log(r)))
 }
 
 // Apdex returns the Apdex of an interval's latencies against threshold t (nanoseconds),

@@ -20,6 +20,7 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, "saturation", Saturation.String())
 	assert.Equal(t, "probe", Probe.String())
 	assert.Equal(t, "dependencies", Dependencies.String())
+	assert.Equal(t, "events", Events.String())
 	assert.Equal(t, "unknown", NumSignals.String())
 	assert.Equal(t, "unknown", Name(-1).String())
 }
@@ -218,6 +219,36 @@ func TestApdexIsMonotone(t *testing.T) {
 		threshold := math.Exp(math.Log(1e4) + r.Float64()*math.Log(1e5))
 		prior := 10 * r.Float64()
 		require.LessOrEqual(t, Apdex(&worse, threshold, prior), Apdex(&c, threshold, prior)+1e-12)
+	}
+}
+
+func TestEventSignal(t *testing.T) {
+	tests := []struct {
+		name                  string
+		count, allowed, prior float64
+		want                  float64
+	}{
+		{"none", 0, 1, 10, 1},
+		{"at the allowance", 10, 10, 10, 1},
+		{"a few stray errors over a small allowance: absorbed by the prior", 5, 1, 10, 1 / (1 + math.Log(15.0/11))},
+		{"twice the allowance", 20, 10, 0, 1 / (1 + math.Ln2)},
+		{"ten times", 100, 10, 0, 1 / (1 + math.Log(10))},
+		{"no allowance and no prior: any error is 0", 1, 0, 0, 0},
+		{"no allowance, no prior, no error", 0, 0, 0, 1},
+		{"negative inputs are taken as 0", -5, -1, 10, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.InDelta(t, tt.want, EventSignal(tt.count, tt.allowed, tt.prior), 1e-12)
+		})
+	}
+	// Monotone: more errors never score higher; a larger allowance never scores lower.
+	prev := 1.0
+	for n := 0.0; n < 1e6; n = n*2 + 1 {
+		v := EventSignal(n, 10, 10)
+		assert.LessOrEqual(t, v, prev)
+		assert.GreaterOrEqual(t, EventSignal(n, 20, 10), v)
+		prev = v
 	}
 }
 

@@ -1,4 +1,4 @@
-package breakerextension
+package statusextension
 
 import (
 	"net/http"
