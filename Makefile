@@ -89,13 +89,15 @@ lint: $(STATICCHECK)
 # not need).
 PIPELINELOAD_DIR := testbed/cmd/pipelineload
 PIPELINELOAD := cd $(PIPELINELOAD_DIR) && $(GO) run . --binary $(CURDIR)/$(BINARY) --default-config $(CURDIR)/$(CONFIG)
-# What perf-check holds the default config (D) to: CPU at idle in ms per second (the goal, 2;
-# measured 1.5), and CPU per span against a pass-through (A). The D/A goal is 1.25, measured
+# What perf-check holds the default config (D) to: CPU at idle in ms per second, and CPU per span
+# against a pass-through (A). The idle goal is 2 ms/s, measured 1.5 on a quiet machine; on a
+# loaded one the pass-through's own idle doubles (0.5 -> 1.1) and D's reached 1.99, so the short
+# form fails past 4, which the code with the 1 ms clock ticker (25 ms/s) does. The D/A goal is 1.25, measured
 # 1.24 over 3 rounds (stock span_metrics with its Prometheus exposition alone is 1.2-1.25), with
 # single rounds from 1.2 to 1.35 on a shared machine: the short form fails past 1.45, which the
 # code before the idle and per-span work (1.87) does.
 PERF_MAX_D_OVER_A ?= 1.45
-PERF_MAX_IDLE_MS ?= 2
+PERF_MAX_IDLE_MS ?= 4
 
 ## testbed: load runs against the built binary: pipelineload's A/B/C/D table and cardinality sweep with its plot (about 25 min), healthcheckload (about 90 s), then the breaker scenario (about 11 min) and the hostile suite (about 5 min)
 testbed: $(BINARY)
