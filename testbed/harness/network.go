@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -26,8 +27,8 @@ import (
 // and keeps the shipped default ports.
 func LoopbackAddr(tb testing.TB) string {
 	tb.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
+	addrsMu.Lock()
+	defer addrsMu.Unlock()
 	for range 1000 {
 		ip := fmt.Sprintf("127.%d.%d.%d", 10+mrand.IntN(240), mrand.IntN(256), 2+mrand.IntN(250))
 		if addrsGiven[ip] {
@@ -45,7 +46,10 @@ func LoopbackAddr(tb testing.TB) string {
 	return ""
 }
 
-var addrsGiven = map[string]bool{}
+var (
+	addrsMu    sync.Mutex
+	addrsGiven = map[string]bool{}
+)
 
 // TLSFiles are the PEM files of a test certificate authority and a server certificate it signed.
 type TLSFiles struct {

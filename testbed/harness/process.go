@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +16,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/vigil-collector/vigil/testbed/internal/loopback"
 )
 
 // BinaryEnv names the environment variable that overrides the path of the binary under test.
@@ -46,34 +46,16 @@ func Binary(tb testing.TB) string {
 	return bin
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free when asked. Ports come from below the
-// kernel's ephemeral range (32768 and up), so an outgoing connection's source port never takes a
-// port handed out here before the collector binds it, and no port is handed out twice.
+// FreePort returns a TCP port on 127.0.0.1 that was free when asked (loopback.FreePort: below
+// the ephemeral range, never handed out twice), failing the test when there is none.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 1000 {
-		p := 20000 + rand.IntN(12000)
-		if portsGiven[p] {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		portsGiven[p] = true
-		return p
+	p, err := loopback.FreePort()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	tb.Fatal("no free port between 20000 and 32000")
-	return 0
+	return p
 }
-
-var (
-	portsMu    sync.Mutex
-	portsGiven = map[int]bool{}
-)
 
 // Render executes a text/template config with data, failing the test on a template error.
 func Render(tb testing.TB, tmpl string, data any) string {

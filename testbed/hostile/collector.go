@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -106,32 +104,6 @@ func RSS(pid int) (int64, error) {
 	}
 	return 0, errors.New("VmRSS not found")
 }
-
-// FreePort returns a loopback TCP port that was free when asked, below the ephemeral range so
-// that an outgoing connection cannot take it before the collector binds it.
-func FreePort() (int, error) {
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for range 1000 {
-		p := 20000 + rand.IntN(12000)
-		if portsGiven[p] {
-			continue
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		portsGiven[p] = true
-		return p, nil
-	}
-	return 0, errors.New("no free port between 20000 and 32000")
-}
-
-var (
-	portsMu    sync.Mutex
-	portsGiven = map[int]bool{}
-)
 
 type lockedBuffer struct {
 	mu  sync.Mutex

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vigil-collector/vigil/testbed/internal/loopback"
 )
 
 // Shipped configs, by name, relative to the repository root.
@@ -45,7 +47,7 @@ func PrepareShipped(repoRoot, name, dir, forwardTo string) (*Setup, error) {
 	}
 	var p Ports
 	for _, port := range []*int{&p.GRPC, &p.HTTP, &p.Prom, &p.Telemetry, &p.Health, &p.ZPages, &p.Breaker, &p.Webhook} {
-		if *port, err = FreePort(); err != nil {
+		if *port, err = loopback.FreePort(); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-collector/vigil/testbed/internal/loopback"
 )
 
 // hungConfig: two rules, one paging a webhook that never answers, one writing a log record.
@@ -76,7 +78,7 @@ func RunHungWebhook(ctx context.Context, binary, dir string, hookAlerts, logAler
 	defer hook.Close()
 	var health, grpcPort, tel int
 	for _, p := range []*int{&health, &grpcPort, &tel} {
-		if *p, err = FreePort(); err != nil {
+		if *p, err = loopback.FreePort(); err != nil {
 			return nil, err
 		}
 	}
