@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // collector is one otelcol-vigil child process on one config.
@@ -24,17 +26,24 @@ type collector struct {
 	done  chan struct{}
 }
 
-func startCollector(binary, dir, name string, spec configSpec, defaultText string) (*collector, error) {
+func startCollector(binary, dir, name string, spec configSpec, defaultText string, profile bool) (*collector, error) {
 	p, err := freePorts()
 	if err != nil {
 		return nil, err
 	}
-	text, err := spec.render(p, defaultText)
+	cfg, err := spec.render(p, defaultText)
+	if err != nil {
+		return nil, err
+	}
+	if profile {
+		withPprof(cfg, p.Pprof)
+	}
+	text, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+	if err := os.WriteFile(path, text, 0o600); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
@@ -160,6 +169,25 @@ func get(url string) (string, error) {
 		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return string(b), nil
+}
+
+// saveProfiles writes a CPU profile over cpuFor and then a heap profile of the collector (its
+// pprof extension) into dir, named after the run.
+func (c *collector) saveProfiles(dir, name string, cpuFor time.Duration) error {
+	base := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", c.ports.Pprof)
+	for _, p := range []struct{ url, file string }{
+		{fmt.Sprintf("%sprofile?seconds=%d", base, int(cpuFor.Seconds())), name + "-cpu.pprof"},
+		{base + "heap?gc=1", name + "-heap.pprof"},
+	} {
+		body, err := get(p.url)
+		if err != nil {
+			return fmt.Errorf("profile %s: %w (is the binary built with the pprof extension?)", p.url, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.file), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *collector) telemetry() (string, error) {

@@ -43,6 +43,7 @@ type options struct {
 	binaries      []namedBinary
 	configs       []string
 	services      int
+	shape         string
 	rate          float64
 	rounds        int
 	settle        time.Duration
@@ -57,6 +58,9 @@ type options struct {
 	sweep         []int
 	sweepConfigs  []string
 	sweepWarmup   time.Duration
+	sweepShapes   []string
+	profileDir    string
+	profileCPU    time.Duration
 	plotPath      string
 	jsonPath      string
 	defaultConfig string
@@ -73,6 +77,7 @@ func main() {
 	binaries := flag.String("binary", "_build/otelcol-vigil", "collector binary, or name=path,name=path to compare binaries side by side (ratios are within a binary)")
 	configs := flag.String("configs", "A,B,C,D", "configs to compare (A pass-through, B span_metrics, C Vigil health, D default)")
 	flag.IntVar(&o.services, "services", 4, "services sending spans")
+	flag.StringVar(&o.shape, "shape", shapeSDK, "what a request carries: sdk (one service's SDK batch) or agent (the batches of many services, >= 512 spans, as an agent collector forwards them)")
 	flag.Float64Var(&o.rate, "rate", 10000, "spans per second; 0 sends unthrottled")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "wait after the collector is ready")
@@ -87,6 +92,9 @@ func main() {
 	sweep := flag.String("sweep", "", "numbers of services for the cardinality sweep, e.g. 10,1000,10000")
 	sweepConfigs := flag.String("sweep-config", "A,C", "configs of the cardinality sweep (A gives the pass-through's own growth)")
 	flag.DurationVar(&o.sweepWarmup, "sweep-warmup", 20*time.Second, "load before measuring in the sweep (every service seen and scored)")
+	sweepShapes := flag.String("sweep-shape", shapeSDK, "load shapes of the sweep: sdk, agent or sdk,agent")
+	flag.StringVar(&o.profileDir, "profile", "", "write a CPU and a heap profile of every run here, taken after its load window (needs a binary built with the pprof extension)")
+	flag.DurationVar(&o.profileCPU, "profile-cpu", 10*time.Second, "how long the CPU profile of --profile runs")
 	flag.StringVar(&o.plotPath, "plot", "pipelineload.png", "PNG plot of the sweep")
 	flag.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON here")
 	flag.StringVar(&o.defaultConfig, "default-config", "", "the default config D runs on, or name=path,... one per named binary (default: otelcol-config.yaml beside the binary's _build)")
@@ -123,6 +131,7 @@ func main() {
 			}
 			o.sweep = append(o.sweep, n)
 		}
+		o.sweepShapes = strings.Split(*sweepShapes, ",")
 		for _, c := range strings.Split(*sweepConfigs, ",") {
 			if _, ok := specs[c]; !ok {
 				log.Fatalf("unknown --sweep-config %q", c)
@@ -161,6 +170,7 @@ type result struct {
 	Binary        string  `json:"binary"`
 	Config        string  `json:"config"`
 	Services      int     `json:"services"`
+	Shape         string  `json:"shape"`
 	Round         int     `json:"round"`
 	IdleMsPerSec  float64 `json:"idle_cpu_ms_per_s"`
 	CPUPerMillion float64 `json:"cpu_s_per_1m_spans"`
@@ -181,6 +191,11 @@ func run(o options) (bool, error) {
 		return false, err
 	}
 	defer os.RemoveAll(dir)
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return false, err
+		}
+	}
 	defaults := map[string]string{}
 	for _, b := range o.binaries {
 		text, err := readDefaultConfig(b.defaultConfig)
@@ -190,12 +205,12 @@ func run(o options) (bool, error) {
 		defaults[b.name] = text
 	}
 
-	w, err := newWorkload(o.services, o.rate)
+	w, err := newWorkload(o.services, o.rate, o.shape)
 	if err != nil {
 		return false, err
 	}
-	fmt.Printf("load: %d services, %s, %d spans per request (SDK batches), %d rounds; machine: %d CPUs\n",
-		o.services, rateText(o.rate), w.spansPerBatch, o.rounds, numCPU())
+	fmt.Printf("load: %d services, %s, %.0f spans per request (%s), %d rounds; machine: %d CPUs\n",
+		o.services, rateText(o.rate), w.spansPerRequest(), w.shape, o.rounds, numCPU())
 	for _, c := range o.configs {
 		fmt.Printf("  %s  %s\n", c, specs[c].description)
 	}
@@ -226,18 +241,20 @@ func run(o options) (bool, error) {
 	if len(o.sweep) > 0 {
 		fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 		for _, n := range o.sweep {
-			sw, err := newWorkload(n, o.rate)
-			if err != nil {
-				return false, err
-			}
-			for _, c := range o.sweepConfigs {
-				for _, b := range o.binaries {
-					r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0)
-					if err != nil {
-						return false, err
+			for _, shape := range o.sweepShapes {
+				sw, err := newWorkload(n, o.rate, shape)
+				if err != nil {
+					return false, err
+				}
+				for _, c := range o.sweepConfigs {
+					for _, b := range o.binaries {
+						r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0)
+						if err != nil {
+							return false, err
+						}
+						fmt.Printf("  %6d services, %s shape (%.0f spans a request) %s: %s\n", n, shape, sw.spansPerRequest(), label(b.name, c), r.line())
+						sweep = append(sweep, r)
 					}
-					fmt.Printf("  %6d services %s: %s\n", n, label(b.name, c), r.line())
-					sweep = append(sweep, r)
 				}
 			}
 		}
@@ -285,9 +302,9 @@ func (r result) line() string {
 // runOne starts the collector on spec and measures it: idle CPU, API latency at idle, then
 // CPU, RSS, counts and API latency under load.
 func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText string, w *workload, warmup time.Duration, round int) (result, error) {
-	r := result{Binary: b.name, Config: spec.name, Services: w.services, Round: round + 1}
-	name := fmt.Sprintf("%s-%s-%d-r%d", spec.name, b.name, w.services, round)
-	c, err := startCollector(b.path, dir, name, spec, defaultText)
+	r := result{Binary: b.name, Config: spec.name, Services: w.services, Shape: w.shape, Round: round + 1}
+	name := fmt.Sprintf("%s-%s-%d-%s-r%d", spec.name, b.name, w.services, w.shape, round)
+	c, err := startCollector(b.path, dir, name, spec, defaultText, o.profileDir != "")
 	if err != nil {
 		return r, err
 	}
@@ -342,6 +359,11 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 	acc1, ref1, err := c.spanCounts()
 	if err != nil {
 		return r, err
+	}
+	if o.profileDir != "" {
+		if err := c.saveProfiles(o.profileDir, name, o.profileCPU); err != nil {
+			return r, err
+		}
 	}
 	// The API under load, after the CPU window: the API's own cost must not count per span.
 	if spec.hasBreaker && o.apiRate > 0 {
