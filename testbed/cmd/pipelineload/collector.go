@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +25,7 @@ type collector struct {
 	done  chan struct{}
 }
 
-func startCollector(binary, dir, name string, spec configSpec, defaultText string, profile bool) (*collector, error) {
+func startCollector(binary, dir, name string, spec configSpec, defaultText string, profile bool, overlay node) (*collector, error) {
 	p, err := freePorts()
 	if err != nil {
 		return nil, err
@@ -35,6 +34,7 @@ func startCollector(binary, dir, name string, spec configSpec, defaultText strin
 	if err != nil {
 		return nil, err
 	}
+	merge(cfg, overlay)
 	if profile {
 		withPprof(cfg, p.Pprof)
 	}
@@ -266,73 +266,4 @@ func (s *scraper) last() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.series
-}
-
-// apiProbe asks the breaker API for one target at a fixed rate and keeps the latencies.
-type apiProbe struct {
-	mu     sync.Mutex
-	lat    []time.Duration
-	errors int
-	late   int // requests not sent on schedule because every worker was busy
-}
-
-func (a *apiProbe) run(ctx context.Context, url string, perSecond int) {
-	if perSecond <= 0 {
-		return
-	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	jobs := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range jobs {
-				began := time.Now()
-				resp, err := client.Get(url)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(began)
-				a.mu.Lock()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					a.errors++
-				} else {
-					a.lat = append(a.lat, d)
-				}
-				a.mu.Unlock()
-			}
-		})
-	}
-	t := time.NewTicker(time.Second / time.Duration(perSecond))
-	defer func() {
-		t.Stop()
-		close(jobs)
-		wg.Wait()
-		client.CloseIdleConnections()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			select {
-			case jobs <- struct{}{}:
-			default:
-				a.mu.Lock()
-				a.late++
-				a.mu.Unlock()
-			}
-		}
-	}
-}
-
-func (a *apiProbe) p99() time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.lat) == 0 {
-		return 0
-	}
-	s := slices.Clone(a.lat)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(0.99*float64(len(s))))]
 }

@@ -94,13 +94,16 @@ func configB(p ports) node {
 }
 
 // configC is Vigil's health pipeline: healthscore in the traces and the metrics pipeline,
-// feeding the breaker extension when withBreaker.
+// feeding the breaker extension when withBreaker (its API served by the status extension).
 func configC(p ports, withBreaker bool) node {
 	cfg := passThrough(p)
 	hs := node{}
 	if withBreaker {
-		cfg["extensions"] = node{"breaker": node{"endpoint": addr(p.Breaker), "grpc": node{"endpoint": addr(p.BreakerGRPC)}}}
-		cfg["service"].(node)["extensions"] = []string{"breaker"}
+		cfg["extensions"] = node{
+			"status":  node{"endpoint": addr(p.Breaker)},
+			"breaker": node{"status_extension": "status", "grpc": node{"endpoint": addr(p.BreakerGRPC)}},
+		}
+		cfg["service"].(node)["extensions"] = []string{"status", "breaker"}
 		hs["breaker"] = "breaker"
 	}
 	cfg["processors"].(node)["healthscore"] = hs
@@ -189,6 +192,19 @@ func defaultConfig(p ports, text string) (node, error) {
 	}
 	prom["host"], prom["port"] = "127.0.0.1", p.Telemetry
 	return root, nil
+}
+
+// merge lays overlay over cfg: maps merge key by key, anything else replaces (--overlay).
+func merge(cfg, overlay node) {
+	for k, v := range overlay {
+		sub, ok := v.(node)
+		dst, isMap := cfg[k].(node)
+		if ok && isMap {
+			merge(dst, sub)
+			continue
+		}
+		cfg[k] = v
+	}
 }
 
 // withPprof adds the pprof extension (in a binary built with it) on its own port, for --profile.

@@ -213,6 +213,7 @@ type generator struct {
 	next    atomic.Uint64
 	sent    atomic.Uint64 // spans in requests the collector answered OK
 	failed  atomic.Uint64 // spans in requests that failed
+	paused  atomic.Bool   // while set, nothing is sent
 }
 
 func newGenerator(addr string, w *workload, spanRate float64, conns int) (*generator, error) {
@@ -246,6 +247,10 @@ func (g *generator) run(ctx context.Context, workers int) {
 		wg.Go(func() {
 			var reply []byte
 			for ctx.Err() == nil {
+				if g.paused.Load() {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
 				i := (g.next.Add(1) - 1) % uint64(len(g.w.requests))
 				req, spans := g.w.requests[i], uint64(g.w.spans[i])
 				if g.limiter != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -208,5 +209,41 @@ func TestBuiltConfigs(t *testing.T) {
 		if got := dig(root, "receivers", "otlp", "protocols", "grpc")["endpoint"]; got != "127.0.0.1:30001" {
 			t.Errorf("%s: OTLP endpoint %v", name, got)
 		}
+	}
+}
+
+func TestOverlayMerges(t *testing.T) {
+	cfg := configC(ports{OTLP: 1, Telemetry: 2, Prometheus: 3, Breaker: 4, BreakerGRPC: 5}, true)
+	var overlay node
+	if err := yaml.Unmarshal([]byte("processors: {healthscore: {metrics: {health.root_cause: {enabled: false}}}}\nexporters: {prometheus: {metric_expiration: 5m}}\n"), &overlay); err != nil {
+		t.Fatal(err)
+	}
+	merge(cfg, overlay)
+	hs := dig(cfg, "processors", "healthscore")
+	if hs["breaker"] != "breaker" || dig(hs, "metrics", "health.root_cause")["enabled"] != false {
+		t.Errorf("healthscore after the overlay: %v", hs)
+	}
+	prom := dig(cfg, "exporters", "prometheus")
+	if prom["metric_expiration"] != "5m" || prom["endpoint"] != "127.0.0.1:3" {
+		t.Errorf("prometheus after the overlay: %v", prom)
+	}
+}
+
+func TestQuantileAndMedian(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	if got := quantile(ds, 0.99); got != 100*time.Millisecond {
+		t.Errorf("p99 of 1..100 ms = %v", got)
+	}
+	if ds[0] != 100*time.Millisecond {
+		t.Error("quantile sorted its input")
+	}
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median %v", got)
+	}
+	if median(nil) != 0 || quantile(nil, 0.5) != 0 {
+		t.Error("empty input")
 	}
 }

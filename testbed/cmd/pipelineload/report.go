@@ -17,7 +17,7 @@ import (
 type summary struct {
 	cpu, idle, rss, rate, refused, apiIdle, apiLoad float64
 	genFailed                                       uint64
-	series                                          int
+	series, apiWindows                              int
 	perRound                                        []string
 }
 
@@ -32,8 +32,8 @@ func summarise(results []result, binary, config string) (summary, bool) {
 		idle = append(idle, r.IdleMsPerSec)
 		rss = append(rss, r.RSSMeanMiB)
 		rate = append(rate, r.AcceptedPerS)
-		apiIdle = append(apiIdle, r.APIIdleP99Ms)
-		apiLoad = append(apiLoad, r.APILoadP99Ms)
+		apiIdle = append(apiIdle, r.APIIdleP99Ms...)
+		apiLoad = append(apiLoad, r.APILoadP99Ms...)
 		s.refused += r.Refused
 		s.genFailed += r.GenFailed
 		s.series = max(s.series, r.Series)
@@ -43,7 +43,7 @@ func summarise(results []result, binary, config string) (summary, bool) {
 		return s, false
 	}
 	s.cpu, s.idle, s.rss, s.rate = mean(cpu), mean(idle), mean(rss), mean(rate)
-	s.apiIdle, s.apiLoad = mean(apiIdle), mean(apiLoad)
+	s.apiIdle, s.apiLoad, s.apiWindows = median(apiIdle), median(apiLoad), len(apiIdle)
 	return s, true
 }
 
@@ -54,7 +54,7 @@ func printTable(o options, results []result) {
 			title = "results of " + b.name + " (" + b.path + ")"
 		}
 		fmt.Printf("\n%s: CPU-s per 1M accepted spans (mean of %d rounds), idle CPU, RSS under load\n\n", title, o.rounds)
-		fmt.Println("| config | CPU-s/1M spans | rounds | ratio to A | idle CPU ms/s | RSS MiB | accepted spans/s | refused | API p99 idle / loaded ms |")
+		fmt.Println("| config | CPU-s/1M spans | rounds | ratio to A | idle CPU ms/s | RSS MiB | accepted spans/s | refused | API p99 idle / loaded ms (median of per-window p99s) |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|")
 		sums := map[string]summary{}
 		for _, c := range o.configs {
@@ -69,7 +69,7 @@ func printTable(o options, results []result) {
 			}
 			api := "-"
 			if s.apiIdle > 0 {
-				api = fmt.Sprintf("%.2f / %.2f (×%.2f)", s.apiIdle, s.apiLoad, s.apiLoad/s.apiIdle)
+				api = fmt.Sprintf("%.2f / %.2f (×%.2f, %d windows each)", s.apiIdle, s.apiLoad, s.apiLoad/s.apiIdle, s.apiWindows)
 			}
 			refused := fmt.Sprintf("%.0f", s.refused)
 			if s.genFailed > 0 {
