@@ -246,7 +246,7 @@ func run(o options) (bool, error) {
 		}
 		for _, c := range order {
 			for _, b := range o.binaries {
-				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round)
+				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round, true)
 				if err != nil {
 					return false, err
 				}
@@ -272,7 +272,7 @@ func run(o options) (bool, error) {
 				}
 				for _, c := range o.sweepConfigs {
 					for _, b := range o.binaries {
-						r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0)
+						r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
 						if err != nil {
 							return false, err
 						}
@@ -323,9 +323,10 @@ func (r result) line() string {
 	return s
 }
 
-// runOne starts the collector on spec and measures it: idle CPU, API latency at idle, then
-// CPU, RSS, counts and API latency under load.
-func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText string, w *workload, warmup time.Duration, round int) (result, error) {
+// runOne starts the collector on spec and measures it: idle CPU, then CPU, RSS and counts under
+// load, then (withAPI, on a config with the breaker) the API's latency in alternating idle and
+// loaded windows.
+func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText string, w *workload, warmup time.Duration, round int, withAPI bool) (result, error) {
 	r := result{Binary: b.name, Config: spec.name, Services: w.services, Shape: w.shape, Round: round + 1}
 	name := fmt.Sprintf("%s-%s-%d-%s-r%d", spec.name, b.name, w.services, w.shape, round)
 	c, err := startCollector(b.path, dir, name, spec, defaultText, o.profileDir != "", o.overlay)
@@ -381,7 +382,7 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 		}
 	}
 	// The API idle and under load, after the CPU window: its own cost must not count per span.
-	if spec.hasBreaker && o.apiRate > 0 && o.apiPairs > 0 {
+	if withAPI && spec.hasBreaker && o.apiRate > 0 && o.apiPairs > 0 {
 		apiURL := fmt.Sprintf("http://127.0.0.1:%d/v1/breakers/%s", c.ports.Breaker, serviceName(1))
 		aw := measureAPI(ctx, apiURL, o.apiRate, o.apiPairs, o.apiWindow, time.Second, g)
 		for _, d := range aw.idle {

@@ -61,93 +61,81 @@ type spanBatch struct {
 	outcomes     [3]uint64
 }
 
-// resourceCursor is one resource's service and what its last spans resolved: one batch's
-// client spans mostly name the same few peers, and its server spans the same address.
-type resourceCursor struct {
-	svc        *component
-	lastPeer   string
-	lastCallee *component
-	lastEdge   *edge
-	lastAlias  string
-	lastPort   int64
-}
-
+// observeResource records the outcomes of one resource's spans.
 func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
-	e := b.e
+	e, nowNs := b.e, b.nowNs
 	res := rs.Resource().Attributes()
-	svc, r := e.resourceComponent(res, b.nowNs)
+	svc, r := e.resourceComponent(res, nowNs)
 	if svc == nil {
 		e.skip(r, uint64(countCalls(rs)))
 		return
 	}
 	if hv, ok := res.Get("host.name"); ok && hv.Type() == pcommon.ValueTypeStr {
-		svc.linkHost(hv.Str(), b.nowNs, e)
+		svc.linkHost(hv.Str(), nowNs, e)
 	}
-	cur := resourceCursor{svc: svc}
+	// One batch's client spans mostly name the same few peers, and its server spans the same
+	// address: remember the last ones.
+	var lastPeer, lastAlias string
+	var lastCallee *component
+	var lastEdge *edge
+	var lastPort int64
 	sss := rs.ScopeSpans()
 	for j := 0; j < sss.Len(); j++ {
 		spans := sss.At(j).Spans()
 		for k := 0; k < spans.Len(); k++ {
-			b.observeSpan(&cur, spans.At(k))
+			span := spans.At(k)
+			kind := span.Kind()
+			server := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
+			if !server && kind != ptrace.SpanKindClient && kind != ptrace.SpanKindProducer {
+				continue
+			}
+			var a callAttrs
+			a.read(span.Attributes())
+			st := span.Status()
+			class := classify(st.Code(), st.Message(), &a)
+			lat := spanLatency(span)
+			target := svc
+			if server {
+				svc.served(nowNs)
+				if a.serverAddress != "" && (a.serverAddress != lastAlias || a.serverPort != lastPort) {
+					e.learnAlias(a.serverAddress, a.serverPort, svc)
+					lastAlias, lastPort = a.serverAddress, a.serverPort
+				}
+			} else {
+				peer := a.peerName(e)
+				if peer == "" {
+					e.skip(skipNoPeer, 1)
+					continue
+				}
+				if peer != lastPeer || lastCallee == nil {
+					lastCallee, lastEdge = e.callee(svc, peer, nowNs)
+					lastPeer = peer
+				}
+				if lastCallee == nil {
+					continue // refused name, counted
+				}
+				target = lastCallee
+				if lastEdge != nil {
+					lastEdge.record(class, lat, nowNs)
+				}
+			}
+			target.record(class, lat)
+			b.outcomes[class]++
+			if b.feeder != nil {
+				b.feed(svc, target, server, class, lat, span)
+			}
 		}
 	}
-}
-
-// observeSpan records one span's outcome for its target (and edge) and feeds it to the breaker.
-func (b *spanBatch) observeSpan(cur *resourceCursor, span ptrace.Span) {
-	kind := span.Kind()
-	server := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
-	if !server && kind != ptrace.SpanKindClient && kind != ptrace.SpanKindProducer {
-		return
-	}
-	e, svc := b.e, cur.svc
-	var a callAttrs
-	a.read(span.Attributes())
-	st := span.Status()
-	class := classify(st.Code(), st.Message(), &a)
-	lat := spanLatency(span)
-
-	target := svc
-	if server {
-		svc.served(b.nowNs)
-		if a.serverAddress != "" && (a.serverAddress != cur.lastAlias || a.serverPort != cur.lastPort) {
-			e.learnAlias(a.serverAddress, a.serverPort, svc)
-			cur.lastAlias, cur.lastPort = a.serverAddress, a.serverPort
-		}
-	} else {
-		peer := a.peerName(e)
-		if peer == "" {
-			e.skip(skipNoPeer, 1)
-			return
-		}
-		if peer != cur.lastPeer || cur.lastCallee == nil {
-			cur.lastCallee, cur.lastEdge = e.callee(svc, peer, b.nowNs)
-			cur.lastPeer = peer
-		}
-		if cur.lastCallee == nil {
-			return // refused name, counted
-		}
-		target = cur.lastCallee
-		if cur.lastEdge != nil {
-			cur.lastEdge.record(class, lat, b.nowNs)
-		}
-	}
-	target.record(class, lat)
-	b.outcomes[class]++
-	if b.feeder == nil {
-		return
-	}
-	o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
-	if lat >= 0 {
-		o.End = int64(span.EndTimestamp())
-	}
-	b.feed(svc, target, server, o)
 }
 
 // feed gives the breaker one call's outcome: to the target's fleet-wide breaker for a SERVER
 // span, or for a CLIENT span while the target reports no SERVER spans of its own; and to the
 // caller's own view of the target for every CLIENT span.
-func (b *spanBatch) feed(svc, target *component, server bool, o breakerfeed.Outcome) {
+func (b *spanBatch) feed(svc, target *component, server bool, class breakerfeed.Class, lat int64, span ptrace.Span) {
+	o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
+	if lat >= 0 {
+		o.End = int64(span.EndTimestamp())
+	}
 	if server || b.nowNs-target.servedAt.Load() > servedWindow {
 		if b.timed != nil {
 			b.timed.RecordOutcomeAt(target.name, o, b.now)
