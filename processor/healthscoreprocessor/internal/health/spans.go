@@ -63,7 +63,7 @@ type spanBatch struct {
 
 // observeResource records the outcomes of one resource's spans.
 func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
-	e, nowNs := b.e, b.nowNs
+	e, nowNs, feeding := b.e, b.nowNs, b.feeder != nil
 	res := rs.Resource().Attributes()
 	svc, r := e.resourceComponent(res, nowNs)
 	if svc == nil {
@@ -79,6 +79,7 @@ func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
 	var lastCallee *component
 	var lastEdge *edge
 	var lastPort int64
+	var outcomes [3]uint64
 	sss := rs.ScopeSpans()
 	for j := 0; j < sss.Len(); j++ {
 		spans := sss.At(j).Spans()
@@ -120,11 +121,14 @@ func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
 				}
 			}
 			target.record(class, lat)
-			b.outcomes[class]++
-			if b.feeder != nil {
+			outcomes[class]++
+			if feeding {
 				b.feed(svc, target, server, class, lat, span)
 			}
 		}
+	}
+	for i, n := range outcomes {
+		b.outcomes[i] += n
 	}
 }
 
