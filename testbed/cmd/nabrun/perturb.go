@@ -52,6 +52,19 @@ func spreadOf(x []float64) float64 {
 	return 1
 }
 
+// levelOf returns the file's minimum and its mean above that minimum (1 for a constant file): the
+// counts perturbations make the rate follow (x-lo)/mean.
+func levelOf(x []float64) (lo, mean float64) {
+	lo = slices.Min(x)
+	for _, xi := range x {
+		mean += xi - lo
+	}
+	if mean /= float64(len(x)); mean == 0 {
+		mean = 1
+	}
+	return lo, mean
+}
+
 // mapped returns a copy of s with values f(i, x) and the same times.
 func mapped(s *series, f func(i int, x float64) float64) *series {
 	out := &series{rel: s.rel, category: s.category, t: s.t, x: make([]float64, len(s.x))}
@@ -120,15 +133,42 @@ var perturbations = []perturbation{
 		})
 	}},
 	{name: "counts", what: "Poisson counts at mean rate 3, rate following the value", apply: func(s *series, rng *rand.Rand) *series {
-		lo, mean := slices.Min(s.x), 0.0
-		for _, x := range s.x {
-			mean += x - lo
-		}
-		mean /= float64(len(s.x))
-		if mean == 0 {
-			mean = 1
-		}
+		lo, mean := levelOf(s.x)
 		return mapped(s, func(_ int, x float64) float64 { return float64(poisson(rng, 3*(x-lo)/mean)) })
+	}},
+	{name: "counts-daily", what: "Poisson counts at mean rate 10 following the value, times a daily cycle (x0.2..1.8) and lognormal(0.3) overdispersion", apply: func(s *series, rng *rand.Rand) *series {
+		lo, mean := levelOf(s.x)
+		return mapped(s, func(i int, x float64) float64 {
+			day := 1 + 0.8*math.Sin(2*math.Pi*float64(s.t[i].Unix())/86400)
+			return float64(poisson(rng, 10*(x-lo)/mean*day*math.Exp(0.3*rng.NormFloat64()-0.045)))
+		})
+	}},
+	{name: "mult-cycle", what: "(x - min + 1 spread) times a daily cycle (x0.5..1.5) and x0.6 on weekends (demand-like)", apply: func(s *series, _ *rand.Rand) *series {
+		lo, sp := slices.Min(s.x), spreadOf(s.x)
+		return mapped(s, func(i int, x float64) float64 {
+			t := s.t[i]
+			f := 1 + 0.5*math.Sin(2*math.Pi*float64(t.Unix())/86400)
+			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				f *= 0.6
+			}
+			return (x - lo + sp) * f
+		})
+	}},
+	{name: "drift", what: "+ a linear drift of 10 spreads over the file (a growing metric)", apply: func(s *series, _ *rand.Rand) *series {
+		sp, n := spreadOf(s.x), float64(max(1, len(s.x)-1))
+		return mapped(s, func(i int, x float64) float64 { return x + 10*sp*float64(i)/n })
+	}},
+	{name: "aggregate", what: "the mean of every 4 points, at the first one's time (coarser sampling)", apply: func(s *series, _ *rand.Rand) *series {
+		out := &series{rel: s.rel, category: s.category}
+		for i := 0; i < len(s.x); i += 4 {
+			var sum float64
+			k := min(len(s.x), i+4)
+			for _, x := range s.x[i:k] {
+				sum += x
+			}
+			out.t, out.x = append(out.t, s.t[i]), append(out.x, sum/float64(k-i))
+		}
+		return out
 	}},
 	{name: "irregular", what: "30% of the points dropped at random (irregular sampling)", apply: func(s *series, rng *rand.Rand) *series {
 		out := &series{rel: s.rel, category: s.category}
@@ -220,7 +260,7 @@ type perturbRow struct {
 }
 
 // deterministic lists the perturbations that draw no noise: one seed is all of them.
-var deterministic = map[string]bool{"none": true, "rescale": true, "negate": true, "quantise": true, "cycle": true, "half-rate": true}
+var deterministic = map[string]bool{"none": true, "rescale": true, "negate": true, "quantise": true, "cycle": true, "mult-cycle": true, "drift": true, "aggregate": true, "half-rate": true}
 
 // robustness scores cfg on every perturbation of set's labelled files, each noisy one under seeds
 // 1..seeds: at cfg's own alert level (one threshold for every file and every kind of data, as
