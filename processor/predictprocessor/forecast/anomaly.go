@@ -35,9 +35,6 @@ type DetectorConfig struct {
 	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
 	// to score 1-1/e.
 	ShiftScale float64
-	// SeasonScale is how far (as a ratio) the recent deviation from the daily profile must exceed
-	// the largest seen before to score 1-1/e.
-	SeasonScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
 	// SeasonStrength is the largest ratio of the spread around the daily profile to the spread
@@ -66,7 +63,6 @@ func DefaultDetectorConfig() DetectorConfig {
 		BreachScale:     0.1,
 		BreachDeviation: 8,
 		ShiftScale:      0.4,
-		SeasonScale:     1.5,
 		SeasonSlots:     48,
 		SeasonStrength:  0.6,
 		WarmUp:          150,
@@ -79,10 +75,6 @@ func DefaultDetectorConfig() DetectorConfig {
 const maxSeasonSlots = 48
 
 const secondsPerDay = 86400
-
-// seasonSpreadRate is the weight of a point in the spread of the deviations from the daily
-// profile (about 100 points: slower than the profile, faster than the level's spread).
-const seasonSpreadRate = 0.01
 
 // record scores a non-negative feature by how far it breaks the largest value seen so far, as a
 // ratio: a scale-free, self-calibrating surprise (a series whose feature is often large needs a
@@ -101,16 +93,77 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 	return out
 }
 
-// Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
+// level is a robust level tracker of one view of the series (the values as they are, or with the
+// daily profile taken out): a short- and a long-term level, the spread around the long one, and
+// the record of the level shift (the short level's departure from the long, in spreads).
+type level struct {
+	n           int
+	short, long float64
+	spread      float64
+	shift       record
+}
+
+// span is the range of the values seen so far.
+type span struct {
+	lo, hi float64
+	seen   bool
+}
+
+// breach returns how far x leaves the range of the values seen so far, as a fraction of that
+// range (0 inside it), and widens the range.
+func (s *span) breach(x float64) (b float64) {
+	if !s.seen {
+		s.lo, s.hi, s.seen = x, x, true
+		return 0
+	}
+	switch w := s.hi - s.lo + 1e-9; {
+	case x > s.hi:
+		b, s.hi = (x-s.hi)/w, x
+	case x < s.lo:
+		b, s.lo = (s.lo-x)/w, x
+	}
+	return b
+}
+
+// scale is the spread used as a unit, kept above 0 (and above rounding at the level's magnitude).
+func (l *level) scale() float64 { return l.spread + 1e-9*(math.Abs(l.long)+1e-9) + 1e-12 }
+
+// update feeds y and returns the level-shift score (0 while initialising or when learnOnly) and
+// whether the level has initialised (its first 3/ShortRate points only start the estimates).
+func (l *level) update(y float64, c *DetectorConfig, learnOnly bool) (float64, bool) {
+	l.n++
+	if l.n == 1 {
+		l.short, l.long = y, y
+		return 0, false
+	}
+	if float64(l.n)*c.ShortRate < 3 {
+		l.long += c.ShortRate * (y - l.long)
+		l.short = l.long
+		l.spread += c.ShortRate * (math.Abs(y-l.long) - l.spread)
+		return 0, false
+	}
+	sc := l.scale()
+	l.short += c.ShortRate * clip(y-l.short, c.ShortClip*sc)
+	dl := y - l.long
+	l.long += c.LongRate * clip(dl, c.LongClip*sc)
+	l.spread += c.LongRate * (min(math.Abs(dl), c.LongClip*sc) - l.spread)
+	return l.shift.score(math.Abs(l.short-l.long)/sc, c.ShiftScale, learnOnly), true
+}
+
+// Detector scores each point of one series in [0, 1]: the largest of two self-calibrated
 // surprises of different kinds, each "how far this breaks the series' own record":
 //   - spike (range breach): the value leaves the range of every value seen so far, and lies at
-//     least BreachDeviation spreads from what is expected (the daily profile for a daily-seasonal
-//     series, else the long-term level);
+//     least BreachDeviation spreads from what is expected;
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
-//     series' spread, further than any departure seen before;
-//   - daily pattern: for series with a daily cycle (the spread around its time-of-day profile is
-//     under SeasonStrength of the spread around its level), the recent deviation from the
-//     profile exceeds any seen before.
+//     spread, further than any departure seen before.
+//
+// Both are judged on the series' best view of itself. The detector decomposes the series as a
+// level plus a daily profile (additive, as Holt-Winters does): one level tracker follows the
+// values as they are, a second one the values with the time-of-day profile taken out, and the
+// profile learns each slot's offset from that second level. Where the profile explains the
+// series (the spread around it is under SeasonStrength of the spread around the plain level, from
+// the third day on), the deseasonalised view is scored: a missing daily peak is a level shift
+// there, and a spike is judged against the profile. Otherwise the plain view is scored.
 //
 // A fourth kind, a rise of volatility (the short-term mean point-to-point change against the
 // long-term one), was tried and left out: it found two more windows in sample but raised false
@@ -118,25 +171,19 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 //
 // The score is 0 until the detector is warm (Warm). After an alert, scores are held below
 // AlertLevel for Refractory points so one event raises one alert. A Detector is a fixed set of
-// numbers (0.6 KiB), Update is O(1) without allocation, and it never looks ahead: it is
+// numbers (under 1 KiB), Update is O(1) without allocation, and it never looks ahead: it is
 // told neither the series' minimum nor its maximum.
 type Detector struct {
 	cfg DetectorConfig
 
-	n              int
-	lo, hi         float64 // range seen so far
-	short, long    float64 // robust levels
-	spread         float64 // robust mean absolute deviation from the long level
-	shift          record
-	hold           int
-	t0             int64 // unix seconds of the first point
-	profile        [maxSeasonSlots]float64
-	profileSeen    uint64 // bit i: slot i has a value
-	seasonSpread   float64
-	seasonSpreadOK bool
-	seasonDev      float64
-	seasonN        int // points the profile feature has been computed for
-	season         record
+	n           int
+	rng         span
+	plain, des  level // the values as they are, and with the daily profile taken out
+	hold        int
+	t0          int64 // unix seconds of the first point
+	profile     [maxSeasonSlots]float64
+	profileSeen uint64 // bit i: slot i has a value
+	desN        int    // points the deseasonalised view has been scored on (learning its record)
 }
 
 // NewDetector returns a Detector with cfg.
@@ -159,37 +206,13 @@ func (d *Detector) Points() int { return d.n }
 // mean something. Until then every score is 0, which means "not known yet", not "normal".
 func (d *Detector) Warm() bool { return d.n > d.cfg.WarmUp }
 
-// seasonal updates the daily profile with x at t and returns the profile feature g (0 when the
-// series is not daily-seasonal or the profile is not yet two days old); when the series counts
-// as daily-seasonal, on is true and dev is x's deviation from the profile in units of the spread
-// around it.
-func (d *Detector) seasonal(t time.Time, x float64) (g, dev float64, on bool) {
-	c := &d.cfg
-	if c.SeasonSlots == 0 || t.IsZero() {
-		return 0, 0, false
+// slot returns the time-of-day slot of t, or -1 when the profile is off or t is zero.
+func (d *Detector) slot(t time.Time) int {
+	if d.cfg.SeasonSlots == 0 || t.IsZero() {
+		return -1
 	}
 	sec := t.Unix()
-	slot := int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * c.SeasonSlots / secondsPerDay
-	bit := uint64(1) << slot
-	if d.profileSeen&bit == 0 {
-		d.profile[slot], d.profileSeen = x, d.profileSeen|bit
-		return 0, 0, false
-	}
-	e := x - d.profile[slot]
-	d.profile[slot] += c.ShortRate * e
-	if d.n == 0 || sec-d.t0 < 2*secondsPerDay {
-		return 0, 0, false
-	}
-	if !d.seasonSpreadOK {
-		d.seasonSpread, d.seasonSpreadOK = math.Abs(e), true
-	}
-	d.seasonSpread += seasonSpreadRate * (math.Abs(e) - d.seasonSpread)
-	d.seasonDev += c.ShortRate * (e - d.seasonDev)
-	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
-		return 0, 0, false
-	}
-	sc := d.seasonSpread + 1e-12 + 1e-9*math.Abs(x)
-	return math.Abs(d.seasonDev) / sc, math.Abs(e) / sc, true
+	return int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * d.cfg.SeasonSlots / secondsPerDay
 }
 
 // Update feeds the next value (with no time: the daily profile is not used) and returns its
@@ -203,63 +226,52 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		return 0
 	}
 	c := &d.cfg
-	g, dev, seasonalNow := d.seasonal(t, x)
 	if d.n == 0 {
-		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
 		if !t.IsZero() {
 			d.t0 = t.Unix()
 		}
-		return 0
 	}
 	d.n++
 
-	// Spike: range breach.
-	var b float64
-	switch r := d.hi - d.lo + 1e-9; {
-	case x > d.hi:
-		b, d.hi = (x-d.hi)/r, x
-	case x < d.lo:
-		b, d.lo = (d.lo-x)/r, x
+	// The daily profile: the slot's offset from the deseasonalised level.
+	slot, p := d.slot(t), 0.0
+	if slot >= 0 {
+		bit := uint64(1) << slot
+		if d.profileSeen&bit == 0 {
+			d.profile[slot], d.profileSeen = x-d.des.long, d.profileSeen|bit
+			if d.des.n == 0 {
+				d.profile[slot] = 0
+			}
+		}
+		p = d.profile[slot]
+		d.profile[slot] += c.ShortRate * (x - d.des.long - p)
 	}
+	// The deseasonalised view is scored from the third day on, after WarmUp points of its own
+	// that only learn its record.
+	desOn := slot >= 0 && t.Unix()-d.t0 >= 2*secondsPerDay
+	if desOn {
+		d.desN++
+	}
+	learnOnly := d.n <= c.WarmUp
+	expPlain, scPlain := d.plain.long, d.plain.scale()
+	expDes, scDes := d.des.long+p, d.des.scale()
+	b := d.rng.breach(x)
+	shiftPlain, ok := d.plain.update(x, c, learnOnly)
+	shiftDes, _ := d.des.update(x-p, c, learnOnly || !desOn || d.desN <= c.WarmUp)
+	if !ok || learnOnly {
+		return 0
+	}
+	seasonal := desOn && d.desN > c.WarmUp && scDes < c.SeasonStrength*scPlain
+	shift, exp, sc := shiftPlain, expPlain, scPlain
+	if seasonal {
+		shift, exp, sc = max(shiftPlain, shiftDes), expDes, scDes
+	}
+	// A breach counts only when the value is far from what the series' best view expects.
 	breach := 0.0
-	if b > 0 {
+	if b > 0 && math.Abs(x-exp) >= c.BreachDeviation*sc {
 		breach = 1 - math.Exp(-b/c.BreachScale)
 	}
-
-	// Robust levels and spread.
-	sc := d.spread + 1e-9*(math.Abs(d.long)+1e-9) + 1e-12
-	if float64(d.n)*c.ShortRate < 3 {
-		d.long += c.ShortRate * (x - d.long)
-		d.short = d.long
-		d.spread += c.ShortRate * (math.Abs(x-d.long) - d.spread)
-		return 0
-	}
-	// A breach counts only when the value is far from what the series' best model expects: the
-	// daily profile where the series is daily-seasonal, else the long-term level.
-	if seasonalNow {
-		if dev < c.BreachDeviation {
-			breach = 0
-		}
-	} else if math.Abs(x-d.long) < c.BreachDeviation*sc {
-		breach = 0
-	}
-	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)
-	dl := x - d.long
-	d.long += c.LongRate * clip(dl, c.LongClip*sc)
-	d.spread += c.LongRate * (min(math.Abs(dl), c.LongClip*sc) - d.spread)
-
-	learnOnly := d.n <= c.WarmUp
-	shift := d.shift.score(math.Abs(d.short-d.long)/sc, c.ShiftScale, learnOnly)
-	var season float64
-	if g > 0 {
-		// The profile feature starts on day three: its record learns for WarmUp points of its own.
-		d.seasonN++
-		season = d.season.score(g, c.SeasonScale, learnOnly || d.seasonN <= c.WarmUp)
-	}
-	if learnOnly {
-		return 0
-	}
-	score := clamp01(max(breach, shift, season))
+	score := clamp01(max(breach, shift))
 	if d.hold > 0 {
 		d.hold--
 		return min(score, c.AlertLevel*0.999)
