@@ -178,3 +178,23 @@ func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
 	s := stream(d, 6*perDay+perDay/4, 1, func(i int) float64 { return cycle(i) + 3 })
 	assert.GreaterOrEqual(t, s[0], DefaultDetectorConfig().AlertLevel, "spike on the peak")
 }
+
+func TestLevelShiftUnderADailyCycleIsAnAlert(t *testing.T) {
+	// A daily cycle of amplitude 10 with noise of 0.3: a lasting shift of 3 stays inside the
+	// cycle's range and is small against the swings the plain level makes every day, but it is
+	// 10 noise spreads once the daily profile is taken out, so the deseasonalised level finds it.
+	rng := rand.New(rand.NewPCG(8, 8))
+	d := NewDetector(DefaultDetectorConfig())
+	perDay := 288
+	cycle := func(i int) float64 {
+		return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64()
+	}
+	normal := stream(d, 0, 6*perDay, cycle)
+	for i, s := range normal[3*perDay:] {
+		require.Less(t, s, DefaultDetectorConfig().AlertLevel, "cycle point %d", 3*perDay+i)
+	}
+	s := stream(d, 6*perDay, perDay/4, func(i int) float64 { return cycle(i) - 3 })
+	best, at := maxScore(s)
+	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel, "shift under the cycle")
+	assert.Less(t, at, 30, "detected within 30 points of the shift")
+}
