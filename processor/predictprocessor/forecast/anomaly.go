@@ -8,16 +8,16 @@ import (
 // DetectorConfig holds the parameters of the anomaly Detector. Rates are per point.
 //
 // Every feature the detector scores is scale-free (a ratio to the series' own spread, range or
-// record), so one configuration serves every series. Four sensitivities set how far a feature
+// record), so one configuration serves every series. Three sensitivities set how far a feature
 // must break its record to score 1-1/e; they are the values cross-validation over NAB's
 // categories chooses (testbed/cmd/nabrun --cv). The rest are structural: the two averaging
 // rates, Huber's clips, the daily profile's resolution and the share of the spread it must
 // explain, the warm-up and the refractory period.
 type DetectorConfig struct {
 	// ShortRate and LongRate are the weights of the short- and long-term estimates: the short
-	// level, the daily profile and the recent deviation from it (short, about 10 points); the
-	// long level and the spread (long, about 250 points). The first 3/ShortRate points only
-	// initialise the estimates.
+	// levels and each daily-profile slot (short, about 10 points); the long levels and the
+	// spreads (long, about 250 points). The first 3/ShortRate points only initialise the
+	// estimates.
 	ShortRate, LongRate float64
 	// ShortClip and LongClip bound each point's pull on the short and the long level (and the
 	// spread), in units of the series' spread (Huber's bound), so one spike barely moves them
@@ -29,21 +29,24 @@ type DetectorConfig struct {
 	BreachScale float64
 	// BreachDeviation is how many spreads from the expected value a value must be for its range
 	// breach to count: a record that is still ordinary noise (a young or very calm series) is no
-	// anomaly. The expected value is the daily profile's, with the spread around the profile,
-	// while the series counts as daily-seasonal (SeasonStrength), else the long-term level's.
+	// anomaly. The expected value is the deseasonalised level plus the daily profile, with the
+	// spread around it, while the series counts as daily-seasonal (SeasonStrength), else the
+	// long-term level.
 	BreachDeviation float64
 	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
 	// to score 1-1/e.
 	ShiftScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
-	// SeasonStrength is the largest ratio of the spread around the daily profile to the spread
-	// around the level for which the series counts as daily-seasonal: the profile is scored, and
-	// range breaches are judged against the profile rather than the level.
+	// SeasonStrength is the largest ratio of the spread around the deseasonalised level to the
+	// spread around the plain level for which the series counts as daily-seasonal: the shift of
+	// the deseasonalised level is scored too, and range breaches are judged against level plus
+	// profile rather than the level.
 	SeasonStrength float64
 	// WarmUp is the number of points the detector learns from before it scores: until then
-	// Warm is false and every score is 0. The daily-profile feature warms on its own: it needs
-	// two days of history, whatever the sampling interval, and then WarmUp points of its own.
+	// Warm is false and every score is 0. The deseasonalised view warms on its own: it is scored
+	// from the third day of history, whatever the sampling interval, after WarmUp points of its
+	// own that only learn its record.
 	WarmUp int
 	// AlertLevel is the score at or above which a point is an alert: the shipped threshold.
 	AlertLevel float64
@@ -161,11 +164,12 @@ func (l *level) update(y float64, c *DetectorConfig, learnOnly bool) (float64, b
 // level plus a daily profile (additive, as Holt-Winters does): one level tracker follows the
 // values as they are, a second one the values with the time-of-day profile taken out, and the
 // profile learns each slot's offset from that second level. Where the profile explains the
-// series (the spread around it is under SeasonStrength of the spread around the plain level, from
-// the third day on), the deseasonalised view is scored: a missing daily peak is a level shift
-// there, and a spike is judged against the profile. Otherwise the plain view is scored.
+// series (the spread around the deseasonalised level is under SeasonStrength of the spread around
+// the plain level, from the third day on), the deseasonalised view is scored: a missing daily peak is a level shift
+// there (the plain level's shift still counts too), and a spike is judged against level plus
+// profile. Otherwise the plain view is scored.
 //
-// A fourth kind, a rise of volatility (the short-term mean point-to-point change against the
+// A third kind, a rise of volatility (the short-term mean point-to-point change against the
 // long-term one), was tried and left out: it found two more windows in sample but raised false
 // positives enough to lower the cross-validated score.
 //
@@ -226,10 +230,8 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		return 0
 	}
 	c := &d.cfg
-	if d.n == 0 {
-		if !t.IsZero() {
-			d.t0 = t.Unix()
-		}
+	if d.n == 0 && !t.IsZero() {
+		d.t0 = t.Unix()
 	}
 	d.n++
 
