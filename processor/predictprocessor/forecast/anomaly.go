@@ -97,14 +97,24 @@ func (r *record) score(f, scale float64, learnOnly bool) float64 {
 }
 
 // level is a robust level tracker of one view of the series (the values as they are, or with the
-// daily profile taken out): a short- and a long-term level, the spread around the long one, and
-// the record of the level shift (the short level's departure from the long, in spreads).
+// daily or the daily and weekly profiles taken out): a short- and a long-term level, the spread
+// around the long one, and the record of the level shift (the short level's departure from the
+// long, in spreads).
 type level struct {
 	n           int
 	short, long float64
 	spread      float64
+	floor       float64 // least spread (the resolution of what the view is computed from)
+	fresh, k    int     // restartSpread: points left of the plain mean, and points in it
 	shift       record
 }
+
+// restartSpread makes the spread a plain running mean of the next n absolute deviations, before
+// the clipped average takes over again. A view that starts late (the profiles' views start on
+// the third and the tenth day) has a spread learnt from the profile's first, exact visits, near
+// 0; the clipped average can only double it every 1/(2*LongRate) points, so without a restart
+// the first real deviations score as huge shifts and set records that nothing later can break.
+func (l *level) restartSpread(n int) { l.fresh, l.k = n, 0 }
 
 // span is the range of the values seen so far.
 type span struct {
@@ -129,11 +139,25 @@ func (s *span) breach(x float64) (b float64) {
 }
 
 // scale is the spread used as a unit, kept above 0 (and above rounding at the level's magnitude).
-func (l *level) scale() float64 { return l.spread + 1e-9*(math.Abs(l.long)+1e-9) + 1e-12 }
+func (l *level) scale() float64 {
+	return max(l.floor, l.spread+1e-9*(math.Abs(l.long)+1e-9)+1e-12)
+}
 
-// update feeds y and returns the level-shift score (0 while initialising or when learnOnly) and
-// whether the level has initialised (its first 3/ShortRate points only start the estimates).
-func (l *level) update(y float64, c *DetectorConfig, learnOnly bool) (float64, bool) {
+// phase is what a view's shift record does with a point: nothing (the view is not on yet: its
+// model is still immature, and a record learnt from it would be inflated for good), learn, or
+// score.
+type phase uint8
+
+const (
+	phaseOff phase = iota
+	phaseLearn
+	phaseScore
+)
+
+// update feeds y and returns the level-shift score (0 while initialising or unless ph is
+// phaseScore) and whether the level has initialised (its first 3/ShortRate points only start the
+// estimates).
+func (l *level) update(y float64, c *DetectorConfig, ph phase) (float64, bool) {
 	l.n++
 	if l.n == 1 {
 		l.short, l.long = y, y
@@ -149,8 +173,17 @@ func (l *level) update(y float64, c *DetectorConfig, learnOnly bool) (float64, b
 	l.short += c.ShortRate * clip(y-l.short, c.ShortClip*sc)
 	dl := y - l.long
 	l.long += c.LongRate * clip(dl, c.LongClip*sc)
-	l.spread += c.LongRate * (min(math.Abs(dl), c.LongClip*sc) - l.spread)
-	return l.shift.score(math.Abs(l.short-l.long)/sc, c.ShiftScale, learnOnly), true
+	if l.fresh > 0 {
+		l.fresh--
+		l.k++
+		l.spread += (math.Abs(dl) - l.spread) / float64(l.k)
+	} else {
+		l.spread += c.LongRate * (min(math.Abs(dl), c.LongClip*sc) - l.spread)
+	}
+	if ph == phaseOff {
+		return 0, true
+	}
+	return l.shift.score(math.Abs(l.short-l.long)/sc, c.ShiftScale, ph == phaseLearn), true
 }
 
 // Detector scores each point of one series in [0, 1]: the largest of two self-calibrated
@@ -188,7 +221,23 @@ type Detector struct {
 	profile     [maxSeasonSlots]float64
 	profileSeen uint64 // bit i: slot i has a value
 	desN        int    // points the deseasonalised view has been scored on (learning its record)
+	wk          level  // the values less the daily and the weekly profile
+	wkN         int    // points the weekly view has been scored on
+	week        [hoursPerWeek]float32
+	weekSeen    [(hoursPerWeek + 63) / 64]uint64 // bit i: hour i of the week has been learnt
 }
+
+const (
+	hoursPerWeek   = 7 * 24
+	secondsPerWeek = 7 * secondsPerDay
+)
+
+// weekOn and weekLearn are when the weekly profile starts learning (with the daily view, on the
+// third day) and when its view is scored (once every hour of the week has been seen).
+const (
+	weekLearn = 2 * secondsPerDay
+	weekOn    = weekLearn + secondsPerWeek
+)
 
 // NewDetector returns a Detector with cfg.
 func NewDetector(cfg DetectorConfig) *Detector {
@@ -250,23 +299,63 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	}
 	// The deseasonalised view is scored from the third day on, after WarmUp points of its own
 	// that only learn its record.
-	desOn := slot >= 0 && t.Unix()-d.t0 >= 2*secondsPerDay
+	age := t.Unix() - d.t0
+	desOn := slot >= 0 && age >= 2*secondsPerDay
 	if desOn {
 		d.desN++
+		if d.desN == 1 {
+			d.des.restartSpread(c.WarmUp)
+		}
+	}
+	// The weekly profile: each hour of the week's offset from the level plus the daily profile,
+	// learnt from the third day (its first visit sets it, later ones move it at ShortRate), so that a
+	// weekday that behaves like a Sunday stands out once Sundays are known.
+	var w float64
+	wkOn := false
+	if slot >= 0 {
+		ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / 3600
+		w = float64(d.week[ws])
+		if age >= weekLearn {
+			rate, word, bit := c.ShortRate, ws/64, uint64(1)<<(ws%64)
+			if d.weekSeen[word]&bit == 0 {
+				rate, d.weekSeen[word] = 1, d.weekSeen[word]|bit
+			}
+			d.week[ws] = float32(w + rate*(x-p-d.wk.long-w))
+		}
+		if wkOn = age >= weekOn; wkOn {
+			d.wkN++
+			if d.wkN == 1 {
+				d.wk.restartSpread(c.WarmUp)
+			}
+		}
 	}
 	learnOnly := d.n <= c.WarmUp
 	expPlain, scPlain := d.plain.long, d.plain.scale()
 	expDes, scDes := d.des.long+p, d.des.scale()
 	b := d.rng.breach(x)
-	shiftPlain, ok := d.plain.update(x, c, learnOnly)
-	shiftDes, _ := d.des.update(x-p, c, learnOnly || !desOn || d.desN <= c.WarmUp)
+	shiftPlain, ok := d.plain.update(x, c, phaseOf(true, !learnOnly))
+	// The daily view's record learns from the first point (learning it only once the view is
+	// on is the cleaner rule, but it scored lower: see the README); the weekly view's learns
+	// only once its view is on, since a weekly profile that has not seen a week yet would set
+	// records nothing later breaks.
+	desWarm := desOn && d.desN > c.WarmUp
+	wkWarm := wkOn && d.wkN > c.WarmUp
+	shiftDes, _ := d.des.update(x-p, c, phaseOf(true, desWarm && !learnOnly))
+	// The weekly profile is stored in float32: its rounding is the weekly view's resolution.
+	d.wk.floor = 1e-6 * (math.Abs(d.wk.long) + math.Abs(w))
+	expWk, scWk := d.wk.long+p+w, d.wk.scale()
+	shiftWk, _ := d.wk.update(x-p-w, c, phaseOf(wkOn, wkWarm && !learnOnly))
 	if !ok || learnOnly {
 		return 0
 	}
-	seasonal := desOn && d.desN > c.WarmUp && scDes < c.SeasonStrength*scPlain
+	seasonal := desWarm && scDes < c.SeasonStrength*scPlain
 	shift, exp, sc := shiftPlain, expPlain, scPlain
 	if seasonal {
 		shift, exp, sc = max(shiftPlain, shiftDes), expDes, scDes
+		// And the weekly view, where the weekly profile explains the deseasonalised series.
+		if wkWarm && scWk < c.SeasonStrength*scDes {
+			shift, exp, sc = max(shift, shiftWk), expWk, scWk
+		}
 	}
 	// A breach counts only when the value is far from what the series' best view expects.
 	breach := 0.0
@@ -282,6 +371,17 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		d.hold = c.Refractory
 	}
 	return score
+}
+
+// phaseOf returns the phase of a view that is on (or not) and warm (or not).
+func phaseOf(on, warm bool) phase {
+	switch {
+	case !on:
+		return phaseOff
+	case !warm:
+		return phaseLearn
+	}
+	return phaseScore
 }
 
 // clip limits v to [-c, c].

@@ -198,3 +198,35 @@ func TestLevelShiftUnderADailyCycleIsAnAlert(t *testing.T) {
 	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel, "shift under the cycle")
 	assert.Less(t, at, 30, "detected within 30 points of the shift")
 }
+
+func TestWeekdayLikeASundayIsAnAlert(t *testing.T) {
+	// Half-hourly demand with a weekday and a weekend pattern and 3% noise. After five weeks the
+	// weekends are known, and a Wednesday with a Sunday's pattern (a holiday) is an alert, though
+	// every value of it lies inside the range and each weekend's departure from the weekday pattern
+	// is as large: only the weekly profile expects Wednesday to look like a weekday.
+	rng := rand.New(rand.NewPCG(9, 9))
+	demand := func(at time.Time, holiday bool) float64 {
+		h := float64(at.Hour()) + float64(at.Minute())/60
+		if wd := at.Weekday(); holiday || wd == time.Saturday || wd == time.Sunday {
+			return 800 + 400*math.Sin(2*math.Pi*(h-14)/24) + 30*rng.NormFloat64()
+		}
+		return 1000 + 500*math.Sin(2*math.Pi*(h-11)/24) + 30*rng.NormFloat64()
+	}
+	cfg := DefaultDetectorConfig()
+	d := NewDetector(cfg)
+	t0 := time.Date(2015, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 30 * time.Minute) }
+	perWeek := 7 * 48
+	for i := range 5 * perWeek {
+		s := d.UpdateAt(at(i), demand(at(i), false))
+		if i >= 3*perWeek {
+			require.Less(t, s, cfg.AlertLevel, "week %d, %s", i/perWeek, at(i).Format("Mon 15:04"))
+		}
+	}
+	best := 0.0
+	for i := 5*perWeek + 2*48; i < 5*perWeek+3*48; i++ { // the sixth Wednesday
+		require.Equal(t, time.Wednesday, at(i).Weekday())
+		best = max(best, d.UpdateAt(at(i), demand(at(i), true)))
+	}
+	assert.GreaterOrEqual(t, best, cfg.AlertLevel, "a Wednesday with a Sunday's pattern")
+}

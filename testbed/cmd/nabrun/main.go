@@ -54,6 +54,7 @@ func run(args []string, w io.Writer) error {
 	fs.Var(&sets, "set", "Field=value: override a forecast.DetectorConfig field of the shipped setting (repeatable; for trying values)")
 	seeds := fs.Int("seeds", 5, "with --perturb, how many seeds of noise each noisy perturbation is averaged over")
 	perturb := fs.Bool("perturb", false, "also score the shipped setting on perturbed copies of the labelled files (perturb.go) and print the table")
+	synth := fs.Bool("synthetic", false, "also score the shipped setting on generated series of real-world kinds testbed/nab lacks (synth.go) and print the table")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,6 +97,9 @@ func run(args []string, w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "nabrun: %d files, %d rows, %d alerts at threshold %g, %s\n",
 		len(set), rows, alerts, *threshold, time.Since(start).Round(time.Millisecond)); err != nil {
 		return err
+	}
+	if *synth {
+		defer func() { printSynthetic(synthetic(cfg, *seeds), cfg, w) }()
 	}
 	if !*cv && !*perturb {
 		return nil
