@@ -83,16 +83,17 @@ const secondsPerDay = 86400
 // ratio: a scale-free, self-calibrating surprise (a series whose feature is often large needs a
 // larger one to score). Records never fade: NAB's anomalies are the first of their kind, and a
 // fading record made repeats of an old event score again (cross-validated, it scored lower).
-type record struct{ max float64 }
+type record struct{ max, prev float64 }
+
+// roll starts a new week: from then on the record is the larger of this week's and last week's.
+func (r *record) roll() { r.prev, r.max = r.max, 0 }
 
 func (r *record) score(f, scale float64, learnOnly bool) float64 {
 	var out float64
-	if !learnOnly && r.max > 0 && f > r.max {
-		out = 1 - math.Exp(-(f/r.max-1)/scale)
+	if m := max(r.max, r.prev); !learnOnly && m > 0 && f > m {
+		out = 1 - math.Exp(-(f/m-1)/scale)
 	}
-	if f > r.max {
-		r.max = f
-	}
+	r.max = max(r.max, f)
 	return out
 }
 
@@ -218,6 +219,7 @@ type Detector struct {
 	plain, des  level // the values as they are, and with the daily profile taken out
 	hold        int
 	t0          int64 // unix seconds of the first point
+	week0       int64 // weeks since t0 at the latest point (the records' epoch)
 	profile     [maxSeasonSlots]float64
 	profileSeen uint64 // bit i: slot i has a value
 	desN        int    // points the deseasonalised view has been scored on (learning its record)
@@ -283,6 +285,15 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		d.t0 = t.Unix()
 	}
 	d.n++
+	// A level-shift record holds for one to two weeks: a shift as large as one a month ago is
+	// news again (tweet bursts, machine failures and holidays recur), while the weekly rhythm
+	// itself is always within the record's memory.
+	if week := (t.Unix() - d.t0) / secondsPerWeek; !t.IsZero() && week > d.week0 {
+		d.week0 = week
+		d.plain.shift.roll()
+		d.des.shift.roll()
+		d.wk.shift.roll()
+	}
 
 	// The daily profile: the slot's offset from the deseasonalised level.
 	slot, p := d.slot(t), 0.0
