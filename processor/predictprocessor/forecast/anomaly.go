@@ -79,10 +79,11 @@ const maxSeasonSlots = 48
 
 const secondsPerDay = 86400
 
-// record scores a non-negative feature by how far it breaks the largest value seen so far, as a
-// ratio: a scale-free, self-calibrating surprise (a series whose feature is often large needs a
-// larger one to score). Records never fade: NAB's anomalies are the first of their kind, and a
-// fading record made repeats of an old event score again (cross-validated, it scored lower).
+// record scores a non-negative feature by how far it breaks the largest value of its epoch and
+// the one before (the detector rolls the shift records every week), as a ratio: a scale-free,
+// self-calibrating surprise (a series whose feature is often large needs a larger one to score).
+// A record that never fades is deaf to the second burst or failure of a month; one that fades
+// within days makes repeats of the same event score again.
 type record struct{ max, prev float64 }
 
 // roll starts a new week: from then on the record is the larger of this week's and last week's.
@@ -192,16 +193,18 @@ func (l *level) update(y float64, c *DetectorConfig, ph phase) (float64, bool) {
 //   - spike (range breach): the value leaves the range of every value seen so far, and lies at
 //     least BreachDeviation spreads from what is expected;
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
-//     spread, further than any departure seen before.
+//     spread, further than the largest departure of this week and the last.
 //
 // Both are judged on the series' best view of itself. The detector decomposes the series as a
-// level plus a daily profile (additive, as Holt-Winters does): one level tracker follows the
-// values as they are, a second one the values with the time-of-day profile taken out, and the
-// profile learns each slot's offset from that second level. Where the profile explains the
-// series (the spread around the deseasonalised level is under SeasonStrength of the spread around
-// the plain level, from the third day on), the deseasonalised view is scored: a missing daily peak is a level shift
-// there (the plain level's shift still counts too), and a spike is judged against level plus
-// profile. Otherwise the plain view is scored.
+// level plus a daily and a weekly profile (additive, as double-seasonal Holt-Winters does), with
+// a level tracker per view: the values as they are (plain), less the 48-slot time-of-day profile
+// (daily), and less that and an 84-slot two-hours-of-the-week profile (weekly). Each profile
+// learns its offsets from its own view's level. Where a view's profile explains the series (the
+// spread around its level is under SeasonStrength of the previous view's), that view is the
+// best one: a spike is judged against its level plus profiles, and a shift counts on it and
+// every view before it. The daily view is scored from the third day on, the weekly from the
+// tenth, each after WarmUp points of its own; a missing daily peak is a shift of the daily view,
+// a weekday that looks like a Sunday one of the weekly view.
 //
 // A third kind, a rise of volatility (the short-term mean point-to-point change against the
 // long-term one), was tried and left out: it found two more windows in sample but raised false
@@ -209,7 +212,7 @@ func (l *level) update(y float64, c *DetectorConfig, ph phase) (float64, bool) {
 //
 // The score is 0 until the detector is warm (Warm). After an alert, scores are held below
 // AlertLevel for Refractory points so one event raises one alert. A Detector is a fixed set of
-// numbers (under 1 KiB), Update is O(1) without allocation, and it never looks ahead: it is
+// numbers (about 1.1 KiB), Update is O(1) without allocation, and it never looks ahead: it is
 // told neither the series' minimum nor its maximum.
 type Detector struct {
 	cfg DetectorConfig
@@ -225,17 +228,17 @@ type Detector struct {
 	desN        int    // points the deseasonalised view has been scored on (learning its record)
 	wk          level  // the values less the daily and the weekly profile
 	wkN         int    // points the weekly view has been scored on
-	week        [hoursPerWeek]float32
-	weekSeen    [(hoursPerWeek + 63) / 64]uint64 // bit i: hour i of the week has been learnt
+	week        [weekSlots]float32
+	weekSeen    [(weekSlots + 63) / 64]uint64 // bit i: slot i of the week has been learnt
 }
 
 const (
-	hoursPerWeek   = 7 * 24
+	weekSlots      = 7 * 12 // two hours each
 	secondsPerWeek = 7 * secondsPerDay
 )
 
 // weekOn and weekLearn are when the weekly profile starts learning (with the daily view, on the
-// third day) and when its view is scored (once every hour of the week has been seen).
+// third day) and when its view is scored (once every slot of the week has been seen).
 const (
 	weekLearn = 2 * secondsPerDay
 	weekOn    = weekLearn + secondsPerWeek
@@ -318,13 +321,13 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 			d.des.restartSpread(c.WarmUp)
 		}
 	}
-	// The weekly profile: each hour of the week's offset from the level plus the daily profile,
-	// learnt from the third day (its first visit sets it, later ones move it at ShortRate), so that a
-	// weekday that behaves like a Sunday stands out once Sundays are known.
+	// The weekly profile: each two hours of the week's offset from the level plus the daily
+	// profile, learnt from the third day (a slot's first visit sets it, later ones move it at
+	// ShortRate), so that a weekday that behaves like a Sunday stands out once Sundays are known.
 	var w float64
 	wkOn := false
 	if slot >= 0 {
-		ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / 3600
+		ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / (secondsPerWeek / weekSlots)
 		w = float64(d.week[ws])
 		if age >= weekLearn {
 			rate, word, bit := c.ShortRate, ws/64, uint64(1)<<(ws%64)
