@@ -160,40 +160,40 @@ func TestScoresStayInRangeOnHostileSeries(t *testing.T) {
 	}
 }
 
-func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
-	// A daily cycle of amplitude 10 with noise of 0.3: a spike of 3 on top of the peak leaves
-	// the range by little, and is 13 from the long-term level where the cycle alone reaches 10
-	// (no anomaly against the level, whose spread the cycle inflates), but it is 10 spreads of
-	// the noise above what the daily profile expects: an alert. The cycle itself raises none.
-	rng := rand.New(rand.NewPCG(7, 7))
-	d := NewDetector(DefaultDetectorConfig())
+// learnDailyCycle streams days of a 5-minute daily cycle of amplitude 10 round 50 with noise of
+// 0.3 into a new detector, checks that the cycle raises no alert from the third day on, and
+// returns the detector and the cycle (point i to value).
+func learnDailyCycle(t *testing.T, seed uint64, points int) (*Detector, func(i int) float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
 	perDay := 288
 	cycle := func(i int) float64 {
 		return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64()
 	}
-	normal := stream(d, 0, 6*perDay+perDay/4, cycle)
-	for i, s := range normal[3*perDay:] {
+	d := NewDetector(DefaultDetectorConfig())
+	for i, s := range stream(d, 0, points, cycle)[3*perDay:] {
 		require.Less(t, s, DefaultDetectorConfig().AlertLevel, "cycle point %d", 3*perDay+i)
 	}
-	s := stream(d, 6*perDay+perDay/4, 1, func(i int) float64 { return cycle(i) + 3 })
+	return d, cycle
+}
+
+func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
+	// A spike of 3 on top of the peak leaves the range by little, and is 13 from the long-term
+	// level where the cycle alone reaches 10 (no anomaly against the level, whose spread the
+	// cycle inflates), but it is 10 spreads of the noise above what the daily profile expects.
+	n := 6*288 + 288/4
+	d, cycle := learnDailyCycle(t, 7, n)
+	s := stream(d, n, 1, func(i int) float64 { return cycle(i) + 3 })
 	assert.GreaterOrEqual(t, s[0], DefaultDetectorConfig().AlertLevel, "spike on the peak")
 }
 
 func TestLevelShiftUnderADailyCycleIsAnAlert(t *testing.T) {
-	// A daily cycle of amplitude 10 with noise of 0.3: a lasting shift of 3 stays inside the
-	// cycle's range and is small against the swings the plain level makes every day, but it is
-	// 10 noise spreads once the daily profile is taken out, so the deseasonalised level finds it.
-	rng := rand.New(rand.NewPCG(8, 8))
-	d := NewDetector(DefaultDetectorConfig())
-	perDay := 288
-	cycle := func(i int) float64 {
-		return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64()
-	}
-	normal := stream(d, 0, 6*perDay, cycle)
-	for i, s := range normal[3*perDay:] {
-		require.Less(t, s, DefaultDetectorConfig().AlertLevel, "cycle point %d", 3*perDay+i)
-	}
-	s := stream(d, 6*perDay, perDay/4, func(i int) float64 { return cycle(i) - 3 })
+	// A lasting shift of 3 stays inside the cycle's range and is small against the swings the
+	// plain level makes every day, but it is 10 noise spreads once the daily profile is taken
+	// out, so the deseasonalised level finds it.
+	n := 6 * 288
+	d, cycle := learnDailyCycle(t, 8, n)
+	s := stream(d, n, 288/4, func(i int) float64 { return cycle(i) - 3 })
 	best, at := maxScore(s)
 	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel, "shift under the cycle")
 	assert.Less(t, at, 30, "detected within 30 points of the shift")

@@ -268,39 +268,53 @@ var deterministic = map[string]bool{"none": true, "rescale": true, "negate": tru
 func robustness(set dataSet, cfg forecast.DetectorConfig, seeds int) []perturbRow {
 	rows := make([]perturbRow, len(perturbations))
 	for k, p := range perturbations {
-		r := perturbRow{name: p.name, what: p.what, seeds: max(1, seeds), scoreMin: math.Inf(1), scoreMax: math.Inf(-1)}
+		n := seeds
 		if deterministic[p.name] {
-			r.seeds = 1
+			n = 1
 		}
-		for seed := range r.seeds {
-			q := perturbed(set, p, uint64(seed+1))
-			var ps []*pool
-			for _, s := range q {
-				ps = append(ps, newPool(s.weights, s.run(cfg), len(s.spans)))
-			}
-			all := merge(ps...)
-			fixed := all.evaluate(cfg.AlertLevel, profiles[0])
-			r.score += fixed.score / float64(r.seeds)
-			r.detected += float64(fixed.detected) / float64(r.seeds)
-			r.fp += float64(fixed.fp) / float64(r.seeds)
-			r.reopt += all.best(profiles[0]).score / float64(r.seeds)
-			r.scoreMin, r.scoreMax = min(r.scoreMin, fixed.score), max(r.scoreMax, fixed.score)
-			r.windows, r.files = all.windows, len(q)
-		}
-		rows[k] = r
+		rows[k] = scoreRow(p.name, p.what, n, cfg, func(seed uint64) dataSet { return perturbed(set, p, seed) })
 	}
 	return rows
 }
 
+// scoreRow scores cfg on the labelled sets gen draws under seeds 1..seeds, pooling each set's
+// files, and averages the outcome over the seeds.
+func scoreRow(name, what string, seeds int, cfg forecast.DetectorConfig, gen func(seed uint64) dataSet) perturbRow {
+	r := perturbRow{name: name, what: what, seeds: max(1, seeds), scoreMin: math.Inf(1), scoreMax: math.Inf(-1)}
+	for seed := range r.seeds {
+		q := gen(uint64(seed + 1))
+		var ps []*pool
+		for _, s := range q {
+			ps = append(ps, newPool(s.weights, s.run(cfg), len(s.spans)))
+		}
+		all := merge(ps...)
+		fixed := all.evaluate(cfg.AlertLevel, profiles[0])
+		r.score += fixed.score / float64(r.seeds)
+		r.detected += float64(fixed.detected) / float64(r.seeds)
+		r.fp += float64(fixed.fp) / float64(r.seeds)
+		r.reopt += all.best(profiles[0]).score / float64(r.seeds)
+		r.scoreMin, r.scoreMax = min(r.scoreMin, fixed.score), max(r.scoreMax, fixed.score)
+		r.windows, r.files = all.windows, len(q)
+	}
+	return r
+}
+
 // printRobustness prints the perturbation table and its summary line.
 func printRobustness(rows []perturbRow, cfg forecast.DetectorConfig, w io.Writer) {
-	fmt.Fprintf(w, "\nrobustness: the shipped setting on perturbed copies of the labelled files (NAB standard, all categories pooled; noisy rows are means over seeds)\n")
-	fmt.Fprintf(w, "%-13s %9s %11s %9s %7s %9s %5s  %s\n", "perturbation", "at "+fmt.Sprintf("%g", cfg.AlertLevel), "min..max", "detected", "FP", "re-opt", "seeds", "what")
+	printRows(w, "robustness: the shipped setting on perturbed copies of the labelled files (NAB standard, all categories pooled; noisy rows are means over seeds)",
+		"perturbation", "NAB robustness", "perturbations", rows, cfg)
+}
+
+// printRows prints a table of scored rows under title, then the summary line
+// "<summary> mean standard=M worst=W at the shipped threshold over N <unit>".
+func printRows(w io.Writer, title, first, summary, unit string, rows []perturbRow, cfg forecast.DetectorConfig) {
+	fmt.Fprintf(w, "\n%s\n", title)
+	fmt.Fprintf(w, "%-13s %9s %11s %9s %7s %9s %5s  %s\n", first, "at "+fmt.Sprintf("%g", cfg.AlertLevel), "min..max", "detected", "FP", "re-opt", "seeds", "what")
 	var sum, worst float64 = 0, math.Inf(1)
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-13s %9.1f %5.1f..%-5.1f %5.1f/%-3d %7.1f %9.1f %5d  %s\n", r.name, r.score, r.scoreMin, r.scoreMax, r.detected, r.windows, r.fp, r.reopt, r.seeds, r.what)
 		sum += r.score
 		worst = min(worst, r.score)
 	}
-	fmt.Fprintf(w, "NAB robustness mean standard=%.1f worst=%.1f at the shipped threshold over %d perturbations\n", sum/float64(len(rows)), worst, len(rows))
+	fmt.Fprintf(w, "%s mean standard=%.1f worst=%.1f at the shipped threshold over %d %s\n", summary, sum/float64(len(rows)), worst, len(rows), unit)
 }

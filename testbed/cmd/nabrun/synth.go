@@ -284,37 +284,13 @@ func synthSet(k synthKind, seed uint64) dataSet {
 func synthetic(cfg forecast.DetectorConfig, seeds int) []perturbRow {
 	rows := make([]perturbRow, len(synthKinds))
 	for k, kind := range synthKinds {
-		r := perturbRow{name: kind.name, what: kind.what, seeds: max(1, seeds), scoreMin: math.Inf(1), scoreMax: math.Inf(-1)}
-		for seed := range r.seeds {
-			set := synthSet(kind, uint64(seed+1))
-			var ps []*pool
-			for _, s := range set {
-				ps = append(ps, newPool(s.weights, s.run(cfg), len(s.spans)))
-			}
-			all := merge(ps...)
-			fixed := all.evaluate(cfg.AlertLevel, profiles[0])
-			r.score += fixed.score / float64(r.seeds)
-			r.detected += float64(fixed.detected) / float64(r.seeds)
-			r.fp += float64(fixed.fp) / float64(r.seeds)
-			r.reopt += all.best(profiles[0]).score / float64(r.seeds)
-			r.scoreMin, r.scoreMax = min(r.scoreMin, fixed.score), max(r.scoreMax, fixed.score)
-			r.windows, r.files = all.windows, len(set)
-		}
-		rows[k] = r
+		rows[k] = scoreRow(kind.name, kind.what, seeds, cfg, func(seed uint64) dataSet { return synthSet(kind, seed) })
 	}
 	return rows
 }
 
 // printSynthetic prints the synthetic table and its summary line.
 func printSynthetic(rows []perturbRow, cfg forecast.DetectorConfig, w io.Writer) {
-	fmt.Fprintf(w, "\nsynthetic real-world kinds: the shipped setting on %d generated series of each kind (NAB standard, a kind's files pooled; means over seeds)\n", synthFiles)
-	fmt.Fprintf(w, "%-13s %9s %11s %9s %7s %9s %5s  %s\n", "kind", "at "+fmt.Sprintf("%g", cfg.AlertLevel), "min..max", "detected", "FP", "re-opt", "seeds", "what")
-	var sum float64
-	worst := math.Inf(1)
-	for _, r := range rows {
-		fmt.Fprintf(w, "%-13s %9.1f %5.1f..%-5.1f %5.1f/%-3d %7.1f %9.1f %5d  %s\n", r.name, r.score, r.scoreMin, r.scoreMax, r.detected, r.windows, r.fp, r.reopt, r.seeds, r.what)
-		sum += r.score
-		worst = min(worst, r.score)
-	}
-	fmt.Fprintf(w, "NAB synthetic mean standard=%.1f worst=%.1f at the shipped threshold over %d kinds\n", sum/float64(len(rows)), worst, len(rows))
+	printRows(w, fmt.Sprintf("synthetic real-world kinds: the shipped setting on %d generated series of each kind (NAB standard, a kind's files pooled; means over seeds)", synthFiles),
+		"kind", "NAB synthetic", "kinds", rows, cfg)
 }
