@@ -11,13 +11,14 @@ import (
 // record), so one configuration serves every series. Three sensitivities set how far a feature
 // must break its record to score 1-1/e; they are the values cross-validation over NAB's
 // categories chooses (testbed/cmd/nabrun --cv). The rest are structural: the two averaging
-// rates, Huber's clips, the daily profile's resolution and the share of the spread it must
-// explain, the warm-up and the refractory period.
+// rates, Huber's clips, the daily profile's resolution and the share of the spread a profile
+// must explain, the warm-up and the refractory period. Two more are fixed in the code, as the
+// calendar's: the weekly profile's slots (two hours) and the shift records' epoch (a week).
 type DetectorConfig struct {
 	// ShortRate and LongRate are the weights of the short- and long-term estimates: the short
-	// levels and each daily-profile slot (short, about 10 points); the long levels and the
-	// spreads (long, about 250 points). The first 3/ShortRate points only initialise the
-	// estimates.
+	// levels and each daily- and weekly-profile slot after its first visit (short, about 10
+	// points or visits); the long levels and the spreads (long, about 250 points). The first
+	// 3/ShortRate points only initialise the estimates.
 	ShortRate, LongRate float64
 	// ShortClip and LongClip bound each point's pull on the short and the long level (and the
 	// spread), in units of the series' spread (Huber's bound), so one spike barely moves them
@@ -29,24 +30,25 @@ type DetectorConfig struct {
 	BreachScale float64
 	// BreachDeviation is how many spreads from the expected value a value must be for its range
 	// breach to count: a record that is still ordinary noise (a young or very calm series) is no
-	// anomaly. The expected value is the deseasonalised level plus the daily profile, with the
-	// spread around it, while the series counts as daily-seasonal (SeasonStrength), else the
-	// long-term level.
+	// anomaly. The expected value is the best view's: its level plus its profiles (daily, and
+	// weekly where that explains more), with the spread around it, while the series counts as
+	// seasonal (SeasonStrength), else the plain long-term level.
 	BreachDeviation float64
-	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
-	// to score 1-1/e.
+	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift of this
+	// week and the last to score 1-1/e.
 	ShiftScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
 	// SeasonStrength is the largest ratio of the spread around the deseasonalised level to the
-	// spread around the plain level for which the series counts as daily-seasonal: the shift of
+	// spread around the plain level for which the series counts as daily-seasonal (the shift of
 	// the deseasonalised level is scored too, and range breaches are judged against level plus
-	// profile rather than the level.
+	// profile rather than the level); the weekly view is used in the same way where its spread
+	// is under SeasonStrength of the daily view's.
 	SeasonStrength float64
 	// WarmUp is the number of points the detector learns from before it scores: until then
-	// Warm is false and every score is 0. The deseasonalised view warms on its own: it is scored
-	// from the third day of history, whatever the sampling interval, after WarmUp points of its
-	// own that only learn its record.
+	// Warm is false and every score is 0. The daily and weekly views warm on their own: they are
+	// scored from the third and the tenth day of history, whatever the sampling interval, after
+	// WarmUp points of their own that only learn their records.
 	WarmUp int
 	// AlertLevel is the score at or above which a point is an alert: the shipped threshold.
 	AlertLevel float64
@@ -237,8 +239,9 @@ const (
 	secondsPerWeek = 7 * secondsPerDay
 )
 
-// weekOn and weekLearn are when the weekly profile starts learning (with the daily view, on the
-// third day) and when its view is scored (once every slot of the week has been seen).
+// weekLearn and weekOn are when the weekly profile starts learning (with the daily view, on the
+// third day) and when its view comes on (once every slot of the week has been learnt): its record
+// then learns for WarmUp points before it is scored.
 const (
 	weekLearn = 2 * secondsPerDay
 	weekOn    = weekLearn + secondsPerWeek
