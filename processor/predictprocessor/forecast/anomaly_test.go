@@ -230,3 +230,29 @@ func TestWeekdayLikeASundayIsAnAlert(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, best, cfg.AlertLevel, "a Wednesday with a Sunday's pattern")
 }
+
+func TestShiftRecordsHoldOneToTwoWeeks(t *testing.T) {
+	// Noise round 50 at 5 minutes with a 6-hour rise of 10 on day 3. A rise of 8 on day 5 stays
+	// inside the range and under the week's shift record: no alert. The same rise of 8 on day
+	// 19, two calendar weeks of the series later, is still inside the range, but the record of
+	// the rise of 10 has expired: news again.
+	rng := rand.New(rand.NewPCG(10, 10))
+	rises := map[int]float64{3: 10, 5: 8, 19: 8} // day: size
+	perDay := 288
+	value := func(i int) float64 {
+		if size, ok := rises[i/perDay]; ok && i%perDay < perDay/4 {
+			return 50 + size + rng.NormFloat64()
+		}
+		return 50 + rng.NormFloat64()
+	}
+	cfg := DefaultDetectorConfig()
+	d := NewDetector(cfg)
+	s := stream(d, 0, 21*perDay, value)
+	alertIn := func(day int) bool {
+		best, _ := maxScore(s[day*perDay : day*perDay+perDay/4])
+		return best >= cfg.AlertLevel
+	}
+	assert.True(t, alertIn(3), "the first rise")
+	assert.False(t, alertIn(5), "a smaller rise in the same week")
+	assert.True(t, alertIn(19), "the smaller rise two weeks later")
+}
