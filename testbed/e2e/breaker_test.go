@@ -16,54 +16,23 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-
-	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
-// breakerToken is the bearer token the breaker API requires in breakerConfig.
-const breakerToken = "e2e-breaker-token"
-
-// breakerConfig runs the breaker extension with its API behind the bearertokenauth extension
-// and its gRPC health endpoint on, beside a minimal pipeline.
+// breakerConfig runs the breaker extension with its API behind tokenAuth and its gRPC health
+// endpoint on, beside a minimal pipeline.
 const breakerConfig = `
 extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:{{.Health}}
-      status: {enabled: true, path: /health/status}
-  bearertokenauth:
-    token: ` + breakerToken + `
-  status:
-    endpoint: 127.0.0.1:{{.Breaker}}
-    auth:
-      authenticator: bearertokenauth
   breaker:
-    status_extension: status
     grpc:
       endpoint: 127.0.0.1:{{.BreakerGRPC}}
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
 exporters:
   debug:
 service:
-  extensions: [healthcheckv2, bearertokenauth, status, breaker]
-  telemetry:
-    metrics:
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.Telemetry}}}}}
   pipelines:
     traces:
       receivers: [otlp]
       exporters: [debug]
 `
-
-// breakerPorts are the ports of one collector running breakerConfig.
-type breakerPorts struct {
-	GRPC, Telemetry, Health, Breaker, BreakerGRPC int
-}
 
 // breakerAPI is a client of a running collector's breaker API.
 type breakerAPI struct {
@@ -90,20 +59,9 @@ func (a breakerAPI) do(method, path, body, token string) (int, map[string]any, s
 	return resp.StatusCode, out, string(raw)
 }
 
-func startBreakerVigil(t *testing.T) (*harness.Collector, breakerPorts) {
-	t.Helper()
-	p := breakerPorts{
-		GRPC: harness.FreePort(t), Telemetry: harness.FreePort(t), Health: harness.FreePort(t),
-		Breaker: harness.FreePort(t), BreakerGRPC: harness.FreePort(t),
-	}
-	c := harness.Start(t, harness.Render(t, breakerConfig, p))
-	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
-	return c, p
-}
-
 func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
-	c, p := startBreakerVigil(t)
-	api := breakerAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", p.Breaker)}
+	v := startVigil(t, nil, statusAPI, tokenAuth, breakerConfig)
+	api := v.api(t)
 
 	// List: nothing feeds the breakers in this pipeline yet, so it is empty.
 	code, body, raw := api.do(http.MethodGet, "/v1/breakers", "", breakerToken)
@@ -189,7 +147,7 @@ func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
 	assert.Contains(t, raw, `vigil_breaker_transitions_total{reason="override",target="checkout",to="forced_open"} 1`)
 
 	// gRPC health: forced open does not serve; an unknown service does.
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", p.BreakerGRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.BreakerGRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
 	hc := healthpb.NewHealthClient(conn)
@@ -204,5 +162,5 @@ func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
 	code, body, _ = api.do(http.MethodPut, override, `{"mode":"auto"}`, breakerToken)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "closed", body["state"])
-	require.Equal(t, 0, c.Stop(t), "exit code after SIGTERM; logs:\n%s", c.Logs())
+	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,24 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
+// stormConfig: healing alone behind the OTLP receiver, with tight limits and a 1 h cooldown, its
+// webhook a test server.
 const stormConfig = `
-extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:{{.Health}}
-      status: {enabled: true, path: /health/status}
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
 exporters:
   healing:
     audit: {path: "{{.Audit}}"}
@@ -55,18 +41,11 @@ exporters:
         actions: [notify]
         cooldown: 1h
 service:
-  extensions: [healthcheckv2]
-  telemetry: {metrics: {level: none}}
   pipelines:
     metrics:
       receivers: [otlp]
       exporters: [healing]
 `
-
-type stormPorts struct {
-	GRPC, Health int
-	Audit, Hook  string
-}
 
 // TestHealingStormWithKill sends 10,000 firing alerts over 10 s across 1,000 targets, kills the
 // collector with SIGKILL half-way and restarts it on the same audit file, then checks that no
@@ -96,33 +75,19 @@ func TestHealingStormWithKill(t *testing.T) {
 	defer hook.Close()
 	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
 
-	start := func() (*harness.Collector, int) {
-		p := stormPorts{GRPC: harness.FreePort(t), Health: harness.FreePort(t), Audit: auditPath, Hook: hook.URL}
-		c := harness.Start(t, harness.Render(t, stormConfig, p))
-		c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
-		return c, p.GRPC
+	start := func() *vigil {
+		return startVigil(t, map[string]any{"Audit": auditPath, "Hook": hook.URL}, stormConfig, noTelemetry)
 	}
-	c, port := start()
+	v := start()
 
 	const batches, perBatch, targets = 100, 100, 1000
 	acked := map[string]bool{} // "target/timestamp" of every acknowledged alert
 	base := time.Now()
 	seq := 0
-	send := func(port int, md pmetric.Metrics) error {
-		conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err = pmetricotlp.NewGRPCClient(conn).Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
-		return err
-	}
 	for b := 0; b < batches; b++ {
 		if b == batches/2 {
-			c.Kill()
-			c, port = start()
+			v.Kill()
+			v = start()
 		}
 		md := pmetric.NewMetrics()
 		var keys []string
@@ -139,7 +104,7 @@ func TestHealingStormWithKill(t *testing.T) {
 			dp.SetTimestamp(ts)
 			keys = append(keys, fmt.Sprintf("%s/%d", target, ts))
 		}
-		if err := send(port, md); err == nil {
+		if err := v.otlp.Metrics(md); err == nil {
 			for _, k := range keys {
 				acked[k] = true
 			}
@@ -161,7 +126,7 @@ func TestHealingStormWithKill(t *testing.T) {
 		}
 		return len(open) == 0
 	}, 30*time.Second, 100*time.Millisecond)
-	require.Equal(t, 0, c.Stop(t))
+	require.Equal(t, 0, v.Stop(t))
 
 	recs := readAudit(t, auditPath) // the chain verifies
 	seen := map[string]bool{}

@@ -42,7 +42,10 @@ func TestHealingActsOnAFailingService(t *testing.T) {
 	auditPath := filepath.Join(dir, "audit.jsonl")
 	// Both rules act on the same target, so the per-target limits are loosened: with the defaults
 	// (one action per target every 30 s, 10 s backoff) the second rule would wait its turn.
-	cfg := withHealing(baseConfig, auditPath, `
+	healing := `
+exporters:
+  healing:
+    audit: {path: "{{.Audit}}"}
     limits: {per_target: {per_minute: 60, burst: 5}}
     backoff: {initial: 100ms, max: 1s}
     actions:
@@ -61,8 +64,12 @@ func TestHealingActsOnAFailingService(t *testing.T) {
         when: {metric: healthcheck.status, op: "<", threshold: 1}
         target: healthcheck.target
         actions: [notify]
-`)
-	v := startVigil(t, cfg)
+service:
+  pipelines:
+    metrics:
+      exporters: [otlp_grpc, prometheus, healing]
+`
+	v := startVigil(t, map[string]any{"Audit": auditPath}, baseConfig, healing)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		if _, err := os.Stat(auditPath); !assert.NoError(c, err) {
 			return
@@ -82,17 +89,8 @@ func TestHealingActsOnAFailingService(t *testing.T) {
 	assert.Contains(t, v.Logs(), `"rule": "probe-failing"`, "the log action's record")
 
 	// The exporter's own telemetry counts its decisions.
-	body, err := harness.Scrape(v.url(v.ports.Telemetry, "/metrics"))
-	require.NoError(t, err)
+	body := v.telemetry(t)
 	assert.NotEmpty(t, harness.FindSample(body, "otelcol_healing_decisions", map[string]string{"decision": "executed"}), "%s", grepLines(body, "healing"))
-}
-
-// withHealing adds the healing exporter (settings given as YAML lines under it) to a config
-// template's metrics pipeline.
-func withHealing(tmpl, auditPath, settings string) string {
-	out := bytes.Replace([]byte(tmpl), []byte("exporters:\n  otlp_grpc:"), []byte("exporters:\n  healing:\n    audit: {path: \""+auditPath+"\"}"+settings+"\n  otlp_grpc:"), 1)
-	out = bytes.Replace(out, []byte("exporters: [otlp_grpc, prometheus]"), []byte("exporters: [otlp_grpc, prometheus, healing]"), 1)
-	return string(out)
 }
 
 func grepLines(text, sub string) string {

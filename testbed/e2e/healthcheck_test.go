@@ -14,10 +14,10 @@ import (
 // collector's own health endpoint (up) and a closed port (down, connection_refused), and that the
 // results reach Prometheus.
 func TestHealthcheckReceiverProbes(t *testing.T) {
-	v := startVigil(t, baseConfig)
+	v := startVigil(t, nil, baseConfig)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		body, err := harness.Scrape(v.url(v.ports.Prom, "/metrics"))
-		if !assert.NoError(c, err) {
+		body, ok := v.prom(c)
+		if !ok {
 			return
 		}
 		up := harness.FindSample(body, "healthcheck_status", map[string]string{"healthcheck_target": "vigil-health", "healthcheck_type": "http", "job": "otelcol-vigil"})

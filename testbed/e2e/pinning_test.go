@@ -12,34 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/vigil-collector/vigil/testbed/harness"
 	"github.com/vigil-collector/vigil/testbed/hostile"
 )
 
-// pinningConfig: spans feed the health engine, which feeds the breakers; the breaker keeps at
-// most 50 targets, so a flood of new names must evict, and must never evict an override or an
-// open breaker. No guard processor here: the breaker's own bound is under test.
+// pinningConfig: spans feed the health engine, which feeds the breakers (statusAPI, behind
+// tokenAuth); the breaker keeps at most 50 targets, so a flood of new names must evict, and must
+// never evict an override or an open breaker. No guard processor here: the breaker's own bound is
+// under test.
 const pinningConfig = `
 extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:{{.Health}}
-      status: {enabled: true, path: /health/status}
-  bearertokenauth:
-    token: ` + breakerToken + `
-  status:
-    endpoint: 127.0.0.1:{{.Breaker}}
-    auth: {authenticator: bearertokenauth}
   breaker:
-    status_extension: status
     max_targets: 50
     consecutive_failures: 5
     open: {initial: 10m, max: 10m}
 receivers:
   otlp:
     protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
       http: {endpoint: 127.0.0.1:{{.HTTP}}}
 processors:
   healthscore:
@@ -48,11 +36,6 @@ processors:
 exporters:
   debug:
 service:
-  extensions: [healthcheckv2, bearertokenauth, status, breaker]
-  telemetry:
-    metrics:
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.Telemetry}}}}}
   pipelines:
     traces:
       receivers: [otlp]
@@ -67,14 +50,10 @@ service:
 // a breaker opened by failures stay as they are while 3,000 new service names arrive over OTLP,
 // which needs no token; the evictions are counted on the API's /metrics.
 func TestOverridesAndOpenBreakersSurviveANameFlood(t *testing.T) {
-	p := struct{ GRPC, HTTP, Telemetry, Health, Breaker int }{
-		harness.FreePort(t), harness.FreePort(t), harness.FreePort(t), harness.FreePort(t), harness.FreePort(t),
-	}
-	c := harness.Start(t, harness.Render(t, pinningConfig, p))
-	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
-	api := breakerAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", p.Breaker)}
+	v := startVigil(t, nil, statusAPI, tokenAuth, pinningConfig)
+	api := v.api(t)
 	ctx := context.Background()
-	s, err := hostile.NewSender(hostile.GRPC, fmt.Sprintf("127.0.0.1:%d", p.GRPC), "")
+	s, err := hostile.NewSender(hostile.GRPC, fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), "")
 	require.NoError(t, err)
 	defer s.Close()
 

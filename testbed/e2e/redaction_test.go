@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,13 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
-	traffic "github.com/vigil-collector/vigil/testbed/shop"
 )
 
 // secrets are the personal data the test puts in telemetry; none may leave the agent.
@@ -70,15 +65,9 @@ func TestAgentScrubsPersonalData(t *testing.T) {
 	rec.Attributes().PutStr("customer", "jane.doe@example.com")
 	rec.Attributes().PutStr("auth", "Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig")
 
-	sender, err := traffic.Dial(addr + ":4317")
-	require.NoError(t, err)
-	defer sender.Close()
-	require.NoError(t, sender.Send(context.Background(), td))
-	conn, err := grpc.NewClient(addr+":4317", grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = plogotlp.NewGRPCClient(conn).Export(context.Background(), plogotlp.NewExportRequestFromLogs(ld))
-	require.NoError(t, err)
+	otlp := harness.DialOTLP(t, addr+":4317")
+	require.NoError(t, otlp.Traces(td))
+	require.NoError(t, otlp.Logs(ld))
 
 	require.Eventually(t, func() bool { return len(sink.Traces()) > 0 && len(sink.Logs()) > 0 }, 30*time.Second, 100*time.Millisecond)
 	var out ptrace.Span

@@ -125,6 +125,23 @@ func Start(tb testing.TB, config string) *Collector {
 	return StartEnv(tb, nil, "--config="+WriteConfig(tb, config))
 }
 
+// ReadyTimeout bounds how long a collector may take to answer on its health endpoint.
+const ReadyTimeout = 30 * time.Second
+
+// HealthURL is the status path of a healthcheckv2 extension listening on 127.0.0.1:port.
+func HealthURL(port int) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/health/status", port)
+}
+
+// StartReady starts the binary on config as Start does and waits until the health endpoint on
+// healthPort (HealthURL) answers.
+func StartReady(tb testing.TB, config string, healthPort int) *Collector {
+	tb.Helper()
+	c := Start(tb, config)
+	c.WaitReady(tb, HealthURL(healthPort), ReadyTimeout)
+	return c
+}
+
 // StartEnv starts the binary with args and env (KEY=VALUE, added to this process's environment),
 // as Start does: a shipped config file is run as it ships, with its documented environment.
 func StartEnv(tb testing.TB, env []string, args ...string) *Collector {
