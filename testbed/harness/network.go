@@ -115,9 +115,6 @@ func NewTLS(tb testing.TB, hosts ...string) TLSFiles {
 	return f
 }
 
-// PID is the collector's process id.
-func (c *Collector) PID() int { return c.cmd.Process.Pid }
-
 // ProcessUsage returns the CPU time (user + system) and resident memory of a running process, read
 // from /proc (Linux).
 func ProcessUsage(pid int) (cpu time.Duration, rssBytes int64, err error) {
