@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
 // baseConfig is the default pipeline shape (on top of vigilBase) with every endpoint on a free
@@ -217,4 +219,25 @@ func (v *vigil) requireSinkGaugeHost(t *testing.T, gauge, host string, within ti
 			assert.Equal(c, host, got.Str())
 		}
 	}, within, 250*time.Millisecond)
+}
+
+// TestHealthcheckReceiverProbes checks that the built binary's healthcheck receiver probes the
+// collector's own health endpoint (up) and a closed port (down, connection_refused), and that the
+// results reach Prometheus.
+func TestHealthcheckReceiverProbes(t *testing.T) {
+	v := startVigil(t, nil, baseConfig)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		body, ok := v.prom(c)
+		if !ok {
+			return
+		}
+		up := harness.FindSample(body, "healthcheck_status", map[string]string{"healthcheck_target": "vigil-health", "healthcheck_type": "http", "job": "otelcol-vigil"})
+		assert.Equal(c, []float64{1}, up)
+		down := harness.FindSample(body, "healthcheck_status", map[string]string{"healthcheck_target": "nothing-listens", "healthcheck_type": "tcp"})
+		assert.Equal(c, []float64{0}, down)
+		refused := harness.FindSample(body, "healthcheck_error_total", map[string]string{"healthcheck_target": "nothing-listens", "error_type": "connection_refused"})
+		if assert.Len(c, refused, 1) {
+			assert.GreaterOrEqual(c, refused[0], 1.0)
+		}
+	}, 20*time.Second, 250*time.Millisecond)
 }

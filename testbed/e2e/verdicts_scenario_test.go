@@ -313,13 +313,13 @@ func TestVerdictsScenario(t *testing.T) {
 
 	harness.StartReady(t, cfg, v.ports.Health)
 	v.prom = harness.StartPrometheus(t, harness.PrometheusOptions{
-		Targets:   []string{fmt.Sprintf("127.0.0.1:%d", v.ports.Prometheus), fmt.Sprintf("127.0.0.1:%d", v.ports.Telemetry)},
+		Targets:   []string{fmt.Sprintf("127.0.0.1:%d", v.ports.Prom), fmt.Sprintf("127.0.0.1:%d", v.ports.Telemetry)},
 		RuleFiles: []string{rules}, Interval: scenarioInterval,
 	})
 	v.watch = &alertWatch{prom: v.prom, seen: map[string]*alertSeen{}}
 	defer v.watch.run()()
 
-	v.shop = &shopSystem{otlp: harness.DialOTLP(t, fmt.Sprintf("127.0.0.1:%d", v.ports.OTLPGRPC)), host: host, r: rand.New(rand.NewPCG(13, 13))}
+	v.shop = &shopSystem{otlp: harness.DialOTLP(t, fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC)), host: host, r: rand.New(rand.NewPCG(13, 13))}
 	defer v.shop.run()()
 
 	// An operator forces catalog's breaker open: an override, not a failure.

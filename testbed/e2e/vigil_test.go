@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
 )
@@ -155,4 +156,8 @@ func (v *vigil) telemetry(t *testing.T) string {
 	body, err := harness.Scrape(v.url(v.ports.Telemetry, "/metrics"))
 	require.NoError(t, err)
 	return body
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

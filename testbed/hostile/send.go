@@ -82,27 +82,27 @@ func (s *Sender) Send(ctx context.Context, td ptrace.Traces, md pmetric.Metrics)
 }
 
 func (s *Sender) sendTraces(ctx context.Context, td ptrace.Traces) error {
-	if s.transport == GRPC {
-		_, err := s.traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
-		return err
-	}
-	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		return err
-	}
-	return s.post(ctx, "/v1/traces", body)
+	return send(ctx, s, s.traces, ptraceotlp.GRPCClient.Export, ptraceotlp.NewExportRequestFromTraces(td), "/v1/traces")
 }
 
 func (s *Sender) sendMetrics(ctx context.Context, md pmetric.Metrics) error {
+	return send(ctx, s, s.metrics, pmetricotlp.GRPCClient.Export, pmetricotlp.NewExportRequestFromMetrics(md), "/v1/metrics")
+}
+
+// send exports req with client's export over gRPC, or posts it as protobuf to path of the
+// OTLP/HTTP receiver, as the sender's transport says (client is nil over HTTP).
+func send[Client any, Req interface{ MarshalProto() ([]byte, error) }, Resp any](ctx context.Context, s *Sender, client Client,
+	export func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, path string,
+) error {
 	if s.transport == GRPC {
-		_, err := s.metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
+		_, err := export(client, ctx, req)
 		return err
 	}
-	body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	body, err := req.MarshalProto()
 	if err != nil {
 		return err
 	}
-	return s.post(ctx, "/v1/metrics", body)
+	return s.post(ctx, path, body)
 }
 
 func (s *Sender) post(ctx context.Context, path string, body []byte) error {

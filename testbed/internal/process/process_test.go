@@ -1,8 +1,8 @@
 package process
 
 import (
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestStopEndsAProcessWithSIGTERM: a process that exits on SIGTERM gives its exit code and its
 // output.
@@ -41,15 +39,12 @@ func TestStopKillsAProcessThatIgnoresSIGTERM(t *testing.T) {
 
 // TestWaitReady: ready once the URL answers 200; an error when the process exits first.
 func TestWaitReady(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ReadHeaderTimeout: time.Second}
-	go func() { _ = srv.Serve(l) }()
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
 
 	p, err := Start("sleep", []string{"30"}, nil, 0)
 	require.NoError(t, err)
-	require.NoError(t, p.WaitReady("http://"+l.Addr().String()+"/", 10*time.Second))
+	require.NoError(t, p.WaitReady(srv.URL, 10*time.Second))
 	assert.ErrorContains(t, p.WaitReady("http://127.0.0.1:1/", 300*time.Millisecond), "not ready at http://127.0.0.1:1/ within 300ms")
 	p.Kill()
 
@@ -72,3 +67,5 @@ func TestOutputKeepsTheTail(t *testing.T) {
 	_, _ = all.Write([]byte(strings.Repeat("y", 5000)))
 	assert.Len(t, all.String(), 5000, "no bound: everything is kept")
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
