@@ -21,20 +21,13 @@ import (
 	"github.com/vigil-collector/vigil/testbed/hostile"
 )
 
-// breakerConfig runs the breaker extension with its API behind tokenAuth and its gRPC health
-// endpoint on, beside a minimal pipeline.
+// breakerConfig turns the breaker extension's gRPC health endpoint on; the test runs it with its
+// API behind tokenAuth, beside a minimal pipeline (tracesToDebug).
 const breakerConfig = `
 extensions:
   breaker:
     grpc:
       endpoint: 127.0.0.1:{{.BreakerGRPC}}
-exporters:
-  debug:
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [debug]
 `
 
 // breakerAPI is a client of a running collector's breaker API.
@@ -63,7 +56,7 @@ func (a breakerAPI) do(method, path, body, token string) (int, map[string]any, s
 }
 
 func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
-	v := startVigil(t, nil, statusAPI, tokenAuth, breakerConfig)
+	v := startVigil(t, nil, statusAPI, tokenAuth, tracesToDebug, breakerConfig)
 	api := v.api(t)
 
 	// List: nothing feeds the breakers in this pipeline yet, so it is empty.
@@ -186,14 +179,10 @@ processors:
   healthscore:
     breaker: breaker
     max_components: 100000
-exporters:
-  debug:
 service:
   pipelines:
     traces:
-      receivers: [otlp]
       processors: [healthscore]
-      exporters: [debug]
     metrics:
       receivers: [otlp]
       exporters: [debug]
@@ -203,7 +192,7 @@ service:
 // a breaker opened by failures stay as they are while 3,000 new service names arrive over OTLP,
 // which needs no token; the evictions are counted on the API's /metrics.
 func TestOverridesAndOpenBreakersSurviveANameFlood(t *testing.T) {
-	v := startVigil(t, nil, statusAPI, tokenAuth, pinningConfig)
+	v := startVigil(t, nil, statusAPI, tokenAuth, tracesToDebug, pinningConfig)
 	api := v.api(t)
 	ctx := context.Background()
 	s, err := hostile.NewSender(hostile.GRPC, fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), "")

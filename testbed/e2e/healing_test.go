@@ -76,7 +76,7 @@ service:
     metrics:
       exporters: [otlp_grpc, prometheus, healing]
 `
-	v := startVigil(t, map[string]any{"Audit": auditPath}, baseConfig, healing)
+	v := startVigil(t, map[string]any{"Audit": auditPath}, outputs, baseConfig, healing)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		if _, err := os.Stat(auditPath); !assert.NoError(c, err) {
 			return
@@ -188,11 +188,7 @@ func TestHealingStormWithKill(t *testing.T) {
 			target := fmt.Sprintf("svc-%04d", seq%targets)
 			ts := pcommon.Timestamp(base.UnixNano() + int64(seq))
 			seq++
-			rm := md.ResourceMetrics().AppendEmpty()
-			rm.Resource().Attributes().PutStr("service.name", target)
-			m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-			m.SetName("storm.failing")
-			dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+			dp := appendGauge(md, "storm.failing", "", "service.name", target).AppendEmpty()
 			dp.SetIntValue(1)
 			dp.SetTimestamp(ts)
 			keys = append(keys, fmt.Sprintf("%s/%d", target, ts))

@@ -18,7 +18,7 @@ import (
 )
 
 // healthscoreConfig adds to scoring (which probes catalog's health endpoint, a test server) the
-// dependency metrics and both pipelines through healthscore, with statusAPI's breakers. The
+// dependency metrics and both pipelines through healthscore to outputs, with statusAPI's breakers. The
 // Prometheus exporter forgets series after 3 s, so a service whose status changes shows one
 // health_score series.
 const healthscoreConfig = `
@@ -30,11 +30,7 @@ processors:
       health.dependency.error.ratio: {enabled: true}
       health.dependency.latency.p95: {enabled: true}
 exporters:
-  otlp_grpc:
-    endpoint: {{.Sink}}
-    tls: {insecure: true}
   prometheus:
-    endpoint: 127.0.0.1:{{.Prom}}
     metric_expiration: 3s
     resource_constant_labels:
       included: ["service.name"]
@@ -101,12 +97,7 @@ func (s *shop) batch() ptrace.Traces {
 // hostMetrics says app-1's CPUs are 30% busy.
 func hostMetrics() pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr("host.name", "app-1")
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-	m.SetName("system.cpu.utilization")
-	m.SetUnit("1")
-	dps := m.SetEmptyGauge().DataPoints()
+	dps := appendGauge(md, "system.cpu.utilization", "1", "host.name", "app-1")
 	for _, cpu := range []string{"cpu0", "cpu1"} {
 		for state, v := range map[string]float64{"idle": 0.7, "user": 0.3} {
 			dp := dps.AppendEmpty()
@@ -144,7 +135,7 @@ func TestHealthScoresAndBreakers(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer catalog.Close()
-	v := startVigil(t, map[string]any{"Probed": "catalog", "ProbeURL": catalog.URL}, statusAPI, scoring, healthscoreConfig)
+	v := startVigil(t, map[string]any{"Probed": "catalog", "ProbeURL": catalog.URL}, statusAPI, scoring, outputs, healthscoreConfig)
 	api := v.api(t)
 	s := &shop{t: t, otlp: v.otlp, r: rand.New(rand.NewPCG(1, 2))}
 	defer s.run()()
@@ -244,15 +235,13 @@ func TestHealthScoresAndBreakers(t *testing.T) {
 // TestHealthscoreMissingBreakerIsAStartError: a breaker named in healthscore's config that is not
 // an extension of the service fails the start with a clear message.
 func TestHealthscoreMissingBreakerIsAStartError(t *testing.T) {
-	config := harness.Compose(t, newPorts(t).vars(), vigilBase, noTelemetry, `
+	config := harness.Compose(t, newPorts(t).vars(), vigilBase, noTelemetry, tracesToDebug, `
 processors:
   healthscore:
     breaker: breaker
-exporters:
-  debug:
 service:
   pipelines:
-    traces: {receivers: [otlp], processors: [healthscore], exporters: [debug]}
+    traces: {processors: [healthscore]}
 `)
 	res := harness.Run(t, 30*time.Second, "--config="+harness.WriteConfig(t, config))
 	assert.NotEqual(t, 0, res.ExitCode, res.Output)

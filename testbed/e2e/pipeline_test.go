@@ -17,8 +17,8 @@ import (
 	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
-// baseConfig is the default pipeline shape (on top of vigilBase) with every endpoint on a free
-// loopback port and the sink as the OTLP destination. Host metrics are scraped every second so
+// baseConfig is the default pipeline shape (on top of vigilBase, to outputs) with every endpoint on
+// a free loopback port and the sink as the OTLP destination. Host metrics are scraped every second so
 // tests stay short.
 const baseConfig = `
 receivers:
@@ -49,12 +49,6 @@ processors:
   resource/host:
     attributes:
       - {key: host.name, value: e2e-host, action: insert}
-exporters:
-  otlp_grpc:
-    endpoint: {{.Sink}}
-    tls: {insecure: true}
-  prometheus:
-    endpoint: 127.0.0.1:{{.Prom}}
 service:
   pipelines:
     traces:
@@ -72,20 +66,13 @@ service:
 `
 
 func TestTracesFlowThroughToSink(t *testing.T) {
-	v := startVigil(t, nil, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	td := ptrace.NewTraces()
-	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr("service.name", "checkout")
-	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	span.SetName("GET /cart")
-	span.SetKind(ptrace.SpanKindServer)
+	span := appendSpan(td, "checkout", "GET /cart", ptrace.SpanKindServer, time.Now(), 20*time.Millisecond)
 	traceID := pcommon.TraceID([16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 	span.SetTraceID(traceID)
 	span.SetSpanID(pcommon.SpanID([8]byte{1, 1, 2, 3, 5, 8, 13, 21}))
-	now := time.Now()
-	span.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-20 * time.Millisecond)))
-	span.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
 
 	require.NoError(t, v.otlp.Traces(td))
 
@@ -109,16 +96,10 @@ func TestTracesFlowThroughToSink(t *testing.T) {
 }
 
 func TestMetricsOverHTTPFlowThroughToSink(t *testing.T) {
-	v := startVigil(t, nil, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	md := pmetric.NewMetrics()
-	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr("service.name", "checkout")
-	rm.Resource().Attributes().PutStr("host.name", "app-host-1")
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-	m.SetName("vigil.e2e.queue.depth")
-	m.SetUnit("{item}")
-	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp := appendGauge(md, "vigil.e2e.queue.depth", "{item}", "service.name", "checkout", "host.name", "app-host-1").AppendEmpty()
 	dp.SetIntValue(42)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 
@@ -147,7 +128,7 @@ func TestMetricsOverHTTPFlowThroughToSink(t *testing.T) {
 }
 
 func TestLogsFlowThroughToSink(t *testing.T) {
-	v := startVigil(t, nil, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	ld := plog.NewLogs()
 	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
@@ -166,7 +147,7 @@ func TestLogsFlowThroughToSink(t *testing.T) {
 }
 
 func TestHostMetricsOnPrometheusAndSink(t *testing.T) {
-	v := startVigil(t, nil, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		body, ok := v.prom(c)
@@ -186,7 +167,7 @@ func TestHostMetricsOnPrometheusAndSink(t *testing.T) {
 }
 
 func TestSIGTERMExitsCleanly(t *testing.T) {
-	v := startVigil(t, nil, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 	assert.Contains(t, v.Logs(), "Shutdown complete.")
 }
@@ -225,7 +206,7 @@ func (v *vigil) requireSinkGaugeHost(t *testing.T, gauge, host string, within ti
 // collector's own health endpoint (up) and a closed port (down, connection_refused), and that the
 // results reach Prometheus.
 func TestHealthcheckReceiverProbes(t *testing.T) {
-	v := startVigil(t, nil, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		body, ok := v.prom(c)
 		if !ok {

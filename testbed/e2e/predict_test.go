@@ -38,7 +38,7 @@ service:
 `
 
 func TestPredictMetricsOnPrometheus(t *testing.T) {
-	v := startVigil(t, nil, baseConfig, predictConfig)
+	v := startVigil(t, nil, outputs, baseConfig, predictConfig)
 
 	// A disk filling at 0.5 % a minute for an hour (points a minute apart, ending now): from 0.8
 	// it reaches 0.9 in 20 minutes. Beside it, a calm disk with 200 points (a minute apart):
@@ -87,12 +87,7 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 // diskPoint is one point of vigil.e2e.disk.utilization of a mountpoint of disk-host.
 func diskPoint(mountpoint string, at time.Time, value float64) pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr("host.name", "disk-host")
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-	m.SetName("vigil.e2e.disk.utilization")
-	m.SetUnit("1")
-	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp := appendGauge(md, "vigil.e2e.disk.utilization", "1", "host.name", "disk-host").AppendEmpty()
 	dp.Attributes().PutStr("mountpoint", mountpoint)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(at))
 	dp.SetDoubleValue(value)

@@ -40,7 +40,6 @@ processors:
         min_value: 0
         max_value: 1
 exporters:
-  debug:
   healing:
     status_extension: status
     audit:
@@ -62,9 +61,7 @@ exporters:
 service:
   pipelines:
     traces:
-      receivers: [otlp]
       processors: [healthscore, batch]
-      exporters: [debug]
     metrics:
       receivers: [otlp, healthcheck]
       processors: [healthscore, predict, batch]
@@ -96,7 +93,7 @@ func startStatusVigil(t *testing.T) *statusVigil {
 	}))
 	t.Cleanup(probe.Close)
 	v := startVigil(t, map[string]any{"Probed": "checkout", "ProbeURL": probe.URL, "Audit": filepath.Join(t.TempDir(), "audit.jsonl")},
-		statusAPI, scoring, statusConfig, noTelemetry)
+		statusAPI, scoring, tracesToDebug, statusConfig, noTelemetry)
 	s := &shop{t: t, otlp: v.otlp, r: rand.New(rand.NewPCG(3, 4))}
 	sv := &statusVigil{vigil: v, api: v.url(v.ports.API, ""), probeBad: bad, shop: s, stopTraffic: s.run()}
 	t.Cleanup(sv.stopTraffic)

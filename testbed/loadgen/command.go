@@ -54,3 +54,35 @@ func Main(name string, run func(binary string) error) {
 		os.Exit(1)
 	}
 }
+
+// Measured is the binary under test beside the trivial baseline, as the latency commands run them.
+type Measured struct {
+	*Servers
+	// API is the base URL of the binary's status API (http://127.0.0.1:port); OTLP is the address
+	// of its OTLP/gRPC receiver.
+	API, OTLP string
+}
+
+// StartMeasured starts binary on Config (the API and OTLP on free ports, fragments merged on)
+// beside the trivial baseline (StartServers), and waits until readyPath of the API answers 200.
+// Stop ends both.
+func StartMeasured(binary, readyPath string, fragments ...string) (*Measured, error) {
+	ports, err := FreePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	config, err := Config(ports[0], ports[1], fragments...)
+	if err != nil {
+		return nil, err
+	}
+	servers, err := StartServers(binary, config)
+	if err != nil {
+		return nil, err
+	}
+	m := &Measured{Servers: servers, API: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), OTLP: fmt.Sprintf("127.0.0.1:%d", ports[1])}
+	if err := WaitReady(m.API + readyPath); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	return m, nil
+}

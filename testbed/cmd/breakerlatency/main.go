@@ -35,24 +35,12 @@ func main() {
 }
 
 func run(binary string, rate int, duration time.Duration, workers, rounds int) error {
-	ports, err := loadgen.FreePorts(2)
-	if err != nil {
-		return err
-	}
-	config, err := loadgen.Config(ports[0], ports[1], pipeline)
-	if err != nil {
-		return err
-	}
-	servers, err := loadgen.StartServers(binary, config)
+	servers, err := loadgen.StartMeasured(binary, "/v1/breakers", pipeline)
 	if err != nil {
 		return err
 	}
 	defer servers.Stop()
-	trivialAddr := servers.TrivialAddr
-	breakerBase := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	if err := loadgen.WaitReady(breakerBase + "/v1/breakers"); err != nil {
-		return err
-	}
+	trivialAddr, breakerBase := servers.TrivialAddr, servers.API
 	// A known target in auto mode: the decision path, closed.
 	req, _ := http.NewRequest(http.MethodPut, breakerBase+"/v1/breakers/checkout/override", strings.NewReader(`{"mode":"auto"}`))
 	if resp, err := http.DefaultClient.Do(req); err != nil {
