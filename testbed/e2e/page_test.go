@@ -114,7 +114,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		var doc struct {
 			Components []struct{ Status string } `json:"components"`
 		}
-		getJSON(ct, v.api+"/v1/status?service=checkout", &doc)
+		getJSON(ct, v.base+"/v1/status?service=checkout", &doc)
 		if assert.Len(ct, doc.Components, 1) {
 			assert.Equal(ct, "healthy", doc.Components[0].Status)
 		}
@@ -123,7 +123,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	v.shop.failing.Store(true)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		var list struct{ Incidents []incidentDoc }
-		getJSON(ct, v.api+"/v1/incidents?service=checkout&state=open", &list)
+		getJSON(ct, v.base+"/v1/incidents?service=checkout&state=open", &list)
 		if assert.Len(ct, list.Incidents, 1) {
 			inc := list.Incidents[0]
 			assert.True(ct, inc.has("breaker", "open") && inc.has("probe", "failing") && inc.has("score", "unhealthy"), "%v", inc.Events)
@@ -131,7 +131,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		var doc struct {
 			Overall struct{ Components int } `json:"overall"`
 		}
-		getJSON(ct, v.api+"/v1/status?limit=1", &doc)
+		getJSON(ct, v.base+"/v1/status?limit=1", &doc)
 		assert.GreaterOrEqual(ct, doc.Overall.Components, 1003)
 	}, 60*time.Second, 250*time.Millisecond)
 
@@ -161,7 +161,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	defer reading.Wait()
 
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(v.api+"/"),
+		chromedp.Navigate(v.base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-loaded="true"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li`)),
 		chromedp.WaitVisible(chromedp.CSS(`#graph svg g.node`)),
@@ -202,7 +202,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	assert.Equal(t, 10, count(`#components tbody tr`), "svc-0000 to svc-0009")
 
 	// Live: an operator forces catalog's breaker open; the page shows it without a reload.
-	req, err := http.NewRequest(http.MethodPut, v.api+"/v1/breakers/catalog/override", strings.NewReader(`{"mode":"forced_open"}`))
+	req, err := http.NewRequest(http.MethodPut, v.base+"/v1/breakers/catalog/override", strings.NewReader(`{"mode":"forced_open"}`))
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

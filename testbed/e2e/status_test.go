@@ -75,7 +75,7 @@ service:
 // statusVigil is a running binary on statusConfig, its probe target, and the shop's traffic.
 type statusVigil struct {
 	*vigil
-	api         string
+	base        string // the status API's base URL
 	probeBad    *atomic.Bool
 	shop        *shop
 	stopTraffic func() // stops the shop's traffic (before the binary stops, so no export fails)
@@ -95,7 +95,7 @@ func startStatusVigil(t *testing.T) *statusVigil {
 	v := startVigil(t, map[string]any{"Probed": "checkout", "ProbeURL": probe.URL, "Audit": filepath.Join(t.TempDir(), "audit.jsonl")},
 		statusAPI, scoring, tracesToDebug, statusConfig, noTelemetry)
 	s := &shop{t: t, otlp: v.otlp, r: rand.New(rand.NewPCG(3, 4))}
-	sv := &statusVigil{vigil: v, api: v.url(v.ports.API, ""), probeBad: bad, shop: s, stopTraffic: s.run()}
+	sv := &statusVigil{vigil: v, base: v.url(v.ports.API, ""), probeBad: bad, shop: s, stopTraffic: s.run()}
 	t.Cleanup(sv.stopTraffic)
 	return sv
 }
@@ -170,11 +170,11 @@ func TestIncidentEndToEnd(t *testing.T) {
 				Name, Status string
 			} `json:"components"`
 		}
-		getJSON(ct, v.api+"/v1/status?service=checkout", &doc)
+		getJSON(ct, v.base+"/v1/status?service=checkout", &doc)
 		if assert.Len(ct, doc.Components, 1) {
 			assert.Equal(ct, "healthy", doc.Components[0].Status)
 		}
-		assert.Equal(ct, http.StatusOK, getJSON(ct, v.api+"/v1/health/checkout", nil))
+		assert.Equal(ct, http.StatusOK, getJSON(ct, v.base+"/v1/health/checkout", nil))
 	}, 30*time.Second, 250*time.Millisecond)
 
 	// The health endpoint fails first: the probe signal drops, and with it the score.
@@ -182,7 +182,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	var inc incidentDoc
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		var list struct{ Incidents []incidentDoc }
-		getJSON(ct, v.api+"/v1/incidents?service=checkout&state=open", &list)
+		getJSON(ct, v.base+"/v1/incidents?service=checkout&state=open", &list)
 		if assert.Len(ct, list.Incidents, 1) {
 			inc = list.Incidents[0]
 			assert.True(ct, inc.has("score", "unhealthy"), "%v", inc.Events)
@@ -191,14 +191,14 @@ func TestIncidentEndToEnd(t *testing.T) {
 	// Then its calls fail: the breaker opens, and the healing rule acts (dry run).
 	v.shop.failing.Store(true)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		getJSON(ct, v.api+"/v1/incidents/"+inc.ID, &inc)
+		getJSON(ct, v.base+"/v1/incidents/"+inc.ID, &inc)
 		assert.True(ct, inc.has("breaker", "open"), "%v", inc.Events)
 		assert.True(ct, inc.has("healing", "dry_run"), "%v", inc.Events)
 	}, 60*time.Second, 250*time.Millisecond)
 
 	// While it lasts, the status and the load balancer's verdict agree.
 	var health map[string]any
-	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.api+"/v1/health/checkout", &health))
+	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.base+"/v1/health/checkout", &health))
 	t.Logf("GET /v1/health/checkout: 503 %v", health["reason"])
 	var st struct {
 		Overall struct {
@@ -217,7 +217,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 			Predictions []map[string]any `json:"predictions"`
 		} `json:"components"`
 	}
-	getJSON(t, v.api+"/v1/status?service=checkout", &st)
+	getJSON(t, v.base+"/v1/status?service=checkout", &st)
 	require.Len(t, st.Components, 1)
 	c := st.Components[0]
 	assert.Equal(t, "unhealthy", c.Status)
@@ -239,7 +239,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	v.probeBad.Store(false)
 	v.shop.failing.Store(false)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		getJSON(ct, v.api+"/v1/incidents/"+inc.ID, &inc)
+		getJSON(ct, v.base+"/v1/incidents/"+inc.ID, &inc)
 		assert.Equal(ct, "resolved", inc.State, "%v", inc.Events)
 	}, 90*time.Second, 500*time.Millisecond)
 	for _, e := range inc.Events {
@@ -264,7 +264,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 	require.NotNil(t, inc.LastAction)
 	assert.Equal(t, "notify", inc.LastAction.Action)
-	assert.Equal(t, http.StatusOK, getJSON(t, v.api+"/v1/health/checkout", nil))
+	assert.Equal(t, http.StatusOK, getJSON(t, v.base+"/v1/health/checkout", nil))
 	v.stopTraffic()
 	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 }
@@ -300,7 +300,7 @@ func TestLogsOnlyServiceIsScored(t *testing.T) {
 	}
 	read := func(ct *assert.CollectT) (comp, bool) {
 		var doc struct{ Components []comp }
-		getJSON(ct, v.api+"/v1/status?service=batch-worker", &doc)
+		getJSON(ct, v.base+"/v1/status?service=batch-worker", &doc)
 		if !assert.Len(ct, doc.Components, 1) {
 			return comp{}, false
 		}
@@ -320,7 +320,7 @@ func TestLogsOnlyServiceIsScored(t *testing.T) {
 			assert.Less(ct, c.Signals["events"], 0.5)
 		}
 	}, 30*time.Second, 500*time.Millisecond)
-	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.api+"/v1/health/batch-worker", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.base+"/v1/health/batch-worker", nil))
 	v.stopTraffic()
 	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 }
