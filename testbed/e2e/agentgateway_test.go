@@ -138,7 +138,7 @@ func TestAgentScrubsPersonalData(t *testing.T) {
 		"VIGIL_GATEWAY_ENDPOINT="+sink.Endpoint, "VIGIL_GATEWAY_INSECURE=true", "VIGIL_HOST_NAME=node-pii")
 
 	td := ptrace.NewTraces()
-	sp := appendSpan(td, "checkout", "POST /pay", ptrace.SpanKindClient, time.Now(), 30*time.Millisecond)
+	sp := harness.AppendSpan(td, "checkout", "POST /pay", ptrace.SpanKindClient, time.Now(), 30*time.Millisecond)
 	sp.SetTraceID(pcommon.TraceID([16]byte{9, 9, 9}))
 	sp.SetSpanID(pcommon.SpanID([8]byte{9, 9}))
 	a := sp.Attributes()

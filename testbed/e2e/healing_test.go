@@ -188,7 +188,7 @@ func TestHealingStormWithKill(t *testing.T) {
 			target := fmt.Sprintf("svc-%04d", seq%targets)
 			ts := pcommon.Timestamp(base.UnixNano() + int64(seq))
 			seq++
-			dp := appendGauge(md, "storm.failing", "", "service.name", target).AppendEmpty()
+			dp := harness.AppendGauge(md, "storm.failing", "", "service.name", target).AppendEmpty()
 			dp.SetIntValue(1)
 			dp.SetTimestamp(ts)
 			keys = append(keys, fmt.Sprintf("%s/%d", target, ts))

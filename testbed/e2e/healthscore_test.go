@@ -97,7 +97,7 @@ func (s *shop) batch() ptrace.Traces {
 // hostMetrics says app-1's CPUs are 30% busy.
 func hostMetrics() pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	dps := appendGauge(md, "system.cpu.utilization", "1", "host.name", "app-1")
+	dps := harness.AppendGauge(md, "system.cpu.utilization", "1", "host.name", "app-1")
 	for _, cpu := range []string{"cpu0", "cpu1"} {
 		for state, v := range map[string]float64{"idle": 0.7, "user": 0.3} {
 			dp := dps.AppendEmpty()

@@ -13,32 +13,34 @@ import (
 // TestComposeRendersThenMerges: each fragment is a template of the same data; later fragments add
 // keys and replace lists.
 func TestComposeRendersThenMerges(t *testing.T) {
-	out := Compose(t, map[string]any{"GRPC": 4317, "API": 13180}, `
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
+	out := Compose(t, map[string]any{"Prom": 8889, "Timeout": "1s"}, `
+exporters:
+  prometheus: {endpoint: "127.0.0.1:{{.Prom}}"}
 service:
-  extensions: [healthcheckv2]
+  extensions: [zpages]
 `, `
-extensions:
-  status: {endpoint: 127.0.0.1:{{.API}}}
+processors:
+  batch: {timeout: {{.Timeout}}}
+exporters:
+  prometheus: {metric_expiration: 3s}
 service:
-  extensions: [healthcheckv2, status]
+  extensions: [zpages, pprof]
 `)
 	var got struct {
-		Receivers struct {
-			OTLP struct {
-				Protocols struct{ GRPC struct{ Endpoint string } }
-			} `yaml:"otlp"`
+		Processors struct{ Batch struct{ Timeout string } }
+		Exporters  struct {
+			Prometheus struct {
+				Endpoint   string
+				Expiration string `yaml:"metric_expiration"`
+			}
 		}
-		Extensions struct{ Status struct{ Endpoint string } }
-		Service    struct{ Extensions []string }
+		Service struct{ Extensions []string }
 	}
 	require.NoError(t, yaml.Unmarshal([]byte(out), &got), out)
-	assert.Equal(t, "127.0.0.1:4317", got.Receivers.OTLP.Protocols.GRPC.Endpoint)
-	assert.Equal(t, "127.0.0.1:13180", got.Extensions.Status.Endpoint)
-	assert.Equal(t, []string{"healthcheckv2", "status"}, got.Service.Extensions)
+	assert.Equal(t, "1s", got.Processors.Batch.Timeout)
+	assert.Equal(t, "127.0.0.1:8889", got.Exporters.Prometheus.Endpoint)
+	assert.Equal(t, "3s", got.Exporters.Prometheus.Expiration, "maps merge key by key")
+	assert.Equal(t, []string{"zpages", "pprof"}, got.Service.Extensions, "lists are replaced")
 }
 
 // TestRepeatStops: fn runs until it returns false, or until stop, which waits for it and may be
