@@ -129,6 +129,3 @@ func quantile(xs []time.Duration, q float64) time.Duration {
 	slices.Sort(s)
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
-
-// medianMs is the median of ds in milliseconds (0 for none).
-func medianMs(ds []time.Duration) float64 { return ms(quantile(ds, 0.5)) }
