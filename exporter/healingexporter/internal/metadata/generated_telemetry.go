@@ -10,6 +10,8 @@ import (
 // TelemetryBuilder holds the exporter's own instruments, exported with the collector's telemetry
 // (on :8888 by default) as otelcol_healing_*.
 type TelemetryBuilder struct {
+	*ownmetrics.Builder
+
 	// HealingDecisions counts audited decisions by decision and reason.
 	HealingDecisions metric.Int64Counter
 	// HealingActions counts action runs by action and outcome (success, failure).
@@ -26,14 +28,12 @@ type TelemetryBuilder struct {
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	m := settings.MeterProvider.Meter(ScopeName)
-	tb := &TelemetryBuilder{}
-	in := ownmetrics.Instruments{Meter: m}
-	tb.HealingDecisions = in.Int64Counter("otelcol_healing_decisions", "Audited decisions by decision and reason.", "{decision}")
-	tb.HealingActions = in.Int64Counter("otelcol_healing_actions", "Action runs by action and outcome.", "{action}")
-	tb.HealingPending = in.Int64UpDownCounter("otelcol_healing_pending", "Actions queued or running, by action.", "{action}")
-	tb.HealingSkipped = in.Int64Counter("otelcol_healing_skipped", "Data points not evaluated, by reason.", "{point}")
-	tb.HealingInterrupted = in.Int64Counter("otelcol_healing_interrupted", "Intents found without outcome at start (the collector stopped between intent and outcome), by action.", "{action}")
-	tb.HealingPendingOldestAge = in.Float64Gauge("otelcol_healing_pending_oldest_age", "Age of the oldest queued or running run of each action.", "s")
-	return tb, in.Err
+	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	tb.HealingDecisions = tb.Int64Counter("otelcol_healing_decisions", "Audited decisions by decision and reason.", "{decision}")
+	tb.HealingActions = tb.Int64Counter("otelcol_healing_actions", "Action runs by action and outcome.", "{action}")
+	tb.HealingPending = tb.Int64UpDownCounter("otelcol_healing_pending", "Actions queued or running, by action.", "{action}")
+	tb.HealingSkipped = tb.Int64Counter("otelcol_healing_skipped", "Data points not evaluated, by reason.", "{point}")
+	tb.HealingInterrupted = tb.Int64Counter("otelcol_healing_interrupted", "Intents found without outcome at start (the collector stopped between intent and outcome), by action.", "{action}")
+	tb.HealingPendingOldestAge = tb.Float64Gauge("otelcol_healing_pending_oldest_age", "Age of the oldest queued or running run of each action.", "s")
+	return tb, tb.Err
 }

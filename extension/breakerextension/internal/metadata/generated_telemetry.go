@@ -13,8 +13,7 @@ import (
 // breakers keep anyway, so recording an outcome never calls into the metrics SDK. The per-target
 // series are on the API port's /metrics (see the README).
 type TelemetryBuilder struct {
-	meter        metric.Meter
-	registration ownmetrics.Registration
+	*ownmetrics.Builder
 
 	// Targets is the targets tracked now.
 	Targets metric.Int64ObservableGauge
@@ -33,29 +32,24 @@ type TelemetryBuilder struct {
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	meter := settings.MeterProvider.Meter(ScopeName)
-	tb := &TelemetryBuilder{meter: meter}
-	in := ownmetrics.Instruments{Meter: meter}
-	tb.Targets = in.Int64ObservableGauge("otelcol_breaker_targets",
+	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	tb.Targets = tb.Int64ObservableGauge("otelcol_breaker_targets",
 		"Targets tracked, at most max_targets.", "{target}")
-	tb.Dropped = in.Int64ObservableCounter("otelcol_breaker_dropped",
+	tb.Dropped = tb.Int64ObservableCounter("otelcol_breaker_dropped",
 		"Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets.", "{item}")
-	tb.Evicted = in.Int64ObservableCounter("otelcol_breaker_evicted_targets",
+	tb.Evicted = tb.Int64ObservableCounter("otelcol_breaker_evicted_targets",
 		"Targets evicted, least recently seen first, to stay within max_targets.", "{target}")
-	tb.Transitions = in.Int64ObservableCounter("otelcol_breaker_transitions",
+	tb.Transitions = tb.Int64ObservableCounter("otelcol_breaker_transitions",
 		"Breaker transitions, by the state entered and why.", "{transition}")
-	tb.WatchStreams = in.Int64ObservableGauge("otelcol_breaker_watch_streams",
+	tb.WatchStreams = tb.Int64ObservableGauge("otelcol_breaker_watch_streams",
 		"Open gRPC health Watch streams.", "{stream}")
-	tb.WatchDropped = in.Int64ObservableCounter("otelcol_breaker_watch_dropped",
+	tb.WatchDropped = tb.Int64ObservableCounter("otelcol_breaker_watch_dropped",
 		"Transitions a slow watch stream missed because its buffer was full.", "{transition}")
-	return tb, in.Err
+	return tb, tb.Err
 }
 
-// RegisterCallback registers the callback that observes every observable instrument; Shutdown
-// unregisters it.
+// RegisterCallback registers the callback that observes every observable instrument; the
+// embedded Builder's Shutdown unregisters it.
 func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
-	return tb.registration.Register(tb.meter, cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
+	return tb.Register(cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
 }
-
-// Shutdown unregisters the callback.
-func (tb *TelemetryBuilder) Shutdown() error { return tb.registration.Unregister() }

@@ -9,11 +9,6 @@ import (
 	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
-// Meter returns the extension's meter from the component's MeterProvider.
-func Meter(settings component.TelemetrySettings) metric.Meter {
-	return settings.MeterProvider.Meter(ScopeName)
-}
-
 // Stats are the figures the extension's instruments observe.
 type Stats struct {
 	Components, OpenIncidents, WatchStreams int64
@@ -23,8 +18,7 @@ type Stats struct {
 // TelemetryBuilder holds the extension's own instruments (otelcol_status_*), all observed from
 // the status model on each collection.
 type TelemetryBuilder struct {
-	meter metric.Meter
-	reg   ownmetrics.Registration
+	*ownmetrics.Builder
 
 	// StatusComponents is the number of components the status holds.
 	StatusComponents metric.Int64ObservableGauge
@@ -42,26 +36,26 @@ type TelemetryBuilder struct {
 
 // NewTelemetryBuilder creates the instruments.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	b := &TelemetryBuilder{meter: Meter(settings)}
-	in := ownmetrics.Instruments{Meter: b.meter}
-	b.StatusComponents = in.Int64ObservableGauge("otelcol_status_components",
+	b := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	b.StatusComponents = b.Int64ObservableGauge("otelcol_status_components",
 		"Components the status extension holds", "{component}")
-	b.StatusIncidentsOpen = in.Int64ObservableGauge("otelcol_status_incidents_open",
+	b.StatusIncidentsOpen = b.Int64ObservableGauge("otelcol_status_incidents_open",
 		"Incidents not resolved", "{incident}")
-	b.StatusWatchStreams = in.Int64ObservableGauge("otelcol_status_watch_streams",
+	b.StatusWatchStreams = b.Int64ObservableGauge("otelcol_status_watch_streams",
 		"Open /v1/watch streams", "{stream}")
-	b.StatusDropped = in.Int64ObservableCounter("otelcol_status_dropped",
+	b.StatusDropped = b.Int64ObservableCounter("otelcol_status_dropped",
 		"Published names refused: invalid, or past max_components with every component held", "{name}")
-	b.StatusIncidentsRefused = in.Int64ObservableCounter("otelcol_status_incidents_refused",
+	b.StatusIncidentsRefused = b.Int64ObservableCounter("otelcol_status_incidents_refused",
 		"Incidents not opened because max_incidents incidents were all open", "{incident}")
-	b.StatusWatchDropped = in.Int64ObservableCounter("otelcol_status_watch_dropped",
+	b.StatusWatchDropped = b.Int64ObservableCounter("otelcol_status_watch_dropped",
 		"Events a slow /v1/watch stream missed", "{event}")
-	return b, in.Err
+	return b, b.Err
 }
 
 // RegisterStatsCallback reports stats() through the instruments on every collection; at start.
+// The embedded Builder's Shutdown unregisters it.
 func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
-	return b.reg.Register(b.meter, func(_ context.Context, o metric.Observer) error {
+	return b.Register(func(_ context.Context, o metric.Observer) error {
 		s := stats()
 		o.ObserveInt64(b.StatusComponents, s.Components)
 		o.ObserveInt64(b.StatusIncidentsOpen, s.OpenIncidents)
@@ -72,6 +66,3 @@ func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
 		return nil
 	}, b.StatusComponents, b.StatusIncidentsOpen, b.StatusWatchStreams, b.StatusDropped, b.StatusIncidentsRefused, b.StatusWatchDropped)
 }
-
-// Shutdown unregisters the callback; at shutdown.
-func (b *TelemetryBuilder) Shutdown() { _ = b.reg.Unregister() }

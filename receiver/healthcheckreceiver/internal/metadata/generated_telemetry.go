@@ -10,6 +10,8 @@ import (
 // TelemetryBuilder holds the receiver's own instruments, exported with the collector's telemetry
 // (on :8888 by default) as otelcol_healthcheck_*.
 type TelemetryBuilder struct {
+	*ownmetrics.Builder
+
 	// ProbeScheduleDrift is how late each probe started against its schedule, in seconds.
 	ProbeScheduleDrift metric.Float64Histogram
 	// ProbesMissed counts scheduled probes skipped because the previous probe of the same
@@ -24,14 +26,12 @@ var driftBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	meter := settings.MeterProvider.Meter(ScopeName)
-	tb := &TelemetryBuilder{}
-	in := ownmetrics.Instruments{Meter: meter}
-	tb.ProbeScheduleDrift = in.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
+	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	tb.ProbeScheduleDrift = tb.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
 		"How late probes started against their schedule.", "s", driftBuckets...)
-	tb.ProbesMissed = in.Int64Counter("otelcol_healthcheck_probes_missed",
+	tb.ProbesMissed = tb.Int64Counter("otelcol_healthcheck_probes_missed",
 		"Scheduled probes skipped because the target's previous probe was still running.", "{probe}")
-	tb.Probes = in.Int64Counter("otelcol_healthcheck_probes",
+	tb.Probes = tb.Int64Counter("otelcol_healthcheck_probes",
 		"Completed probes by outcome.", "{probe}")
-	return tb, in.Err
+	return tb, tb.Err
 }
