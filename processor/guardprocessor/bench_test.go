@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/processor/guardprocessor/internal/metadata"
@@ -88,5 +89,45 @@ func BenchmarkTrackerMemory(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/series")
 		runtime.KeepAlive(t)
+	}
+}
+
+// benchSpans is 100 resources of 10 spans (five names, two attributes and an event each): 1,000
+// spans.
+func benchSpans() ptrace.Traces {
+	td := ptrace.NewTraces()
+	for r := range 100 {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", fmt.Sprintf("service-%03d", r))
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName("app")
+		for s := range 10 {
+			sp := ss.Spans().AppendEmpty()
+			sp.SetName(fmt.Sprintf("GET /api/items/%d", s%5))
+			sp.SetKind(ptrace.SpanKindServer)
+			sp.Attributes().PutStr("http.route", "/api/items")
+			sp.Attributes().PutStr("http.method", "GET")
+			sp.Events().AppendEmpty().SetName("exception")
+		}
+	}
+	return td
+}
+
+// BenchmarkGuardTraces is the guard on a span batch whose series are known (the steady state).
+func BenchmarkGuardTraces(b *testing.B) {
+	g, err := newGuard(processortest.NewNopSettings(metadata.Type), createDefaultConfig().(*Config), signalTraces)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := benchSpans()
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		td := ptrace.NewTraces()
+		src.CopyTo(td)
+		b.StartTimer()
+		if _, err := g.processTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
