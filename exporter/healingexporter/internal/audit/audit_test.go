@@ -24,6 +24,17 @@ func writeSome(t *testing.T, path string, n int) {
 	require.NoError(t, l.Close())
 }
 
+// assertVerifies asserts the audit file at path verifies and holds n records.
+func assertVerifies(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	got, err := Verify(f)
+	require.NoError(t, err)
+	assert.Equal(t, n, got)
+}
+
 func TestChainRoundTripAndReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	writeSome(t, path, 5)
@@ -36,12 +47,7 @@ func TestChainRoundTripAndReopen(t *testing.T) {
 	for i, r := range recs {
 		assert.Equal(t, uint64(i+1), r.Seq)
 	}
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	n, err := Verify(f)
-	require.NoError(t, err)
-	assert.Equal(t, 8, n)
+	assertVerifies(t, path, 8)
 }
 
 func TestTamperingIsFoundAtTheRecord(t *testing.T) {
@@ -90,11 +96,7 @@ func TestTornLastLineIsCut(t *testing.T) {
 	assert.Equal(t, int64(len(`{"seq":4,"time":"2026-`)), torn)
 	require.NoError(t, l.Write(&Record{Time: time.Now().UTC(), Decision: DecisionResolved}))
 	require.NoError(t, l.Close())
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	n, err := Verify(bytes.NewReader(data))
-	require.NoError(t, err)
-	assert.Equal(t, 4, n)
+	assertVerifies(t, path, 4)
 }
 
 func TestOpenRefusesBrokenChain(t *testing.T) {
