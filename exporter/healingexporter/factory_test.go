@@ -2,10 +2,8 @@ package healingexporter
 
 import (
 	"context"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
 )
@@ -92,5 +91,5 @@ func TestOwnTelemetry(t *testing.T) {
 		assert.Equal(t, w.unit, tel.Metric(name).Unit, name)
 		assert.Equal(t, w.sum, tel.Sum(name).DataPoints[0].Value, name)
 	}
-	componenttest.AssertDocumented(t, slices.Collect(maps.Keys(want))...)
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

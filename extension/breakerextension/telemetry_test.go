@@ -2,8 +2,6 @@ package breakerextension
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,9 +10,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
 )
 
 // TestOwnTelemetry runs the extension on the collector's telemetry, opens a breaker, refuses a
@@ -43,7 +43,7 @@ func TestOwnTelemetry(t *testing.T) {
 	to, _ := dps[0].Attributes.Value(attribute.Key("to"))
 	assert.Equal(t, "open", to.AsString())
 	assert.Equal(t, int64(1), dps[0].Value)
-	componenttest.AssertDocumented(t, append(slices.Collect(maps.Keys(want)), "otelcol_breaker_transitions")...)
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 
 	require.NoError(t, e.Shutdown(context.Background()))
 	tel.AssertGone("otelcol_breaker_targets", "the callback is unregistered at shutdown")

@@ -2,8 +2,6 @@ package statusextension
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
@@ -91,7 +90,7 @@ func TestOwnTelemetry(t *testing.T) {
 	want := map[string]int64{"otelcol_status_components": 1, "otelcol_status_incidents_open": 1, "otelcol_status_watch_streams": 0,
 		"otelcol_status_dropped": 1, "otelcol_status_incidents_refused": 0, "otelcol_status_watch_dropped": 0}
 	tel.AssertInt64(want)
-	componenttest.AssertDocumented(t, slices.Collect(maps.Keys(want))...)
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }
 
 // defaultConfig is the factory's default config, as the validation tests start from.

@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
+	"github.com/vigil-collector/vigil/processor/guardprocessor/internal/metadata"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
@@ -45,4 +47,9 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, tt.want, cfg)
 		})
 	}
+}
+
+// TestDocumentationListsEveryMetric holds documentation.md to the processor's own telemetry.
+func TestDocumentationListsEveryMetric(t *testing.T) {
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

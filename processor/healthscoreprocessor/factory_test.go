@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
@@ -65,4 +66,5 @@ func TestDocumentationListsEveryMetric(t *testing.T) {
 		"otelcol_healthscore_hosts", "otelcol_healthscore_outcomes", "otelcol_healthscore_skipped",
 		"otelcol_healthscore_evictions",
 	)
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
@@ -47,4 +48,9 @@ func TestTracesAndLogsAreNotSupported(t *testing.T) {
 	assert.Error(t, err)
 	_, err = f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), f.CreateDefaultConfig(), consumertest.NewNop())
 	assert.Error(t, err)
+}
+
+// TestDocumentationListsEveryMetric holds documentation.md to the processor's own telemetry.
+func TestDocumentationListsEveryMetric(t *testing.T) {
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/metadata"
 )
@@ -56,5 +57,5 @@ func TestOwnTelemetry(t *testing.T) {
 	h := tel.Histogram("otelcol_healthcheck_probe_schedule_drift")[0]
 	assert.Equal(t, uint64(1), h.Count)
 	assert.InDelta(t, 0.003, h.Sum, 1e-12)
-	componenttest.AssertDocumented(t, "otelcol_healthcheck_probes", "otelcol_healthcheck_probes_missed", "otelcol_healthcheck_probe_schedule_drift")
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

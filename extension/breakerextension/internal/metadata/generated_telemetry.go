@@ -16,36 +16,24 @@ type TelemetryBuilder struct {
 	*ownmetrics.Builder
 
 	// Targets is the targets tracked now.
-	Targets metric.Int64ObservableGauge
+	Targets metric.Int64ObservableGauge `metric:"otelcol_breaker_targets" unit:"{target}" desc:"Targets tracked, at most max_targets."`
 	// Dropped counts outcomes, probes and overrides refused for their target name or for want
 	// of room.
-	Dropped metric.Int64ObservableCounter
+	Dropped metric.Int64ObservableCounter `metric:"otelcol_breaker_dropped" unit:"{item}" desc:"Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets."`
 	// Evicted counts targets evicted past max_targets.
-	Evicted metric.Int64ObservableCounter
+	Evicted metric.Int64ObservableCounter `metric:"otelcol_breaker_evicted_targets" unit:"{target}" desc:"Targets evicted, least recently seen first, to stay within max_targets."`
 	// Transitions counts transitions by the state entered and the reason.
-	Transitions metric.Int64ObservableCounter
+	Transitions metric.Int64ObservableCounter `metric:"otelcol_breaker_transitions" unit:"{transition}" desc:"Breaker transitions, by the state entered and why."`
 	// WatchStreams is the watch streams open now; WatchDropped counts the transitions they
 	// missed for a full buffer.
-	WatchStreams metric.Int64ObservableGauge
-	WatchDropped metric.Int64ObservableCounter
+	WatchStreams metric.Int64ObservableGauge   `metric:"otelcol_breaker_watch_streams" unit:"{stream}" desc:"Open gRPC health Watch streams."`
+	WatchDropped metric.Int64ObservableCounter `metric:"otelcol_breaker_watch_dropped" unit:"{transition}" desc:"Transitions a slow watch stream missed because its buffer was full."`
 }
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
-	tb.Targets = tb.Int64ObservableGauge("otelcol_breaker_targets",
-		"Targets tracked, at most max_targets.", "{target}")
-	tb.Dropped = tb.Int64ObservableCounter("otelcol_breaker_dropped",
-		"Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets.", "{item}")
-	tb.Evicted = tb.Int64ObservableCounter("otelcol_breaker_evicted_targets",
-		"Targets evicted, least recently seen first, to stay within max_targets.", "{target}")
-	tb.Transitions = tb.Int64ObservableCounter("otelcol_breaker_transitions",
-		"Breaker transitions, by the state entered and why.", "{transition}")
-	tb.WatchStreams = tb.Int64ObservableGauge("otelcol_breaker_watch_streams",
-		"Open gRPC health Watch streams.", "{stream}")
-	tb.WatchDropped = tb.Int64ObservableCounter("otelcol_breaker_watch_dropped",
-		"Transitions a slow watch stream missed because its buffer was full.", "{transition}")
-	return tb, tb.Err
+	return tb, tb.Create(tb)
 }
 
 // RegisterCallback registers the callback that observes every observable instrument; the

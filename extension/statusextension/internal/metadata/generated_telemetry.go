@@ -21,35 +21,23 @@ type TelemetryBuilder struct {
 	*ownmetrics.Builder
 
 	// StatusComponents is the number of components the status holds.
-	StatusComponents metric.Int64ObservableGauge
+	StatusComponents metric.Int64ObservableGauge `metric:"otelcol_status_components" unit:"{component}" desc:"Components the status extension holds"`
 	// StatusIncidentsOpen is the number of open incidents.
-	StatusIncidentsOpen metric.Int64ObservableGauge
+	StatusIncidentsOpen metric.Int64ObservableGauge `metric:"otelcol_status_incidents_open" unit:"{incident}" desc:"Incidents not resolved"`
 	// StatusWatchStreams is the number of open /v1/watch streams.
-	StatusWatchStreams metric.Int64ObservableGauge
+	StatusWatchStreams metric.Int64ObservableGauge `metric:"otelcol_status_watch_streams" unit:"{stream}" desc:"Open /v1/watch streams"`
 	// StatusDropped counts published names refused (invalid, or every component held).
-	StatusDropped metric.Int64ObservableCounter
+	StatusDropped metric.Int64ObservableCounter `metric:"otelcol_status_dropped" unit:"{name}" desc:"Published names refused: invalid, or past max_components with every component held"`
 	// StatusIncidentsRefused counts incidents not opened because max_incidents were all open.
-	StatusIncidentsRefused metric.Int64ObservableCounter
+	StatusIncidentsRefused metric.Int64ObservableCounter `metric:"otelcol_status_incidents_refused" unit:"{incident}" desc:"Incidents not opened because max_incidents incidents were all open"`
 	// StatusWatchDropped counts events a slow watch stream missed.
-	StatusWatchDropped metric.Int64ObservableCounter
+	StatusWatchDropped metric.Int64ObservableCounter `metric:"otelcol_status_watch_dropped" unit:"{event}" desc:"Events a slow /v1/watch stream missed"`
 }
 
 // NewTelemetryBuilder creates the instruments.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
 	b := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
-	b.StatusComponents = b.Int64ObservableGauge("otelcol_status_components",
-		"Components the status extension holds", "{component}")
-	b.StatusIncidentsOpen = b.Int64ObservableGauge("otelcol_status_incidents_open",
-		"Incidents not resolved", "{incident}")
-	b.StatusWatchStreams = b.Int64ObservableGauge("otelcol_status_watch_streams",
-		"Open /v1/watch streams", "{stream}")
-	b.StatusDropped = b.Int64ObservableCounter("otelcol_status_dropped",
-		"Published names refused: invalid, or past max_components with every component held", "{name}")
-	b.StatusIncidentsRefused = b.Int64ObservableCounter("otelcol_status_incidents_refused",
-		"Incidents not opened because max_incidents incidents were all open", "{incident}")
-	b.StatusWatchDropped = b.Int64ObservableCounter("otelcol_status_watch_dropped",
-		"Events a slow /v1/watch stream missed", "{event}")
-	return b, b.Err
+	return b, b.Create(b)
 }
 
 // RegisterStatsCallback reports stats() through the instruments on every collection; at start.
