@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -90,4 +91,28 @@ func (tel *Telemetry) AssertGone(name string, msgAndArgs ...any) {
 	tel.t.Helper()
 	_, err := tel.tel.GetMetric(name)
 	assert.Error(tel.t, err, msgAndArgs...)
+}
+
+// Total returns the sum of the data points of the int64 sum name whose attributes hold every key
+// and value of attrs (pairs); 0 when the metric has no data yet.
+func (tel *Telemetry) Total(name string, attrs ...string) int64 {
+	tel.t.Helper()
+	m, err := tel.tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	s, ok := m.Data.(metricdata.Sum[int64])
+	require.True(tel.t, ok, "%s is an int64 sum", name)
+	var total int64
+	for _, dp := range s.DataPoints {
+		match := true
+		for i := 0; i+1 < len(attrs); i += 2 {
+			v, ok := dp.Attributes.Value(attribute.Key(attrs[i]))
+			match = match && ok && v.AsString() == attrs[i+1]
+		}
+		if match {
+			total += dp.Value
+		}
+	}
+	return total
 }
