@@ -24,6 +24,16 @@ func writeSome(t *testing.T, path string, n int) {
 	require.NoError(t, l.Close())
 }
 
+// written returns the path of a new audit file holding n records, and its content.
+func written(t *testing.T, n int) (string, []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	writeSome(t, path, n)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return path, data
+}
+
 // assertVerifies asserts the audit file at path verifies and holds n records.
 func assertVerifies(t *testing.T, path string, n int) {
 	t.Helper()
@@ -51,10 +61,7 @@ func TestChainRoundTripAndReopen(t *testing.T) {
 }
 
 func TestTamperingIsFoundAtTheRecord(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	writeSome(t, path, 6)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
+	_, data := written(t, 6)
 	lines := strings.SplitAfter(string(data), "\n")
 
 	edited := append([]string(nil), lines...)
@@ -100,12 +107,9 @@ func TestTornLastLineIsCut(t *testing.T) {
 }
 
 func TestOpenRefusesBrokenChain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	writeSome(t, path, 3)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
+	path, data := written(t, 3)
 	require.NoError(t, os.WriteFile(path, bytes.Replace(data, []byte(`"rule":"r"`), []byte(`"rule":"x"`), 1), 0o600))
-	_, _, _, err = Open(path)
+	_, _, _, err := Open(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "chain broken at line 1")
 }
