@@ -14,10 +14,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
 	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/internal/ownmetrics"
-
-	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
 )
 
 // TestFactory checks the type and stability, and that the default config lacks only the audit path.

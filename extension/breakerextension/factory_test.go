@@ -6,9 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/collector/component"
 
-	"github.com/vigil-collector/vigil/internal/componenttest"
-
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/componenttest"
 )
 
 func TestFactory(t *testing.T) {

@@ -9,12 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 
-	"github.com/vigil-collector/vigil/internal/componenttest"
-	"github.com/vigil-collector/vigil/internal/ownmetrics"
-
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TestOwnTelemetry runs the extension on the collector's telemetry, opens a breaker, refuses a

@@ -10,11 +10,10 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
-	"github.com/vigil-collector/vigil/internal/componenttest"
-	"github.com/vigil-collector/vigil/internal/ownmetrics"
-
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 func TestFactory(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
-
 	"github.com/vigil-collector/vigil/processor/guardprocessor/internal/metadata"
 )
 

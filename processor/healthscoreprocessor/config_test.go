@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
-
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )

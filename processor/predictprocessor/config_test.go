@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
-
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
 

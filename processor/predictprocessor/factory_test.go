@@ -13,7 +13,6 @@ import (
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/internal/ownmetrics"
-
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
 

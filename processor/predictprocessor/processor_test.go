@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
-
 	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )

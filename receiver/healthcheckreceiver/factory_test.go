@@ -15,7 +15,6 @@ import (
 
 	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/internal/ownmetrics"
-
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/metadata"
 )
 
