@@ -101,67 +101,41 @@ func (g *guard) report(ctx context.Context, cl *cleaner, tc trackerCounts, dropp
 	}
 }
 
-// batch is the state of one pass over a batch of metrics or spans: the cleaner, the time the
-// tracker admits at, the hash state, and the items dropped.
-type batch struct {
-	cl      cleaner
-	nowNano int64
-	h       xxhash.Digest
-	dropped int64
-}
-
-// begin starts a pass over a batch (b stays on the caller's stack: the hot path allocates nothing
-// per batch).
-func (g *guard) begin(b *batch) {
-	now := g.now()
-	g.tracker.begin(now)
-	*b = batch{cl: cleaner{maxLen: g.cfg.MaxValueLength}, nowNano: now.UnixNano()}
-}
-
-// end ends the pass and reports what it counted.
-func (g *guard) end(ctx context.Context, b *batch) { g.report(ctx, &b.cl, g.tracker.end(), b.dropped) }
-
-// resource cleans a resource's attributes and returns its key.
-func (b *batch) resource(res pcommon.Resource) uint64 {
-	b.cl.cleanMap(res.Attributes())
-	return mapHash(&b.h, res.Attributes(), 0)
-}
-
-// admit reports whether the tracker admits the series key of weight, counting a refusal as a
-// dropped item.
-func (g *guard) admit(b *batch, key uint64, weight int) bool {
-	if g.tracker.admit(key, weight, b.nowNano) {
-		return true
-	}
-	b.dropped++
-	return false
-}
-
 func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	var b batch
-	g.begin(&b)
+	cl := &cleaner{maxLen: g.cfg.MaxValueLength}
+	now := g.now()
+	nowNano := now.UnixNano()
+	var dropped int64
+	var h xxhash.Digest
+	g.tracker.begin(now)
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
-		resKey := b.resource(rm.Resource())
+		cl.cleanMap(rm.Resource().Attributes())
+		resKey := mapHash(&h, rm.Resource().Attributes(), 0)
 		// A resource is a series of its own: the Prometheus exporter gives each a target_info line.
-		if !g.tracker.admit(resKey^resourceSalt, 1, b.nowNano) {
-			b.dropped += int64(rm.ScopeMetrics().Len()) // counted per scope: the points are not walked
+		if !g.tracker.admit(resKey^resourceSalt, 1, nowNano) {
+			dropped += int64(rm.ScopeMetrics().Len()) // counted per scope: the points are not walked
 			return true
 		}
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
-			scopeKey := scopeHash(&b.h, &b.cl, sm.Scope(), resKey)
+			scopeKey := scopeHash(&h, cl, sm.Scope(), resKey)
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-				m.SetName(b.cl.cleanString(m.Name()))
-				nameKey := stringHash(&b.h, m.Name(), scopeKey)
-				return removePoints(m, func(attrs pcommon.Map, weight int) bool {
-					b.cl.cleanMap(attrs)
-					return !g.admit(&b, mapHash(&b.h, attrs, nameKey), weight)
-				})
+				m.SetName(cl.cleanString(m.Name()))
+				nameKey := stringHash(&h, m.Name(), scopeKey)
+				admit := func(attrs pcommon.Map, weight int) bool {
+					cl.cleanMap(attrs)
+					if g.tracker.admit(mapHash(&h, attrs, nameKey), weight, nowNano) {
+						return false
+					}
+					dropped++
+					return true
+				}
+				return removePoints(m, admit)
 			})
 			return sm.Metrics().Len() == 0
 		})
 		return rm.ScopeMetrics().Len() == 0
 	})
-	g.end(ctx, &b)
+	g.report(ctx, cl, g.tracker.end(), dropped)
 	return md, nil
 }
 
@@ -200,13 +174,17 @@ func removePoints(m pmetric.Metric, refuse func(pcommon.Map, int) bool) bool {
 }
 
 func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	var b batch
-	g.begin(&b)
-	cl := &b.cl
+	cl := &cleaner{maxLen: g.cfg.MaxValueLength}
+	now := g.now()
+	nowNano := now.UnixNano()
+	var dropped int64
+	var h xxhash.Digest
+	g.tracker.begin(now)
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
-		resKey := b.resource(rs.Resource())
+		cl.cleanMap(rs.Resource().Attributes())
+		resKey := mapHash(&h, rs.Resource().Attributes(), 0)
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
-			scopeKey := scopeHash(&b.h, cl, ss.Scope(), resKey)
+			scopeKey := scopeHash(&h, cl, ss.Scope(), resKey)
 			// Spans of one scope mostly repeat a few (name, kind) pairs: the last decision is
 			// reused for the next span with the same pair, without hashing it again.
 			var lastName string
@@ -221,19 +199,19 @@ func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Tra
 				}
 				if s.Kind() != lastKind || s.Name() != lastName {
 					lastName, lastKind = s.Name(), s.Kind()
-					lastAdmit = g.tracker.admit(stringHash(&b.h, lastName, scopeKey^uint64(lastKind)), 1, b.nowNano)
+					lastAdmit = g.tracker.admit(stringHash(&h, lastName, scopeKey^uint64(lastKind)), 1, nowNano)
 				}
 				if lastAdmit {
 					return false
 				}
-				b.dropped++
+				dropped++
 				return true
 			})
 			return ss.Spans().Len() == 0
 		})
 		return rs.ScopeSpans().Len() == 0
 	})
-	g.end(ctx, &b)
+	g.report(ctx, cl, g.tracker.end(), dropped)
 	return td, nil
 }
 
