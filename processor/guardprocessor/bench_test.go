@@ -39,20 +39,21 @@ func benchBatch() pmetric.Metrics {
 // BenchmarkBatchCopy, the cost of copying the same batch once (the baseline every pipeline stage
 // that mutates data pays when fanning out): compare the two in one run (benchstat).
 func BenchmarkGuardMetrics(b *testing.B) {
-	src := benchBatch()
-	benchGuard(b, signalMetrics, func() pmetric.Metrics {
-		md := pmetric.NewMetrics()
-		src.CopyTo(md)
-		return md
-	}, (*guard).processMetrics)
+	benchGuard(b, signalMetrics, benchBatch(), pmetric.NewMetrics, (*guard).processMetrics)
 }
 
-// benchGuard times process on a fresh batch per iteration (made untimed), by a guard of signal
-// that saw the batch once before: its series are known, the steady state.
-func benchGuard[T any](b *testing.B, signal string, fresh func() T, process func(*guard, context.Context, T) (T, error)) {
+// benchGuard times process on a fresh copy of src per iteration (copied untimed into what empty
+// returns), by a guard of signal that saw the batch once before: its series are known, the
+// steady state.
+func benchGuard[T interface{ CopyTo(T) }](b *testing.B, signal string, src T, empty func() T, process func(*guard, context.Context, T) (T, error)) {
 	g, err := newGuard(processortest.NewNopSettings(metadata.Type), createDefaultConfig().(*Config), signal)
 	if err != nil {
 		b.Fatal(err)
+	}
+	fresh := func() T {
+		batch := empty()
+		src.CopyTo(batch)
+		return batch
 	}
 	if _, err := process(g, context.Background(), fresh()); err != nil {
 		b.Fatal(err)
@@ -122,10 +123,5 @@ func benchSpans() ptrace.Traces {
 
 // BenchmarkGuardTraces is the guard on a span batch whose series are known (the steady state).
 func BenchmarkGuardTraces(b *testing.B) {
-	src := benchSpans()
-	benchGuard(b, signalTraces, func() ptrace.Traces {
-		td := ptrace.NewTraces()
-		src.CopyTo(td)
-		return td
-	}, (*guard).processTraces)
+	benchGuard(b, signalTraces, benchSpans(), ptrace.NewTraces, (*guard).processTraces)
 }
