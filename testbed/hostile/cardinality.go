@@ -81,96 +81,150 @@ func RunCardinality(ctx context.Context, o CardinalityOptions) (*CardinalityResu
 	if err := col.WaitReady(setup.HealthURL(), 30*time.Second); err != nil {
 		return res, err
 	}
-	grpcAddr := fmt.Sprintf("127.0.0.1:%d", setup.Ports.GRPC)
-	httpBase := fmt.Sprintf("http://127.0.0.1:%d", setup.Ports.HTTP)
+	defer startLegit(ctx, fmt.Sprintf("127.0.0.1:%d", setup.Ports.GRPC))()
+	return res, runCardinality(ctx, o, &cardinalityRun{setup: setup, col: col, sink: sink, res: res})
+}
+
+// cardinalityRun is one attack on a started collector, its result filled in as it goes.
+type cardinalityRun struct {
+	setup *Setup
+	col   *Collector
+	sink  *DiscardSink
+	res   *CardinalityResult
+}
+
+// take appends a snapshot of the collector to the result's rows ("settled" ones read the
+// Prometheus page's content too).
+func (c *cardinalityRun) take(phase string) (Snapshot, error) {
 	page := ""
-	if setup.HasPage {
-		page = setup.PageURL()
+	if c.setup.HasPage {
+		page = c.setup.PageURL()
 	}
-	take := func(phase string) (Snapshot, error) {
-		return Take(phase, col.Pid(), page, setup.TelemetryURL(), strings.HasPrefix(phase, "settled"))
+	s, err := Take(phase, c.col.Pid(), page, c.setup.TelemetryURL(), strings.HasPrefix(phase, "settled"))
+	if err == nil {
+		c.res.Rows = append(c.res.Rows, s)
 	}
+	return s, err
+}
 
-	legitCtx, stopLegit := context.WithCancel(ctx)
-	var legitWG sync.WaitGroup
-	legitWG.Add(1)
-	go func() {
-		defer legitWG.Done()
-		sendLegit(legitCtx, grpcAddr)
-	}()
-	defer func() { stopLegit(); legitWG.Wait() }()
-
+// runCardinality takes the idle snapshot after the warm-up, runs the attack, takes one right
+// after it and one once settled, and tells whether the legitimate services kept their scores.
+func runCardinality(ctx context.Context, o CardinalityOptions, c *cardinalityRun) error {
 	fmt.Fprintf(o.Log, "hostile: %s: warming up %s with legitimate traffic\n", o.Config, o.Warm)
 	sleepCtx(ctx, o.Warm)
-	idle, err := take("idle (legit traffic)")
-	if err != nil {
-		return res, err
+	if _, err := c.take("idle (legit traffic)"); err != nil {
+		return err
 	}
-	res.Rows = append(res.Rows, idle)
+	if err := c.attack(ctx, o); err != nil {
+		return err
+	}
+	c.sink.Reset()
+	sleepCtx(ctx, o.Settle)
+	settled, err := c.take(fmt.Sprintf("settled (+%s)", o.Settle))
+	if err != nil {
+		return err
+	}
+	if c.setup.HasPage {
+		c.res.LegitScored = legitScored(settled.Page)
+	} else {
+		c.res.LegitScored = c.sink.Seen()
+	}
+	return nil
+}
 
+// attack floods the collector for o.Rounds rounds, watching its RSS (the attack stops at
+// o.RSSCeiling), and takes the snapshot right after it.
+func (c *cardinalityRun) attack(ctx context.Context, o CardinalityOptions) error {
 	attackCtx, stopAttack := context.WithCancel(ctx)
-	var peak atomic.Int64
-	var ceiling atomic.Bool
-	monitorDone := make(chan struct{})
-	go func() {
-		defer close(monitorDone)
-		for attackCtx.Err() == nil {
-			if r, err := RSS(col.Pid()); err == nil {
-				if r > peak.Load() {
-					peak.Store(r)
-				}
-				if r > o.RSSCeiling {
-					ceiling.Store(true)
-					stopAttack()
-				}
-			}
-			sleepCtx(attackCtx, 100*time.Millisecond)
-		}
-	}()
+	defer stopAttack()
+	rss := watchRSS(attackCtx, c.col.Pid(), o.RSSCeiling, stopAttack)
 	start := time.Now()
-	var sent, failed int64
+	sent, failed, err := flood(attackCtx, o, c.setup.Ports)
+	if err != nil {
+		stopAttack()
+		rss.wait()
+		return err
+	}
+	attackTime := time.Since(start)
+	c.res.Sent, c.res.Failed = sent, failed
+	fmt.Fprintf(o.Log, "hostile: %s: attack sent %d requests (%d refused or failed) in %s\n", o.Config, sent, failed, attackTime.Round(time.Millisecond))
+	after, err := c.take(fmt.Sprintf("after attack (%.0f s)", attackTime.Seconds()))
+	stopAttack()
+	peak, hit := rss.wait()
+	c.res.PeakRSS, c.res.CeilingHit = max(peak, after.RSS), hit
+	return err
+}
+
+// flood sends o.Rounds rounds of many names, huge names and control characters, each over gRPC
+// and HTTP, and counts the requests sent and those that failed or were refused.
+func flood(ctx context.Context, o CardinalityOptions, p Ports) (sent, failed int64, err error) {
+	grpcAddr := fmt.Sprintf("127.0.0.1:%d", p.GRPC)
+	httpBase := fmt.Sprintf("http://127.0.0.1:%d", p.HTTP)
 	for round := range max(1, o.Rounds) {
 		if round > 0 {
-			sleepCtx(attackCtx, o.RoundGap)
+			sleepCtx(ctx, o.RoundGap)
 		}
 		for _, tr := range []Transport{GRPC, HTTP} {
 			s, err := NewSender(tr, grpcAddr, httpBase)
 			if err != nil {
-				stopAttack()
-				return res, err
+				return sent, failed, err
 			}
-			SendManyNames(attackCtx, s, fmt.Sprintf("flood%d-%s", round, tr), o.Names/2, o.PerBatch, o.Workers)
-			SendHugeNames(attackCtx, s, o.Huge/2, o.HugeSize, o.Workers)
-			SendControlNames(attackCtx, s)
+			SendManyNames(ctx, s, fmt.Sprintf("flood%d-%s", round, tr), o.Names/2, o.PerBatch, o.Workers)
+			SendHugeNames(ctx, s, o.Huge/2, o.HugeSize, o.Workers)
+			SendControlNames(ctx, s)
 			sent, failed = sent+s.Sent.Load(), failed+s.Failed.Load()
 			_ = s.Close()
 		}
 	}
-	attackTime := time.Since(start)
-	res.Sent, res.Failed = sent, failed
-	fmt.Fprintf(o.Log, "hostile: %s: attack sent %d requests (%d refused or failed) in %s\n", o.Config, sent, failed, attackTime.Round(time.Millisecond))
-	after, err := take(fmt.Sprintf("after attack (%.0f s)", attackTime.Seconds()))
-	stopAttack()
-	<-monitorDone
-	res.PeakRSS, res.CeilingHit = max(peak.Load(), after.RSS), ceiling.Load()
-	if err != nil {
-		return res, err
-	}
-	res.Rows = append(res.Rows, after)
+	return sent, failed, nil
+}
 
-	sink.Reset()
-	sleepCtx(ctx, o.Settle)
-	settled, err := take(fmt.Sprintf("settled (+%s)", o.Settle))
-	if err != nil {
-		return res, err
-	}
-	res.Rows = append(res.Rows, settled)
-	if setup.HasPage {
-		res.LegitScored = legitScored(settled.Page)
-	} else {
-		res.LegitScored = sink.Seen()
-	}
-	return res, nil
+// rssWatch is the peak RSS of a process, sampled every 100 ms until its context ends.
+type rssWatch struct {
+	peak    atomic.Int64
+	ceiling atomic.Bool
+	done    chan struct{}
+}
+
+// watchRSS samples pid's RSS until ctx ends, and calls stop once it passes ceiling.
+func watchRSS(ctx context.Context, pid int, ceiling int64, stop func()) *rssWatch {
+	w := &rssWatch{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for ctx.Err() == nil {
+			if r, err := RSS(pid); err == nil {
+				if r > w.peak.Load() {
+					w.peak.Store(r)
+				}
+				if r > ceiling {
+					w.ceiling.Store(true)
+					stop()
+				}
+			}
+			sleepCtx(ctx, 100*time.Millisecond)
+		}
+	}()
+	return w
+}
+
+// wait waits for the watch to end (its context ended) and returns the peak RSS and whether it
+// passed the ceiling.
+func (w *rssWatch) wait() (peak int64, ceilingHit bool) {
+	<-w.done
+	return w.peak.Load(), w.ceiling.Load()
+}
+
+// startLegit sends the legitimate services' traffic until ctx ends or the returned stop is
+// called; stop waits for the sender to end.
+func startLegit(ctx context.Context, grpcAddr string) (stop func()) {
+	legitCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sendLegit(legitCtx, grpcAddr)
+	}()
+	return func() { cancel(); wg.Wait() }
 }
 
 // legitScored reports whether every legitimate service has a health_score line on the page.

@@ -101,30 +101,49 @@ func RunHungWebhook(ctx context.Context, binary, dir string, hookAlerts, logAler
 		return nil, err
 	}
 	defer s.Close()
-	send := func(metric, prefix string, n int) {
-		for start := 0; start < n; start += 500 {
-			md := pmetric.NewMetrics()
-			for i := start; i < min(n, start+500); i++ {
-				rm := md.ResourceMetrics().AppendEmpty()
-				rm.Resource().Attributes().PutStr("service.name", fmt.Sprintf("%s-%05d", prefix, i))
-				m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-				m.SetName(metric)
-				dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-				dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-				dp.SetDoubleValue(1)
-			}
-			s.Send(ctx, ptrace.NewTraces(), md)
-		}
-	}
-	send("app.down", "hooked", hookAlerts)
+	sendAlerts(ctx, s, "app.down", "hooked", hookAlerts)
 	sleepCtx(ctx, time.Second)
-	send("app.slow", "logged", logAlerts)
+	sendAlerts(ctx, s, "app.slow", "logged", logAlerts)
 	sleepCtx(ctx, settle)
 
 	res := &HungResult{HookAlerts: hookAlerts, LogAlerts: logAlerts}
-	f, err := os.Open(auditPath)
-	if err != nil {
+	if err := res.readAudit(auditPath); err != nil {
 		return res, err
+	}
+	if err := res.readPending(fmt.Sprintf("http://127.0.0.1:%d/metrics", tel)); err != nil {
+		return res, err
+	}
+	if hb, err := fetch(healthURL+"?verbose", 5*time.Second); err == nil {
+		res.Health = healingStatus(hb)
+	} else if hb, err2 := fetchAny(healthURL + "?verbose"); err2 == nil {
+		res.Health = healingStatus(hb)
+	}
+	return res, nil
+}
+
+// sendAlerts sends one gauge point of 1 for metric from each of n services named prefix-00000
+// and on, 500 services a request.
+func sendAlerts(ctx context.Context, s *Sender, metric, prefix string, n int) {
+	for start := 0; start < n; start += 500 {
+		md := pmetric.NewMetrics()
+		for i := start; i < min(n, start+500); i++ {
+			rm := md.ResourceMetrics().AppendEmpty()
+			rm.Resource().Attributes().PutStr("service.name", fmt.Sprintf("%s-%05d", prefix, i))
+			m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+			m.SetName(metric)
+			dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+			dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+			dp.SetDoubleValue(1)
+		}
+		s.Send(ctx, ptrace.NewTraces(), md)
+	}
+}
+
+// readAudit counts the executed and queue_full records of the audit file at path.
+func (res *HungResult) readAudit(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -143,9 +162,14 @@ func RunHungWebhook(ctx context.Context, binary, dir string, hookAlerts, logAler
 			res.HookQueueFull++
 		}
 	}
-	body, err := fetch(fmt.Sprintf("http://127.0.0.1:%d/metrics", tel), 10*time.Second)
+	return nil
+}
+
+// readPending reads the healing exporter's pending gauges from the collector's own telemetry.
+func (res *HungResult) readPending(telemetryURL string) error {
+	body, err := fetch(telemetryURL, 10*time.Second)
 	if err != nil {
-		return res, err
+		return err
 	}
 	for _, line := range strings.Split(string(body), "\n") {
 		switch {
@@ -155,12 +179,7 @@ func RunHungWebhook(ctx context.Context, binary, dir string, hookAlerts, logAler
 			res.Pending += strings.TrimSpace(line) + "\n"
 		}
 	}
-	if hb, err := fetch(healthURL+"?verbose", 5*time.Second); err == nil {
-		res.Health = healingStatus(hb)
-	} else if hb, err2 := fetchAny(healthURL + "?verbose"); err2 == nil {
-		res.Health = healingStatus(hb)
-	}
-	return res, nil
+	return nil
 }
 
 // healingStatus picks the healing exporter's status out of the health endpoint's verbose JSON.

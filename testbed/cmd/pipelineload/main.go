@@ -27,6 +27,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -78,9 +79,29 @@ type options struct {
 type namedBinary struct{ name, path, defaultConfig string }
 
 func main() {
-	var o options
-	binaries := flag.String("binary", "_build/otelcol-vigil", "collector binary, or name=path,name=path to compare binaries side by side (ratios are within a binary)")
-	configs := flag.String("configs", "A,B,C,D", "configs to compare (A pass-through, B span_metrics, C Vigil health, D default)")
+	o, err := parseOptions()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ok, err := run(o)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+// listFlags are the flags given as text that parseOptions turns into options.
+type listFlags struct {
+	binaries, configs, sweep, sweepConfigs, sweepShapes, overlay *string
+}
+
+// defineFlags defines every flag on the command line, the plain ones straight into o.
+func defineFlags(o *options) listFlags {
+	var l listFlags
+	l.binaries = flag.String("binary", "_build/otelcol-vigil", "collector binary, or name=path,name=path to compare binaries side by side (ratios are within a binary)")
+	l.configs = flag.String("configs", "A,B,C,D", "configs to compare (A pass-through, B span_metrics, C Vigil health, D default)")
 	flag.IntVar(&o.services, "services", 4, "services sending spans")
 	flag.StringVar(&o.shape, "shape", shapeSDK, "what a request carries: sdk (one service's SDK batch) or agent (the batches of many services, >= 512 spans, as an agent collector forwards them)")
 	flag.Float64Var(&o.rate, "rate", 10000, "spans per second; 0 sends unthrottled")
@@ -95,12 +116,12 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 8, "concurrent export requests")
 	flag.IntVar(&o.conns, "conns", 4, "gRPC connections")
 	flag.DurationVar(&o.scrapeEvery, "scrape-interval", 10*time.Second, "how often the Prometheus exporter is scraped")
-	sweep := flag.String("sweep", "", "numbers of services for the cardinality sweep, e.g. 10,1000,10000")
-	sweepConfigs := flag.String("sweep-config", "A,C", "configs of the cardinality sweep (A gives the pass-through's own growth)")
+	l.sweep = flag.String("sweep", "", "numbers of services for the cardinality sweep, e.g. 10,1000,10000")
+	l.sweepConfigs = flag.String("sweep-config", "A,C", "configs of the cardinality sweep (A gives the pass-through's own growth)")
 	flag.DurationVar(&o.sweepWarmup, "sweep-warmup", 20*time.Second, "load before measuring in the sweep (every service seen and scored)")
-	sweepShapes := flag.String("sweep-shape", shapeSDK, "load shapes of the sweep: sdk, agent or sdk,agent")
+	l.sweepShapes = flag.String("sweep-shape", shapeSDK, "load shapes of the sweep: sdk, agent or sdk,agent")
 	flag.StringVar(&o.profileDir, "profile", "", "write a CPU and a heap profile of every run here, taken after its load window (needs a binary built with the pprof extension)")
-	overlay := flag.String("overlay", "", "a YAML file laid over every config (maps merge, other values replace), e.g. to try a setting on every config")
+	l.overlay = flag.String("overlay", "", "a YAML file laid over every config (maps merge, other values replace), e.g. to try a setting on every config")
 	flag.StringVar(&o.keepDir, "keep", "", "write every run's config and collector log into this folder and keep them (default: a temporary folder, removed)")
 	flag.DurationVar(&o.profileCPU, "profile-cpu", 10*time.Second, "how long the CPU profile of --profile runs")
 	flag.StringVar(&o.plotPath, "plot", "pipelineload.png", "PNG plot of the sweep")
@@ -109,60 +130,100 @@ func main() {
 	flag.BoolVar(&o.check, "check", false, "exit 1 when D/A or D's idle CPU is past --max-d-over-a / --max-idle-ms")
 	flag.Float64Var(&o.maxDOverA, "max-d-over-a", 1.25, "the D/A CPU-per-span goal for --check")
 	flag.Float64Var(&o.maxIdleMs, "max-idle-ms", 2, "the idle CPU goal of D for --check, in ms per second")
+	return l
+}
+
+// parseOptions parses the command line into options and checks them.
+func parseOptions() (options, error) {
+	var o options
+	l := defineFlags(&o)
 	flag.Parse()
 
-	if *overlay != "" {
-		b, err := os.ReadFile(*overlay)
+	if *l.overlay != "" {
+		b, err := os.ReadFile(*l.overlay)
 		if err == nil {
 			err = yaml.Unmarshal(b, &o.overlay)
 		}
 		if err != nil {
-			log.Fatalf("--overlay: %v", err)
+			return o, fmt.Errorf("--overlay: %w", err)
 		}
 	}
-	for _, b := range strings.Split(*binaries, ",") {
+	var err error
+	if o.binaries, err = parseBinaries(*l.binaries); err != nil {
+		return o, err
+	}
+	if o.configs, err = parseConfigs(*l.configs, "unknown config %q (A, B, C, D)"); err != nil {
+		return o, err
+	}
+	if *l.sweep != "" {
+		if o.sweep, err = parseSweep(*l.sweep); err != nil {
+			return o, err
+		}
+		o.sweepShapes = strings.Split(*l.sweepShapes, ",")
+		if o.sweepConfigs, err = parseConfigs(*l.sweepConfigs, "unknown --sweep-config %q"); err != nil {
+			return o, err
+		}
+	}
+	if o.services < 3 {
+		return o, errors.New("--services must be at least 3 (every service calls the next two)")
+	}
+	setDefaultConfigs(o.binaries, o.defaultConfig)
+	return o, nil
+}
+
+// parseBinaries parses --binary: a path, or name=path,name=path; every binary must exist.
+func parseBinaries(list string) ([]namedBinary, error) {
+	var bins []namedBinary
+	for _, b := range strings.Split(list, ",") {
 		name, path, ok := strings.Cut(b, "=")
 		if !ok {
 			name, path = "", b
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
 		if _, err := os.Stat(abs); err != nil {
-			log.Fatalf("binary %s: %v (run `make build`)", path, err)
+			return nil, fmt.Errorf("binary %s: %w (run `make build`)", path, err)
 		}
-		o.binaries = append(o.binaries, namedBinary{name: name, path: abs})
+		bins = append(bins, namedBinary{name: name, path: abs})
 	}
-	for _, c := range strings.Split(*configs, ",") {
+	return bins, nil
+}
+
+// parseConfigs parses a comma-separated list of config names; unknown is the error's format for a
+// name that is not one.
+func parseConfigs(list, unknown string) ([]string, error) {
+	var configs []string
+	for _, c := range strings.Split(list, ",") {
 		if _, ok := specs[c]; !ok {
-			log.Fatalf("unknown config %q (A, B, C, D)", c)
+			return nil, fmt.Errorf(unknown, c)
 		}
-		o.configs = append(o.configs, c)
+		configs = append(configs, c)
 	}
-	if *sweep != "" {
-		for _, s := range strings.Split(*sweep, ",") {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 3 {
-				log.Fatalf("--sweep: %q is not a number of services >= 3", s)
-			}
-			o.sweep = append(o.sweep, n)
+	return configs, nil
+}
+
+// parseSweep parses --sweep: numbers of services, each at least 3.
+func parseSweep(list string) ([]int, error) {
+	var sweep []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 3 {
+			return nil, fmt.Errorf("--sweep: %q is not a number of services >= 3", s)
 		}
-		o.sweepShapes = strings.Split(*sweepShapes, ",")
-		for _, c := range strings.Split(*sweepConfigs, ",") {
-			if _, ok := specs[c]; !ok {
-				log.Fatalf("unknown --sweep-config %q", c)
-			}
-			o.sweepConfigs = append(o.sweepConfigs, c)
-		}
+		sweep = append(sweep, n)
 	}
-	if o.services < 3 {
-		log.Fatal("--services must be at least 3 (every service calls the next two)")
-	}
-	for i := range o.binaries {
-		b := &o.binaries[i]
+	return sweep, nil
+}
+
+// setDefaultConfigs sets the default config each binary's D runs on: otelcol-config.yaml beside
+// the binary's _build, unless --default-config (a path, or name=path,...) names another.
+func setDefaultConfigs(bins []namedBinary, list string) {
+	for i := range bins {
+		b := &bins[i]
 		b.defaultConfig = filepath.Join(filepath.Dir(filepath.Dir(b.path)), "otelcol-config.yaml")
-		for _, d := range strings.Split(o.defaultConfig, ",") {
+		for _, d := range strings.Split(list, ",") {
 			name, path, ok := strings.Cut(d, "=")
 			switch {
 			case d == "":
@@ -172,13 +233,6 @@ func main() {
 				b.defaultConfig = path
 			}
 		}
-	}
-	ok, err := run(o)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if !ok {
-		os.Exit(1)
 	}
 }
 
@@ -204,34 +258,87 @@ type result struct {
 }
 
 func run(o options) (bool, error) {
-	dir := o.keepDir
+	dir, cleanup, err := workDir(o)
+	if err != nil {
+		return false, err
+	}
+	defer cleanup()
+	defaults, err := readDefaults(o)
+	if err != nil {
+		return false, err
+	}
+	results, err := runTable(o, dir, defaults)
+	if err != nil {
+		return false, err
+	}
+	printTable(o, results)
+	ok := true
+	if o.check {
+		ok = check(o, results)
+	}
+
+	var sweep []result
+	if len(o.sweep) > 0 {
+		if sweep, err = runSweep(o, dir, defaults); err != nil {
+			return false, err
+		}
+		printSweep(o, sweep)
+		if err := plotSweep(o, sweep); err != nil {
+			return false, err
+		}
+		fmt.Printf("plot: %s\n", o.plotPath)
+	}
+	if o.jsonPath != "" {
+		b, _ := json.MarshalIndent(map[string]any{"table": results, "sweep": sweep}, "", "  ")
+		if err := os.WriteFile(o.jsonPath, b, 0o644); err != nil {
+			return false, err
+		}
+	}
+	return ok, nil
+}
+
+// workDir makes the folder of the runs' configs and logs (--keep, or a temporary one that cleanup
+// removes) and the --profile folder.
+func workDir(o options) (string, func(), error) {
+	dir, cleanup := o.keepDir, func() {}
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "pipelineload")
 		if err != nil {
-			return false, err
+			return "", nil, err
 		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+		dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, err
+		return "", nil, err
 	}
 	if o.profileDir != "" {
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
-			return false, err
+			cleanup()
+			return "", nil, err
 		}
 	}
+	return dir, cleanup, nil
+}
+
+// readDefaults reads each binary's default config, by binary name; a missing one is an error
+// only when config D runs.
+func readDefaults(o options) (map[string]string, error) {
 	defaults := map[string]string{}
 	for _, b := range o.binaries {
 		text, err := readDefaultConfig(b.defaultConfig)
 		if err != nil && (slices.Contains(o.configs, "D") || slices.Contains(o.sweepConfigs, "D")) {
-			return false, fmt.Errorf("config D of %s: %w", b.path, err)
+			return nil, fmt.Errorf("config D of %s: %w", b.path, err)
 		}
 		defaults[b.name] = text
 	}
+	return defaults, nil
+}
 
+// runTable runs every config on every binary, --rounds times, the order of the configs reversed
+// every other round.
+func runTable(o options, dir string, defaults map[string]string) ([]result, error) {
 	w, err := newWorkload(o.services, o.rate, o.shape)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	fmt.Printf("load: %d services, %s, %.0f spans per request (%s), %d rounds; machine: %d CPUs\n",
 		o.services, rateText(o.rate), w.spansPerRequest(), w.shape, o.rounds, numCPU())
@@ -248,53 +355,40 @@ func run(o options) (bool, error) {
 			for _, b := range o.binaries {
 				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round, true)
 				if err != nil {
-					return false, err
+					return nil, err
 				}
 				fmt.Printf("  round %d %s: %s\n", round+1, label(b.name, c), r.line())
 				results = append(results, r)
 			}
 		}
 	}
-	printTable(o, results)
-	ok := true
-	if o.check {
-		ok = check(o, results)
-	}
+	return results, nil
+}
 
+// runSweep runs the sweep's configs on every binary against each number of services, in each
+// shape.
+func runSweep(o options, dir string, defaults map[string]string) ([]result, error) {
+	fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 	var sweep []result
-	if len(o.sweep) > 0 {
-		fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
-		for _, n := range o.sweep {
-			for _, shape := range o.sweepShapes {
-				sw, err := newWorkload(n, o.rate, shape)
-				if err != nil {
-					return false, err
-				}
-				for _, c := range o.sweepConfigs {
-					for _, b := range o.binaries {
-						r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
-						if err != nil {
-							return false, err
-						}
-						fmt.Printf("  %6d services, %s shape (%.0f spans a request) %s: %s\n", n, shape, sw.spansPerRequest(), label(b.name, c), r.line())
-						sweep = append(sweep, r)
+	for _, n := range o.sweep {
+		for _, shape := range o.sweepShapes {
+			sw, err := newWorkload(n, o.rate, shape)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range o.sweepConfigs {
+				for _, b := range o.binaries {
+					r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
+					if err != nil {
+						return nil, err
 					}
+					fmt.Printf("  %6d services, %s shape (%.0f spans a request) %s: %s\n", n, shape, sw.spansPerRequest(), label(b.name, c), r.line())
+					sweep = append(sweep, r)
 				}
 			}
 		}
-		printSweep(o, sweep)
-		if err := plotSweep(o, sweep); err != nil {
-			return false, err
-		}
-		fmt.Printf("plot: %s\n", o.plotPath)
 	}
-	if o.jsonPath != "" {
-		b, _ := json.MarshalIndent(map[string]any{"table": results, "sweep": sweep}, "", "  ")
-		if err := os.WriteFile(o.jsonPath, b, 0o644); err != nil {
-			return false, err
-		}
-	}
-	return ok, nil
+	return sweep, nil
 }
 
 func rateText(r float64) string {
@@ -361,18 +455,7 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 	defer func() { gcancel(); gen.Wait() }()
 	time.Sleep(warmup)
 
-	acc0, ref0, err := c.spanCounts()
-	if err != nil {
-		return r, err
-	}
-	cpu0, t1, failed0 := c.cpuSeconds(), time.Now(), g.failed.Load()
-	var rss []float64
-	for time.Since(t1) < o.window {
-		time.Sleep(time.Second)
-		rss = append(rss, c.rssMiB())
-	}
-	cpu1, secs := c.cpuSeconds(), time.Since(t1).Seconds()
-	acc1, ref1, err := c.spanCounts()
+	lw, err := measureLoad(c, g, o.window)
 	if err != nil {
 		return r, err
 	}
@@ -384,30 +467,69 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 	// The API idle and under load, after the CPU window: its own cost must not count per span.
 	if withAPI && spec.hasBreaker && o.apiRate > 0 && o.apiPairs > 0 {
 		apiURL := fmt.Sprintf("http://127.0.0.1:%d/v1/breakers/%s", c.ports.Breaker, serviceName(1))
-		aw := measureAPI(ctx, apiURL, o.apiRate, o.apiPairs, o.apiWindow, time.Second, g)
-		for _, d := range aw.idle {
-			r.APIIdleP99Ms = append(r.APIIdleP99Ms, ms(d))
-		}
-		for _, d := range aw.loaded {
-			r.APILoadP99Ms = append(r.APILoadP99Ms, ms(d))
-		}
-		r.APILate, r.APIErrors = aw.late, aw.errors
+		r.setAPI(measureAPI(ctx, apiURL, o.apiRate, o.apiPairs, o.apiWindow, time.Second, g))
 	}
 	gcancel()
 	gen.Wait()
-	accepted := acc1 - acc0
-	if accepted <= 0 {
+	if lw.accepted <= 0 {
 		return r, fmt.Errorf("%s: no span accepted in the window (log %s)", name, c.log.Name())
 	}
-	r.CPUPerMillion = (cpu1 - cpu0) / accepted * 1e6
-	r.AcceptedPerS = accepted / secs
-	r.Refused = ref1 - ref0
-	r.GenFailed = g.failed.Load() - failed0
-	r.RSSMeanMiB, r.RSSMaxMiB = mean(rss), slices.Max(rss)
+	r.setLoad(lw)
+	r.GenFailed = g.failed.Load() - lw.failed0
 	cancel()
 	bg.Wait()
 	r.Series = sc.last()
 	return r, nil
+}
+
+// loadWindow is what the collector did in the measured load window.
+type loadWindow struct {
+	cpuSeconds, seconds float64
+	accepted, refused   float64
+	rss                 []float64 // MiB, once a second
+	failed0             uint64    // the generator's failed spans when the window began
+}
+
+// measureLoad measures the collector over window, the generator running: its CPU, its RSS once a
+// second, and the spans its receiver accepted and refused.
+func measureLoad(c *collector, g *generator, window time.Duration) (loadWindow, error) {
+	var lw loadWindow
+	acc0, ref0, err := c.spanCounts()
+	if err != nil {
+		return lw, err
+	}
+	cpu0, t1 := c.cpuSeconds(), time.Now()
+	lw.failed0 = g.failed.Load()
+	for time.Since(t1) < window {
+		time.Sleep(time.Second)
+		lw.rss = append(lw.rss, c.rssMiB())
+	}
+	lw.cpuSeconds, lw.seconds = c.cpuSeconds()-cpu0, time.Since(t1).Seconds()
+	acc1, ref1, err := c.spanCounts()
+	if err != nil {
+		return lw, err
+	}
+	lw.accepted, lw.refused = acc1-acc0, ref1-ref0
+	return lw, nil
+}
+
+// setLoad sets the figures of the load window (lw.accepted > 0).
+func (r *result) setLoad(lw loadWindow) {
+	r.CPUPerMillion = lw.cpuSeconds / lw.accepted * 1e6
+	r.AcceptedPerS = lw.accepted / lw.seconds
+	r.Refused = lw.refused
+	r.RSSMeanMiB, r.RSSMaxMiB = mean(lw.rss), slices.Max(lw.rss)
+}
+
+// setAPI sets the p99 of every API window, idle and loaded, and the late and failed requests.
+func (r *result) setAPI(aw apiWindows) {
+	for _, d := range aw.idle {
+		r.APIIdleP99Ms = append(r.APIIdleP99Ms, ms(d))
+	}
+	for _, d := range aw.loaded {
+		r.APILoadP99Ms = append(r.APILoadP99Ms, ms(d))
+	}
+	r.APILate, r.APIErrors = aw.late, aw.errors
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

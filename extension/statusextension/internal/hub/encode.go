@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
 // The status document is the one hot read of the API: after every scoring pass each component's
@@ -129,9 +131,43 @@ func (h *Hub) appendComponent(b []byte, c *component) []byte {
 		b = appendKey(b, "critical", false)
 		b = append(b, "true"...)
 	}
-	b = appendKey(b, "signals", false)
+	b = appendSignals(appendKey(b, "signals", false), c.signals)
+	b = appendBreaker(appendKey(b, "breaker", false), c.breaker)
+	b = appendPredictions(appendKey(b, "predictions", false), c.predictions)
+	b = appendKey(b, "incident", false)
+	if c.incident != nil && !c.incident.evicted {
+		b = appendString(b, c.incident.id)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = appendKey(b, "active_incidents", false)
+	b = append(b, '[')
+	for i := range c.healing {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendHealing(b, &c.healing[i])
+	}
+	b = append(b, ']')
+	b = appendKey(b, "dependencies", false)
+	b = h.appendEdges(b, c.calls, true)
+	b = appendKey(b, "dependents", false)
+	b = h.appendEdges(b, c.calledBy, false)
+	if len(c.rootCause) > 0 {
+		b = appendStringArray(appendKey(b, "root_cause", false), c.rootCause)
+	}
+	b = appendKey(b, "updated_at", false)
+	if c.seenAt.IsZero() {
+		return append(b, "null}"...)
+	}
+	return append(appendTime(b, c.seenAt.UTC()), '}')
+}
+
+// appendSignals appends the signals (sorted by name) as a JSON object, as encoding/json writes a
+// map with sorted keys.
+func appendSignals(b []byte, signals []statusfeed.Signal) []byte {
 	b = append(b, '{')
-	for i, s := range c.signals { // sorted by name, as encoding/json sorts a map's keys
+	for i, s := range signals {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -139,18 +175,25 @@ func (h *Hub) appendComponent(b []byte, c *component) []byte {
 		b = append(b, ':')
 		b = appendFloat(b, s.Value)
 	}
-	b = append(b, '}')
-	b = appendKey(b, "breaker", false)
-	if br := c.breaker; br == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendStrings(append(b, '{'), true, "state", br.State, "mode", br.Mode, "reason", br.Reason)
-		b = appendKey(b, "since", false)
-		b = append(appendTime(b, br.Since), '}')
+	return append(b, '}')
+}
+
+// appendBreaker appends the breaker view, or null when the component has none.
+func appendBreaker(b []byte, br *breakerView) []byte {
+	if br == nil {
+		return append(b, "null"...)
 	}
-	b = appendKey(b, "predictions", false)
+	b = appendStrings(append(b, '{'), true, "state", br.State, "mode", br.Mode, "reason", br.Reason)
+	b = appendKey(b, "since", false)
+	return append(appendTime(b, br.Since), '}')
+}
+
+// appendPredictions appends the predictions as a JSON array; the optional fields are left out
+// when unset, as omitempty does.
+func appendPredictions(b []byte, predictions []predictionView) []byte {
 	b = append(b, '[')
-	for i, p := range c.predictions {
+	for i := range predictions {
+		p := &predictions[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -171,44 +214,19 @@ func (h *Hub) appendComponent(b []byte, c *component) []byte {
 		b = appendKey(b, "at", false)
 		b = append(appendTime(b, p.At), '}')
 	}
-	b = append(b, ']')
-	b = appendKey(b, "incident", false)
-	if c.incident != nil && !c.incident.evicted {
-		b = appendString(b, c.incident.id)
-	} else {
-		b = append(b, "null"...)
-	}
-	b = appendKey(b, "active_incidents", false)
+	return append(b, ']')
+}
+
+// appendStringArray appends ss as a JSON array of strings.
+func appendStringArray(b []byte, ss []string) []byte {
 	b = append(b, '[')
-	for i, hv := range c.healing {
+	for i, s := range ss {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendHealing(b, &hv)
+		b = appendString(b, s)
 	}
-	b = append(b, ']')
-	b = appendKey(b, "dependencies", false)
-	b = h.appendEdges(b, c.calls, true)
-	b = appendKey(b, "dependents", false)
-	b = h.appendEdges(b, c.calledBy, false)
-	if len(c.rootCause) > 0 {
-		b = appendKey(b, "root_cause", false)
-		b = append(b, '[')
-		for i, n := range c.rootCause {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, n)
-		}
-		b = append(b, ']')
-	}
-	b = appendKey(b, "updated_at", false)
-	if c.seenAt.IsZero() {
-		b = append(b, "null"...)
-	} else {
-		b = appendTime(b, c.seenAt.UTC())
-	}
-	return append(b, '}')
+	return append(b, ']')
 }
 
 func appendHealing(b []byte, h *healingView) []byte {
