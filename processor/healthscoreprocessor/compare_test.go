@@ -71,27 +71,30 @@ func benchConsume(b *testing.B, next consumer.Traces, parallel bool) {
 
 func startHealthscore(b *testing.B) consumer.Traces {
 	f := NewFactory()
-	cfg := f.CreateDefaultConfig()
-	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
-	return p
+	p, err := f.CreateTraces(context.Background(), processortest.NewNopSettings(metadata.Type), f.CreateDefaultConfig(), consumertest.NewNop())
+	return started(b, p, err)
 }
 
 func startSpanMetrics(b *testing.B) consumer.Traces {
 	f := spanmetricsconnector.NewFactory()
-	cfg := f.CreateDefaultConfig()
 	set := connector.Settings{
 		ID:                component.NewID(f.Type()),
 		TelemetrySettings: componenttest.NewNopTelemetrySettings(),
 		BuildInfo:         component.NewDefaultBuildInfo(),
 	}
-	c, err := f.CreateTracesToMetrics(context.Background(), set, cfg, consumertest.NewNop())
+	c, err := f.CreateTracesToMetrics(context.Background(), set, f.CreateDefaultConfig(), consumertest.NewNop())
+	return started(b, c, err)
+}
+
+// tracesComponent is a component that takes traces: a processor or a connector.
+type tracesComponent interface {
+	component.Component
+	consumer.Traces
+}
+
+// started starts c, just created (err: its creation's error), and shuts it down when the
+// benchmark ends.
+func started(b *testing.B, c tracesComponent, err error) consumer.Traces {
 	if err != nil {
 		b.Fatal(err)
 	}
