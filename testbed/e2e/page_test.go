@@ -16,10 +16,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // ArtifactsEnv names the folder where browser tests keep their screenshots (default
@@ -71,25 +71,14 @@ func artifactDir(t *testing.T) string {
 }
 
 // fleet sends SERVER spans of n services every second, so the status holds n more components.
-func fleet(t *testing.T, otlp *harness.OTLP, n int) (stop func()) {
+func fleet(t *testing.T, client *harness.OTLP, n int) (stop func()) {
 	return harness.Repeat(time.Second, func() bool {
 		td := ptrace.NewTraces()
 		now := time.Now()
 		for i := range n {
-			rs := td.ResourceSpans().AppendEmpty()
-			rs.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%04d", i))
-			spans := rs.ScopeSpans().AppendEmpty().Spans()
-			for j := range 3 {
-				sp := spans.AppendEmpty()
-				sp.SetName("op")
-				sp.SetKind(ptrace.SpanKindServer)
-				sp.SetTraceID(pcommon.TraceID([16]byte{byte(i), byte(i >> 8), byte(j), 9}))
-				sp.SetSpanID(pcommon.SpanID([8]byte{byte(i), byte(i >> 8), byte(j), 9}))
-				sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-15 * time.Millisecond)))
-				sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
-			}
+			otlp.AppendServerSpans(td, fmt.Sprintf("svc-%04d", i), i, 3, 9, now, 15*time.Millisecond)
 		}
-		if err := otlp.Traces(td); err != nil {
+		if err := client.Traces(td); err != nil {
 			t.Errorf("fleet export: %v", err)
 			return false
 		}

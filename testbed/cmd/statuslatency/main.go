@@ -18,12 +18,9 @@ import (
 	"net/http"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 	"github.com/vigil-collector/vigil/testbed/loadgen"
 )
 
@@ -57,36 +54,24 @@ func main() {
 
 // fleet sends one SERVER span batch for n services, so each becomes a scored component.
 func fleet(grpcAddr string, n int) error {
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	c, err := otlp.Dial(grpcAddr)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	client := ptraceotlp.NewGRPCClient(conn)
+	defer c.Close()
+	c.Timeout = 10 * time.Second
 	now := time.Now()
 	for s := 0; s < n; s += 1000 {
 		td := ptrace.NewTraces()
 		for i := s; i < min(s+1000, n); i++ {
-			rs := td.ResourceSpans().AppendEmpty()
-			rs.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%05d", i))
-			spans := rs.ScopeSpans().AppendEmpty().Spans()
-			for j := range 5 {
-				sp := spans.AppendEmpty()
-				sp.SetName("op")
-				sp.SetKind(ptrace.SpanKindServer)
-				sp.SetTraceID(pcommon.TraceID([16]byte{byte(i), byte(i >> 8), byte(j), 7}))
-				sp.SetSpanID(pcommon.SpanID([8]byte{byte(i), byte(i >> 8), byte(j), 7}))
-				sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-20 * time.Millisecond)))
-				sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
-				if i%100 == 0 && j < 3 {
-					sp.Status().SetCode(ptrace.StatusCodeError) // a few unhealthy ones
+			spans := otlp.AppendServerSpans(td, fmt.Sprintf("svc-%05d", i), i, 5, 7, now, 20*time.Millisecond)
+			if i%100 == 0 {
+				for j := range 3 {
+					spans.At(j).Status().SetCode(ptrace.StatusCodeError) // a few unhealthy ones
 				}
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
-		cancel()
-		if err != nil {
+		if err := c.Traces(context.Background(), td); err != nil {
 			return err
 		}
 	}

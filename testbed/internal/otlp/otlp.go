@@ -1,7 +1,8 @@
 // Package otlp is the testbed's OTLP/gRPC client and server, plaintext on loopback: the client as
 // an application on the collector's own host sends (the e2e tests through the harness, the shop's
 // traffic, the hostile suite), the server as the next hop a collector exports to (the harness's
-// sink, the hostile suite's discarding sink).
+// sink, the hostile suite's discarding sink); and AppendServerSpans, the SERVER spans of a fleet of
+// services that the load commands and the e2e tests send to make scored components.
 package otlp
 
 import (
