@@ -35,7 +35,8 @@ type DetectorConfig struct {
 	// seasonal (SeasonStrength), else the plain long-term level.
 	BreachDeviation float64
 	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift of this
-	// week and the last to score 1-1/e.
+	// week and the last for its record part to score 1-1/e; the shift scores the geometric mean
+	// of that and its likelihood under its own recent distribution.
 	ShiftScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
@@ -257,13 +258,17 @@ func (g *gauss) likelihood(f float64) float64 {
 // tenth, each after WarmUp points of its own; a missing daily peak is a shift of the daily view,
 // a weekday that looks like a Sunday one of the weekly view.
 //
-// A third kind, a rise of volatility (the short-term mean point-to-point change against the
-// long-term one), was tried and left out: it found two more windows in sample but raised false
-// positives enough to lower the cross-validated score.
+// A level shift that breaks its record is weighed by how improbable it is under its own recent
+// distribution (HTM's anomaly likelihood): the geometric mean of the record score and the
+// likelihood, so a record broken by a departure that is ordinary for this series scores little.
+//
+// Three more kinds were tried and left out (see the processor README): a rise of volatility
+// (point-to-point, or the short mean absolute deviation) and a rate of change, each with and
+// without the likelihood; each lowered the cross-validated score.
 //
 // The score is 0 until the detector is warm (Warm). After an alert, scores are held below
 // AlertLevel for Refractory points so one event raises one alert. A Detector is a fixed set of
-// numbers (about 1.1 KiB), Update is O(1) without allocation, and it never looks ahead: it is
+// numbers (about 1.2 KiB), Update is O(1) without allocation, and it never looks ahead: it is
 // told neither the series' minimum nor its maximum.
 type Detector struct {
 	cfg DetectorConfig
