@@ -158,6 +158,33 @@ func (r *Registry) record(target string, o breakerfeed.Outcome, now int64) {
 	r.emit(&ev)
 }
 
+// RecordKnownOutcomeAt records one finished call to target observed at now, if target is
+// known; an unknown target is not created (for breakers that exist only once asked for).
+func (r *Registry) RecordKnownOutcomeAt(target string, o breakerfeed.Outcome, now int64) {
+	t := r.lookup(target)
+	if t == nil {
+		return
+	}
+	t.touch(now)
+	var ev events
+	t.mu.Lock()
+	t.record(now, o, r, &ev)
+	t.mu.Unlock()
+	r.emit(&ev)
+}
+
+// Track creates target's breaker if it is not known yet (evicting past the cap).
+func (r *Registry) Track(target string) error {
+	t, err := r.get(target, r.clock.Now())
+	if err == nil {
+		t.touch(r.clock.Now())
+	}
+	return err
+}
+
+// Now is the registry's clock, in Unix nanoseconds.
+func (r *Registry) Now() int64 { return r.clock.Now() }
+
 // RecordProbe records an active probe of target.
 func (r *Registry) RecordProbe(target string, ok bool) {
 	now := r.clock.Now()
@@ -433,7 +460,7 @@ func (r *Registry) status(t *target, withAdvance bool) Status {
 	if withAdvance {
 		t.advance(now, r, &ev)
 	}
-	c := t.counts(r)
+	c := t.counts(now, r)
 	m := t.currentMode()
 	machine := t.machine()
 	st := Status{
