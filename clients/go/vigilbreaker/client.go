@@ -249,10 +249,11 @@ type trialReport struct {
 }
 
 type counters struct {
-	untracked, localOpens, trialsPassed, rampsCompleted atomic.Uint64
-	events, badEvents, reconnects, snapshots            atomic.Uint64
-	trialsReported, trialsUnreported                    atomic.Uint64
-	connected                                           atomic.Bool
+	untracked, localOpens, localSlowOpens    atomic.Uint64
+	trialsPassed, rampsCompleted             atomic.Uint64
+	events, badEvents, reconnects, snapshots atomic.Uint64
+	trialsReported, trialsUnreported         atomic.Uint64
+	connected                                atomic.Bool
 }
 
 // Stats are the client's own counts, for its user's telemetry.
@@ -260,6 +261,7 @@ type Stats struct {
 	Targets        int    // targets tracked
 	Untracked      uint64 // calls allowed untracked (past MaxTargets, or an invalid name)
 	LocalOpens     uint64 // times the local fast path opened
+	LocalSlowOpens uint64 // of those, on a run of slow calls
 	TrialsPassed   uint64 // trial calls that found the target answering again
 	RampsCompleted uint64 // half-open ramps this client walked to the end
 	Events         uint64 // transitions received from Vigil
@@ -381,6 +383,7 @@ func (c *Client) Stats() Stats {
 		Targets:          len(*c.targets.Load()),
 		Untracked:        c.stats.untracked.Load(),
 		LocalOpens:       c.stats.localOpens.Load(),
+		LocalSlowOpens:   c.stats.localSlowOpens.Load(),
 		TrialsPassed:     c.stats.trialsPassed.Load(),
 		RampsCompleted:   c.stats.rampsCompleted.Load(),
 		Events:           c.stats.events.Load(),

@@ -392,6 +392,9 @@ func (e *entry) trialPassed(now int64, stale bool, c *Client) {
 func (e *entry) openLocal(now int64, slow bool, c *Client) {
 	if e.local != Open {
 		c.stats.localOpens.Add(1)
+		if slow {
+			c.stats.localSlowOpens.Add(1)
+		}
 		e.opensEver++
 	}
 	e.local = Open
