@@ -1,8 +1,6 @@
 package breakerextension
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -30,15 +28,7 @@ func (r *running) failFrom(caller, target string, n int) {
 // data (the status extension's stream also carries component and incident events).
 func watch(t *testing.T, r *running, query string) func() breaker.Transition {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch"+query, nil)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	t.Cleanup(func() { resp.Body.Close() })
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	lines := bufio.NewScanner(resp.Body)
-	require.True(t, lines.Scan())
+	lines := openWatch(t, r, query)
 	return func() breaker.Transition {
 		var event string
 		for lines.Scan() {
