@@ -79,7 +79,9 @@ type Config struct {
 	// ConsecutiveFailures is the shortest run of failed calls that opens the local fast path
 	// (default 5, as gobreaker's usual setting). A target whose own failure rate, as this
 	// client learns it, makes such a run likely by chance needs a longer run: the smallest
-	// k >= ConsecutiveFailures with rate^k <= 5e-8, the rule Vigil uses.
+	// k >= ConsecutiveFailures with rate^k <= 5e-8, the rule Vigil uses. A run of slow calls
+	// (slower than 1.5 × the p95 of latency this client learns for the target) opens it by the
+	// same rule on the learned slow rate, once it lasts a second.
 	ConsecutiveFailures int
 	// OpenInitial is how long the local fast path stays open before its first trial call
 	// (default 1s); each failed trial doubles it up to OpenMax (default 4s).
