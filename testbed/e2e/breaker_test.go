@@ -13,57 +13,22 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/hostile"
 )
 
-// breakerToken is the bearer token the breaker API requires in breakerConfig.
-const breakerToken = "e2e-breaker-token"
-
-// breakerConfig runs the breaker extension with its API behind the bearertokenauth extension
-// and its gRPC health endpoint on, beside a minimal pipeline.
+// breakerConfig turns the breaker extension's gRPC health endpoint on; the test runs it with its
+// API behind tokenAuth, beside a minimal pipeline (tracesToDebug).
 const breakerConfig = `
 extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:{{.Health}}
-      status: {enabled: true, path: /health/status}
-  bearertokenauth:
-    token: ` + breakerToken + `
-  status:
-    endpoint: 127.0.0.1:{{.Breaker}}
-    auth:
-      authenticator: bearertokenauth
   breaker:
-    status_extension: status
     grpc:
       endpoint: 127.0.0.1:{{.BreakerGRPC}}
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
-exporters:
-  debug:
-service:
-  extensions: [healthcheckv2, bearertokenauth, status, breaker]
-  telemetry:
-    metrics:
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.Telemetry}}}}}
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [debug]
 `
-
-// breakerPorts are the ports of one collector running breakerConfig.
-type breakerPorts struct {
-	GRPC, Telemetry, Health, Breaker, BreakerGRPC int
-}
 
 // breakerAPI is a client of a running collector's breaker API.
 type breakerAPI struct {
@@ -90,20 +55,9 @@ func (a breakerAPI) do(method, path, body, token string) (int, map[string]any, s
 	return resp.StatusCode, out, string(raw)
 }
 
-func startBreakerVigil(t *testing.T) (*harness.Collector, breakerPorts) {
-	t.Helper()
-	p := breakerPorts{
-		GRPC: harness.FreePort(t), Telemetry: harness.FreePort(t), Health: harness.FreePort(t),
-		Breaker: harness.FreePort(t), BreakerGRPC: harness.FreePort(t),
-	}
-	c := harness.Start(t, harness.Render(t, breakerConfig, p))
-	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
-	return c, p
-}
-
 func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
-	c, p := startBreakerVigil(t)
-	api := breakerAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", p.Breaker)}
+	v := startVigil(t, nil, statusAPI, tokenAuth, tracesToDebug, breakerConfig)
+	api := v.api(t)
 
 	// List: nothing feeds the breakers in this pipeline yet, so it is empty.
 	code, body, raw := api.do(http.MethodGet, "/v1/breakers", "", breakerToken)
@@ -189,7 +143,7 @@ func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
 	assert.Contains(t, raw, `vigil_breaker_transitions_total{reason="override",target="checkout",to="forced_open"} 1`)
 
 	// gRPC health: forced open does not serve; an unknown service does.
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", p.BreakerGRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.BreakerGRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
 	hc := healthpb.NewHealthClient(conn)
@@ -204,5 +158,91 @@ func TestBreakerAPIOfTheRunningBinary(t *testing.T) {
 	code, body, _ = api.do(http.MethodPut, override, `{"mode":"auto"}`, breakerToken)
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "closed", body["state"])
-	require.Equal(t, 0, c.Stop(t), "exit code after SIGTERM; logs:\n%s", c.Logs())
+	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
+}
+
+// pinningConfig: spans feed the health engine, which feeds the breakers (statusAPI, behind
+// tokenAuth); the breaker keeps at most 50 targets, so a flood of new names must evict, and must
+// never evict an override or an open breaker. No guard processor here: the breaker's own bound is
+// under test.
+const pinningConfig = `
+extensions:
+  breaker:
+    max_targets: 50
+    consecutive_failures: 5
+    open: {initial: 10m, max: 10m}
+receivers:
+  otlp:
+    protocols:
+      http: {endpoint: 127.0.0.1:{{.HTTP}}}
+processors:
+  healthscore:
+    breaker: breaker
+    max_components: 100000
+service:
+  pipelines:
+    traces:
+      processors: [healthscore]
+    metrics:
+      receivers: [otlp]
+      exporters: [debug]
+`
+
+// TestOverridesAndOpenBreakersSurviveANameFlood: an operator's forced_open (token-protected) and
+// a breaker opened by failures stay as they are while 3,000 new service names arrive over OTLP,
+// which needs no token; the evictions are counted on the API's /metrics.
+func TestOverridesAndOpenBreakersSurviveANameFlood(t *testing.T) {
+	v := startVigil(t, nil, statusAPI, tokenAuth, tracesToDebug, pinningConfig)
+	api := v.api(t)
+	ctx := context.Background()
+	s, err := hostile.NewSender(hostile.GRPC, fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), "")
+	require.NoError(t, err)
+	defer s.Close()
+
+	code, _, raw := api.do(http.MethodPut, "/v1/breakers/payments/override", `{"mode":"forced_open"}`, breakerToken)
+	require.Equal(t, http.StatusOK, code, raw)
+
+	// inventory fails until its breaker opens.
+	require.Eventually(t, func() bool {
+		td, md := hostile.Batch([]string{"inventory"})
+		sp := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+		sp.Status().SetCode(ptrace.StatusCodeError)
+		for range 9 {
+			sp.CopyTo(td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty())
+		}
+		s.Send(ctx, td, md)
+		_, body, _ := api.do(http.MethodGet, "/v1/breakers/inventory?peek=true", "", breakerToken)
+		return body["state"] == "open"
+	}, 20*time.Second, 200*time.Millisecond, "inventory's breaker opens on its failures")
+
+	hostile.SendManyNames(ctx, s, "flood", 3000, 100, 2)
+	require.Zero(t, s.Failed.Load())
+
+	require.Eventually(t, func() bool {
+		_, body, _ := api.do(http.MethodGet, "/v1/breakers", "", breakerToken)
+		list, _ := body["breakers"].([]any)
+		return len(list) > 0 && len(list) <= 50 && evicted(api) > 0
+	}, 20*time.Second, 200*time.Millisecond, "the flood reached the breakers and was evicted within the cap")
+
+	_, body, _ := api.do(http.MethodGet, "/v1/breakers/payments?peek=true", "", breakerToken)
+	assert.Equal(t, "forced_open", body["state"], "the override stays")
+	assert.Equal(t, true, body["known"])
+	assert.Equal(t, false, body["allow"])
+	_, body, _ = api.do(http.MethodGet, "/v1/breakers/inventory?peek=true", "", breakerToken)
+	assert.Equal(t, "open", body["state"], "the open breaker stays")
+	assert.Equal(t, true, body["known"])
+	t.Logf("evicted: %v targets", evicted(api))
+}
+
+// evicted reads vigil_breaker_evicted_targets_total from the API's /metrics (-1: absent).
+func evicted(api breakerAPI) float64 {
+	_, _, raw := api.do(http.MethodGet, "/metrics", "", breakerToken)
+	for _, line := range strings.Split(raw, "\n") {
+		if v, ok := strings.CutPrefix(line, "vigil_breaker_evicted_targets_total "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return -1
 }

@@ -85,7 +85,7 @@ func TestProbeRedirectElsewhereIsRefused(t *testing.T) {
           headers: {Authorization: "Bearer probe-secret"}
       - name: nothing-listens
 `, 1)
-	v := startVigil(t, tmpl)
+	v := startVigil(t, nil, outputs, tmpl)
 	deadline := time.Now().Add(20 * time.Second)
 	var page string
 	for time.Now().Before(deadline) {

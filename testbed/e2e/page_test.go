@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
 )
@@ -72,10 +71,8 @@ func artifactDir(t *testing.T) string {
 }
 
 // fleet sends SERVER spans of n services every second, so the status holds n more components.
-func fleet(t *testing.T, client ptraceotlp.GRPCClient, n int) func() {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	send := func() error {
+func fleet(t *testing.T, otlp *harness.OTLP, n int) (stop func()) {
+	return harness.Repeat(time.Second, func() bool {
 		td := ptrace.NewTraces()
 		now := time.Now()
 		for i := range n {
@@ -92,28 +89,12 @@ func fleet(t *testing.T, client ptraceotlp.GRPCClient, n int) func() {
 				sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
-		return err
-	}
-	wg.Go(func() {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			if err := send(); err != nil {
-				t.Errorf("fleet export: %v", err)
-				return
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
+		if err := otlp.Traces(td); err != nil {
+			t.Errorf("fleet export: %v", err)
+			return false
 		}
+		return true
 	})
-	var once sync.Once
-	return func() { once.Do(func() { close(stop); wg.Wait() }) }
 }
 
 // TestStatusPageInChromium loads the status page of the built binary in headless Chromium, with
@@ -124,7 +105,7 @@ func fleet(t *testing.T, client ptraceotlp.GRPCClient, n int) func() {
 func TestStatusPageInChromium(t *testing.T) {
 	path := chromium(t)
 	v := startStatusVigil(t)
-	stopFleet := fleet(t, ptraceotlp.NewGRPCClient(v.conn), 1000)
+	stopFleet := fleet(t, v.otlp, 1000)
 	defer stopFleet()
 
 	// Healthy first (the breakers learn what normal is), then checkout fails; wait until the API
@@ -133,7 +114,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		var doc struct {
 			Components []struct{ Status string } `json:"components"`
 		}
-		getJSON(ct, v.api+"/v1/status?service=checkout", &doc)
+		getJSON(ct, v.base+"/v1/status?service=checkout", &doc)
 		if assert.Len(ct, doc.Components, 1) {
 			assert.Equal(ct, "healthy", doc.Components[0].Status)
 		}
@@ -142,7 +123,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	v.shop.failing.Store(true)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		var list struct{ Incidents []incidentDoc }
-		getJSON(ct, v.api+"/v1/incidents?service=checkout&state=open", &list)
+		getJSON(ct, v.base+"/v1/incidents?service=checkout&state=open", &list)
 		if assert.Len(ct, list.Incidents, 1) {
 			inc := list.Incidents[0]
 			assert.True(ct, inc.has("breaker", "open") && inc.has("probe", "failing") && inc.has("score", "unhealthy"), "%v", inc.Events)
@@ -150,7 +131,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		var doc struct {
 			Overall struct{ Components int } `json:"overall"`
 		}
-		getJSON(ct, v.api+"/v1/status?limit=1", &doc)
+		getJSON(ct, v.base+"/v1/status?limit=1", &doc)
 		assert.GreaterOrEqual(ct, doc.Overall.Components, 1003)
 	}, 60*time.Second, 250*time.Millisecond)
 
@@ -180,7 +161,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	defer reading.Wait()
 
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(v.api+"/"),
+		chromedp.Navigate(v.base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-loaded="true"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li`)),
 		chromedp.WaitVisible(chromedp.CSS(`#graph svg g.node`)),
@@ -221,7 +202,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	assert.Equal(t, 10, count(`#components tbody tr`), "svc-0000 to svc-0009")
 
 	// Live: an operator forces catalog's breaker open; the page shows it without a reload.
-	req, err := http.NewRequest(http.MethodPut, v.api+"/v1/breakers/catalog/override", strings.NewReader(`{"mode":"forced_open"}`))
+	req, err := http.NewRequest(http.MethodPut, v.base+"/v1/breakers/catalog/override", strings.NewReader(`{"mode":"forced_open"}`))
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -252,7 +233,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	cancel()
 	stopFleet()
 	v.stopTraffic()
-	require.Equal(t, 0, v.c.Stop(t), "exit code after SIGTERM; logs:\n%s", v.c.Logs())
+	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 }
 
 func strconvQuote(s string) string { return strconv.Quote(s) }

@@ -1,12 +1,6 @@
-// Package e2e runs the built otelcol-vigil binary end to end: real OTLP in, real OTLP and
-// Prometheus out, clean shutdown. Each Vigil component adds its checks here: write a config
-// template (or extend baseConfig), start it with startVigil, and assert on the sink, the
-// Prometheus endpoint or the component's own API.
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,37 +10,20 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
-// ports are the loopback ports one collector under test listens on.
-type ports struct {
-	GRPC, HTTP, Prom, Telemetry, Health int
-	Closed                              int // a port nothing listens on
-	Sink                                string
-}
-
-// baseConfig is the default pipeline shape with every endpoint on a free loopback port and the
-// sink as the OTLP destination. Host metrics are scraped every second so tests stay short.
+// baseConfig is the default pipeline shape (on top of vigilBase, to outputs) with every endpoint on
+// a free loopback port and the sink as the OTLP destination. Host metrics are scraped every second so
+// tests stay short.
 const baseConfig = `
-extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:{{.Health}}
-      status: {enabled: true, path: /health/status}
 receivers:
   otlp:
     protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
       http: {endpoint: 127.0.0.1:{{.HTTP}}}
   host_metrics:
     collection_interval: 1s
@@ -72,18 +49,7 @@ processors:
   resource/host:
     attributes:
       - {key: host.name, value: e2e-host, action: insert}
-exporters:
-  otlp_grpc:
-    endpoint: {{.Sink}}
-    tls: {insecure: true}
-  prometheus:
-    endpoint: 127.0.0.1:{{.Prom}}
 service:
-  extensions: [healthcheckv2]
-  telemetry:
-    metrics:
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.Telemetry}}}}}
   pipelines:
     traces:
       receivers: [otlp]
@@ -99,55 +65,16 @@ service:
       exporters: [otlp_grpc]
 `
 
-// vigil is one running collector under test and the addresses to reach it.
-type vigil struct {
-	*harness.Collector
-	ports ports
-	sink  *harness.Sink
-}
-
-// startVigil starts the binary on tmpl rendered with fresh ports and a fresh sink, and waits
-// until its health endpoint answers.
-func startVigil(t *testing.T, tmpl string) *vigil {
-	t.Helper()
-	sink := harness.NewSink(t)
-	p := ports{
-		GRPC: harness.FreePort(t), HTTP: harness.FreePort(t), Prom: harness.FreePort(t),
-		Telemetry: harness.FreePort(t), Health: harness.FreePort(t), Closed: harness.FreePort(t),
-		Sink: sink.Endpoint,
-	}
-	c := harness.Start(t, harness.Render(t, tmpl, p))
-	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
-	return &vigil{Collector: c, ports: p, sink: sink}
-}
-
-func (v *vigil) url(port int, path string) string {
-	return fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
-}
-
 func TestTracesFlowThroughToSink(t *testing.T) {
-	v := startVigil(t, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	td := ptrace.NewTraces()
-	rs := td.ResourceSpans().AppendEmpty()
-	rs.Resource().Attributes().PutStr("service.name", "checkout")
-	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-	span.SetName("GET /cart")
-	span.SetKind(ptrace.SpanKindServer)
+	span := harness.AppendSpan(td, "checkout", "GET /cart", ptrace.SpanKindServer, time.Now(), 20*time.Millisecond)
 	traceID := pcommon.TraceID([16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 	span.SetTraceID(traceID)
 	span.SetSpanID(pcommon.SpanID([8]byte{1, 1, 2, 3, 5, 8, 13, 21}))
-	now := time.Now()
-	span.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-20 * time.Millisecond)))
-	span.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
 
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
-	require.NoError(t, err)
+	require.NoError(t, v.otlp.Traces(td))
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var found bool
@@ -169,16 +96,10 @@ func TestTracesFlowThroughToSink(t *testing.T) {
 }
 
 func TestMetricsOverHTTPFlowThroughToSink(t *testing.T) {
-	v := startVigil(t, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	md := pmetric.NewMetrics()
-	rm := md.ResourceMetrics().AppendEmpty()
-	rm.Resource().Attributes().PutStr("service.name", "checkout")
-	rm.Resource().Attributes().PutStr("host.name", "app-host-1")
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-	m.SetName("vigil.e2e.queue.depth")
-	m.SetUnit("{item}")
-	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp := harness.AppendGauge(md, "vigil.e2e.queue.depth", "{item}", "service.name", "checkout", "host.name", "app-host-1").AppendEmpty()
 	dp.SetIntValue(42)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 
@@ -200,26 +121,19 @@ func TestMetricsOverHTTPFlowThroughToSink(t *testing.T) {
 
 	// The same gauge is exposed on the Prometheus endpoint.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		body, err := harness.Scrape(v.url(v.ports.Prom, "/metrics"))
-		if assert.NoError(c, err) {
+		if body, ok := v.prom(c); ok {
 			assert.Contains(c, body, "vigil_e2e_queue_depth")
 		}
 	}, 15*time.Second, 200*time.Millisecond)
 }
 
 func TestLogsFlowThroughToSink(t *testing.T) {
-	v := startVigil(t, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	ld := plog.NewLogs()
 	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 	lr.Body().SetStr("vigil e2e log line")
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = plogotlp.NewGRPCClient(conn).Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
-	require.NoError(t, err)
+	require.NoError(t, v.otlp.Logs(ld))
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var found bool
@@ -233,11 +147,11 @@ func TestLogsFlowThroughToSink(t *testing.T) {
 }
 
 func TestHostMetricsOnPrometheusAndSink(t *testing.T) {
-	v := startVigil(t, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		body, err := harness.Scrape(v.url(v.ports.Prom, "/metrics"))
-		if !assert.NoError(c, err) {
+		body, ok := v.prom(c)
+		if !ok {
 			return
 		}
 		for _, name := range []string{"system_cpu_time_seconds_total", "system_cpu_utilization_ratio", "system_memory_utilization_ratio", "system_cpu_load_average_1m"} {
@@ -246,22 +160,14 @@ func TestHostMetricsOnPrometheusAndSink(t *testing.T) {
 	}, 20*time.Second, 250*time.Millisecond)
 
 	// Host metrics carry the collector's host.name, the key that joins hosts to services.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, res, ok := findGauge(v.sink.Metrics(), "system.memory.utilization")
-		if assert.True(c, ok, "memory utilisation not yet at the sink") {
-			host, _ := res.Attributes().Get("host.name")
-			assert.Equal(c, "e2e-host", host.Str())
-		}
-	}, 20*time.Second, 250*time.Millisecond)
+	v.requireSinkGaugeHost(t, "system.memory.utilization", "e2e-host", 20*time.Second)
 
 	// The collector's own telemetry is served too.
-	body, err := harness.Scrape(v.url(v.ports.Telemetry, "/metrics"))
-	require.NoError(t, err)
-	assert.Contains(t, body, "otelcol_process_uptime")
+	assert.Contains(t, v.telemetry(t), "otelcol_process_uptime")
 }
 
 func TestSIGTERMExitsCleanly(t *testing.T) {
-	v := startVigil(t, baseConfig)
+	v := startVigil(t, nil, outputs, baseConfig)
 	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 	assert.Contains(t, v.Logs(), "Shutdown complete.")
 }
@@ -282,4 +188,37 @@ func findGauge(batches []pmetric.Metrics, name string) (pmetric.NumberDataPoint,
 		}
 	}
 	return pmetric.NumberDataPoint{}, pcommon.Resource{}, false
+}
+
+// requireSinkGaugeHost waits until the sink holds the gauge, on a resource whose host.name is host.
+func (v *vigil) requireSinkGaugeHost(t *testing.T, gauge, host string, within time.Duration) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, res, ok := findGauge(v.sink.Metrics(), gauge)
+		if assert.True(c, ok, "%s not yet at the sink", gauge) {
+			got, _ := res.Attributes().Get("host.name")
+			assert.Equal(c, host, got.Str())
+		}
+	}, within, 250*time.Millisecond)
+}
+
+// TestHealthcheckReceiverProbes checks that the built binary's healthcheck receiver probes the
+// collector's own health endpoint (up) and a closed port (down, connection_refused), and that the
+// results reach Prometheus.
+func TestHealthcheckReceiverProbes(t *testing.T) {
+	v := startVigil(t, nil, outputs, baseConfig)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		body, ok := v.prom(c)
+		if !ok {
+			return
+		}
+		up := harness.FindSample(body, "healthcheck_status", map[string]string{"healthcheck_target": "vigil-health", "healthcheck_type": "http", "job": "otelcol-vigil"})
+		assert.Equal(c, []float64{1}, up)
+		down := harness.FindSample(body, "healthcheck_status", map[string]string{"healthcheck_target": "nothing-listens", "healthcheck_type": "tcp"})
+		assert.Equal(c, []float64{0}, down)
+		refused := harness.FindSample(body, "healthcheck_error_total", map[string]string{"healthcheck_target": "nothing-listens", "error_type": "connection_refused"})
+		if assert.Len(c, refused, 1) {
+			assert.GreaterOrEqual(c, refused[0], 1.0)
+		}
+	}, 20*time.Second, 250*time.Millisecond)
 }

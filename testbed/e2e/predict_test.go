@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,18 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
-// predictConfig is baseConfig with the predict processor in the metrics pipeline, after
+// predictConfig adds the predict processor to baseConfig's metrics pipeline, after
 // memory_limiter and resource/host and before batch, as in the default config, with a short
 // warm-up so the test sees predictions within seconds.
-var predictConfig = strings.NewReplacer(
-	"  batch: {timeout: 100ms}\n", `  batch: {timeout: 100ms}
+const predictConfig = `
+processors:
   predict:
     warm_up: 2s
     warm_up_points: 3
@@ -39,60 +33,31 @@ var predictConfig = strings.NewReplacer(
         threshold: 0.9
         horizons: [10m, 1h]
         max_horizon: 24h
-`,
-	"processors: [memory_limiter, resource/host, batch]", "processors: [memory_limiter, resource/host, predict, batch]",
-).Replace(baseConfig)
+service:
+  pipelines:
+    metrics:
+      processors: [memory_limiter, resource/host, predict, batch]
+`
 
 func TestPredictMetricsOnPrometheus(t *testing.T) {
-	require.Contains(t, predictConfig, "predict, batch]")
-	v := startVigil(t, predictConfig)
+	v := startVigil(t, nil, outputs, baseConfig, predictConfig)
 
 	// A disk filling at 0.5 % a minute for an hour (points a minute apart, ending now): from 0.8
-	// it reaches 0.9 in 20 minutes.
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	client := pmetricotlp.NewGRPCClient(conn)
+	// it reaches 0.9 in 20 minutes. Beside it, a calm disk with 200 points (a minute apart):
+	// enough for the anomaly detector to be warm (150 points), where the filling one, with 61, is
+	// not.
 	now := time.Now()
-	// Beside it, a calm disk with 200 points (a minute apart): enough for the anomaly detector
-	// to be warm (150 points), where the filling one, with 61, is not.
 	for i := 0; i < 200; i++ {
-		md := pmetric.NewMetrics()
-		rm := md.ResourceMetrics().AppendEmpty()
-		rm.Resource().Attributes().PutStr("host.name", "disk-host")
-		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-		m.SetName("vigil.e2e.disk.utilization")
-		m.SetUnit("1")
-		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-		dp.Attributes().PutStr("mountpoint", "/calm")
-		dp.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i-199) * time.Minute)))
-		dp.SetDoubleValue(0.3 + 0.001*float64(i%5))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
-		cancel()
-		require.NoError(t, err)
+		require.NoError(t, v.otlp.Metrics(diskPoint("/calm", now.Add(time.Duration(i-199)*time.Minute), 0.3+0.001*float64(i%5))))
 	}
 	for i := 0; i <= 60; i++ {
-		md := pmetric.NewMetrics()
-		rm := md.ResourceMetrics().AppendEmpty()
-		rm.Resource().Attributes().PutStr("host.name", "disk-host")
-		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-		m.SetName("vigil.e2e.disk.utilization")
-		m.SetUnit("1")
-		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-		dp.Attributes().PutStr("mountpoint", "/data")
-		dp.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(i-60) * time.Minute)))
-		dp.SetDoubleValue(0.5 + 0.005*float64(i))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := client.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
-		cancel()
-		require.NoError(t, err)
+		require.NoError(t, v.otlp.Metrics(diskPoint("/data", now.Add(time.Duration(i-60)*time.Minute), 0.5+0.005*float64(i))))
 	}
 
 	ttt := regexp.MustCompile(`(?m)^predict_time_to_threshold_seconds\{[^}]*predict_source="vigil.e2e.disk.utilization"[^}]*\} (\S+)$`)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		body, err := harness.Scrape(v.url(v.ports.Prom, "/metrics"))
-		if !assert.NoError(c, err) {
+		body, ok := v.prom(c)
+		if !ok {
 			return
 		}
 		// Host memory, watched from the host_metrics receiver.
@@ -113,17 +78,20 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 	}, 30*time.Second, 500*time.Millisecond)
 
 	// Predictions ride on the source's resource: the sink sees them under host.name=disk-host.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, res, ok := findGauge(v.sink.Metrics(), "predict.time_to_threshold")
-		if assert.True(c, ok, "no predict.time_to_threshold at the sink yet") {
-			host, _ := res.Attributes().Get("host.name")
-			assert.Equal(c, "disk-host", host.Str())
-		}
-	}, 15*time.Second, 200*time.Millisecond)
+	v.requireSinkGaugeHost(t, "predict.time_to_threshold", "disk-host", 15*time.Second)
 
 	// The processor's own telemetry.
-	body, err := harness.Scrape(v.url(v.ports.Telemetry, "/metrics"))
-	require.NoError(t, err)
+	body := v.telemetry(t)
 	assert.Regexp(t, `(?m)^otelcol_predict_points(_total)?(\{[^}]*\})? [1-9]`, body)
 	assert.Regexp(t, `(?m)^otelcol_predict_series(\{[^}]*\})? [1-9]`, body)
+}
+
+// diskPoint is one point of vigil.e2e.disk.utilization of a mountpoint of disk-host.
+func diskPoint(mountpoint string, at time.Time, value float64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	dp := harness.AppendGauge(md, "vigil.e2e.disk.utilization", "1", "host.name", "disk-host").AppendEmpty()
+	dp.Attributes().PutStr("mountpoint", mountpoint)
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(at))
+	dp.SetDoubleValue(value)
+	return md
 }

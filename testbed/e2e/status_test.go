@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,49 +17,16 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/vigil-collector/vigil/testbed/harness"
 )
 
-// statusConfig runs the whole chain a failing service goes through: probes (healthcheck), scores
-// (healthscore, every second), breakers, predictions of the health score, and healing with a
+// statusConfig runs the whole chain a failing service goes through: probes and scores (scoring,
+// probing checkout), breakers (statusAPI), predictions of the health score, and healing with a
 // dry-run webhook; every component publishes into the status extension, Vigil's one API server.
 const statusConfig = `
 extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:{{.Health}}
-      status: {enabled: true, path: /health/status}
   status:
-    endpoint: 127.0.0.1:{{.API}}
     critical: [checkout]
-  breaker:
-    status_extension: status
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:{{.GRPC}}}
-  healthcheck:
-    collection_interval: 1s
-    timeout: 500ms
-    targets:
-      - name: checkout-http
-        service: checkout
-        type: http
-        endpoint: {{.CheckoutURL}}
 processors:
-  healthscore:
-    interval: 1s
-    breaker: breaker
-    status_extension: status
-    stale_after: 10s
-    expire_after: 1m
   predict:
     status_extension: status
     warm_up: 0s
@@ -74,9 +39,7 @@ processors:
         max_horizon: 1h
         min_value: 0
         max_value: 1
-  batch: {timeout: 100ms}
 exporters:
-  debug:
   healing:
     status_extension: status
     audit:
@@ -96,15 +59,9 @@ exporters:
         severity: critical
         summary: health score below 0.5
 service:
-  extensions: [healthcheckv2, status, breaker]
-  telemetry:
-    metrics:
-      level: none
   pipelines:
     traces:
-      receivers: [otlp]
       processors: [healthscore, batch]
-      exporters: [debug]
     metrics:
       receivers: [otlp, healthcheck]
       processors: [healthscore, predict, batch]
@@ -115,19 +72,13 @@ service:
       exporters: [debug]
 `
 
-type statusPorts struct {
-	GRPC, Health, API  int
-	CheckoutURL, Audit string
-}
-
 // statusVigil is a running binary on statusConfig, its probe target, and the shop's traffic.
 type statusVigil struct {
-	c        *harness.Collector
-	api      string
-	probeBad *atomic.Bool
-	shop     *shop
-	conn     *grpc.ClientConn
-	stopOnce sync.Once
+	*vigil
+	base        string // the status API's base URL
+	probeBad    *atomic.Bool
+	shop        *shop
+	stopTraffic func() // stops the shop's traffic (before the binary stops, so no export fails)
 }
 
 func startStatusVigil(t *testing.T) *statusVigil {
@@ -141,27 +92,12 @@ func startStatusVigil(t *testing.T) *statusVigil {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(probe.Close)
-	p := statusPorts{GRPC: harness.FreePort(t), Health: harness.FreePort(t), API: harness.FreePort(t),
-		CheckoutURL: probe.URL, Audit: filepath.Join(t.TempDir(), "audit.jsonl")}
-	c := harness.Start(t, harness.Render(t, statusConfig, p))
-	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", p.Health), 30*time.Second)
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", p.GRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	s := &shop{t: t, traces: ptraceotlp.NewGRPCClient(conn), metrics: pmetricotlp.NewGRPCClient(conn),
-		stop: make(chan struct{}), r: rand.New(rand.NewPCG(3, 4))}
-	s.run()
-	v := &statusVigil{c: c, api: fmt.Sprintf("http://127.0.0.1:%d", p.API), probeBad: bad, shop: s, conn: conn}
-	t.Cleanup(v.stopTraffic)
-	return v
-}
-
-// stopTraffic stops the shop's traffic (before the binary stops, so no export fails).
-func (v *statusVigil) stopTraffic() {
-	v.stopOnce.Do(func() {
-		close(v.shop.stop)
-		v.shop.done.Wait()
-	})
+	v := startVigil(t, map[string]any{"Probed": "checkout", "ProbeURL": probe.URL, "Audit": filepath.Join(t.TempDir(), "audit.jsonl")},
+		statusAPI, scoring, tracesToDebug, statusConfig, noTelemetry)
+	s := &shop{t: t, otlp: v.otlp, r: rand.New(rand.NewPCG(3, 4))}
+	sv := &statusVigil{vigil: v, base: v.url(v.ports.API, ""), probeBad: bad, shop: s, stopTraffic: s.run()}
+	t.Cleanup(sv.stopTraffic)
+	return sv
 }
 
 // getJSON reads one API answer.
@@ -234,11 +170,11 @@ func TestIncidentEndToEnd(t *testing.T) {
 				Name, Status string
 			} `json:"components"`
 		}
-		getJSON(ct, v.api+"/v1/status?service=checkout", &doc)
+		getJSON(ct, v.base+"/v1/status?service=checkout", &doc)
 		if assert.Len(ct, doc.Components, 1) {
 			assert.Equal(ct, "healthy", doc.Components[0].Status)
 		}
-		assert.Equal(ct, http.StatusOK, getJSON(ct, v.api+"/v1/health/checkout", nil))
+		assert.Equal(ct, http.StatusOK, getJSON(ct, v.base+"/v1/health/checkout", nil))
 	}, 30*time.Second, 250*time.Millisecond)
 
 	// The health endpoint fails first: the probe signal drops, and with it the score.
@@ -246,7 +182,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	var inc incidentDoc
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		var list struct{ Incidents []incidentDoc }
-		getJSON(ct, v.api+"/v1/incidents?service=checkout&state=open", &list)
+		getJSON(ct, v.base+"/v1/incidents?service=checkout&state=open", &list)
 		if assert.Len(ct, list.Incidents, 1) {
 			inc = list.Incidents[0]
 			assert.True(ct, inc.has("score", "unhealthy"), "%v", inc.Events)
@@ -255,14 +191,14 @@ func TestIncidentEndToEnd(t *testing.T) {
 	// Then its calls fail: the breaker opens, and the healing rule acts (dry run).
 	v.shop.failing.Store(true)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		getJSON(ct, v.api+"/v1/incidents/"+inc.ID, &inc)
+		getJSON(ct, v.base+"/v1/incidents/"+inc.ID, &inc)
 		assert.True(ct, inc.has("breaker", "open"), "%v", inc.Events)
 		assert.True(ct, inc.has("healing", "dry_run"), "%v", inc.Events)
 	}, 60*time.Second, 250*time.Millisecond)
 
 	// While it lasts, the status and the load balancer's verdict agree.
 	var health map[string]any
-	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.api+"/v1/health/checkout", &health))
+	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.base+"/v1/health/checkout", &health))
 	t.Logf("GET /v1/health/checkout: 503 %v", health["reason"])
 	var st struct {
 		Overall struct {
@@ -281,7 +217,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 			Predictions []map[string]any `json:"predictions"`
 		} `json:"components"`
 	}
-	getJSON(t, v.api+"/v1/status?service=checkout", &st)
+	getJSON(t, v.base+"/v1/status?service=checkout", &st)
 	require.Len(t, st.Components, 1)
 	c := st.Components[0]
 	assert.Equal(t, "unhealthy", c.Status)
@@ -303,7 +239,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	v.probeBad.Store(false)
 	v.shop.failing.Store(false)
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		getJSON(ct, v.api+"/v1/incidents/"+inc.ID, &inc)
+		getJSON(ct, v.base+"/v1/incidents/"+inc.ID, &inc)
 		assert.Equal(ct, "resolved", inc.State, "%v", inc.Events)
 	}, 90*time.Second, 500*time.Millisecond)
 	for _, e := range inc.Events {
@@ -328,16 +264,15 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 	require.NotNil(t, inc.LastAction)
 	assert.Equal(t, "notify", inc.LastAction.Action)
-	assert.Equal(t, http.StatusOK, getJSON(t, v.api+"/v1/health/checkout", nil))
+	assert.Equal(t, http.StatusOK, getJSON(t, v.base+"/v1/health/checkout", nil))
 	v.stopTraffic()
-	require.Equal(t, 0, v.c.Stop(t), "exit code after SIGTERM; logs:\n%s", v.c.Logs())
+	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 }
 
 // TestLogsOnlyServiceIsScored: a service that sends no spans and no metrics, only logs, is scored
 // from its ERROR and FATAL records (the events signal) on the built binary.
 func TestLogsOnlyServiceIsScored(t *testing.T) {
 	v := startStatusVigil(t)
-	client := plogotlp.NewGRPCClient(v.conn)
 	send := func(errors int) {
 		ld := plog.NewLogs()
 		rl := ld.ResourceLogs().AppendEmpty()
@@ -357,10 +292,7 @@ func TestLogsOnlyServiceIsScored(t *testing.T) {
 			r.SetSeverityText("ERROR")
 			r.Body().SetStr("job failed: connection refused")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err := client.Export(ctx, plogotlp.NewExportRequestFromLogs(ld))
-		require.NoError(t, err)
+		require.NoError(t, v.otlp.Logs(ld))
 	}
 	type comp struct {
 		Status  string             `json:"status"`
@@ -368,7 +300,7 @@ func TestLogsOnlyServiceIsScored(t *testing.T) {
 	}
 	read := func(ct *assert.CollectT) (comp, bool) {
 		var doc struct{ Components []comp }
-		getJSON(ct, v.api+"/v1/status?service=batch-worker", &doc)
+		getJSON(ct, v.base+"/v1/status?service=batch-worker", &doc)
 		if !assert.Len(ct, doc.Components, 1) {
 			return comp{}, false
 		}
@@ -388,7 +320,7 @@ func TestLogsOnlyServiceIsScored(t *testing.T) {
 			assert.Less(ct, c.Signals["events"], 0.5)
 		}
 	}, 30*time.Second, 500*time.Millisecond)
-	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.api+"/v1/health/batch-worker", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, getJSON(t, v.base+"/v1/health/batch-worker", nil))
 	v.stopTraffic()
-	require.Equal(t, 0, v.c.Stop(t), "exit code after SIGTERM; logs:\n%s", v.c.Logs())
+	require.Equal(t, 0, v.Stop(t), "exit code after SIGTERM; logs:\n%s", v.Logs())
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -19,9 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
 )
@@ -67,15 +63,13 @@ func scaleFor(t *testing.T, text string, k int) string {
 // do the checkout and frontend requests that made them. Every resource carries host.name, so the
 // services are joined to the host's (busy) metrics.
 type shopSystem struct {
-	client    ptraceotlp.GRPCClient
+	otlp      *harness.OTLP
 	host      string
 	dbFailing atomic.Bool
 	r         *rand.Rand
 	sent      atomic.Int64
 	errs      atomic.Int64
 	lastErr   atomic.Value
-	stop      chan struct{}
-	wg        sync.WaitGroup
 }
 
 type spanOut struct {
@@ -155,27 +149,18 @@ func (s *shopSystem) batch(now time.Time) ptrace.Traces {
 	return td
 }
 
-func (s *shopSystem) start() {
-	s.wg.Go(func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			td := s.batch(time.Now())
-			_, err := s.client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
-			cancel()
-			if err != nil {
-				s.errs.Add(1)
-				s.lastErr.Store(err.Error())
-			} else {
-				s.sent.Add(int64(td.SpanCount()))
-			}
-			select {
-			case <-s.stop:
-				return
-			case <-tick.C:
-			}
+// run sends the system's spans every 100 ms until stopped, counting the spans sent and the
+// failed exports.
+func (s *shopSystem) run() (stop func()) {
+	return harness.Repeat(100*time.Millisecond, func() bool {
+		td := s.batch(time.Now())
+		if err := s.otlp.Traces(td); err != nil {
+			s.errs.Add(1)
+			s.lastErr.Store(err.Error())
+		} else {
+			s.sent.Add(int64(td.SpanCount()))
 		}
+		return true
 	})
 }
 
@@ -201,49 +186,41 @@ type alertWatch struct {
 	prom *harness.Prometheus
 	mu   sync.Mutex
 	seen map[string]*alertSeen
-	stop chan struct{}
-	wg   sync.WaitGroup
 }
 
-func (w *alertWatch) start() {
-	w.wg.Go(func() {
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			alerts, err := w.prom.Alerts()
-			now := time.Now()
-			if err == nil {
-				w.mu.Lock()
-				active := map[string]bool{}
-				for _, a := range alerts {
-					k := alertKey(a)
-					active[k] = true
-					s := w.seen[k]
-					if s == nil || !s.gone.IsZero() {
-						s = &alertSeen{labels: a.Labels}
-						w.seen[k] = s
-					}
-					if s.firstPending.IsZero() {
-						s.firstPending = now
-					}
-					if a.State == "firing" && s.firstFiring.IsZero() {
-						s.firstFiring = now
-					}
-					s.lastSeen = now
-				}
-				for k, s := range w.seen {
-					if !active[k] && s.gone.IsZero() {
-						s.gone = now
-					}
-				}
-				w.mu.Unlock()
+// run polls until stopped.
+func (w *alertWatch) run() (stop func()) {
+	return harness.Repeat(100*time.Millisecond, func() bool {
+		alerts, err := w.prom.Alerts()
+		now := time.Now()
+		if err != nil {
+			return true
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		active := map[string]bool{}
+		for _, a := range alerts {
+			k := alertKey(a)
+			active[k] = true
+			s := w.seen[k]
+			if s == nil || !s.gone.IsZero() {
+				s = &alertSeen{labels: a.Labels}
+				w.seen[k] = s
 			}
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
+			if s.firstPending.IsZero() {
+				s.firstPending = now
+			}
+			if a.State == "firing" && s.firstFiring.IsZero() {
+				s.firstFiring = now
+			}
+			s.lastSeen = now
+		}
+		for k, s := range w.seen {
+			if !active[k] && s.gone.IsZero() {
+				s.gone = now
 			}
 		}
+		return true
 	})
 }
 
@@ -334,22 +311,16 @@ func TestVerdictsScenario(t *testing.T) {
 	burner := harness.StartBurner(healthy + 2*v.unhealthyFor + 5*time.Minute)
 	defer burner.Stop()
 
-	c := harness.Start(t, cfg)
-	c.WaitReady(t, fmt.Sprintf("http://127.0.0.1:%d/health/status", v.ports.Health), 30*time.Second)
+	harness.StartReady(t, cfg, v.ports.Health)
 	v.prom = harness.StartPrometheus(t, harness.PrometheusOptions{
-		Targets:   []string{fmt.Sprintf("127.0.0.1:%d", v.ports.Prometheus), fmt.Sprintf("127.0.0.1:%d", v.ports.Telemetry)},
+		Targets:   []string{fmt.Sprintf("127.0.0.1:%d", v.ports.Prom), fmt.Sprintf("127.0.0.1:%d", v.ports.Telemetry)},
 		RuleFiles: []string{rules}, Interval: scenarioInterval,
 	})
-	v.watch = &alertWatch{prom: v.prom, seen: map[string]*alertSeen{}, stop: make(chan struct{})}
-	v.watch.start()
-	defer func() { close(v.watch.stop); v.watch.wg.Wait() }()
+	v.watch = &alertWatch{prom: v.prom, seen: map[string]*alertSeen{}}
+	defer v.watch.run()()
 
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", v.ports.OTLPGRPC), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	v.shop = &shopSystem{client: ptraceotlp.NewGRPCClient(conn), host: host, r: rand.New(rand.NewPCG(13, 13)), stop: make(chan struct{})}
-	v.shop.start()
-	defer func() { close(v.shop.stop); v.shop.wg.Wait() }()
+	v.shop = &shopSystem{otlp: harness.DialOTLP(t, fmt.Sprintf("127.0.0.1:%d", v.ports.GRPC)), host: host, r: rand.New(rand.NewPCG(13, 13))}
+	defer v.shop.run()()
 
 	// An operator forces catalog's breaker open: an override, not a failure.
 	v.api = breakerAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", v.ports.Breaker)}

@@ -60,11 +60,15 @@ type TLSFiles struct {
 // hour, written into the test's temporary folder.
 func NewTLS(tb testing.TB, hosts ...string) TLSFiles {
 	tb.Helper()
+	check := func(err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatalf("tls: %v", err)
+		}
+	}
 	dir := tb.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatalf("tls: %v", err)
-	}
+	check(err)
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vigil test CA"},
@@ -72,17 +76,11 @@ func NewTLS(tb testing.TB, hosts ...string) TLSFiles {
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		tb.Fatalf("tls: %v", err)
-	}
+	check(err)
 	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		tb.Fatalf("tls: %v", err)
-	}
+	check(err)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatalf("tls: %v", err)
-	}
+	check(err)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]},
 		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour),
@@ -96,27 +94,18 @@ func NewTLS(tb testing.TB, hosts ...string) TLSFiles {
 		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		tb.Fatalf("tls: %v", err)
-	}
+	check(err)
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		tb.Fatalf("tls: %v", err)
-	}
+	check(err)
 	f := TLSFiles{CA: filepath.Join(dir, "ca.crt"), Cert: filepath.Join(dir, "tls.crt"), Key: filepath.Join(dir, "tls.key")}
 	for path, block := range map[string]*pem.Block{
 		f.CA: {Type: "CERTIFICATE", Bytes: caDER}, f.Cert: {Type: "CERTIFICATE", Bytes: der},
 		f.Key: {Type: "PRIVATE KEY", Bytes: keyDER},
 	} {
-		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-			tb.Fatalf("tls: %v", err)
-		}
+		check(os.WriteFile(path, pem.EncodeToMemory(block), 0o600))
 	}
 	return f
 }
-
-// PID is the collector's process id.
-func (c *Collector) PID() int { return c.cmd.Process.Pid }
 
 // ProcessUsage returns the CPU time (user + system) and resident memory of a running process, read
 // from /proc (Linux).

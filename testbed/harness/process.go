@@ -11,13 +11,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
 	"github.com/vigil-collector/vigil/testbed/internal/loopback"
+	"github.com/vigil-collector/vigil/testbed/internal/process"
 )
 
 // BinaryEnv names the environment variable that overrides the path of the binary under test.
@@ -111,10 +110,7 @@ func Run(tb testing.TB, timeout time.Duration, args ...string) Result {
 
 // Collector is a running otelcol-vigil child process.
 type Collector struct {
-	cmd     *exec.Cmd
-	logs    *syncBuffer
-	done    chan struct{}
-	waitErr error
+	p       *process.Process
 	stopped bool
 }
 
@@ -125,22 +121,32 @@ func Start(tb testing.TB, config string) *Collector {
 	return StartEnv(tb, nil, "--config="+WriteConfig(tb, config))
 }
 
+// ReadyTimeout bounds how long a collector may take to answer on its health endpoint.
+const ReadyTimeout = 30 * time.Second
+
+// HealthURL is the status path of a healthcheckv2 extension listening on 127.0.0.1:port.
+func HealthURL(port int) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/health/status", port)
+}
+
+// StartReady starts the binary on config as Start does and waits until the health endpoint on
+// healthPort (HealthURL) answers.
+func StartReady(tb testing.TB, config string, healthPort int) *Collector {
+	tb.Helper()
+	c := Start(tb, config)
+	c.WaitReady(tb, HealthURL(healthPort), ReadyTimeout)
+	return c
+}
+
 // StartEnv starts the binary with args and env (KEY=VALUE, added to this process's environment),
 // as Start does: a shipped config file is run as it ships, with its documented environment.
 func StartEnv(tb testing.TB, env []string, args ...string) *Collector {
 	tb.Helper()
-	c := &Collector{logs: &syncBuffer{}, done: make(chan struct{})}
-	c.cmd = exec.Command(Binary(tb), args...)
-	c.cmd.Env = append(os.Environ(), env...)
-	c.cmd.Stdout = c.logs
-	c.cmd.Stderr = c.logs
-	if err := c.cmd.Start(); err != nil {
-		tb.Fatalf("start collector: %v", err)
+	p, err := process.Start(Binary(tb), args, env, 0)
+	if err != nil {
+		tb.Fatalf("collector: %v", err)
 	}
-	go func() {
-		c.waitErr = c.cmd.Wait()
-		close(c.done)
-	}()
+	c := &Collector{p: p}
 	tb.Cleanup(func() {
 		if !c.stopped {
 			if code := c.Stop(tb); code != 0 {
@@ -156,37 +162,21 @@ func StartEnv(tb testing.TB, env []string, args ...string) *Collector {
 }
 
 // Logs returns everything the collector has written so far.
-func (c *Collector) Logs() string { return c.logs.String() }
+func (c *Collector) Logs() string { return c.p.Logs() }
 
 // Exited reports whether the process has ended.
-func (c *Collector) Exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Collector) Exited() bool { return c.p.Exited() }
+
+// PID is the collector's process id.
+func (c *Collector) PID() int { return c.p.Pid() }
 
 // WaitReady polls url until it answers 200, failing the test if the collector exits first or
 // timeout passes.
 func (c *Collector) WaitReady(tb testing.TB, url string, timeout time.Duration) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		if c.Exited() {
-			tb.Fatalf("collector exited before it was ready (%v); logs:\n%s", c.waitErr, c.Logs())
-		}
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := c.p.WaitReady(url, timeout); err != nil {
+		tb.Fatalf("collector %v; logs:\n%s", err, c.Logs())
 	}
-	tb.Fatalf("collector not ready at %s within %s; logs:\n%s", url, timeout, c.Logs())
 }
 
 // Stop sends SIGTERM and waits up to StopTimeout for the process to exit, returning its exit code.
@@ -194,42 +184,17 @@ func (c *Collector) WaitReady(tb testing.TB, url string, timeout time.Duration) 
 func (c *Collector) Stop(tb testing.TB) int {
 	tb.Helper()
 	c.stopped = true
-	if !c.Exited() {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	code, err := c.p.Stop(StopTimeout)
+	if err != nil {
+		tb.Errorf("collector %v; logs:\n%s", err, c.Logs())
 	}
-	select {
-	case <-c.done:
-	case <-time.After(StopTimeout):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-		tb.Errorf("collector did not exit within %s of SIGTERM; logs:\n%s", StopTimeout, c.Logs())
-	}
-	return c.cmd.ProcessState.ExitCode()
+	return code
 }
 
 // Kill ends the process with SIGKILL (no chance to flush anything) and waits for it.
 func (c *Collector) Kill() {
 	c.stopped = true
-	_ = c.cmd.Process.Kill()
-	<-c.done
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and the test's readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	c.p.Kill()
 }
 
 // Scrape fetches a Prometheus text endpoint and returns its body.

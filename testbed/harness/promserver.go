@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-collector/vigil/testbed/internal/process"
 )
 
 // Prometheus is a real Prometheus server (Debian's prometheus package) started by a test: it
@@ -19,8 +20,6 @@ import (
 // folder.
 type Prometheus struct {
 	Addr string
-	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // PrometheusOptions configure StartPrometheus.
@@ -51,45 +50,22 @@ func StartPrometheus(tb testing.TB, o PrometheusOptions) *Prometheus {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	p := &Prometheus{Addr: fmt.Sprintf("127.0.0.1:%d", FreePort(tb)), done: make(chan struct{})}
-	logs := &syncBuffer{}
-	p.cmd = exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+p.Addr, "--log.level=warn")
-	p.cmd.Stdout, p.cmd.Stderr = logs, logs
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatalf("start prometheus: %v", err)
+	p := &Prometheus{Addr: fmt.Sprintf("127.0.0.1:%d", FreePort(tb))}
+	proc, err := process.Start(bin, []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + p.Addr, "--log.level=warn"}, nil, 0)
+	if err != nil {
+		tb.Fatalf("prometheus: %v", err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	tb.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+		_, _ = proc.Stop(15 * time.Second)
 		if tb.Failed() {
-			tb.Logf("prometheus logs:\n%s", logs.String())
+			tb.Logf("prometheus logs:\n%s", proc.Logs())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-p.done:
-			tb.Fatalf("prometheus exited: %s", logs.String())
-		default:
-		}
-		if resp, err := http.Get("http://" + p.Addr + "/-/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("prometheus not ready within 30 s: %s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := proc.WaitReady("http://"+p.Addr+"/-/ready", 30*time.Second); err != nil {
+		tb.Fatalf("prometheus %v: %s", err, proc.Logs())
 	}
+	return p
 }
 
 // Alert is one alert the Prometheus API lists (pending or firing).

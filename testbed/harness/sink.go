@@ -1,19 +1,14 @@
 package harness
 
 import (
-	"context"
-	"net"
 	"sync"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	_ "google.golang.org/grpc/encoding/gzip" // the collector's OTLP exporter compresses with gzip by default
+
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // Sink is an OTLP/gRPC server on loopback that records every request a collector exports to it.
@@ -21,7 +16,6 @@ type Sink struct {
 	// Endpoint is host:port, ready to be written into an otlp_grpc exporter's config.
 	Endpoint string
 
-	server *grpc.Server
 	mu     sync.Mutex
 	traces []ptrace.Traces
 	metric []pmetric.Metrics
@@ -31,23 +25,17 @@ type Sink struct {
 // NewSink starts a sink on a free loopback port; the test's cleanup stops it.
 func NewSink(tb testing.TB) *Sink {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("sink listen: %v", err)
-	}
-	s := &Sink{Endpoint: l.Addr().String(), server: grpc.NewServer()}
-	ptraceotlp.RegisterGRPCServer(s.server, &traceSink{s: s})
-	pmetricotlp.RegisterGRPCServer(s.server, &metricSink{s: s})
-	plogotlp.RegisterGRPCServer(s.server, &logSink{s: s})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.server.Serve(l)
-	}()
-	tb.Cleanup(func() {
-		s.server.Stop()
-		<-done
+	s := &Sink{}
+	srv, err := otlp.Serve(otlp.Handlers{
+		Traces:  func(td ptrace.Traces) { keep(s, &s.traces, td, ptrace.NewTraces()) },
+		Metrics: func(md pmetric.Metrics) { keep(s, &s.metric, md, pmetric.NewMetrics()) },
+		Logs:    func(ld plog.Logs) { keep(s, &s.logs, ld, plog.NewLogs()) },
 	})
+	if err != nil {
+		tb.Fatalf("sink: %v", err)
+	}
+	s.Endpoint = srv.Endpoint
+	tb.Cleanup(srv.Stop)
 	return s
 }
 
@@ -73,34 +61,4 @@ func keep[T interface{ CopyTo(T) }](s *Sink, list *[]T, batch, into T) {
 	s.mu.Lock()
 	*list = append(*list, into)
 	s.mu.Unlock()
-}
-
-type traceSink struct {
-	ptraceotlp.UnimplementedGRPCServer
-	s *Sink
-}
-
-func (t *traceSink) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	keep(t.s, &t.s.traces, req.Traces(), ptrace.NewTraces())
-	return ptraceotlp.NewExportResponse(), nil
-}
-
-type metricSink struct {
-	pmetricotlp.UnimplementedGRPCServer
-	s *Sink
-}
-
-func (m *metricSink) Export(_ context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	keep(m.s, &m.s.metric, req.Metrics(), pmetric.NewMetrics())
-	return pmetricotlp.NewExportResponse(), nil
-}
-
-type logSink struct {
-	plogotlp.UnimplementedGRPCServer
-	s *Sink
-}
-
-func (l *logSink) Export(_ context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	keep(l.s, &l.s.logs, req.Logs(), plog.NewLogs())
-	return plogotlp.NewExportResponse(), nil
 }

@@ -21,6 +21,32 @@ type Ports struct {
 	GRPC, HTTP, Prom, Telemetry, Health, ZPages, Breaker, Webhook int
 }
 
+// NewPorts returns a free loopback port for every listener of a shipped config.
+func NewPorts() (Ports, error) {
+	var p Ports
+	for _, port := range []*int{&p.GRPC, &p.HTTP, &p.Prom, &p.Telemetry, &p.Health, &p.ZPages, &p.Breaker, &p.Webhook} {
+		var err error
+		if *port, err = loopback.FreePort(); err != nil {
+			return Ports{}, err
+		}
+	}
+	return p, nil
+}
+
+// Env is the documented environment that moves a shipped config's listeners to p, on 127.0.0.1.
+func (p Ports) Env() []string {
+	return []string{
+		"VIGIL_LISTEN_HOST=127.0.0.1",
+		fmt.Sprintf("VIGIL_OTLP_GRPC_PORT=%d", p.GRPC),
+		fmt.Sprintf("VIGIL_OTLP_HTTP_PORT=%d", p.HTTP),
+		fmt.Sprintf("VIGIL_PROMETHEUS_PORT=%d", p.Prom),
+		fmt.Sprintf("VIGIL_TELEMETRY_PORT=%d", p.Telemetry),
+		fmt.Sprintf("VIGIL_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
+		fmt.Sprintf("VIGIL_ZPAGES_ENDPOINT=127.0.0.1:%d", p.ZPages),
+		fmt.Sprintf("VIGIL_BREAKER_ENDPOINT=127.0.0.1:%d", p.Breaker),
+	}
+}
+
 // Setup is a shipped config run on this machine: free ports (through the configs' environment
 // variables, or rewritten where a config fixes them), plaintext OTLP, a private state folder.
 type Setup struct {
@@ -45,11 +71,9 @@ func PrepareShipped(repoRoot, name, dir, forwardTo string) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
-	var p Ports
-	for _, port := range []*int{&p.GRPC, &p.HTTP, &p.Prom, &p.Telemetry, &p.Health, &p.ZPages, &p.Breaker, &p.Webhook} {
-		if *port, err = loopback.FreePort(); err != nil {
-			return nil, err
-		}
+	p, err := NewPorts()
+	if err != nil {
+		return nil, err
 	}
 	text := strings.NewReplacer(
 		":4317", fmt.Sprintf(":%d", p.GRPC),
@@ -72,23 +96,15 @@ func PrepareShipped(repoRoot, name, dir, forwardTo string) (*Setup, error) {
 	}
 	s := &Setup{
 		Name: name, ConfigPath: path, Ports: p, HasPage: name != "agent",
-		Env: []string{
-			"VIGIL_LISTEN_HOST=127.0.0.1",
+		Env: append(p.Env(),
 			"VIGIL_HOST_NAME=hostile-host",
-			"VIGIL_STATE_DIR=" + filepath.Join(dir, "state"),
-			"VIGIL_STORAGE_DIR=" + filepath.Join(dir, "queue"),
-			"VIGIL_BREAKER_TOKEN_FILE=" + tokenFile,
-			"VIGIL_GATEWAY_ENDPOINT=" + forwardTo,
+			"VIGIL_STATE_DIR="+filepath.Join(dir, "state"),
+			"VIGIL_STORAGE_DIR="+filepath.Join(dir, "queue"),
+			"VIGIL_BREAKER_TOKEN_FILE="+tokenFile,
+			"VIGIL_GATEWAY_ENDPOINT="+forwardTo,
 			"VIGIL_GATEWAY_INSECURE=true",
 			"VIGIL_TLS_ENABLED=false",
-			fmt.Sprintf("VIGIL_OTLP_GRPC_PORT=%d", p.GRPC),
-			fmt.Sprintf("VIGIL_OTLP_HTTP_PORT=%d", p.HTTP),
-			fmt.Sprintf("VIGIL_PROMETHEUS_PORT=%d", p.Prom),
-			fmt.Sprintf("VIGIL_TELEMETRY_PORT=%d", p.Telemetry),
-			fmt.Sprintf("VIGIL_HEALTH_ENDPOINT=127.0.0.1:%d", p.Health),
-			fmt.Sprintf("VIGIL_ZPAGES_ENDPOINT=127.0.0.1:%d", p.ZPages),
-			fmt.Sprintf("VIGIL_BREAKER_ENDPOINT=127.0.0.1:%d", p.Breaker),
-		},
+		),
 	}
 	if strings.Contains(text, "bearertokenauth") {
 		s.BreakerToken = token

@@ -18,7 +18,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // Transport is how batches reach the collector.
@@ -33,9 +34,7 @@ const (
 // Sender sends OTLP traces and metrics to one collector over one transport.
 type Sender struct {
 	transport Transport
-	conn      *grpc.ClientConn
-	traces    ptraceotlp.GRPCClient
-	metrics   pmetricotlp.GRPCClient
+	otlp      *otlp.Client // over gRPC
 	httpBase  string
 	client    *http.Client
 
@@ -47,22 +46,19 @@ type Sender struct {
 func NewSender(transport Transport, grpcAddr, httpBase string) (*Sender, error) {
 	s := &Sender{transport: transport, httpBase: httpBase, client: &http.Client{Timeout: 30 * time.Second}}
 	if transport == GRPC {
-		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+		c, err := otlp.Dial(grpcAddr, grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
 		if err != nil {
 			return nil, err
 		}
-		s.conn = conn
-		s.traces = ptraceotlp.NewGRPCClient(conn)
-		s.metrics = pmetricotlp.NewGRPCClient(conn)
+		s.otlp = c
 	}
 	return s, nil
 }
 
 // Close releases the connection.
 func (s *Sender) Close() error {
-	if s.conn != nil {
-		return s.conn.Close()
+	if s.otlp != nil {
+		return s.otlp.Close()
 	}
 	return nil
 }
@@ -83,29 +79,24 @@ func (s *Sender) Send(ctx context.Context, td ptrace.Traces, md pmetric.Metrics)
 
 func (s *Sender) sendTraces(ctx context.Context, td ptrace.Traces) error {
 	if s.transport == GRPC {
-		_, err := s.traces.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
-		return err
+		return s.otlp.Traces(ctx, td)
 	}
-	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		return err
-	}
-	return s.post(ctx, "/v1/traces", body)
+	return s.post(ctx, "/v1/traces", ptraceotlp.NewExportRequestFromTraces(td))
 }
 
 func (s *Sender) sendMetrics(ctx context.Context, md pmetric.Metrics) error {
 	if s.transport == GRPC {
-		_, err := s.metrics.Export(ctx, pmetricotlp.NewExportRequestFromMetrics(md))
-		return err
+		return s.otlp.Metrics(ctx, md)
 	}
-	body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	return s.post(ctx, "/v1/metrics", pmetricotlp.NewExportRequestFromMetrics(md))
+}
+
+// post sends req as protobuf to path of the OTLP/HTTP receiver.
+func (s *Sender) post(ctx context.Context, path string, msg interface{ MarshalProto() ([]byte, error) }) error {
+	body, err := msg.MarshalProto()
 	if err != nil {
 		return err
 	}
-	return s.post(ctx, "/v1/metrics", body)
-}
-
-func (s *Sender) post(ctx context.Context, path string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.httpBase+path, bytes.NewReader(body))
 	if err != nil {
 		return err

@@ -15,9 +15,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // Edge is one dependency: every tick Caller makes Calls calls to Callee.
@@ -148,26 +147,24 @@ func putUint(b []byte, v uint64) {
 // Sender exports a shop's batches to an OTLP/gRPC endpoint (plaintext, as an application does to
 // the collector on its own host).
 type Sender struct {
-	conn   *grpc.ClientConn
-	client ptraceotlp.GRPCClient
+	client *otlp.Client
 	// Spans counts the spans the endpoint accepted.
 	Spans atomic.Int64
 }
 
 // Dial connects to endpoint (host:port).
 func Dial(endpoint string) (*Sender, error) {
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	c, err := otlp.Dial(endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("shop: %s: %w", endpoint, err)
+		return nil, fmt.Errorf("shop: %w", err)
 	}
-	return &Sender{conn: conn, client: ptraceotlp.NewGRPCClient(conn)}, nil
+	c.Timeout = 5 * time.Second
+	return &Sender{client: c}, nil
 }
 
 // Send exports one batch.
 func (s *Sender) Send(ctx context.Context, td ptrace.Traces) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := s.client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(td)); err != nil {
+	if err := s.client.Traces(ctx, td); err != nil {
 		return fmt.Errorf("shop: export: %w", err)
 	}
 	s.Spans.Add(int64(td.SpanCount()))
@@ -196,4 +193,4 @@ func (s *Sender) Run(ctx context.Context, shop *Shop, tick, duration time.Durati
 }
 
 // Close closes the connection.
-func (s *Sender) Close() error { return s.conn.Close() }
+func (s *Sender) Close() error { return s.client.Close() }

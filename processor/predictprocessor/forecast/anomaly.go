@@ -8,16 +8,17 @@ import (
 // DetectorConfig holds the parameters of the anomaly Detector. Rates are per point.
 //
 // Every feature the detector scores is scale-free (a ratio to the series' own spread, range or
-// record), so one configuration serves every series. Four sensitivities set how far a feature
+// record), so one configuration serves every series. Three sensitivities set how far a feature
 // must break its record to score 1-1/e; they are the values cross-validation over NAB's
 // categories chooses (testbed/cmd/nabrun --cv). The rest are structural: the two averaging
-// rates, Huber's clips, the daily profile's resolution and the share of the spread it must
-// explain, the warm-up and the refractory period.
+// rates, Huber's clips, the daily profile's resolution and the share of the spread a profile
+// must explain, the warm-up and the refractory period. Two more are fixed in the code, as the
+// calendar's: the weekly profile's slots (two hours) and the shift records' epoch (a week).
 type DetectorConfig struct {
 	// ShortRate and LongRate are the weights of the short- and long-term estimates: the short
-	// level, the daily profile and the recent deviation from it (short, about 10 points); the
-	// long level and the spread (long, about 250 points). The first 3/ShortRate points only
-	// initialise the estimates.
+	// levels and each daily- and weekly-profile slot after its first visit (short, about 10
+	// points or visits); the long levels and the spreads (long, about 250 points). The first
+	// 3/ShortRate points only initialise the estimates.
 	ShortRate, LongRate float64
 	// ShortClip and LongClip bound each point's pull on the short and the long level (and the
 	// spread), in units of the series' spread (Huber's bound), so one spike barely moves them
@@ -29,24 +30,25 @@ type DetectorConfig struct {
 	BreachScale float64
 	// BreachDeviation is how many spreads from the expected value a value must be for its range
 	// breach to count: a record that is still ordinary noise (a young or very calm series) is no
-	// anomaly. The expected value is the daily profile's, with the spread around the profile,
-	// while the series counts as daily-seasonal (SeasonStrength), else the long-term level's.
+	// anomaly. The expected value is the best view's: its level plus its profiles (daily, and
+	// weekly where that explains more), with the spread around it, while the series counts as
+	// seasonal (SeasonStrength), else the plain long-term level.
 	BreachDeviation float64
-	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift seen before
-	// to score 1-1/e.
+	// ShiftScale is how far (as a ratio) a level shift must exceed the largest shift of this
+	// week and the last to score 1-1/e.
 	ShiftScale float64
-	// SeasonScale is how far (as a ratio) the recent deviation from the daily profile must exceed
-	// the largest seen before to score 1-1/e.
-	SeasonScale float64
 	// SeasonSlots is the number of time-of-day slots of the daily profile (0 disables it).
 	SeasonSlots int
-	// SeasonStrength is the largest ratio of the spread around the daily profile to the spread
-	// around the level for which the series counts as daily-seasonal: the profile is scored, and
-	// range breaches are judged against the profile rather than the level.
+	// SeasonStrength is the largest ratio of the spread around the deseasonalised level to the
+	// spread around the plain level for which the series counts as daily-seasonal (the shift of
+	// the deseasonalised level is scored too, and range breaches are judged against level plus
+	// profile rather than the level); the weekly view is used in the same way where its spread
+	// is under SeasonStrength of the daily view's.
 	SeasonStrength float64
 	// WarmUp is the number of points the detector learns from before it scores: until then
-	// Warm is false and every score is 0. The daily-profile feature warms on its own: it needs
-	// two days of history, whatever the sampling interval, and then WarmUp points of its own.
+	// Warm is false and every score is 0. The daily and weekly views warm on their own: they are
+	// scored from the third and the tenth day of history, whatever the sampling interval, after
+	// WarmUp points of their own that only learn their records.
 	WarmUp int
 	// AlertLevel is the score at or above which a point is an alert: the shipped threshold.
 	AlertLevel float64
@@ -66,7 +68,6 @@ func DefaultDetectorConfig() DetectorConfig {
 		BreachScale:     0.1,
 		BreachDeviation: 8,
 		ShiftScale:      0.4,
-		SeasonScale:     1.5,
 		SeasonSlots:     48,
 		SeasonStrength:  0.6,
 		WarmUp:          150,
@@ -80,64 +81,171 @@ const maxSeasonSlots = 48
 
 const secondsPerDay = 86400
 
-// seasonSpreadRate is the weight of a point in the spread of the deviations from the daily
-// profile (about 100 points: slower than the profile, faster than the level's spread).
-const seasonSpreadRate = 0.01
+// record scores a non-negative feature by how far it breaks the largest value of its epoch and
+// the one before (the detector rolls the shift records every week), as a ratio: a scale-free,
+// self-calibrating surprise (a series whose feature is often large needs a larger one to score).
+// A record that never fades is deaf to the second burst or failure of a month; one that fades
+// within days makes repeats of the same event score again.
+type record struct{ max, prev float64 }
 
-// record scores a non-negative feature by how far it breaks the largest value seen so far, as a
-// ratio: a scale-free, self-calibrating surprise (a series whose feature is often large needs a
-// larger one to score). Records never fade: NAB's anomalies are the first of their kind, and a
-// fading record made repeats of an old event score again (cross-validated, it scored lower).
-type record struct{ max float64 }
+// roll starts a new week: from then on the record is the larger of this week's and last week's.
+func (r *record) roll() { r.prev, r.max = r.max, 0 }
 
 func (r *record) score(f, scale float64, learnOnly bool) float64 {
 	var out float64
-	if !learnOnly && r.max > 0 && f > r.max {
-		out = 1 - math.Exp(-(f/r.max-1)/scale)
+	if m := max(r.max, r.prev); !learnOnly && m > 0 && f > m {
+		out = 1 - math.Exp(-(f/m-1)/scale)
 	}
-	if f > r.max {
-		r.max = f
-	}
+	r.max = max(r.max, f)
 	return out
 }
 
-// Detector scores each point of one series in [0, 1]: the largest of three self-calibrated
+// level is a robust level tracker of one view of the series (the values as they are, or with the
+// daily or the daily and weekly profiles taken out): a short- and a long-term level, the spread
+// around the long one, and the record of the level shift (the short level's departure from the
+// long, in spreads).
+type level struct {
+	n           int
+	short, long float64
+	spread      float64
+	floor       float64 // least spread (the resolution of what the view is computed from)
+	fresh, k    int     // restartSpread: points left of the plain mean, and points in it
+	shift       record
+}
+
+// restartSpread makes the spread a plain running mean of the next n absolute deviations, before
+// the clipped average takes over again. A view that starts late (the profiles' views start on
+// the third and the tenth day) has a spread learnt from the profile's first, exact visits, near
+// 0; the clipped average can only double it every 1/(2*LongRate) points, so without a restart
+// the first real deviations score as huge shifts and set records that nothing later can break.
+func (l *level) restartSpread(n int) { l.fresh, l.k = n, 0 }
+
+// span is the range of the values seen so far.
+type span struct {
+	lo, hi float64
+	seen   bool
+}
+
+// breach returns how far x leaves the range of the values seen so far, as a fraction of that
+// range (0 inside it), and widens the range.
+func (s *span) breach(x float64) (b float64) {
+	if !s.seen {
+		s.lo, s.hi, s.seen = x, x, true
+		return 0
+	}
+	switch w := s.hi - s.lo + 1e-9; {
+	case x > s.hi:
+		b, s.hi = (x-s.hi)/w, x
+	case x < s.lo:
+		b, s.lo = (s.lo-x)/w, x
+	}
+	return b
+}
+
+// scale is the spread used as a unit, kept above 0 (and above rounding at the level's magnitude).
+func (l *level) scale() float64 {
+	return max(l.floor, l.spread+1e-9*(math.Abs(l.long)+1e-9)+1e-12)
+}
+
+// phase is what a view's shift record does with a point: nothing (the view is not on yet: its
+// model is still immature, and a record learnt from it would be inflated for good), learn, or
+// score.
+type phase uint8
+
+const (
+	phaseOff phase = iota
+	phaseLearn
+	phaseScore
+)
+
+// update feeds y and returns the level-shift score (0 while initialising or unless ph is
+// phaseScore) and whether the level has initialised (its first 3/ShortRate points only start the
+// estimates).
+func (l *level) update(y float64, c *DetectorConfig, ph phase) (float64, bool) {
+	l.n++
+	if l.n == 1 {
+		l.short, l.long = y, y
+		return 0, false
+	}
+	if float64(l.n)*c.ShortRate < 3 {
+		l.long += c.ShortRate * (y - l.long)
+		l.short = l.long
+		l.spread += c.ShortRate * (math.Abs(y-l.long) - l.spread)
+		return 0, false
+	}
+	sc := l.scale()
+	l.short += c.ShortRate * clip(y-l.short, c.ShortClip*sc)
+	dl := y - l.long
+	l.long += c.LongRate * clip(dl, c.LongClip*sc)
+	if l.fresh > 0 {
+		l.fresh--
+		l.k++
+		l.spread += (math.Abs(dl) - l.spread) / float64(l.k)
+	} else {
+		l.spread += c.LongRate * (min(math.Abs(dl), c.LongClip*sc) - l.spread)
+	}
+	if ph == phaseOff {
+		return 0, true
+	}
+	return l.shift.score(math.Abs(l.short-l.long)/sc, c.ShiftScale, ph == phaseLearn), true
+}
+
+// Detector scores each point of one series in [0, 1]: the largest of two self-calibrated
 // surprises of different kinds, each "how far this breaks the series' own record":
 //   - spike (range breach): the value leaves the range of every value seen so far, and lies at
-//     least BreachDeviation spreads from what is expected (the daily profile for a daily-seasonal
-//     series, else the long-term level);
+//     least BreachDeviation spreads from what is expected;
 //   - level shift: a robust short-term level departs from the long-term level, in units of the
-//     series' spread, further than any departure seen before;
-//   - daily pattern: for series with a daily cycle (the spread around its time-of-day profile is
-//     under SeasonStrength of the spread around its level), the recent deviation from the
-//     profile exceeds any seen before.
+//     spread, further than the largest departure of this week and the last.
 //
-// A fourth kind, a rise of volatility (the short-term mean point-to-point change against the
+// Both are judged on the series' best view of itself. The detector decomposes the series as a
+// level plus a daily and a weekly profile (additive, as double-seasonal Holt-Winters does), with
+// a level tracker per view: the values as they are (plain), less the 48-slot time-of-day profile
+// (daily), and less that and an 84-slot two-hours-of-the-week profile (weekly). Each profile
+// learns its offsets from its own view's level. Where a view's profile explains the series (the
+// spread around its level is under SeasonStrength of the previous view's), that view is the
+// best one: a spike is judged against its level plus profiles, and a shift counts on it and
+// every view before it. The daily view is scored from the third day on, the weekly from the
+// tenth, each after WarmUp points of its own; a missing daily peak is a shift of the daily view,
+// a weekday that looks like a Sunday one of the weekly view.
+//
+// A third kind, a rise of volatility (the short-term mean point-to-point change against the
 // long-term one), was tried and left out: it found two more windows in sample but raised false
 // positives enough to lower the cross-validated score.
 //
 // The score is 0 until the detector is warm (Warm). After an alert, scores are held below
 // AlertLevel for Refractory points so one event raises one alert. A Detector is a fixed set of
-// numbers (0.6 KiB), Update is O(1) without allocation, and it never looks ahead: it is
+// numbers (about 1.1 KiB), Update is O(1) without allocation, and it never looks ahead: it is
 // told neither the series' minimum nor its maximum.
 type Detector struct {
 	cfg DetectorConfig
 
-	n              int
-	lo, hi         float64 // range seen so far
-	short, long    float64 // robust levels
-	spread         float64 // robust mean absolute deviation from the long level
-	shift          record
-	hold           int
-	t0             int64 // unix seconds of the first point
-	profile        [maxSeasonSlots]float64
-	profileSeen    uint64 // bit i: slot i has a value
-	seasonSpread   float64
-	seasonSpreadOK bool
-	seasonDev      float64
-	seasonN        int // points the profile feature has been computed for
-	season         record
+	n           int
+	rng         span
+	plain, des  level // the values as they are, and with the daily profile taken out
+	hold        int
+	t0          int64 // unix seconds of the first point
+	week0       int64 // weeks since t0 at the latest point (the records' epoch)
+	profile     [maxSeasonSlots]float64
+	profileSeen uint64 // bit i: slot i has a value
+	desN        int    // points the deseasonalised view has been scored on (learning its record)
+	wk          level  // the values less the daily and the weekly profile
+	wkN         int    // points the weekly view has been scored on
+	week        [weekSlots]float32
+	weekSeen    [(weekSlots + 63) / 64]uint64 // bit i: slot i of the week has been learnt
 }
+
+const (
+	weekSlots      = 7 * 12 // two hours each
+	secondsPerWeek = 7 * secondsPerDay
+)
+
+// weekLearn and weekOn are when the weekly profile starts learning (with the daily view, on the
+// third day) and when its view comes on (once every slot of the week has been learnt): its record
+// then learns for WarmUp points before it is scored.
+const (
+	weekLearn = 2 * secondsPerDay
+	weekOn    = weekLearn + secondsPerWeek
+)
 
 // NewDetector returns a Detector with cfg.
 func NewDetector(cfg DetectorConfig) *Detector {
@@ -159,37 +267,13 @@ func (d *Detector) Points() int { return d.n }
 // mean something. Until then every score is 0, which means "not known yet", not "normal".
 func (d *Detector) Warm() bool { return d.n > d.cfg.WarmUp }
 
-// seasonal updates the daily profile with x at t and returns the profile feature g (0 when the
-// series is not daily-seasonal or the profile is not yet two days old); when the series counts
-// as daily-seasonal, on is true and dev is x's deviation from the profile in units of the spread
-// around it.
-func (d *Detector) seasonal(t time.Time, x float64) (g, dev float64, on bool) {
-	c := &d.cfg
-	if c.SeasonSlots == 0 || t.IsZero() {
-		return 0, 0, false
+// slot returns the time-of-day slot of t, or -1 when the profile is off or t is zero.
+func (d *Detector) slot(t time.Time) int {
+	if d.cfg.SeasonSlots == 0 || t.IsZero() {
+		return -1
 	}
 	sec := t.Unix()
-	slot := int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * c.SeasonSlots / secondsPerDay
-	bit := uint64(1) << slot
-	if d.profileSeen&bit == 0 {
-		d.profile[slot], d.profileSeen = x, d.profileSeen|bit
-		return 0, 0, false
-	}
-	e := x - d.profile[slot]
-	d.profile[slot] += c.ShortRate * e
-	if d.n == 0 || sec-d.t0 < 2*secondsPerDay {
-		return 0, 0, false
-	}
-	if !d.seasonSpreadOK {
-		d.seasonSpread, d.seasonSpreadOK = math.Abs(e), true
-	}
-	d.seasonSpread += seasonSpreadRate * (math.Abs(e) - d.seasonSpread)
-	d.seasonDev += c.ShortRate * (e - d.seasonDev)
-	if !(d.seasonSpread < c.SeasonStrength*d.spread) {
-		return 0, 0, false
-	}
-	sc := d.seasonSpread + 1e-12 + 1e-9*math.Abs(x)
-	return math.Abs(d.seasonDev) / sc, math.Abs(e) / sc, true
+	return int(((sec%secondsPerDay)+secondsPerDay)%secondsPerDay) * d.cfg.SeasonSlots / secondsPerDay
 }
 
 // Update feeds the next value (with no time: the daily profile is not used) and returns its
@@ -203,63 +287,99 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		return 0
 	}
 	c := &d.cfg
-	g, dev, seasonalNow := d.seasonal(t, x)
-	if d.n == 0 {
-		d.n, d.lo, d.hi, d.short, d.long = 1, x, x, x, x
-		if !t.IsZero() {
-			d.t0 = t.Unix()
-		}
-		return 0
+	if d.n == 0 && !t.IsZero() {
+		d.t0 = t.Unix()
 	}
 	d.n++
-
-	// Spike: range breach.
-	var b float64
-	switch r := d.hi - d.lo + 1e-9; {
-	case x > d.hi:
-		b, d.hi = (x-d.hi)/r, x
-	case x < d.lo:
-		b, d.lo = (d.lo-x)/r, x
+	// A level-shift record holds for one to two weeks: a shift as large as one a month ago is
+	// news again (tweet bursts, machine failures and holidays recur), while the weekly rhythm
+	// itself is always within the record's memory.
+	if week := (t.Unix() - d.t0) / secondsPerWeek; !t.IsZero() && week > d.week0 {
+		d.week0 = week
+		d.plain.shift.roll()
+		d.des.shift.roll()
+		d.wk.shift.roll()
 	}
+
+	// The daily profile: the slot's offset from the deseasonalised level.
+	slot, p := d.slot(t), 0.0
+	if slot >= 0 {
+		bit := uint64(1) << slot
+		if d.profileSeen&bit == 0 {
+			d.profile[slot], d.profileSeen = x-d.des.long, d.profileSeen|bit
+			if d.des.n == 0 {
+				d.profile[slot] = 0
+			}
+		}
+		p = d.profile[slot]
+		d.profile[slot] += c.ShortRate * (x - d.des.long - p)
+	}
+	// The deseasonalised view is scored from the third day on, after WarmUp points of its own
+	// that only learn its record.
+	age := t.Unix() - d.t0
+	desOn := slot >= 0 && age >= 2*secondsPerDay
+	if desOn {
+		d.desN++
+		if d.desN == 1 {
+			d.des.restartSpread(c.WarmUp)
+		}
+	}
+	// The weekly profile: each two hours of the week's offset from the level plus the daily
+	// profile, learnt from the third day (a slot's first visit sets it, later ones move it at
+	// ShortRate), so that a weekday that behaves like a Sunday stands out once Sundays are known.
+	var w float64
+	wkOn := false
+	if slot >= 0 {
+		ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / (secondsPerWeek / weekSlots)
+		w = float64(d.week[ws])
+		if age >= weekLearn {
+			rate, word, bit := c.ShortRate, ws/64, uint64(1)<<(ws%64)
+			if d.weekSeen[word]&bit == 0 {
+				rate, d.weekSeen[word] = 1, d.weekSeen[word]|bit
+			}
+			d.week[ws] = float32(w + rate*(x-p-d.wk.long-w))
+		}
+		if wkOn = age >= weekOn; wkOn {
+			d.wkN++
+			if d.wkN == 1 {
+				d.wk.restartSpread(c.WarmUp)
+			}
+		}
+	}
+	learnOnly := d.n <= c.WarmUp
+	expPlain, scPlain := d.plain.long, d.plain.scale()
+	expDes, scDes := d.des.long+p, d.des.scale()
+	b := d.rng.breach(x)
+	shiftPlain, ok := d.plain.update(x, c, phaseOf(true, !learnOnly))
+	// The daily view's record learns from the first point (learning it only once the view is
+	// on is the cleaner rule, but it scored lower: see the README); the weekly view's learns
+	// only once its view is on, since a weekly profile that has not seen a week yet would set
+	// records nothing later breaks.
+	desWarm := desOn && d.desN > c.WarmUp
+	wkWarm := wkOn && d.wkN > c.WarmUp
+	shiftDes, _ := d.des.update(x-p, c, phaseOf(true, desWarm && !learnOnly))
+	// The weekly profile is stored in float32: its rounding is the weekly view's resolution.
+	d.wk.floor = 1e-6 * (math.Abs(d.wk.long) + math.Abs(w))
+	expWk, scWk := d.wk.long+p+w, d.wk.scale()
+	shiftWk, _ := d.wk.update(x-p-w, c, phaseOf(wkOn, wkWarm && !learnOnly))
+	if !ok || learnOnly {
+		return 0
+	}
+	seasonal := desWarm && scDes < c.SeasonStrength*scPlain
+	shift, exp, sc := shiftPlain, expPlain, scPlain
+	if seasonal {
+		shift, exp, sc = max(shiftPlain, shiftDes), expDes, scDes
+		// And the weekly view, where the weekly profile explains the deseasonalised series.
+		if wkWarm && scWk < c.SeasonStrength*scDes {
+			shift, exp, sc = max(shift, shiftWk), expWk, scWk
+		}
+	}
+	// A breach counts only when the value is far from what the series' best view expects.
 	breach := 0.0
-	if b > 0 {
+	if b > 0 && math.Abs(x-exp) >= c.BreachDeviation*sc {
 		breach = 1 - math.Exp(-b/c.BreachScale)
 	}
-
-	// Robust levels and spread.
-	sc := d.spread + 1e-9*(math.Abs(d.long)+1e-9) + 1e-12
-	if float64(d.n)*c.ShortRate < 3 {
-		d.long += c.ShortRate * (x - d.long)
-		d.short = d.long
-		d.spread += c.ShortRate * (math.Abs(x-d.long) - d.spread)
-		return 0
-	}
-	// A breach counts only when the value is far from what the series' best model expects: the
-	// daily profile where the series is daily-seasonal, else the long-term level.
-	if seasonalNow {
-		if dev < c.BreachDeviation {
-			breach = 0
-		}
-	} else if math.Abs(x-d.long) < c.BreachDeviation*sc {
-		breach = 0
-	}
-	d.short += c.ShortRate * clip(x-d.short, c.ShortClip*sc)
-	dl := x - d.long
-	d.long += c.LongRate * clip(dl, c.LongClip*sc)
-	d.spread += c.LongRate * (min(math.Abs(dl), c.LongClip*sc) - d.spread)
-
-	learnOnly := d.n <= c.WarmUp
-	shift := d.shift.score(math.Abs(d.short-d.long)/sc, c.ShiftScale, learnOnly)
-	var season float64
-	if g > 0 {
-		// The profile feature starts on day three: its record learns for WarmUp points of its own.
-		d.seasonN++
-		season = d.season.score(g, c.SeasonScale, learnOnly || d.seasonN <= c.WarmUp)
-	}
-	if learnOnly {
-		return 0
-	}
-	score := clamp01(max(breach, shift, season))
+	score := clamp01(max(breach, shift))
 	if d.hold > 0 {
 		d.hold--
 		return min(score, c.AlertLevel*0.999)
@@ -268,6 +388,17 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 		d.hold = c.Refractory
 	}
 	return score
+}
+
+// phaseOf returns the phase of a view that is on (or not) and warm (or not).
+func phaseOf(on, warm bool) phase {
+	switch {
+	case !on:
+		return phaseOff
+	case !warm:
+		return phaseLearn
+	}
+	return phaseScore
 }
 
 // clip limits v to [-c, c].

@@ -160,21 +160,99 @@ func TestScoresStayInRangeOnHostileSeries(t *testing.T) {
 	}
 }
 
-func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
-	// A daily cycle of amplitude 10 with noise of 0.3: a spike of 3 on top of the peak leaves
-	// the range by little, and is 13 from the long-term level where the cycle alone reaches 10
-	// (no anomaly against the level, whose spread the cycle inflates), but it is 10 spreads of
-	// the noise above what the daily profile expects: an alert. The cycle itself raises none.
-	rng := rand.New(rand.NewPCG(7, 7))
-	d := NewDetector(DefaultDetectorConfig())
+// learnDailyCycle streams days of a 5-minute daily cycle of amplitude 10 round 50 with noise of
+// 0.3 into a new detector, checks that the cycle raises no alert from the third day on, and
+// returns the detector and the cycle (point i to value).
+func learnDailyCycle(t *testing.T, seed uint64, points int) (*Detector, func(i int) float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
 	perDay := 288
 	cycle := func(i int) float64 {
 		return 50 + 10*math.Sin(2*math.Pi*float64(i%perDay)/float64(perDay)) + 0.3*rng.NormFloat64()
 	}
-	normal := stream(d, 0, 6*perDay+perDay/4, cycle)
-	for i, s := range normal[3*perDay:] {
+	d := NewDetector(DefaultDetectorConfig())
+	for i, s := range stream(d, 0, points, cycle)[3*perDay:] {
 		require.Less(t, s, DefaultDetectorConfig().AlertLevel, "cycle point %d", 3*perDay+i)
 	}
-	s := stream(d, 6*perDay+perDay/4, 1, func(i int) float64 { return cycle(i) + 3 })
+	return d, cycle
+}
+
+func TestSpikeOnTheDailyPeakIsAnAlert(t *testing.T) {
+	// A spike of 3 on top of the peak leaves the range by little, and is 13 from the long-term
+	// level where the cycle alone reaches 10 (no anomaly against the level, whose spread the
+	// cycle inflates), but it is 10 spreads of the noise above what the daily profile expects.
+	n := 6*288 + 288/4
+	d, cycle := learnDailyCycle(t, 7, n)
+	s := stream(d, n, 1, func(i int) float64 { return cycle(i) + 3 })
 	assert.GreaterOrEqual(t, s[0], DefaultDetectorConfig().AlertLevel, "spike on the peak")
+}
+
+func TestLevelShiftUnderADailyCycleIsAnAlert(t *testing.T) {
+	// A lasting shift of 3 stays inside the cycle's range and is small against the swings the
+	// plain level makes every day, but it is 10 noise spreads once the daily profile is taken
+	// out, so the deseasonalised level finds it.
+	n := 6 * 288
+	d, cycle := learnDailyCycle(t, 8, n)
+	s := stream(d, n, 288/4, func(i int) float64 { return cycle(i) - 3 })
+	best, at := maxScore(s)
+	assert.GreaterOrEqual(t, best, DefaultDetectorConfig().AlertLevel, "shift under the cycle")
+	assert.Less(t, at, 30, "detected within 30 points of the shift")
+}
+
+func TestWeekdayLikeASundayIsAnAlert(t *testing.T) {
+	// Half-hourly demand with a weekday and a weekend pattern and 3% noise. After five weeks the
+	// weekends are known, and a Wednesday with a Sunday's pattern (a holiday) is an alert, though
+	// every value of it lies inside the range and each weekend's departure from the weekday pattern
+	// is as large: only the weekly profile expects Wednesday to look like a weekday.
+	rng := rand.New(rand.NewPCG(9, 9))
+	demand := func(at time.Time, holiday bool) float64 {
+		h := float64(at.Hour()) + float64(at.Minute())/60
+		if wd := at.Weekday(); holiday || wd == time.Saturday || wd == time.Sunday {
+			return 800 + 400*math.Sin(2*math.Pi*(h-14)/24) + 30*rng.NormFloat64()
+		}
+		return 1000 + 500*math.Sin(2*math.Pi*(h-11)/24) + 30*rng.NormFloat64()
+	}
+	cfg := DefaultDetectorConfig()
+	d := NewDetector(cfg)
+	t0 := time.Date(2015, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 30 * time.Minute) }
+	perWeek := 7 * 48
+	for i := range 5 * perWeek {
+		s := d.UpdateAt(at(i), demand(at(i), false))
+		if i >= 3*perWeek {
+			require.Less(t, s, cfg.AlertLevel, "week %d, %s", i/perWeek, at(i).Format("Mon 15:04"))
+		}
+	}
+	best := 0.0
+	for i := 5*perWeek + 2*48; i < 5*perWeek+3*48; i++ { // the sixth Wednesday
+		require.Equal(t, time.Wednesday, at(i).Weekday())
+		best = max(best, d.UpdateAt(at(i), demand(at(i), true)))
+	}
+	assert.GreaterOrEqual(t, best, cfg.AlertLevel, "a Wednesday with a Sunday's pattern")
+}
+
+func TestShiftRecordsHoldOneToTwoWeeks(t *testing.T) {
+	// Noise round 50 at 5 minutes with a 6-hour rise of 10 on day 3. A rise of 8 on day 5 stays
+	// inside the range and under the week's shift record: no alert. The same rise of 8 on day
+	// 19, two calendar weeks of the series later, is still inside the range, but the record of
+	// the rise of 10 has expired: news again.
+	rng := rand.New(rand.NewPCG(10, 10))
+	rises := map[int]float64{3: 10, 5: 8, 19: 8} // day: size
+	perDay := 288
+	value := func(i int) float64 {
+		if size, ok := rises[i/perDay]; ok && i%perDay < perDay/4 {
+			return 50 + size + rng.NormFloat64()
+		}
+		return 50 + rng.NormFloat64()
+	}
+	cfg := DefaultDetectorConfig()
+	d := NewDetector(cfg)
+	s := stream(d, 0, 21*perDay, value)
+	alertIn := func(day int) bool {
+		best, _ := maxScore(s[day*perDay : day*perDay+perDay/4])
+		return best >= cfg.AlertLevel
+	}
+	assert.True(t, alertIn(3), "the first rise")
+	assert.False(t, alertIn(5), "a smaller rise in the same week")
+	assert.True(t, alertIn(19), "the smaller rise two weeks later")
 }

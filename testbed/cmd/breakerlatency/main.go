@@ -11,67 +11,36 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/vigil-collector/vigil/testbed/loadgen"
 )
 
-const vigilConfig = `
-extensions:
-  status:
-    endpoint: 127.0.0.1:%d
-  breaker:
-    status_extension: status
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:%d}
-exporters:
-  debug:
+// pipeline is what this command adds to the shared config (loadgen.Config): one traces pipeline.
+const pipeline = `
 service:
-  extensions: [status, breaker]
-  telemetry:
-    metrics:
-      level: none
   pipelines:
     traces: {receivers: [otlp], exporters: [debug]}
 `
 
 func main() {
-	serve := flag.String("serve-trivial", "", "internal: serve the trivial handler on this address")
-	binary := flag.String("binary", "_build/otelcol-vigil", "the otelcol-vigil binary")
 	rate := flag.Int("rate", 1000, "requests per second, steady")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured phase")
 	workers := flag.Int("workers", 8, "concurrent connections")
 	rounds := flag.Int("rounds", 2, "alternating rounds of (trivial, breaker)")
-	flag.Parse()
-	if *serve != "" {
-		fmt.Fprintln(os.Stderr, loadgen.ServeTrivial(*serve))
-		return
-	}
-	if err := run(*binary, *rate, *duration, *workers, *rounds); err != nil {
-		fmt.Fprintln(os.Stderr, "breakerlatency:", err)
-		os.Exit(1)
-	}
+	loadgen.Main("breakerlatency", func(binary string) error {
+		return run(binary, *rate, *duration, *workers, *rounds)
+	})
 }
 
 func run(binary string, rate int, duration time.Duration, workers, rounds int) error {
-	ports, err := loadgen.FreePorts(2)
-	if err != nil {
-		return err
-	}
-	servers, err := loadgen.StartServers(binary, fmt.Sprintf(vigilConfig, ports[0], ports[1]))
+	servers, err := loadgen.StartMeasured(binary, "/v1/breakers", pipeline)
 	if err != nil {
 		return err
 	}
 	defer servers.Stop()
-	trivialAddr := servers.TrivialAddr
-	breakerBase := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	if err := loadgen.WaitReady(breakerBase + "/v1/breakers"); err != nil {
-		return err
-	}
+	trivialAddr, breakerBase := servers.TrivialAddr, servers.API
 	// A known target in auto mode: the decision path, closed.
 	req, _ := http.NewRequest(http.MethodPut, breakerBase+"/v1/breakers/checkout/override", strings.NewReader(`{"mode":"auto"}`))
 	if resp, err := http.DefaultClient.Do(req); err != nil {

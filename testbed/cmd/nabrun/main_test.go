@@ -285,3 +285,40 @@ func TestPerturbations(t *testing.T) {
 	printRobustness(rows, forecast.DefaultDetectorConfig(), &out)
 	assert.Contains(t, out.String(), "NAB robustness mean standard=")
 }
+
+func TestSyntheticKinds(t *testing.T) {
+	for _, k := range synthKinds {
+		set := synthSet(k, 1)
+		require.Len(t, set, synthFiles, k.name)
+		again, other := synthSet(k, 1), synthSet(k, 2)
+		for i, s := range set {
+			require.Len(t, s.x, k.n, k.name)
+			require.Equal(t, s.x, again[i].x, "%s is repeatable", k.name)
+			assert.NotEqual(t, s.x, other[i].x, "%s: another seed draws another series", k.name)
+			require.NotEmpty(t, s.spans, k.name)
+			for j, sp := range s.spans {
+				// Windows are NAB's: inside the file, in order, apart, after the probation.
+				assert.LessOrEqual(t, sp[0], sp[1], k.name)
+				assert.GreaterOrEqual(t, sp[0], 0, k.name)
+				assert.Less(t, sp[1], k.n, k.name)
+				if j > 0 {
+					assert.Greater(t, sp[0], s.spans[j-1][1], "%s: windows apart", k.name)
+				}
+			}
+			for _, x := range s.x {
+				require.False(t, math.IsNaN(x) || math.IsInf(x, 0), k.name)
+			}
+			assert.Equal(t, k.step, s.t[1].Sub(s.t[0]), k.name)
+		}
+	}
+	// The table: one row per kind, each scored on its windows, and a summary line.
+	rows := synthetic(forecast.DefaultDetectorConfig(), 1)
+	require.Len(t, rows, len(synthKinds))
+	for _, r := range rows {
+		assert.Positive(t, r.windows, r.name)
+		assert.LessOrEqual(t, r.detected, float64(r.windows), r.name)
+	}
+	var out bytes.Buffer
+	printSynthetic(rows, forecast.DefaultDetectorConfig(), &out)
+	assert.Contains(t, out.String(), "NAB synthetic mean standard=")
+}

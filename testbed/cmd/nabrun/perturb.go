@@ -52,6 +52,19 @@ func spreadOf(x []float64) float64 {
 	return 1
 }
 
+// levelOf returns the file's minimum and its mean above that minimum (1 for a constant file): the
+// counts perturbations make the rate follow (x-lo)/mean.
+func levelOf(x []float64) (lo, mean float64) {
+	lo = slices.Min(x)
+	for _, xi := range x {
+		mean += xi - lo
+	}
+	if mean /= float64(len(x)); mean == 0 {
+		mean = 1
+	}
+	return lo, mean
+}
+
 // mapped returns a copy of s with values f(i, x) and the same times.
 func mapped(s *series, f func(i int, x float64) float64) *series {
 	out := &series{rel: s.rel, category: s.category, t: s.t, x: make([]float64, len(s.x))}
@@ -120,15 +133,42 @@ var perturbations = []perturbation{
 		})
 	}},
 	{name: "counts", what: "Poisson counts at mean rate 3, rate following the value", apply: func(s *series, rng *rand.Rand) *series {
-		lo, mean := slices.Min(s.x), 0.0
-		for _, x := range s.x {
-			mean += x - lo
-		}
-		mean /= float64(len(s.x))
-		if mean == 0 {
-			mean = 1
-		}
+		lo, mean := levelOf(s.x)
 		return mapped(s, func(_ int, x float64) float64 { return float64(poisson(rng, 3*(x-lo)/mean)) })
+	}},
+	{name: "counts-daily", what: "Poisson counts at mean rate 10 following the value, times a daily cycle (x0.2..1.8) and lognormal(0.3) overdispersion", apply: func(s *series, rng *rand.Rand) *series {
+		lo, mean := levelOf(s.x)
+		return mapped(s, func(i int, x float64) float64 {
+			day := 1 + 0.8*math.Sin(2*math.Pi*float64(s.t[i].Unix())/86400)
+			return float64(poisson(rng, 10*(x-lo)/mean*day*math.Exp(0.3*rng.NormFloat64()-0.045)))
+		})
+	}},
+	{name: "mult-cycle", what: "(x - min + 1 spread) times a daily cycle (x0.5..1.5) and x0.6 on weekends (demand-like)", apply: func(s *series, _ *rand.Rand) *series {
+		lo, sp := slices.Min(s.x), spreadOf(s.x)
+		return mapped(s, func(i int, x float64) float64 {
+			t := s.t[i]
+			f := 1 + 0.5*math.Sin(2*math.Pi*float64(t.Unix())/86400)
+			if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+				f *= 0.6
+			}
+			return (x - lo + sp) * f
+		})
+	}},
+	{name: "drift", what: "+ a linear drift of 10 spreads over the file (a growing metric)", apply: func(s *series, _ *rand.Rand) *series {
+		sp, n := spreadOf(s.x), float64(max(1, len(s.x)-1))
+		return mapped(s, func(i int, x float64) float64 { return x + 10*sp*float64(i)/n })
+	}},
+	{name: "aggregate", what: "the mean of every 4 points, at the first one's time (coarser sampling)", apply: func(s *series, _ *rand.Rand) *series {
+		out := &series{rel: s.rel, category: s.category}
+		for i := 0; i < len(s.x); i += 4 {
+			var sum float64
+			k := min(len(s.x), i+4)
+			for _, x := range s.x[i:k] {
+				sum += x
+			}
+			out.t, out.x = append(out.t, s.t[i]), append(out.x, sum/float64(k-i))
+		}
+		return out
 	}},
 	{name: "irregular", what: "30% of the points dropped at random (irregular sampling)", apply: func(s *series, rng *rand.Rand) *series {
 		out := &series{rel: s.rel, category: s.category}
@@ -220,7 +260,7 @@ type perturbRow struct {
 }
 
 // deterministic lists the perturbations that draw no noise: one seed is all of them.
-var deterministic = map[string]bool{"none": true, "rescale": true, "negate": true, "quantise": true, "cycle": true, "half-rate": true}
+var deterministic = map[string]bool{"none": true, "rescale": true, "negate": true, "quantise": true, "cycle": true, "mult-cycle": true, "drift": true, "aggregate": true, "half-rate": true}
 
 // robustness scores cfg on every perturbation of set's labelled files, each noisy one under seeds
 // 1..seeds: at cfg's own alert level (one threshold for every file and every kind of data, as
@@ -228,39 +268,53 @@ var deterministic = map[string]bool{"none": true, "rescale": true, "negate": tru
 func robustness(set dataSet, cfg forecast.DetectorConfig, seeds int) []perturbRow {
 	rows := make([]perturbRow, len(perturbations))
 	for k, p := range perturbations {
-		r := perturbRow{name: p.name, what: p.what, seeds: max(1, seeds), scoreMin: math.Inf(1), scoreMax: math.Inf(-1)}
+		n := seeds
 		if deterministic[p.name] {
-			r.seeds = 1
+			n = 1
 		}
-		for seed := range r.seeds {
-			q := perturbed(set, p, uint64(seed+1))
-			var ps []*pool
-			for _, s := range q {
-				ps = append(ps, newPool(s.weights, s.run(cfg), len(s.spans)))
-			}
-			all := merge(ps...)
-			fixed := all.evaluate(cfg.AlertLevel, profiles[0])
-			r.score += fixed.score / float64(r.seeds)
-			r.detected += float64(fixed.detected) / float64(r.seeds)
-			r.fp += float64(fixed.fp) / float64(r.seeds)
-			r.reopt += all.best(profiles[0]).score / float64(r.seeds)
-			r.scoreMin, r.scoreMax = min(r.scoreMin, fixed.score), max(r.scoreMax, fixed.score)
-			r.windows, r.files = all.windows, len(q)
-		}
-		rows[k] = r
+		rows[k] = scoreRow(p.name, p.what, n, cfg, func(seed uint64) dataSet { return perturbed(set, p, seed) })
 	}
 	return rows
 }
 
+// scoreRow scores cfg on the labelled sets gen draws under seeds 1..seeds, pooling each set's
+// files, and averages the outcome over the seeds.
+func scoreRow(name, what string, seeds int, cfg forecast.DetectorConfig, gen func(seed uint64) dataSet) perturbRow {
+	r := perturbRow{name: name, what: what, seeds: max(1, seeds), scoreMin: math.Inf(1), scoreMax: math.Inf(-1)}
+	for seed := range r.seeds {
+		q := gen(uint64(seed + 1))
+		var ps []*pool
+		for _, s := range q {
+			ps = append(ps, newPool(s.weights, s.run(cfg), len(s.spans)))
+		}
+		all := merge(ps...)
+		fixed := all.evaluate(cfg.AlertLevel, profiles[0])
+		r.score += fixed.score / float64(r.seeds)
+		r.detected += float64(fixed.detected) / float64(r.seeds)
+		r.fp += float64(fixed.fp) / float64(r.seeds)
+		r.reopt += all.best(profiles[0]).score / float64(r.seeds)
+		r.scoreMin, r.scoreMax = min(r.scoreMin, fixed.score), max(r.scoreMax, fixed.score)
+		r.windows, r.files = all.windows, len(q)
+	}
+	return r
+}
+
 // printRobustness prints the perturbation table and its summary line.
 func printRobustness(rows []perturbRow, cfg forecast.DetectorConfig, w io.Writer) {
-	fmt.Fprintf(w, "\nrobustness: the shipped setting on perturbed copies of the labelled files (NAB standard, all categories pooled; noisy rows are means over seeds)\n")
-	fmt.Fprintf(w, "%-13s %9s %11s %9s %7s %9s %5s  %s\n", "perturbation", "at "+fmt.Sprintf("%g", cfg.AlertLevel), "min..max", "detected", "FP", "re-opt", "seeds", "what")
+	printRows(w, "robustness: the shipped setting on perturbed copies of the labelled files (NAB standard, all categories pooled; noisy rows are means over seeds)",
+		"perturbation", "NAB robustness", "perturbations", rows, cfg)
+}
+
+// printRows prints a table of scored rows under title, then the summary line
+// "<summary> mean standard=M worst=W at the shipped threshold over N <unit>".
+func printRows(w io.Writer, title, first, summary, unit string, rows []perturbRow, cfg forecast.DetectorConfig) {
+	fmt.Fprintf(w, "\n%s\n", title)
+	fmt.Fprintf(w, "%-13s %9s %11s %9s %7s %9s %5s  %s\n", first, "at "+fmt.Sprintf("%g", cfg.AlertLevel), "min..max", "detected", "FP", "re-opt", "seeds", "what")
 	var sum, worst float64 = 0, math.Inf(1)
 	for _, r := range rows {
 		fmt.Fprintf(w, "%-13s %9.1f %5.1f..%-5.1f %5.1f/%-3d %7.1f %9.1f %5d  %s\n", r.name, r.score, r.scoreMin, r.scoreMax, r.detected, r.windows, r.fp, r.reopt, r.seeds, r.what)
 		sum += r.score
 		worst = min(worst, r.score)
 	}
-	fmt.Fprintf(w, "NAB robustness mean standard=%.1f worst=%.1f at the shipped threshold over %d perturbations\n", sum/float64(len(rows)), worst, len(rows))
+	fmt.Fprintf(w, "%s mean standard=%.1f worst=%.1f at the shipped threshold over %d %s\n", summary, sum/float64(len(rows)), worst, len(rows), unit)
 }
