@@ -17,7 +17,7 @@
 // Phases run at the same time: an outage (instant 503s), a slowdown (20 -> 300 ms) and
 // background noise (10% and 20% errors). It prints one table per phase.
 //
-//	go run . -binary ../../../_build/otelcol-vigil            # the full run, about 6 minutes
+//	go run . -binary ../../../_build/otelcol-vigil            # the full run, about 11 minutes
 //	go run . -binary ../../../_build/otelcol-vigil -short     # outage only, 30 s
 package main
 
