@@ -99,9 +99,9 @@ PIPELINELOAD := cd $(PIPELINELOAD_DIR) && $(GO) run . --binary $(CURDIR)/$(BINAR
 PERF_MAX_D_OVER_A ?= 1.45
 PERF_MAX_IDLE_MS ?= 4
 
-## testbed: load runs against the built binary: pipelineload's A/B/C/D table and cardinality sweep with its plot (about 25 min), healthcheckload (about 90 s), then the breaker scenario (about 11 min) and the hostile suite (about 5 min)
+## testbed: load runs against the built binary: pipelineload's A/B/C/D table and cardinality sweep in both load shapes with its plot (about 35 min), healthcheckload (about 90 s), then the breaker scenario (about 11 min) and the hostile suite (about 5 min)
 testbed: $(BINARY)
-	$(PIPELINELOAD) --rounds 3 --sweep 10,1000,10000 --plot $(CURDIR)/pipelineload.png
+	$(PIPELINELOAD) --rounds 3 --sweep 10,1000,10000 --sweep-shape sdk,agent --plot $(CURDIR)/pipelineload.png
 	$(GO) run ./testbed/cmd/healthcheckload --binary $(BINARY)
 	cd testbed/cmd/breakerscenario && $(GO) run . -binary $(CURDIR)/$(BINARY) -root $(CURDIR)
 	$(MAKE) --no-print-directory testbed-hostile

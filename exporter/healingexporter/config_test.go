@@ -1,31 +1,25 @@
 package healingexporter
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/componenttest"
 )
 
-func load(t *testing.T, id string) *Config {
-	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(id)
-	require.NoError(t, err)
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg
+// load returns the config of the exporter named name in testdata/config.yaml.
+func load(t *testing.T, name string) *Config {
+	return componenttest.Load(t, NewFactory(), component.NewIDWithName(metadata.Type, name)).(*Config)
 }
 
 func TestLoadConfig(t *testing.T) {
-	require.NoError(t, componenttest.CheckConfigStruct(createDefaultConfig()))
-	def := load(t, "healing")
+	def := load(t, "")
 	require.NoError(t, confmap.Validate(def))
 	assert.Equal(t, RateConfig{PerMinute: 30, Burst: 10}, def.Limits.Global)
 	assert.Equal(t, 6, def.Limits.MaxPerTargetPerHour)
@@ -33,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 300*time.Second, def.Backoff.Max)
 	assert.Equal(t, 10*time.Minute, def.Backoff.ResetAfter)
 
-	cfg := load(t, "healing/full")
+	cfg := load(t, "full")
 	require.NoError(t, confmap.Validate(cfg))
 	assert.True(t, cfg.DryRun)
 	assert.Equal(t, 3, cfg.Limits.MaxPerTargetPerHour)
@@ -58,7 +52,7 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestValidateNamesTheField(t *testing.T) {
-	base := func() *Config { return load(t, "healing/full") }
+	base := func() *Config { return load(t, "full") }
 	tests := []struct {
 		name   string
 		mutate func(*Config)
@@ -98,13 +92,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"window rule", func(c *Config) { c.Maintenance[0].Rules = []string{"ghost"} }, `maintenance::0::rules::0: no rule named "ghost"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := base()
-			tt.mutate(c)
-			err := confmap.Validate(c)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-		})
+		componenttest.AssertInvalid(t, tt.name, base, tt.mutate, tt.want)
 	}
 }
 

@@ -8,24 +8,23 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TestFactory checks the type and stability, and that the default config lacks only the audit path.
 func TestFactory(t *testing.T) {
 	f := NewFactory()
-	assert.Equal(t, "healing", f.Type().String())
+	cfg := componenttest.CheckFactory(t, f, "healing").(*Config)
 	assert.Equal(t, metadata.Type, f.Type())
 	assert.Equal(t, metadata.MetricsStability, f.MetricsStability())
-	cfg := f.CreateDefaultConfig().(*Config)
-	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	err := validate(cfg)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "audit: path: required")
@@ -40,7 +39,7 @@ func TestFactoryLifecycle(t *testing.T) {
 	exp, err := f.CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	assert.False(t, exp.Capabilities().MutatesData)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.Start(context.Background(), componenttest.NopHost()))
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), pmetric.NewMetrics()))
 	require.NoError(t, exp.Shutdown(context.Background()))
 	_, err = os.Stat(cfg.Audit.Path)
@@ -51,9 +50,9 @@ func TestFactoryShutdownWithoutStart(t *testing.T) {
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Audit.Path = filepath.Join(t.TempDir(), "audit.jsonl")
-	exp, err := f.CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Shutdown(context.Background()))
+	componenttest.ShutdownWithoutStart(t, func() (exporter.Metrics, error) {
+		return f.CreateMetrics(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	})
 }
 
 func TestTracesAndLogsAreNotSupported(t *testing.T) {
@@ -68,9 +67,8 @@ func TestTracesAndLogsAreNotSupported(t *testing.T) {
 // TestOwnTelemetry adds to each of the exporter's own instruments and checks the sums the
 // collector's telemetry then holds, their units, and that documentation.md lists each.
 func TestOwnTelemetry(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-	b, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
+	tel := componenttest.NewTelemetry(t)
+	b, err := metadata.NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
 	ctx := context.Background()
 	b.HealingDecisions.Add(ctx, 2, metric.WithAttributes(attribute.String("decision", "fired"), attribute.String("reason", "")))
@@ -78,8 +76,6 @@ func TestOwnTelemetry(t *testing.T) {
 	b.HealingPending.Add(ctx, 3)
 	b.HealingPending.Add(ctx, -1)
 	b.HealingSkipped.Add(ctx, 4, metric.WithAttributes(attribute.String("reason", "no_target")))
-	doc, err := os.ReadFile("documentation.md")
-	require.NoError(t, err)
 
 	want := map[string]struct {
 		unit string
@@ -91,11 +87,8 @@ func TestOwnTelemetry(t *testing.T) {
 		"otelcol_healing_skipped":   {"{point}", 4},
 	}
 	for name, w := range want {
-		m, err := tel.GetMetric(name)
-		if assert.NoError(t, err, name) {
-			assert.Equal(t, w.unit, m.Unit, name)
-			assert.Equal(t, w.sum, m.Data.(metricdata.Sum[int64]).DataPoints[0].Value, name)
-		}
-		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
+		assert.Equal(t, w.unit, tel.Metric(name).Unit, name)
+		assert.Equal(t, w.sum, tel.Sum(name).DataPoints[0].Value, name)
 	}
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

@@ -84,14 +84,19 @@ func testConfig(t *testing.T, hookURL string) *Config {
 	return cfg
 }
 
+// gaugePoint appends a resource of service holding one gauge metric and returns its point.
+func gaugePoint(md pmetric.Metrics, service, metric string) pmetric.NumberDataPoint {
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", service)
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName(metric)
+	return m.SetEmptyGauge().DataPoints().AppendEmpty()
+}
+
 func statusMetrics(points map[string]int64) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	for svc, v := range points {
-		rm := md.ResourceMetrics().AppendEmpty()
-		rm.Resource().Attributes().PutStr("service.name", svc)
-		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-		m.SetName("healthcheck.status")
-		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp := gaugePoint(md, svc, "healthcheck.status")
 		dp.SetIntValue(v)
 		dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 		dp.Attributes().PutStr("healthcheck.type", "http")

@@ -83,12 +83,7 @@ func TestHungWebhookStarvesNoOtherAction(t *testing.T) {
 func scoreMetrics(services []string, v float64) pmetric.Metrics {
 	md := statusMetrics(nil)
 	for _, s := range services {
-		rm := md.ResourceMetrics().AppendEmpty()
-		rm.Resource().Attributes().PutStr("service.name", s)
-		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-		m.SetName("health.score")
-		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-		dp.SetDoubleValue(v)
+		gaugePoint(md, s, "health.score").SetDoubleValue(v)
 	}
 	return md
 }

@@ -2,9 +2,6 @@ package healingexporter
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -36,10 +33,6 @@ func TestDecisionsJoinTheIncidentTimeline(t *testing.T) {
 	require.Eventually(t, func() bool { return len(hook.got()) == 2 }, 10*time.Second, 20*time.Millisecond)
 	require.NoError(t, exp.Shutdown(ctx))
 
-	resp, err := http.Get(base + "/v1/incidents?service=checkout")
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	var body struct {
 		Incidents []struct {
 			State  string `json:"state"`
@@ -50,7 +43,7 @@ func TestDecisionsJoinTheIncidentTimeline(t *testing.T) {
 			} `json:"events"`
 		} `json:"incidents"`
 	}
-	require.NoError(t, json.Unmarshal(raw, &body), "%s", raw)
+	raw := statustest.GetJSON(t, base+"/v1/incidents?service=checkout", &body)
 	require.Len(t, body.Incidents, 1, "%s", raw)
 	inc := body.Incidents[0]
 	assert.Equal(t, "resolved", inc.State, "the rule resolved and nothing else is wrong: %s", raw)

@@ -1,32 +1,20 @@
 package breakerextension
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/componenttest"
 )
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-
-	load := func(id component.ID) *Config {
-		cfg := NewFactory().CreateDefaultConfig()
-		sub, err := cm.Sub(id.String())
-		require.NoError(t, err)
-		require.NoError(t, sub.Unmarshal(cfg))
-		require.NoError(t, confmap.Validate(cfg))
-		return cfg.(*Config)
-	}
+	load := func(id component.ID) *Config { return componenttest.LoadValid(t, NewFactory(), id).(*Config) }
 
 	def := load(component.NewID(metadata.Type))
 	assert.Equal(t, createDefaultConfig(), def)
@@ -99,13 +87,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"transition_history", func(c *Config) { c.TransitionHistory = 0 }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.field, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			require.NoError(t, confmap.Validate(cfg))
-			tt.mutate(cfg)
-			err := confmap.Validate(cfg)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.field+":")
-		})
+		componenttest.AssertBadField(t, tt.field, defaultConfig, tt.mutate)
 	}
 }
+
+// defaultConfig is the factory's default config, as the validation tests start from.
+func defaultConfig() *Config { return createDefaultConfig().(*Config) }

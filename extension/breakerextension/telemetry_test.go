@@ -2,27 +2,26 @@ package breakerextension
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
+	"github.com/vigil-collector/vigil/extension/breakerextension/internal/metadata"
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 // TestOwnTelemetry runs the extension on the collector's telemetry, opens a breaker, refuses a
 // name, and checks what the collector's telemetry then holds, and that documentation.md lists it.
 func TestOwnTelemetry(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-	e := newExtension(loopbackConfig(), tel.NewTelemetrySettings(), breaker.NewFake(time.Unix(0, 0)))
-	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
+	tel := componenttest.NewTelemetry(t)
+	e := newExtension(loopbackConfig(), tel.Settings(), breaker.NewFake(time.Unix(0, 0)))
+	require.NoError(t, e.Start(context.Background(), componenttest.NopHost()))
 	for range 8 {
 		e.RecordOutcome("payments", breakerfeed.Outcome{Class: breakerfeed.Timeout})
 	}
@@ -30,8 +29,6 @@ func TestOwnTelemetry(t *testing.T) {
 	st, _ := e.State("payments")
 	require.Equal(t, breakerfeed.Open, st)
 
-	doc, err := os.ReadFile("documentation.md")
-	require.NoError(t, err)
 	want := map[string]int64{
 		"otelcol_breaker_targets":         1,
 		"otelcol_breaker_dropped":         1,
@@ -39,29 +36,14 @@ func TestOwnTelemetry(t *testing.T) {
 		"otelcol_breaker_watch_streams":   0,
 		"otelcol_breaker_watch_dropped":   0,
 	}
-	for name, v := range want {
-		m, err := tel.GetMetric(name)
-		require.NoError(t, err, name)
-		var got int64
-		switch d := m.Data.(type) {
-		case metricdata.Gauge[int64]:
-			got = d.DataPoints[0].Value
-		case metricdata.Sum[int64]:
-			got = d.DataPoints[0].Value
-		}
-		assert.Equal(t, v, got, name)
-		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
-	}
-	m, err := tel.GetMetric("otelcol_breaker_transitions")
-	require.NoError(t, err)
-	dps := m.Data.(metricdata.Sum[int64]).DataPoints
+	tel.AssertInt64(want)
+	dps := tel.Sum("otelcol_breaker_transitions").DataPoints
 	require.Len(t, dps, 1)
 	to, _ := dps[0].Attributes.Value(attribute.Key("to"))
 	assert.Equal(t, "open", to.AsString())
 	assert.Equal(t, int64(1), dps[0].Value)
-	assert.Contains(t, string(doc), "| `otelcol_breaker_transitions` |")
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 
 	require.NoError(t, e.Shutdown(context.Background()))
-	_, err = tel.GetMetric("otelcol_breaker_targets")
-	assert.Error(t, err, "the callback is unregistered at shutdown")
+	tel.AssertGone("otelcol_breaker_targets", "the callback is unregistered at shutdown")
 }

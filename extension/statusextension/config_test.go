@@ -2,42 +2,28 @@ package statusextension
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
 func TestFactory(t *testing.T) {
 	f := NewFactory()
-	assert.Equal(t, "status", f.Type().String())
+	componenttest.CheckFactory(t, f, "status")
 	assert.Equal(t, component.StabilityLevelDevelopment, f.Stability())
-	require.NoError(t, componenttest.CheckConfigStruct(f.CreateDefaultConfig()))
 }
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	load := func(id component.ID) *Config {
-		cfg := NewFactory().CreateDefaultConfig()
-		sub, err := cm.Sub(id.String())
-		require.NoError(t, err)
-		require.NoError(t, sub.Unmarshal(cfg))
-		require.NoError(t, confmap.Validate(cfg))
-		return cfg.(*Config)
-	}
+	load := func(id component.ID) *Config { return componenttest.LoadValid(t, NewFactory(), id).(*Config) }
 	def := load(component.NewID(metadata.Type))
 	assert.Equal(t, createDefaultConfig(), def)
 	assert.Equal(t, "localhost:13180", def.NetAddr.Endpoint, "the API address of the breaker before it")
@@ -80,47 +66,31 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"api: max_incidents_per_page", func(c *Config) { c.API.MaxIncidentsPerPage = 0 }},
 	}
 	for _, tt := range tests {
-		t.Run(tt.field, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			require.NoError(t, confmap.Validate(cfg))
-			tt.mutate(cfg)
-			err := confmap.Validate(cfg)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.field+":")
-		})
+		componenttest.AssertBadField(t, tt.field, defaultConfig, tt.mutate)
 	}
 }
 
 // TestOwnTelemetry starts the extension with the collector's telemetry and checks every
 // instrument it documents is there, with the model's figures.
 func TestOwnTelemetry(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	tel := componenttest.NewTelemetry(t)
 	cfg := createDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
 	set := extensiontest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
+	set.TelemetrySettings = tel.Settings()
 	ext, err := NewFactory().Create(context.Background(), set, cfg)
 	require.NoError(t, err)
-	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, ext.Start(context.Background(), componenttest.NopHost()))
 	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
 	pub := ext.(statusfeed.Publisher)
 	pub.PublishScores(&statusfeed.Pass{At: time.Now(), Components: []statusfeed.Component{
 		{Name: "a", Known: true, Score: 0.1, Status: "unhealthy"}, {Name: "bad\nname", Known: true, Score: 1, Status: "healthy"}}})
 
-	doc, err := os.ReadFile("documentation.md")
-	require.NoError(t, err)
 	want := map[string]int64{"otelcol_status_components": 1, "otelcol_status_incidents_open": 1, "otelcol_status_watch_streams": 0,
 		"otelcol_status_dropped": 1, "otelcol_status_incidents_refused": 0, "otelcol_status_watch_dropped": 0}
-	for name, v := range want {
-		m, err := tel.GetMetric(name)
-		require.NoError(t, err, name)
-		switch d := m.Data.(type) {
-		case metricdata.Gauge[int64]:
-			assert.Equal(t, v, d.DataPoints[0].Value, name)
-		case metricdata.Sum[int64]:
-			assert.Equal(t, v, d.DataPoints[0].Value, name)
-		}
-		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
-	}
+	tel.AssertInt64(want)
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }
+
+// defaultConfig is the factory's default config, as the validation tests start from.
+func defaultConfig() *Config { return createDefaultConfig().(*Config) }

@@ -1,33 +1,63 @@
-// Package ownmetrics holds what the components' telemetry builders share: the one callback
-// that observes their observable instruments, registered on the collector's meter at start and
-// unregistered at shutdown.
+// Package ownmetrics holds what the components' telemetry builders share: the meter of the
+// component's scope on the collector's MeterProvider, the instruments created on it with their
+// errors joined, and the callbacks observing the observable instruments, registered at start and
+// unregistered at shutdown. A component's internal/metadata then only declares its own metrics.
 package ownmetrics
 
-import "go.opentelemetry.io/otel/metric"
+import (
+	"context"
+	"errors"
+	"sync"
 
-// Registration is a callback registered for a builder's observable instruments. The zero value
-// is unregistered; it is not safe for concurrent use (a component registers at start and
-// unregisters at shutdown).
-type Registration struct {
-	reg metric.Registration
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Builder is embedded by every component's TelemetryBuilder. Its Instruments create the
+// component's instruments on the meter of its scope; Register and ObserveInt64 register the
+// callbacks that observe its observable instruments, and Shutdown unregisters them all. Register,
+// ObserveInt64 and Shutdown are safe for concurrent use.
+type Builder struct {
+	Instruments
+
+	mu            sync.Mutex
+	registrations []metric.Registration
 }
 
-// Register registers cb on meter for instruments.
-func (r *Registration) Register(meter metric.Meter, cb metric.Callback, instruments ...metric.Observable) error {
-	reg, err := meter.RegisterCallback(cb, instruments...)
+// NewBuilder returns a builder on the meter named scope of the component's MeterProvider.
+func NewBuilder(settings component.TelemetrySettings, scope string) *Builder {
+	return &Builder{Instruments: Instruments{Meter: settings.MeterProvider.Meter(scope)}}
+}
+
+// Register registers cb on the builder's meter for instruments, until Shutdown.
+func (b *Builder) Register(cb metric.Callback, instruments ...metric.Observable) error {
+	reg, err := b.Meter.RegisterCallback(cb, instruments...)
 	if err != nil {
 		return err
 	}
-	r.reg = reg
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.registrations = append(b.registrations, reg)
 	return nil
 }
 
-// Unregister unregisters the callback; a second call, or one without Register, does nothing.
-func (r *Registration) Unregister() error {
-	if r.reg == nil {
+// ObserveInt64 registers a callback that observes value() (with opts, e.g. an attribute) on
+// instrument at every collection, until Shutdown.
+func (b *Builder) ObserveInt64(instrument metric.Int64Observable, value func() int64, opts ...metric.ObserveOption) error {
+	return b.Register(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(instrument, value(), opts...)
 		return nil
+	}, instrument)
+}
+
+// Shutdown unregisters every callback registered so far; a second call does nothing.
+func (b *Builder) Shutdown() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var errs error
+	for _, reg := range b.registrations {
+		errs = errors.Join(errs, reg.Unregister())
 	}
-	err := r.reg.Unregister()
-	r.reg = nil
-	return err
+	b.registrations = nil
+	return errs
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/processor/guardprocessor/internal/metadata"
@@ -38,24 +39,32 @@ func benchBatch() pmetric.Metrics {
 // BenchmarkBatchCopy, the cost of copying the same batch once (the baseline every pipeline stage
 // that mutates data pays when fanning out): compare the two in one run (benchstat).
 func BenchmarkGuardMetrics(b *testing.B) {
-	g, err := newGuard(processortest.NewNopSettings(metadata.Type), createDefaultConfig().(*Config), signalMetrics)
+	benchGuard(b, signalMetrics, benchBatch(), pmetric.NewMetrics, (*guard).processMetrics)
+}
+
+// benchGuard times process on a fresh copy of src per iteration (copied untimed into what empty
+// returns), by a guard of signal that saw the batch once before: its series are known, the
+// steady state.
+func benchGuard[T interface{ CopyTo(T) }](b *testing.B, signal string, src T, empty func() T, process func(*guard, context.Context, T) (T, error)) {
+	g, err := newGuard(processortest.NewNopSettings(metadata.Type), createDefaultConfig().(*Config), signal)
 	if err != nil {
 		b.Fatal(err)
 	}
-	src := benchBatch()
-	md := pmetric.NewMetrics()
-	src.CopyTo(md)
-	if _, err := g.processMetrics(context.Background(), md); err != nil {
+	fresh := func() T {
+		batch := empty()
+		src.CopyTo(batch)
+		return batch
+	}
+	if _, err := process(g, context.Background(), fresh()); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		md := pmetric.NewMetrics()
-		src.CopyTo(md)
+		batch := fresh()
 		b.StartTimer()
-		if _, err := g.processMetrics(context.Background(), md); err != nil {
+		if _, err := process(g, context.Background(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -89,4 +98,30 @@ func BenchmarkTrackerMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/series")
 		runtime.KeepAlive(t)
 	}
+}
+
+// benchSpans is 100 resources of 10 spans (five names, two attributes and an event each): 1,000
+// spans.
+func benchSpans() ptrace.Traces {
+	td := ptrace.NewTraces()
+	for r := range 100 {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", fmt.Sprintf("service-%03d", r))
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName("app")
+		for s := range 10 {
+			sp := ss.Spans().AppendEmpty()
+			sp.SetName(fmt.Sprintf("GET /api/items/%d", s%5))
+			sp.SetKind(ptrace.SpanKindServer)
+			sp.Attributes().PutStr("http.route", "/api/items")
+			sp.Attributes().PutStr("http.method", "GET")
+			sp.Events().AppendEmpty().SetName("exception")
+		}
+	}
+	return td
+}
+
+// BenchmarkGuardTraces is the guard on a span batch whose series are known (the steady state).
+func BenchmarkGuardTraces(b *testing.B) {
+	benchGuard(b, signalTraces, benchSpans(), ptrace.NewTraces, (*guard).processTraces)
 }

@@ -1,7 +1,6 @@
 package guardprocessor
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -9,16 +8,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
+	"github.com/vigil-collector/vigil/processor/guardprocessor/internal/metadata"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	require.NoError(t, confmap.Validate(createDefaultConfig()))
+	require.NoError(t, confmap.Validate(componenttest.CheckFactory(t, NewFactory(), "guard")))
 }
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -36,11 +36,8 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			sub, err := cm.Sub(tt.id.String())
-			require.NoError(t, err)
-			require.NoError(t, sub.Unmarshal(cfg))
-			err = confmap.Validate(cfg)
+			cfg := componenttest.Load(t, NewFactory(), tt.id)
+			err := confmap.Validate(cfg)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -50,4 +47,9 @@ func TestLoadConfig(t *testing.T) {
 			assert.Equal(t, tt.want, cfg)
 		})
 	}
+}
+
+// TestDocumentationListsEveryMetric holds documentation.md to the processor's own telemetry.
+func TestDocumentationListsEveryMetric(t *testing.T) {
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

@@ -56,7 +56,7 @@ func newGuard(set processor.Settings, cfg *Config, signal string) (*guard, error
 		signalAttr: metric.WithAttributes(attribute.String("signal", signal)),
 	}
 	if signal != signalLogs {
-		if err := tel.RegisterGuardSeriesCallback(g.tracker.total, metric.WithAttributes(attribute.String("signal", signal))); err != nil {
+		if err := tel.ObserveInt64(tel.GuardSeries, g.tracker.total, metric.WithAttributes(attribute.String("signal", signal))); err != nil {
 			return nil, err
 		}
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -17,8 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/processor/guardprocessor/internal/metadata"
 )
 
@@ -62,17 +61,16 @@ type fixture struct {
 
 func newMetricsFixture(t *testing.T, cfg *Config) *fixture {
 	t.Helper()
-	f := &fixture{tel: componenttest.NewTelemetry(), sink: new(consumertest.MetricsSink), now: time.Unix(1_700_000_000, 0)}
-	t.Cleanup(func() { require.NoError(t, f.tel.Shutdown(context.Background())) })
+	f := &fixture{tel: componenttest.NewTelemetry(t), sink: new(consumertest.MetricsSink), now: time.Unix(1_700_000_000, 0)}
 	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = f.tel.NewTelemetrySettings()
+	set.TelemetrySettings = f.tel.Settings()
 	g, err := newGuard(set, cfg, signalMetrics)
 	require.NoError(t, err)
 	g.now = func() time.Time { return f.now }
 	f.g = g
 	f.proc, err = createMetricsWith(t, set, cfg, f.sink, g)
 	require.NoError(t, err)
-	require.NoError(t, f.proc.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, f.proc.Start(context.Background(), componenttest.NopHost()))
 	t.Cleanup(func() { require.NoError(t, f.proc.Shutdown(context.Background())) })
 	return f
 }
@@ -91,15 +89,7 @@ func (f *fixture) send(t *testing.T, md pmetric.Metrics) pmetric.Metrics {
 
 func (f *fixture) counter(t *testing.T, name string) int64 {
 	t.Helper()
-	m, err := f.tel.GetMetric(name)
-	if err != nil {
-		return 0
-	}
-	var sum int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		sum += dp.Value
-	}
-	return sum
+	return f.tel.Total(name)
 }
 
 func smallSeries() *Config {
@@ -207,14 +197,13 @@ func TestHugeNamesCollapseOnceCut(t *testing.T) {
 }
 
 func TestSpansAreBoundedBySpanMetricsIdentity(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	tel := componenttest.NewTelemetry(t)
 	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
+	set.TelemetrySettings = tel.Settings()
 	sink := new(consumertest.TracesSink)
 	p, err := NewFactory().CreateTraces(context.Background(), set, smallSeries(), sink)
 	require.NoError(t, err)
-	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, p.Start(context.Background(), componenttest.NopHost()))
 	defer func() { require.NoError(t, p.Shutdown(context.Background())) }()
 
 	td := ptrace.NewTraces()

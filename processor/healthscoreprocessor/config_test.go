@@ -2,7 +2,6 @@ package healthscoreprocessor
 
 import (
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,22 +9,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
 	load := func(id component.ID) (*Config, error) {
-		cfg := NewFactory().CreateDefaultConfig()
-		sub, err := cm.Sub(id.String())
-		require.NoError(t, err)
-		if err := sub.Unmarshal(cfg); err != nil {
+		cfg, err := componenttest.Unmarshal(t, NewFactory(), id)
+		if err != nil {
 			return nil, err
 		}
 		return cfg.(*Config), confmap.Validate(cfg)
@@ -67,7 +61,7 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestConfigStruct(t *testing.T) {
-	require.NoError(t, componenttest.CheckConfigStruct(createDefaultConfig()))
+	componenttest.CheckFactory(t, NewFactory(), "healthscore")
 }
 
 func TestDefaultConfigIsValid(t *testing.T) {

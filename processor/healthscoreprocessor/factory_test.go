@@ -2,30 +2,28 @@ package healthscoreprocessor
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/vigil-collector/vigil/internal/componenttest"
+	"github.com/vigil-collector/vigil/internal/ownmetrics"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 )
 
 func TestFactory(t *testing.T) {
 	f := NewFactory()
+	cfg := componenttest.CheckFactory(t, f, "healthscore")
 	assert.Equal(t, metadata.Type, f.Type())
-	assert.Equal(t, "healthscore", f.Type().String())
 	assert.Equal(t, component.StabilityLevelDevelopment, f.TracesStability())
 	assert.Equal(t, component.StabilityLevelDevelopment, f.MetricsStability())
 	assert.Equal(t, component.StabilityLevelDevelopment, f.LogsStability())
-	cfg := f.CreateDefaultConfig()
-	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	require.NoError(t, confmap.Validate(cfg), "the defaults are valid")
 
 	lp, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
@@ -60,15 +58,12 @@ func TestFactoryLifecycle(t *testing.T) {
 // TestDocumentationListsEveryMetric holds documentation.md to the metrics the processor emits
 // and to its own telemetry.
 func TestDocumentationListsEveryMetric(t *testing.T) {
-	doc, err := os.ReadFile("documentation.md")
-	require.NoError(t, err)
-	for _, name := range []string{
+	componenttest.AssertDocumented(t,
 		health.MetricScore, health.MetricSignal, health.MetricBreakerState,
 		health.MetricDependencyRate, health.MetricDependencyErr, health.MetricDependencyP95,
 		"otelcol_healthscore_scoring_duration", "otelcol_healthscore_components", "otelcol_healthscore_edges",
 		"otelcol_healthscore_hosts", "otelcol_healthscore_outcomes", "otelcol_healthscore_skipped",
 		"otelcol_healthscore_evictions",
-	} {
-		assert.Contains(t, string(doc), "| `"+name+"` |", "documentation.md lists %s", name)
-	}
+	)
+	componenttest.AssertDocumented(t, ownmetrics.Names(new(metadata.TelemetryBuilder))...)
 }

@@ -42,8 +42,8 @@ func emitted(t *testing.T, m MetricsConfig) []string {
 	return names
 }
 
-func TestDefaultMetricsLeaveThePerSignalAndPerEdgeSeriesOut(t *testing.T) {
-	assert.Equal(t, []string{"health.root_cause", "health.score", "health.status"}, emitted(t, defaultMetricsConfig()), "no breaker here, so no breaker.state")
+func TestDefaultMetricsLeaveTheStateSetAndThePerSignalAndPerEdgeSeriesOut(t *testing.T) {
+	assert.Equal(t, []string{"health.root_cause", "health.score"}, emitted(t, defaultMetricsConfig()), "no breaker here, so no breaker.state")
 	assert.Equal(t, []string{
 		"health.dependency.call.rate", "health.dependency.error.ratio", "health.dependency.latency.p95",
 		"health.root_cause", "health.score", "health.signal", "health.status",
@@ -63,7 +63,6 @@ func TestLoadMetricsConfig(t *testing.T) {
 	require.NoError(t, cm.Unmarshal(cfg))
 	assert.Equal(t, MetricsConfig{
 		HealthScore:          MetricConfig{Enabled: true}, // left at their defaults
-		HealthStatus:         MetricConfig{Enabled: true},
 		HealthRootCause:      MetricConfig{Enabled: true},
 		HealthSignal:         MetricConfig{Enabled: true},
 		DependencyCallRate:   MetricConfig{Enabled: true},

@@ -148,12 +148,18 @@ func gauge(batches []pmetric.Metrics, name, svc string, attr ...string) (pmetric
 	return out, found
 }
 
-func TestBothHalvesShareOneStateAndFeedTheBreaker(t *testing.T) {
+// startPairWithBreaker starts both halves on the test config, feeding a real breaker extension.
+func startPairWithBreaker(t *testing.T) (*pair, component.Component) {
 	cfg := testConfig()
 	cfg.Breaker = breakerID
 	ext := startBreaker(t)
 	p := newPair(t, cfg, processortest.NewNopSettings(metadata.Type))
 	p.start(t, testHost{breakerID: ext})
+	return p, ext
+}
+
+func TestBothHalvesShareOneStateAndFeedTheBreaker(t *testing.T) {
+	p, ext := startPairWithBreaker(t)
 
 	ctx := context.Background()
 	// Successes after the failures would be the service answering again (and move an open
@@ -202,11 +208,7 @@ func TestBothHalvesShareOneStateAndFeedTheBreaker(t *testing.T) {
 }
 
 func TestProbesReachTheBreaker(t *testing.T) {
-	cfg := testConfig()
-	cfg.Breaker = breakerID
-	ext := startBreaker(t)
-	p := newPair(t, cfg, processortest.NewNopSettings(metadata.Type))
-	p.start(t, testHost{breakerID: ext})
+	p, ext := startPairWithBreaker(t)
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	rm.Resource().Attributes().PutStr("service.name", "legacy")

@@ -2,9 +2,6 @@ package healthscoreprocessor
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -32,10 +29,6 @@ func TestScoringPassesArePublishedToTheStatusExtension(t *testing.T) {
 	require.NoError(t, p.traces.ConsumeTraces(ctx, spans("web", 20, 10, ptrace.SpanKindClient, map[string]any{"peer.service": "checkout"})))
 	p.hs.scoreOnce(time.Now())
 
-	resp, err := http.Get(base + "/v1/status?service=checkout")
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	var doc struct {
 		Components []struct {
 			Name       string             `json:"name"`
@@ -48,7 +41,7 @@ func TestScoringPassesArePublishedToTheStatusExtension(t *testing.T) {
 			Incident *string `json:"incident"`
 		} `json:"components"`
 	}
-	require.NoError(t, json.Unmarshal(raw, &doc), "%s", raw)
+	raw := statustest.GetJSON(t, base+"/v1/status?service=checkout", &doc)
 	require.Len(t, doc.Components, 1, "%s", raw)
 	c := doc.Components[0]
 	assert.Equal(t, "unhealthy", c.Status)

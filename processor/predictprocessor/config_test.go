@@ -1,25 +1,22 @@
 package predictprocessor
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
 
 func ptr(v float64) *float64 { return &v }
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, componenttest.CheckConfigStruct(cfg))
+	cfg := componenttest.CheckFactory(t, NewFactory(), "predict").(*Config)
 	require.NoError(t, confmap.Validate(cfg))
 	assert.Equal(t, 50_000, cfg.MaxSeries)
 	var metrics []string
@@ -30,8 +27,6 @@ func TestDefaultConfigIsValid(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
 	tests := []struct {
 		id   component.ID
 		want func(*Config)
@@ -57,11 +52,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			sub, err := cm.Sub(tt.id.String())
-			require.NoError(t, err)
-			require.NoError(t, sub.Unmarshal(cfg))
-			require.NoError(t, confmap.Validate(cfg))
+			cfg := componenttest.LoadValid(t, NewFactory(), tt.id)
 			want := createDefaultConfig().(*Config)
 			tt.want(want)
 			assert.Equal(t, want, cfg)
@@ -106,11 +97,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "error_budget::windows::0: long and short must be positive"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			tt.modify(cfg)
-			assert.ErrorContains(t, confmap.Validate(cfg), tt.want)
-		})
+		componenttest.AssertInvalid(t, tt.name, defaultConfig, tt.modify, tt.want)
 	}
 }
 
@@ -121,3 +108,6 @@ func TestConfigIsAValidator(t *testing.T) {
 // validate runs the collector's validation of a config, which calls the Validate of every nested
 // config type and prefixes each error with its field's path.
 func validate(cfg any) error { return confmap.Validate(cfg) }
+
+// defaultConfig is the factory's default config, as the validation tests start from.
+func defaultConfig() *Config { return createDefaultConfig().(*Config) }

@@ -8,14 +8,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 	"github.com/vigil-collector/vigil/processor/predictprocessor/internal/metadata"
 )
@@ -30,17 +29,14 @@ type harness struct {
 func newHarness(t *testing.T, cfg *Config) *harness {
 	t.Helper()
 	require.NoError(t, validate(cfg))
-	tel := componenttest.NewTelemetry()
+	tel := componenttest.NewTelemetry(t)
 	set := processortest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
+	set.TelemetrySettings = tel.Settings()
 	sink := new(consumertest.MetricsSink)
 	p, err := NewFactory().CreateMetrics(context.Background(), set, cfg, sink)
 	require.NoError(t, err)
-	require.NoError(t, p.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() {
-		require.NoError(t, p.Shutdown(context.Background()))
-		require.NoError(t, tel.Shutdown(context.Background()))
-	})
+	require.NoError(t, p.Start(context.Background(), componenttest.NopHost()))
+	t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
 	return &harness{p: p, sink: sink, tel: tel}
 }
 
@@ -97,22 +93,7 @@ func (h *harness) outputs(name string) []pmetric.NumberDataPoint {
 
 func (h *harness) counter(t *testing.T, name string, attrs ...string) int64 {
 	t.Helper()
-	m, err := h.tel.GetMetric(name)
-	if err != nil {
-		return 0
-	}
-	var total int64
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		match := true
-		for i := 0; i+1 < len(attrs); i += 2 {
-			v, ok := dp.Attributes.Value(attributeKey(attrs[i]))
-			match = match && ok && v.AsString() == attrs[i+1]
-		}
-		if match {
-			total += dp.Value
-		}
-	}
-	return total
+	return h.tel.Total(name, attrs...)
 }
 
 func testConfig() *Config {
@@ -253,9 +234,7 @@ func TestMaxSeriesEvictsLeastRecentlySeen(t *testing.T) {
 	assert.Equal(t, int64(1), h.counter(t, "otelcol_predict_series_evicted"))
 	send("b", 2) // b starts again, evicting c
 	assert.Equal(t, int64(2), h.counter(t, "otelcol_predict_series_evicted"))
-	m, err := h.tel.GetMetric("otelcol_predict_series")
-	require.NoError(t, err)
-	assert.Equal(t, int64(2), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	assert.Equal(t, int64(2), h.tel.Gauge("otelcol_predict_series")[0].Value)
 }
 
 // counterBatch is a cumulative monotonic counter point.
@@ -419,9 +398,7 @@ func TestConcurrentBatches(t *testing.T) {
 		<-done
 	}
 	assert.Equal(t, int64(workers*points*10), h.counter(t, "otelcol_predict_points"))
-	m, err := h.tel.GetMetric("otelcol_predict_series")
-	require.NoError(t, err)
-	assert.Equal(t, int64(workers*10), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	assert.Equal(t, int64(workers*10), h.tel.Gauge("otelcol_predict_series")[0].Value)
 }
 
 func TestPointsWithoutTimestampAreTakenAsNow(t *testing.T) {

@@ -2,9 +2,6 @@ package predictprocessor
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"testing"
 	"time"
 
@@ -54,10 +51,6 @@ func TestPredictionsReachTheStatusExtension(t *testing.T) {
 		require.NoError(t, p.ConsumeMetrics(context.Background(), md))
 	}
 
-	resp, err := http.Get(base + "/v1/status?service=checkout")
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	var doc struct {
 		Components []struct {
 			Predictions []struct {
@@ -68,7 +61,7 @@ func TestPredictionsReachTheStatusExtension(t *testing.T) {
 			} `json:"predictions"`
 		} `json:"components"`
 	}
-	require.NoError(t, json.Unmarshal(raw, &doc), "%s", raw)
+	raw := statustest.GetJSON(t, base+"/v1/status?service=checkout", &doc)
 	require.Len(t, doc.Components, 1)
 	require.Len(t, doc.Components[0].Predictions, 1, "%s", raw)
 	pred := doc.Components[0].Predictions[0]

@@ -2,7 +2,6 @@ package healthcheckreceiver
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,20 +13,13 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/vigil-collector/vigil/internal/componenttest"
 	"github.com/vigil-collector/vigil/receiver/healthcheckreceiver/internal/metadata"
 )
 
 func loadConfig(t *testing.T, id component.ID) *Config {
-	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(id.String())
-	require.NoError(t, err)
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg
+	return componenttest.Load(t, NewFactory(), id).(*Config)
 }
 
 func TestLoadConfig(t *testing.T) {
@@ -163,17 +155,7 @@ func TestValidate(t *testing.T) {
 		}, want: `targets::0: target "api": tls.cert_file: testdata is a directory`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := createDefaultConfig().(*Config)
-			tt.mutate(cfg)
-			err := confmap.Validate(cfg)
-			if tt.want == "" {
-				assert.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.want)
-		})
+		componenttest.AssertInvalid(t, tt.name, func() *Config { return createDefaultConfig().(*Config) }, tt.mutate, tt.want)
 	}
 }
 

@@ -33,21 +33,18 @@ type Record = audit.Record
 // Append adds records to the audit file at path, continuing its chain (tests and tools that
 // seed a file use it; the exporter writes through its own log).
 func Append(path string, recs ...*Record) error {
-	l, _, _, err := audit.Open(path)
-	if err != nil {
-		return err
-	}
-	if err := l.Write(recs...); err != nil {
-		l.Close()
-		return err
-	}
-	return l.Close()
+	return appendWith(path, audit.Options{}, recs)
 }
 
 // AppendWith adds records to a keyed audit file at path, writing its checkpoint beside it
 // (path + ".checkpoint"), as the exporter does with audit.key_file.
 func AppendWith(path string, key []byte, recs ...*Record) error {
-	l, _, _, err := audit.OpenWith(path, audit.Options{Key: key, CheckpointPath: path + ".checkpoint"})
+	return appendWith(path, audit.Options{Key: key, CheckpointPath: path + ".checkpoint"}, recs)
+}
+
+// appendWith adds records to the audit file at path opened with opt.
+func appendWith(path string, opt audit.Options, recs []*Record) error {
+	l, _, _, err := audit.OpenWith(path, opt)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,10 @@ package statustest // import "github.com/vigil-collector/vigil/extension/statuse
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
@@ -69,4 +72,23 @@ func Start(tb testing.TB, host component.Host, mutate ...func(*statusextension.C
 		}
 	})
 	return ext, "http://" + cfg.NetAddr.Endpoint
+}
+
+// GetJSON gets url from the extension's API and decodes its JSON body into v, failing the test
+// on any error (with the body in the message), and returns the body.
+func GetJSON(tb testing.TB, url string, v any) []byte {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		tb.Fatalf("%s: %v", raw, err)
+	}
+	return raw
 }

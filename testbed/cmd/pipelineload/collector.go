@@ -8,12 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // collector is one otelcol-vigil child process on one config.
@@ -24,17 +25,25 @@ type collector struct {
 	done  chan struct{}
 }
 
-func startCollector(binary, dir, name string, spec configSpec, defaultText string) (*collector, error) {
+func startCollector(binary, dir, name string, spec configSpec, defaultText string, profile bool, overlay node) (*collector, error) {
 	p, err := freePorts()
 	if err != nil {
 		return nil, err
 	}
-	text, err := spec.render(p, defaultText)
+	cfg, err := spec.render(p, defaultText)
+	if err != nil {
+		return nil, err
+	}
+	merge(cfg, overlay)
+	if profile {
+		withPprof(cfg, p.Pprof)
+	}
+	text, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+	if err := os.WriteFile(path, text, 0o600); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(dir, name+".log"))
@@ -162,6 +171,25 @@ func get(url string) (string, error) {
 	return string(b), nil
 }
 
+// saveProfiles writes a CPU profile over cpuFor and then a heap profile of the collector (its
+// pprof extension) into dir, named after the run.
+func (c *collector) saveProfiles(dir, name string, cpuFor time.Duration) error {
+	base := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/", c.ports.Pprof)
+	for _, p := range []struct{ url, file string }{
+		{fmt.Sprintf("%sprofile?seconds=%d", base, int(cpuFor.Seconds())), name + "-cpu.pprof"},
+		{base + "heap?gc=1", name + "-heap.pprof"},
+	} {
+		body, err := get(p.url)
+		if err != nil {
+			return fmt.Errorf("profile %s: %w (is the binary built with the pprof extension?)", p.url, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.file), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (c *collector) telemetry() (string, error) {
 	return get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.ports.Telemetry))
 }
@@ -238,73 +266,4 @@ func (s *scraper) last() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.series
-}
-
-// apiProbe asks the breaker API for one target at a fixed rate and keeps the latencies.
-type apiProbe struct {
-	mu     sync.Mutex
-	lat    []time.Duration
-	errors int
-	late   int // requests not sent on schedule because every worker was busy
-}
-
-func (a *apiProbe) run(ctx context.Context, url string, perSecond int) {
-	if perSecond <= 0 {
-		return
-	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	jobs := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range jobs {
-				began := time.Now()
-				resp, err := client.Get(url)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				d := time.Since(began)
-				a.mu.Lock()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					a.errors++
-				} else {
-					a.lat = append(a.lat, d)
-				}
-				a.mu.Unlock()
-			}
-		})
-	}
-	t := time.NewTicker(time.Second / time.Duration(perSecond))
-	defer func() {
-		t.Stop()
-		close(jobs)
-		wg.Wait()
-		client.CloseIdleConnections()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			select {
-			case jobs <- struct{}{}:
-			default:
-				a.mu.Lock()
-				a.late++
-				a.mu.Unlock()
-			}
-		}
-	}
-}
-
-func (a *apiProbe) p99() time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.lat) == 0 {
-		return 0
-	}
-	s := slices.Clone(a.lat)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(0.99*float64(len(s))))]
 }

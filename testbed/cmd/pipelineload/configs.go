@@ -13,12 +13,12 @@ import (
 
 // ports are the loopback ports one collector run listens on.
 type ports struct {
-	OTLP, Telemetry, Prometheus, Breaker, BreakerGRPC int
+	OTLP, Telemetry, Prometheus, Breaker, BreakerGRPC, Pprof int
 }
 
 func freePorts() (ports, error) {
 	var p ports
-	for _, dst := range []*int{&p.OTLP, &p.Telemetry, &p.Prometheus, &p.Breaker, &p.BreakerGRPC} {
+	for _, dst := range []*int{&p.OTLP, &p.Telemetry, &p.Prometheus, &p.Breaker, &p.BreakerGRPC, &p.Pprof} {
 		n, err := freePort()
 		if err != nil {
 			return p, err
@@ -44,135 +44,85 @@ type configSpec struct {
 	short       string // for the plot's legend
 	hasBreaker  bool   // serves the breaker API
 	hasProm     bool   // has the Prometheus exporter (scraped every --scrape-interval)
-	render      func(p ports, defaultConfig string) (string, error)
+	render      func(p ports, defaultConfig string) (node, error)
 }
 
-// The shared parts: every config takes spans on the same OTLP gRPC receiver and ends them in
-// the same debug exporter, and serves its own telemetry on a pull reader.
-const (
-	commonReceivers = `receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:{{.OTLP}}
-`
-	commonTelemetry = `  telemetry:
-    metrics:
-      readers:
-        - pull: {exporter: {prometheus: {host: 127.0.0.1, port: {{.Telemetry}}}}}
-`
-)
+// node is one level of a collector config.
+type node = map[string]any
 
-var configA = commonReceivers + `processors:
-  batch:
-exporters:
-  debug:
-    verbosity: basic
-service:
-` + commonTelemetry + `  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [debug]
-`
+func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
-var configB = commonReceivers + `processors:
-  batch:
-connectors:
-  span_metrics:
-    namespace: traces.span.metrics
-    metrics_flush_interval: 15s
-exporters:
-  debug:
-    verbosity: basic
-  prometheus:
-    endpoint: 127.0.0.1:{{.Prometheus}}
-    metric_expiration: 2m
-    resource_constant_labels:
-      included: ["service.name"]
-service:
-` + commonTelemetry + `  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [debug, span_metrics]
-    metrics:
-      receivers: [span_metrics]
-      processors: [batch]
-      exporters: [prometheus]
-`
+func pipeline(receivers, processors, exporters []string) node {
+	return node{"receivers": receivers, "processors": processors, "exporters": exporters}
+}
 
-var configC = `extensions:
-  breaker:
-    endpoint: 127.0.0.1:{{.Breaker}}
-    grpc:
-      endpoint: 127.0.0.1:{{.BreakerGRPC}}
-` + commonReceivers + `processors:
-  batch:
-  healthscore:
-    breaker: breaker
-exporters:
-  debug:
-    verbosity: basic
-  prometheus:
-    endpoint: 127.0.0.1:{{.Prometheus}}
-    metric_expiration: 2m
-    resource_constant_labels:
-      included: ["service.name"]
-service:
-  extensions: [breaker]
-` + commonTelemetry + `  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [healthscore, batch]
-      exporters: [debug]
-    metrics:
-      receivers: [otlp]
-      processors: [healthscore, batch]
-      exporters: [prometheus]
-`
+// passThrough is config A, and what every other config starts from: spans on the OTLP gRPC
+// receiver, through batch, into the debug exporter; the collector's own telemetry on a pull
+// reader.
+func passThrough(p ports) node {
+	return node{
+		"receivers":  node{"otlp": node{"protocols": node{"grpc": node{"endpoint": addr(p.OTLP)}}}},
+		"processors": node{"batch": nil},
+		"exporters":  node{"debug": node{"verbosity": "basic"}},
+		"service": node{
+			"telemetry": node{"metrics": node{"readers": []any{
+				node{"pull": node{"exporter": node{"prometheus": node{"host": "127.0.0.1", "port": p.Telemetry}}}},
+			}}},
+			"pipelines": node{"traces": pipeline([]string{"otlp"}, []string{"batch"}, []string{"debug"})},
+		},
+	}
+}
 
-// configCNoBreaker is C without the breaker extension, to tell the two apart.
-var configCNoBreaker = commonReceivers + `processors:
-  batch:
-  healthscore:
-exporters:
-  debug:
-    verbosity: basic
-  prometheus:
-    endpoint: 127.0.0.1:{{.Prometheus}}
-    metric_expiration: 2m
-    resource_constant_labels:
-      included: ["service.name"]
-service:
-` + commonTelemetry + `  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [healthscore, batch]
-      exporters: [debug]
-    metrics:
-      receivers: [otlp]
-      processors: [healthscore, batch]
-      exporters: [prometheus]
-`
+// withPrometheus adds the Prometheus exporter (service.name as a label on every series, as the
+// default config has it) and a metrics pipeline from receivers into it.
+func withPrometheus(cfg node, p ports, receivers, processors []string) node {
+	cfg["exporters"].(node)["prometheus"] = node{
+		"endpoint":                 addr(p.Prometheus),
+		"metric_expiration":        "2m",
+		"resource_constant_labels": node{"included": []string{"service.name"}},
+	}
+	cfg["service"].(node)["pipelines"].(node)["metrics"] = pipeline(receivers, processors, []string{"prometheus"})
+	return cfg
+}
+
+// configB is A plus the stock RED metrics: span_metrics into the Prometheus exporter.
+func configB(p ports) node {
+	cfg := passThrough(p)
+	cfg["connectors"] = node{"span_metrics": node{"namespace": "traces.span.metrics", "metrics_flush_interval": "15s"}}
+	cfg["service"].(node)["pipelines"].(node)["traces"].(node)["exporters"] = []string{"debug", "span_metrics"}
+	return withPrometheus(cfg, p, []string{"span_metrics"}, []string{"batch"})
+}
+
+// configC is Vigil's health pipeline: healthscore in the traces and the metrics pipeline,
+// feeding the breaker extension when withBreaker (its API served by the status extension).
+func configC(p ports, withBreaker bool) node {
+	cfg := passThrough(p)
+	hs := node{}
+	if withBreaker {
+		cfg["extensions"] = node{
+			"status":  node{"endpoint": addr(p.Breaker)},
+			"breaker": node{"status_extension": "status", "grpc": node{"endpoint": addr(p.BreakerGRPC)}},
+		}
+		cfg["service"].(node)["extensions"] = []string{"status", "breaker"}
+		hs["breaker"] = "breaker"
+	}
+	cfg["processors"].(node)["healthscore"] = hs
+	cfg["service"].(node)["pipelines"].(node)["traces"].(node)["processors"] = []string{"healthscore", "batch"}
+	return withPrometheus(cfg, p, []string{"otlp"}, []string{"healthscore", "batch"})
+}
 
 // specs are the configs the command knows, by name.
 var specs = map[string]configSpec{
-	"A":   {name: "A", description: "pass-through (otlp -> batch -> debug)", render: fixed(configA)},
-	"B":   {name: "B", description: "stock RED metrics (A + span_metrics -> prometheus)", hasProm: true, render: fixed(configB)},
-	"C":   {name: "C", description: "Vigil health (otlp -> healthscore + breaker -> batch -> debug; metrics -> prometheus)", hasBreaker: true, hasProm: true, render: fixed(configC)},
-	"Cnb": {name: "Cnb", short: "(no breaker)", description: "C without the breaker extension", hasProm: true, render: fixed(configCNoBreaker)},
+	"A":   {name: "A", description: "pass-through (otlp -> batch -> debug)", render: built(passThrough)},
+	"B":   {name: "B", description: "stock RED metrics (A + span_metrics -> prometheus)", hasProm: true, render: built(configB)},
+	"C":   {name: "C", description: "Vigil health (otlp -> healthscore + breaker -> batch -> debug; metrics -> prometheus)", hasBreaker: true, hasProm: true, render: built(func(p ports) node { return configC(p, true) })},
+	"Cnb": {name: "Cnb", short: "(no breaker)", description: "C without the breaker extension", hasProm: true, render: built(func(p ports) node { return configC(p, false) })},
 	"D":   {name: "D", description: "the default config (otelcol-config.yaml, ports moved)", hasBreaker: true, hasProm: true, render: defaultConfig},
 }
 
-func fixed(tmpl string) func(ports, string) (string, error) {
-	return func(p ports, _ string) (string, error) {
-		r := strings.NewReplacer(
-			"{{.OTLP}}", strconv.Itoa(p.OTLP), "{{.Telemetry}}", strconv.Itoa(p.Telemetry),
-			"{{.Prometheus}}", strconv.Itoa(p.Prometheus), "{{.Breaker}}", strconv.Itoa(p.Breaker),
-			"{{.BreakerGRPC}}", strconv.Itoa(p.BreakerGRPC))
-		return r.Replace(tmpl), nil
-	}
+// built renders a config made in Go.
+func built(make func(ports) node) func(ports, string) (node, error) {
+	return func(p ports, _ string) (node, error) { return make(p), nil }
 }
 
 // localPort is a localhost address in the default config, also as ${env:VAR:-localhost}.
@@ -183,10 +133,10 @@ var localPort = regexp.MustCompile(`(?:\$\{env:[A-Za-z_][A-Za-z0-9_]*:-localhost
 // gRPC, Prometheus, telemetry and breaker ports get the run's ports, every other localhost port
 // a fresh free one (the same old port always to the same new one, so the healthcheck target
 // still probes the health endpoint).
-func defaultConfig(p ports, text string) (string, error) {
-	var root map[string]any
+func defaultConfig(p ports, text string) (node, error) {
+	var root node
 	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
-		return "", fmt.Errorf("default config: %w", err)
+		return nil, fmt.Errorf("default config: %w", err)
 	}
 	moved := map[string]int{"4317": p.OTLP, "8889": p.Prometheus, "13180": p.Breaker}
 	var ferr error
@@ -219,13 +169,13 @@ func defaultConfig(p ports, text string) (string, error) {
 	}
 	walk(root)
 	if ferr != nil {
-		return "", ferr
+		return nil, ferr
 	}
 	// The breaker's gRPC health service listens on its default port unless told otherwise.
 	ext, _ := root["extensions"].(map[string]any)
 	br, _ := ext["breaker"].(map[string]any)
 	if br == nil {
-		return "", fmt.Errorf("default config: no breaker extension")
+		return nil, fmt.Errorf("default config: no breaker extension")
 	}
 	br["grpc"] = map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", p.BreakerGRPC)}
 	// The collector's own telemetry (host/port, not an endpoint string).
@@ -234,15 +184,48 @@ func defaultConfig(p ports, text string) (string, error) {
 	met, _ := tel["metrics"].(map[string]any)
 	readers, _ := met["readers"].([]any)
 	if len(readers) == 0 {
-		return "", fmt.Errorf("default config: no telemetry metrics reader")
+		return nil, fmt.Errorf("default config: no telemetry metrics reader")
 	}
 	prom := dig(readers[0], "pull", "exporter", "prometheus")
 	if prom == nil {
-		return "", fmt.Errorf("default config: the first telemetry reader is not a Prometheus pull reader")
+		return nil, fmt.Errorf("default config: the first telemetry reader is not a Prometheus pull reader")
 	}
 	prom["host"], prom["port"] = "127.0.0.1", p.Telemetry
-	out, err := yaml.Marshal(root)
-	return string(out), err
+	return root, nil
+}
+
+// merge lays overlay over cfg: maps merge key by key, anything else replaces (--overlay).
+func merge(cfg, overlay node) {
+	for k, v := range overlay {
+		sub, ok := v.(node)
+		dst, isMap := cfg[k].(node)
+		if ok && isMap {
+			merge(dst, sub)
+			continue
+		}
+		cfg[k] = v
+	}
+}
+
+// withPprof adds the pprof extension (in a binary built with it) on its own port, for --profile.
+func withPprof(cfg node, port int) {
+	ext, _ := cfg["extensions"].(node)
+	if ext == nil {
+		ext = node{}
+		cfg["extensions"] = ext
+	}
+	ext["pprof"] = node{"endpoint": addr(port)}
+	svc := cfg["service"].(node)
+	var names []string
+	switch l := svc["extensions"].(type) {
+	case []string:
+		names = l
+	case []any:
+		for _, e := range l {
+			names = append(names, fmt.Sprint(e))
+		}
+	}
+	svc["extensions"] = append(names, "pprof")
 }
 
 func dig(v any, keys ...string) map[string]any {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,12 +28,34 @@ const (
 	exportMethod     = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 )
 
-// workload is a set of pre-encoded export requests, one batch per service (and a few variants
-// when there are few services), shaped as an SDK in each service sends them.
+// The shapes of the load: what one export request carries.
+const (
+	// shapeSDK: one service's batch per request, as every service's SDK exports straight to
+	// the collector.
+	shapeSDK = "sdk"
+	// shapeAgent: requests of at least agentBatch spans holding the batches of consecutive
+	// services, one resource each, as an agent collector on each host forwards them.
+	shapeAgent = "agent"
+	agentBatch = 512
+)
+
+// workload is a set of pre-encoded export requests, one SDK batch per service (and a few
+// variants when there are few services), sent one per request or grouped as an agent does.
 type workload struct {
 	services      int
-	spansPerBatch int
-	requests      [][]byte // request i belongs to service i % services
+	shape         string
+	spansPerBatch int      // spans in one service's SDK batch
+	requests      [][]byte // in service order
+	spans         []int    // spans in requests[i]
+}
+
+// spansPerRequest is the mean number of spans in a request.
+func (w *workload) spansPerRequest() float64 {
+	sum := 0
+	for _, n := range w.spans {
+		sum += n
+	}
+	return float64(sum) / float64(len(w.spans))
 }
 
 // batchSize is how many spans one service's SDK puts in a request at rate spans/s spread over
@@ -46,21 +69,33 @@ func batchSize(rate float64, n int) int {
 	return b / spansPerTrace * spansPerTrace
 }
 
-// newWorkload encodes the requests of n services. Service i serves its own calls and calls
-// services i+1 and i+2 (two edges each); 1% of calls fail.
-func newWorkload(n int, spanRate float64) (*workload, error) {
-	w := &workload{services: n, spansPerBatch: batchSize(spanRate, n)}
+// newWorkload encodes the requests of n services in the given shape. Service i serves its own
+// calls and calls services i+1 and i+2 (two edges each); 1% of calls fail.
+func newWorkload(n int, spanRate float64, shape string) (*workload, error) {
+	w := &workload{services: n, shape: shape, spansPerBatch: batchSize(spanRate, n)}
+	perRequest := 1 // service batches per request
+	switch shape {
+	case shapeSDK:
+	case shapeAgent:
+		perRequest = (agentBatch + w.spansPerBatch - 1) / w.spansPerBatch
+	default:
+		return nil, fmt.Errorf("unknown load shape %q (sdk, agent)", shape)
+	}
 	variants := max(1, 64/n)
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	now := time.Now()
 	for v := range variants {
-		for i := range n {
-			td := buildBatch(rng, i, n, w.spansPerBatch, now, v)
+		for first := 0; first < n; first += perRequest {
+			td := ptrace.NewTraces()
+			for i := first; i < min(n, first+perRequest); i++ {
+				buildBatch(rng, i, n, w.spansPerBatch, now, v).ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+			}
 			b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 			if err != nil {
 				return nil, err
 			}
 			w.requests = append(w.requests, b)
+			w.spans = append(w.spans, td.SpanCount())
 		}
 	}
 	return w, nil
@@ -178,12 +213,13 @@ type generator struct {
 	next    atomic.Uint64
 	sent    atomic.Uint64 // spans in requests the collector answered OK
 	failed  atomic.Uint64 // spans in requests that failed
+	paused  atomic.Bool   // while set, nothing is sent
 }
 
 func newGenerator(addr string, w *workload, spanRate float64, conns int) (*generator, error) {
 	g := &generator{w: w}
 	if spanRate > 0 {
-		g.limiter = rate.NewLimiter(rate.Limit(spanRate), 2*sdkMaxBatch)
+		g.limiter = rate.NewLimiter(rate.Limit(spanRate), 2*slices.Max(w.spans))
 	}
 	for range conns {
 		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -211,24 +247,28 @@ func (g *generator) run(ctx context.Context, workers int) {
 		wg.Go(func() {
 			var reply []byte
 			for ctx.Err() == nil {
+				if g.paused.Load() {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				i := (g.next.Add(1) - 1) % uint64(len(g.w.requests))
+				req, spans := g.w.requests[i], uint64(g.w.spans[i])
 				if g.limiter != nil {
-					if err := g.limiter.WaitN(ctx, g.w.spansPerBatch); err != nil {
+					if err := g.limiter.WaitN(ctx, int(spans)); err != nil {
 						return
 					}
 				}
-				i := g.next.Add(1) - 1
-				req := g.w.requests[i%uint64(len(g.w.requests))]
 				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				err := conn.Invoke(cctx, exportMethod, req, &reply)
 				cancel()
 				if err != nil {
 					if ctx.Err() == nil {
-						g.failed.Add(uint64(g.w.spansPerBatch))
+						g.failed.Add(spans)
 						time.Sleep(10 * time.Millisecond)
 					}
 					continue
 				}
-				g.sent.Add(uint64(g.w.spansPerBatch))
+				g.sent.Add(spans)
 			}
 		})
 	}

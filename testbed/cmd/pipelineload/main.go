@@ -37,17 +37,21 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 type options struct {
 	binaries      []namedBinary
 	configs       []string
 	services      int
+	shape         string
 	rate          float64
 	rounds        int
 	settle        time.Duration
 	idle          time.Duration
 	apiWindow     time.Duration
+	apiPairs      int
 	apiRate       int
 	warmup        time.Duration
 	window        time.Duration
@@ -57,6 +61,11 @@ type options struct {
 	sweep         []int
 	sweepConfigs  []string
 	sweepWarmup   time.Duration
+	sweepShapes   []string
+	profileDir    string
+	profileCPU    time.Duration
+	overlay       node
+	keepDir       string
 	plotPath      string
 	jsonPath      string
 	defaultConfig string
@@ -73,11 +82,13 @@ func main() {
 	binaries := flag.String("binary", "_build/otelcol-vigil", "collector binary, or name=path,name=path to compare binaries side by side (ratios are within a binary)")
 	configs := flag.String("configs", "A,B,C,D", "configs to compare (A pass-through, B span_metrics, C Vigil health, D default)")
 	flag.IntVar(&o.services, "services", 4, "services sending spans")
+	flag.StringVar(&o.shape, "shape", shapeSDK, "what a request carries: sdk (one service's SDK batch) or agent (the batches of many services, >= 512 spans, as an agent collector forwards them)")
 	flag.Float64Var(&o.rate, "rate", 10000, "spans per second; 0 sends unthrottled")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "wait after the collector is ready")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "idle CPU window (no telemetry at all)")
-	flag.DurationVar(&o.apiWindow, "api-window", 5*time.Second, "breaker API latency window, idle and under load")
+	flag.DurationVar(&o.apiWindow, "api-window", 2*time.Second, "one breaker API latency window (idle or loaded)")
+	flag.IntVar(&o.apiPairs, "api-windows", 8, "pairs of idle and loaded breaker API windows, alternating")
 	flag.IntVar(&o.apiRate, "api-rate", 200, "breaker API requests per second (0: none)")
 	flag.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before measuring")
 	flag.DurationVar(&o.window, "window", 20*time.Second, "measured load window")
@@ -87,6 +98,11 @@ func main() {
 	sweep := flag.String("sweep", "", "numbers of services for the cardinality sweep, e.g. 10,1000,10000")
 	sweepConfigs := flag.String("sweep-config", "A,C", "configs of the cardinality sweep (A gives the pass-through's own growth)")
 	flag.DurationVar(&o.sweepWarmup, "sweep-warmup", 20*time.Second, "load before measuring in the sweep (every service seen and scored)")
+	sweepShapes := flag.String("sweep-shape", shapeSDK, "load shapes of the sweep: sdk, agent or sdk,agent")
+	flag.StringVar(&o.profileDir, "profile", "", "write a CPU and a heap profile of every run here, taken after its load window (needs a binary built with the pprof extension)")
+	overlay := flag.String("overlay", "", "a YAML file laid over every config (maps merge, other values replace), e.g. to try a setting on every config")
+	flag.StringVar(&o.keepDir, "keep", "", "write every run's config and collector log into this folder and keep them (default: a temporary folder, removed)")
+	flag.DurationVar(&o.profileCPU, "profile-cpu", 10*time.Second, "how long the CPU profile of --profile runs")
 	flag.StringVar(&o.plotPath, "plot", "pipelineload.png", "PNG plot of the sweep")
 	flag.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON here")
 	flag.StringVar(&o.defaultConfig, "default-config", "", "the default config D runs on, or name=path,... one per named binary (default: otelcol-config.yaml beside the binary's _build)")
@@ -95,6 +111,15 @@ func main() {
 	flag.Float64Var(&o.maxIdleMs, "max-idle-ms", 2, "the idle CPU goal of D for --check, in ms per second")
 	flag.Parse()
 
+	if *overlay != "" {
+		b, err := os.ReadFile(*overlay)
+		if err == nil {
+			err = yaml.Unmarshal(b, &o.overlay)
+		}
+		if err != nil {
+			log.Fatalf("--overlay: %v", err)
+		}
+	}
 	for _, b := range strings.Split(*binaries, ",") {
 		name, path, ok := strings.Cut(b, "=")
 		if !ok {
@@ -123,6 +148,7 @@ func main() {
 			}
 			o.sweep = append(o.sweep, n)
 		}
+		o.sweepShapes = strings.Split(*sweepShapes, ",")
 		for _, c := range strings.Split(*sweepConfigs, ",") {
 			if _, ok := specs[c]; !ok {
 				log.Fatalf("unknown --sweep-config %q", c)
@@ -158,29 +184,42 @@ func main() {
 
 // result is one run of one binary on one config.
 type result struct {
-	Binary        string  `json:"binary"`
-	Config        string  `json:"config"`
-	Services      int     `json:"services"`
-	Round         int     `json:"round"`
-	IdleMsPerSec  float64 `json:"idle_cpu_ms_per_s"`
-	CPUPerMillion float64 `json:"cpu_s_per_1m_spans"`
-	AcceptedPerS  float64 `json:"accepted_spans_per_s"`
-	Refused       float64 `json:"refused_spans"`
-	GenFailed     uint64  `json:"generator_failed_spans"`
-	RSSMeanMiB    float64 `json:"rss_mean_mib"`
-	RSSMaxMiB     float64 `json:"rss_max_mib"`
-	Series        int     `json:"prometheus_series"`
-	APIIdleP99Ms  float64 `json:"api_idle_p99_ms"`
-	APILoadP99Ms  float64 `json:"api_load_p99_ms"`
-	APILate       int     `json:"api_late"`
+	Binary        string    `json:"binary"`
+	Config        string    `json:"config"`
+	Services      int       `json:"services"`
+	Shape         string    `json:"shape"`
+	Round         int       `json:"round"`
+	IdleMsPerSec  float64   `json:"idle_cpu_ms_per_s"`
+	CPUPerMillion float64   `json:"cpu_s_per_1m_spans"`
+	AcceptedPerS  float64   `json:"accepted_spans_per_s"`
+	Refused       float64   `json:"refused_spans"`
+	GenFailed     uint64    `json:"generator_failed_spans"`
+	RSSMeanMiB    float64   `json:"rss_mean_mib"`
+	RSSMaxMiB     float64   `json:"rss_max_mib"`
+	Series        int       `json:"prometheus_series"`
+	APIIdleP99Ms  []float64 `json:"api_idle_p99_ms"`   // one per idle window
+	APILoadP99Ms  []float64 `json:"api_loaded_p99_ms"` // one per loaded window
+	APILate       int       `json:"api_late"`
+	APIErrors     int       `json:"api_errors"`
 }
 
 func run(o options) (bool, error) {
-	dir, err := os.MkdirTemp("", "pipelineload")
-	if err != nil {
+	dir := o.keepDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "pipelineload")
+		if err != nil {
+			return false, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, err
 	}
-	defer os.RemoveAll(dir)
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return false, err
+		}
+	}
 	defaults := map[string]string{}
 	for _, b := range o.binaries {
 		text, err := readDefaultConfig(b.defaultConfig)
@@ -190,12 +229,12 @@ func run(o options) (bool, error) {
 		defaults[b.name] = text
 	}
 
-	w, err := newWorkload(o.services, o.rate)
+	w, err := newWorkload(o.services, o.rate, o.shape)
 	if err != nil {
 		return false, err
 	}
-	fmt.Printf("load: %d services, %s, %d spans per request (SDK batches), %d rounds; machine: %d CPUs\n",
-		o.services, rateText(o.rate), w.spansPerBatch, o.rounds, numCPU())
+	fmt.Printf("load: %d services, %s, %.0f spans per request (%s), %d rounds; machine: %d CPUs\n",
+		o.services, rateText(o.rate), w.spansPerRequest(), w.shape, o.rounds, numCPU())
 	for _, c := range o.configs {
 		fmt.Printf("  %s  %s\n", c, specs[c].description)
 	}
@@ -207,7 +246,7 @@ func run(o options) (bool, error) {
 		}
 		for _, c := range order {
 			for _, b := range o.binaries {
-				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round)
+				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round, true)
 				if err != nil {
 					return false, err
 				}
@@ -226,18 +265,20 @@ func run(o options) (bool, error) {
 	if len(o.sweep) > 0 {
 		fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 		for _, n := range o.sweep {
-			sw, err := newWorkload(n, o.rate)
-			if err != nil {
-				return false, err
-			}
-			for _, c := range o.sweepConfigs {
-				for _, b := range o.binaries {
-					r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0)
-					if err != nil {
-						return false, err
+			for _, shape := range o.sweepShapes {
+				sw, err := newWorkload(n, o.rate, shape)
+				if err != nil {
+					return false, err
+				}
+				for _, c := range o.sweepConfigs {
+					for _, b := range o.binaries {
+						r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
+						if err != nil {
+							return false, err
+						}
+						fmt.Printf("  %6d services, %s shape (%.0f spans a request) %s: %s\n", n, shape, sw.spansPerRequest(), label(b.name, c), r.line())
+						sweep = append(sweep, r)
 					}
-					fmt.Printf("  %6d services %s: %s\n", n, label(b.name, c), r.line())
-					sweep = append(sweep, r)
 				}
 			}
 		}
@@ -276,18 +317,19 @@ func (r result) line() string {
 	if r.Series > 0 {
 		s += fmt.Sprintf(", %d series", r.Series)
 	}
-	if r.APIIdleP99Ms > 0 {
-		s += fmt.Sprintf(", API p99 %.2f ms idle / %.2f ms loaded", r.APIIdleP99Ms, r.APILoadP99Ms)
+	if len(r.APIIdleP99Ms) > 0 {
+		s += fmt.Sprintf(", API p99 (median of %d windows) %.2f ms idle / %.2f ms loaded", len(r.APIIdleP99Ms), median(r.APIIdleP99Ms), median(r.APILoadP99Ms))
 	}
 	return s
 }
 
-// runOne starts the collector on spec and measures it: idle CPU, API latency at idle, then
-// CPU, RSS, counts and API latency under load.
-func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText string, w *workload, warmup time.Duration, round int) (result, error) {
-	r := result{Binary: b.name, Config: spec.name, Services: w.services, Round: round + 1}
-	name := fmt.Sprintf("%s-%s-%d-r%d", spec.name, b.name, w.services, round)
-	c, err := startCollector(b.path, dir, name, spec, defaultText)
+// runOne starts the collector on spec and measures it: idle CPU, then CPU, RSS and counts under
+// load, then (withAPI, on a config with the breaker) the API's latency in alternating idle and
+// loaded windows.
+func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText string, w *workload, warmup time.Duration, round int, withAPI bool) (result, error) {
+	r := result{Binary: b.name, Config: spec.name, Services: w.services, Shape: w.shape, Round: round + 1}
+	name := fmt.Sprintf("%s-%s-%d-%s-r%d", spec.name, b.name, w.services, w.shape, round)
+	c, err := startCollector(b.path, dir, name, spec, defaultText, o.profileDir != "", o.overlay)
 	if err != nil {
 		return r, err
 	}
@@ -307,15 +349,6 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 	n0, t0 := c.runNanos(), time.Now()
 	time.Sleep(o.idle)
 	r.IdleMsPerSec = (c.runNanos() - n0) / 1e6 / time.Since(t0).Seconds()
-
-	apiURL := fmt.Sprintf("http://127.0.0.1:%d/v1/breakers/%s", c.ports.Breaker, serviceName(1))
-	if spec.hasBreaker && o.apiRate > 0 {
-		var idle apiProbe
-		actx, acancel := context.WithTimeout(ctx, o.apiWindow)
-		idle.run(actx, apiURL, o.apiRate)
-		acancel()
-		r.APIIdleP99Ms = ms(idle.p99())
-	}
 
 	g, err := newGenerator(fmt.Sprintf("127.0.0.1:%d", c.ports.OTLP), w, o.rate, o.conns)
 	if err != nil {
@@ -343,13 +376,22 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 	if err != nil {
 		return r, err
 	}
-	// The API under load, after the CPU window: the API's own cost must not count per span.
-	if spec.hasBreaker && o.apiRate > 0 {
-		var loaded apiProbe
-		actx, acancel := context.WithTimeout(ctx, o.apiWindow)
-		loaded.run(actx, apiURL, o.apiRate)
-		acancel()
-		r.APILoadP99Ms, r.APILate = ms(loaded.p99()), loaded.late
+	if o.profileDir != "" {
+		if err := c.saveProfiles(o.profileDir, name, o.profileCPU); err != nil {
+			return r, err
+		}
+	}
+	// The API idle and under load, after the CPU window: its own cost must not count per span.
+	if withAPI && spec.hasBreaker && o.apiRate > 0 && o.apiPairs > 0 {
+		apiURL := fmt.Sprintf("http://127.0.0.1:%d/v1/breakers/%s", c.ports.Breaker, serviceName(1))
+		aw := measureAPI(ctx, apiURL, o.apiRate, o.apiPairs, o.apiWindow, time.Second, g)
+		for _, d := range aw.idle {
+			r.APIIdleP99Ms = append(r.APIIdleP99Ms, ms(d))
+		}
+		for _, d := range aw.loaded {
+			r.APILoadP99Ms = append(r.APILoadP99Ms, ms(d))
+		}
+		r.APILate, r.APIErrors = aw.late, aw.errors
 	}
 	gcancel()
 	gen.Wait()
@@ -369,6 +411,16 @@ func runOne(o options, dir string, b namedBinary, spec configSpec, defaultText s
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// median is the median of xs (the upper one of an even count; 0 for none).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
 
 func mean(xs []float64) float64 {
 	if len(xs) == 0 {

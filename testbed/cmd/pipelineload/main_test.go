@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -30,7 +32,7 @@ func TestBatchSizeIsWhatAnSDKSends(t *testing.T) {
 }
 
 func TestWorkloadShape(t *testing.T) {
-	w, err := newWorkload(10, 10000)
+	w, err := newWorkload(10, 10000, shapeSDK)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,14 +79,20 @@ func TestDefaultConfigMovesEveryPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ports{OTLP: 30001, Telemetry: 30002, Prometheus: 30003, Breaker: 30004, BreakerGRPC: 30005}
-	out, err := defaultConfig(p, string(text))
+	cfg, err := defaultConfig(p, string(text))
 	if err != nil {
 		t.Fatal(err)
 	}
+	withPprof(cfg, 30006)
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
 	if strings.Contains(out, "localhost:") {
 		t.Errorf("a localhost port is left:\n%s", out)
 	}
-	for _, want := range []string{"127.0.0.1:30001", "127.0.0.1:30003", "127.0.0.1:30004", "127.0.0.1:30005"} {
+	for _, want := range []string{"127.0.0.1:30001", "127.0.0.1:30003", "127.0.0.1:30004", "127.0.0.1:30005", "127.0.0.1:30006"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%s missing", want)
 		}
@@ -97,6 +105,9 @@ func TestDefaultConfigMovesEveryPort(t *testing.T) {
 	prom := dig(readers[0], "pull", "exporter", "prometheus")
 	if prom["port"] != 30002 || prom["host"] != "127.0.0.1" {
 		t.Errorf("telemetry reader %v", prom)
+	}
+	if exts := dig(root, "service")["extensions"].([]any); exts[len(exts)-1] != "pprof" || len(exts) < 2 {
+		t.Errorf("service extensions %v: pprof not added to the default's", exts)
 	}
 	// The health endpoint and the healthcheck target that probes it moved together.
 	health := dig(root, "extensions", "healthcheckv2", "http")["endpoint"].(string)
@@ -122,5 +133,117 @@ otelcol_receiver_refused_spans_total{receiver="otlp",transport="grpc"} 2
 	}
 	if got := countSeries(body); got != 4 {
 		t.Errorf("series %d", got)
+	}
+}
+
+func TestAgentShapeGroupsServices(t *testing.T) {
+	sdk, err := newWorkload(10000, 10000, shapeSDK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := newWorkload(10000, 10000, shapeAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sdk.spansPerRequest() != 4 || len(sdk.requests) != 10000 {
+		t.Fatalf("sdk: %d requests of %.1f spans", len(sdk.requests), sdk.spansPerRequest())
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(agent.requests[1]); err != nil {
+		t.Fatal(err)
+	}
+	td := req.Traces()
+	if td.ResourceSpans().Len() != 128 || td.SpanCount() != 512 || agent.spans[1] != 512 {
+		t.Fatalf("agent request: %d resources, %d spans (recorded %d); want 128 services' batches of 4", td.ResourceSpans().Len(), td.SpanCount(), agent.spans[1])
+	}
+	svc, _ := td.ResourceSpans().At(0).Resource().Attributes().Get("service.name")
+	if svc.Str() != serviceName(128) {
+		t.Errorf("the second request starts with %s", svc.Str())
+	}
+	total := 0
+	for _, n := range agent.spans {
+		total += n
+	}
+	if total != 10000*4 {
+		t.Errorf("agent requests hold %d spans, want every service's batch once (40000)", total)
+	}
+	if _, err := newWorkload(10, 10000, "gateway"); err == nil {
+		t.Error("an unknown shape was accepted")
+	}
+}
+
+func TestBuiltConfigs(t *testing.T) {
+	p := ports{OTLP: 30001, Telemetry: 30002, Prometheus: 30003, Breaker: 30004, BreakerGRPC: 30005, Pprof: 30006}
+	for name, want := range map[string]struct{ traces, metrics string }{
+		"A":   {"[otlp] [batch] [debug]", ""},
+		"B":   {"[otlp] [batch] [debug span_metrics]", "[span_metrics] [batch] [prometheus]"},
+		"C":   {"[otlp] [healthscore batch] [debug]", "[otlp] [healthscore batch] [prometheus]"},
+		"Cnb": {"[otlp] [healthscore batch] [debug]", "[otlp] [healthscore batch] [prometheus]"},
+	} {
+		cfg, err := specs[name].render(p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := yaml.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root map[string]any
+		if err := yaml.Unmarshal(b, &root); err != nil {
+			t.Fatal(err)
+		}
+		pipes := dig(root, "service", "pipelines")
+		for pipe, w := range map[string]string{"traces": want.traces, "metrics": want.metrics} {
+			got := ""
+			if p, ok := pipes[pipe].(map[string]any); ok {
+				got = fmt.Sprint(p["receivers"], " ", p["processors"], " ", p["exporters"])
+			}
+			if got != w {
+				t.Errorf("%s %s pipeline %q, want %q", name, pipe, got, w)
+			}
+		}
+		hs := dig(root, "processors", "healthscore")
+		if (name == "C") != (hs != nil && hs["breaker"] == "breaker") {
+			t.Errorf("%s: healthscore %v", name, hs)
+		}
+		if got := dig(root, "receivers", "otlp", "protocols", "grpc")["endpoint"]; got != "127.0.0.1:30001" {
+			t.Errorf("%s: OTLP endpoint %v", name, got)
+		}
+	}
+}
+
+func TestOverlayMerges(t *testing.T) {
+	cfg := configC(ports{OTLP: 1, Telemetry: 2, Prometheus: 3, Breaker: 4, BreakerGRPC: 5}, true)
+	var overlay node
+	if err := yaml.Unmarshal([]byte("processors: {healthscore: {metrics: {health.root_cause: {enabled: false}}}}\nexporters: {prometheus: {metric_expiration: 5m}}\n"), &overlay); err != nil {
+		t.Fatal(err)
+	}
+	merge(cfg, overlay)
+	hs := dig(cfg, "processors", "healthscore")
+	if hs["breaker"] != "breaker" || dig(hs, "metrics", "health.root_cause")["enabled"] != false {
+		t.Errorf("healthscore after the overlay: %v", hs)
+	}
+	prom := dig(cfg, "exporters", "prometheus")
+	if prom["metric_expiration"] != "5m" || prom["endpoint"] != "127.0.0.1:3" {
+		t.Errorf("prometheus after the overlay: %v", prom)
+	}
+}
+
+func TestQuantileAndMedian(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	if got := quantile(ds, 0.99); got != 100*time.Millisecond {
+		t.Errorf("p99 of 1..100 ms = %v", got)
+	}
+	if ds[0] != 100*time.Millisecond {
+		t.Error("quantile sorted its input")
+	}
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median %v", got)
+	}
+	if median(nil) != 0 || quantile(nil, 0.5) != 0 {
+		t.Error("empty input")
 	}
 }

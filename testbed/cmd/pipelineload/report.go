@@ -17,7 +17,7 @@ import (
 type summary struct {
 	cpu, idle, rss, rate, refused, apiIdle, apiLoad float64
 	genFailed                                       uint64
-	series                                          int
+	series, apiWindows                              int
 	perRound                                        []string
 }
 
@@ -32,8 +32,8 @@ func summarise(results []result, binary, config string) (summary, bool) {
 		idle = append(idle, r.IdleMsPerSec)
 		rss = append(rss, r.RSSMeanMiB)
 		rate = append(rate, r.AcceptedPerS)
-		apiIdle = append(apiIdle, r.APIIdleP99Ms)
-		apiLoad = append(apiLoad, r.APILoadP99Ms)
+		apiIdle = append(apiIdle, r.APIIdleP99Ms...)
+		apiLoad = append(apiLoad, r.APILoadP99Ms...)
 		s.refused += r.Refused
 		s.genFailed += r.GenFailed
 		s.series = max(s.series, r.Series)
@@ -43,7 +43,7 @@ func summarise(results []result, binary, config string) (summary, bool) {
 		return s, false
 	}
 	s.cpu, s.idle, s.rss, s.rate = mean(cpu), mean(idle), mean(rss), mean(rate)
-	s.apiIdle, s.apiLoad = mean(apiIdle), mean(apiLoad)
+	s.apiIdle, s.apiLoad, s.apiWindows = median(apiIdle), median(apiLoad), len(apiIdle)
 	return s, true
 }
 
@@ -54,7 +54,7 @@ func printTable(o options, results []result) {
 			title = "results of " + b.name + " (" + b.path + ")"
 		}
 		fmt.Printf("\n%s: CPU-s per 1M accepted spans (mean of %d rounds), idle CPU, RSS under load\n\n", title, o.rounds)
-		fmt.Println("| config | CPU-s/1M spans | rounds | ratio to A | idle CPU ms/s | RSS MiB | accepted spans/s | refused | API p99 idle / loaded ms |")
+		fmt.Println("| config | CPU-s/1M spans | rounds | ratio to A | idle CPU ms/s | RSS MiB | accepted spans/s | refused | API p99 idle / loaded ms (median of per-window p99s) |")
 		fmt.Println("|---|---|---|---|---|---|---|---|---|")
 		sums := map[string]summary{}
 		for _, c := range o.configs {
@@ -69,7 +69,7 @@ func printTable(o options, results []result) {
 			}
 			api := "-"
 			if s.apiIdle > 0 {
-				api = fmt.Sprintf("%.2f / %.2f (×%.2f)", s.apiIdle, s.apiLoad, s.apiLoad/s.apiIdle)
+				api = fmt.Sprintf("%.2f / %.2f (×%.2f, %d windows each)", s.apiIdle, s.apiLoad, s.apiLoad/s.apiIdle, s.apiWindows)
 			}
 			refused := fmt.Sprintf("%.0f", s.refused)
 			if s.genFailed > 0 {
@@ -125,34 +125,66 @@ func check(o options, results []result) bool {
 }
 
 func printSweep(o options, sweep []result) {
-	fmt.Printf("\n| binary | config | services | CPU-s/1M spans | × of %d services | ÷ A at the same services | RSS MiB (mean / max) | series on the Prometheus exporter | accepted spans/s | refused |\n", o.sweep[0])
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
-	find := func(binary, config string, n int) (result, bool) {
+	fmt.Printf("\n| binary | shape | config | services | CPU-s/1M spans | × of %d services | ÷ A at the same services | RSS MiB (mean / max) | series on the Prometheus exporter | accepted spans/s | refused |\n", o.sweep[0])
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	find := func(binary, shape, config string, n int) (result, bool) {
 		for _, r := range sweep {
-			if r.Binary == binary && r.Config == config && r.Services == n {
+			if r.Binary == binary && r.Shape == shape && r.Config == config && r.Services == n {
 				return r, true
 			}
 		}
 		return result{}, false
 	}
 	for _, b := range o.binaries {
-		for _, c := range o.sweepConfigs {
-			first, _ := find(b.name, c, o.sweep[0])
-			for _, n := range o.sweep {
-				r, ok := find(b.name, c, n)
-				if !ok {
-					continue
+		for _, shape := range o.sweepShapes {
+			for _, c := range o.sweepConfigs {
+				first, _ := find(b.name, shape, c, o.sweep[0])
+				for _, n := range o.sweep {
+					r, ok := find(b.name, shape, c, n)
+					if !ok {
+						continue
+					}
+					overA := "-"
+					if a, ok := find(b.name, shape, "A", n); ok && c != "A" && a.CPUPerMillion > 0 {
+						overA = fmt.Sprintf("%.2f", r.CPUPerMillion/a.CPUPerMillion)
+					}
+					fmt.Printf("| %s | %s | %s | %d | %.2f | %.2f | %s | %.0f / %.0f | %d | %.0f | %.0f |\n",
+						b.name, shape, c, n, r.CPUPerMillion, r.CPUPerMillion/first.CPUPerMillion, overA,
+						r.RSSMeanMiB, r.RSSMaxMiB, r.Series, r.AcceptedPerS, r.Refused)
 				}
-				overA := "-"
-				if a, ok := find(b.name, "A", n); ok && c != "A" && a.CPUPerMillion > 0 {
-					overA = fmt.Sprintf("%.2f", r.CPUPerMillion/a.CPUPerMillion)
-				}
-				fmt.Printf("| %s | %s | %d | %.2f | %.2f | %s | %.0f / %.0f | %d | %.0f | %.0f |\n",
-					b.name, c, n, r.CPUPerMillion, r.CPUPerMillion/first.CPUPerMillion, overA,
-					r.RSSMeanMiB, r.RSSMaxMiB, r.Series, r.AcceptedPerS, r.Refused)
 			}
 		}
 	}
+}
+
+// sweepLine is one line of the sweep's plot: one binary on one config under one load shape.
+type sweepLine struct {
+	name, config string
+	cpu, rss     plotter.XYs
+}
+
+func sweepLines(o options, sweep []result) []sweepLine {
+	var lines []sweepLine
+	for _, shape := range o.sweepShapes {
+		for _, c := range o.sweepConfigs {
+			for _, b := range o.binaries {
+				l := sweepLine{name: label(b.name, c) + " " + specs[c].short, config: c}
+				if len(o.sweepShapes) > 1 {
+					l.name += " (" + shape + ")"
+				}
+				for _, r := range sweep {
+					if r.Binary == b.name && r.Config == c && r.Shape == shape {
+						l.cpu = append(l.cpu, plotter.XY{X: float64(r.Services), Y: r.CPUPerMillion})
+						l.rss = append(l.rss, plotter.XY{X: float64(r.Services), Y: r.RSSMeanMiB})
+					}
+				}
+				if len(l.cpu) > 0 {
+					lines = append(lines, l)
+				}
+			}
+		}
+	}
+	return lines
 }
 
 // plotSweep draws CPU per span and RSS against the number of services, one line per binary.
@@ -172,39 +204,24 @@ func plotSweep(o options, sweep []result) error {
 		p.Add(plotter.NewGrid())
 	}
 	colors := []color.Color{color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 255}, color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 255}, color.RGBA{G: 0x80, A: 255}, color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 255}}
-	line := 0
-	for _, c := range o.sweepConfigs {
-		for _, b := range o.binaries {
-			var cpu, rss plotter.XYs
-			for _, r := range sweep {
-				if r.Binary == b.name && r.Config == c {
-					cpu = append(cpu, plotter.XY{X: float64(r.Services), Y: r.CPUPerMillion})
-					rss = append(rss, plotter.XY{X: float64(r.Services), Y: r.RSSMeanMiB})
-				}
+	for i, line := range sweepLines(o, sweep) {
+		col := colors[i%len(colors)]
+		for _, pp := range []struct {
+			p   *plot.Plot
+			xys plotter.XYs
+		}{{cpuPlot, line.cpu}, {rssPlot, line.rss}} {
+			l, s, err := plotter.NewLinePoints(pp.xys)
+			if err != nil {
+				return err
 			}
-			if len(cpu) == 0 {
-				continue
+			l.Color, s.Color = col, col
+			if line.config == "A" {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 			}
-			name := label(b.name, c) + " " + specs[c].short
-			col := colors[line%len(colors)]
-			line++
-			for _, pp := range []struct {
-				p   *plot.Plot
-				xys plotter.XYs
-			}{{cpuPlot, cpu}, {rssPlot, rss}} {
-				l, s, err := plotter.NewLinePoints(pp.xys)
-				if err != nil {
-					return err
-				}
-				l.Color, s.Color = col, col
-				if c == "A" {
-					l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-				}
-				pp.p.Add(l, s)
-				pp.p.Legend.Add(name, l, s)
-				pp.p.Legend.Top = true
-				pp.p.Legend.Left = true
-			}
+			pp.p.Add(l, s)
+			pp.p.Legend.Add(line.name, l, s)
+			pp.p.Legend.Top = true
+			pp.p.Legend.Left = true
 		}
 	}
 	img := vgimg.New(12*vg.Inch, 4.5*vg.Inch)

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -28,29 +27,16 @@ import (
 	"github.com/vigil-collector/vigil/testbed/loadgen"
 )
 
-const vigilConfig = `
-extensions:
-  status:
-    endpoint: 127.0.0.1:%d
-  breaker:
-    status_extension: status
-receivers:
-  otlp:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:%d}
+// fragment is what this command adds to the shared config (loadgen.Config): healthscore
+// scoring the fleet and publishing every pass to the status extension.
+const fragment = `
 processors:
   healthscore:
     breaker: breaker
     status_extension: status
     max_components: 20000
-exporters:
-  debug:
-    verbosity: basic
 service:
-  extensions: [status, breaker]
   telemetry:
-    metrics:
-      level: none
     logs:
       level: warn
   pipelines:
@@ -58,23 +44,15 @@ service:
 `
 
 func main() {
-	serve := flag.String("serve-trivial", "", "internal: serve the trivial handler on this address")
-	binary := flag.String("binary", "_build/otelcol-vigil", "the otelcol-vigil binary")
 	components := flag.Int("components", 10_000, "services the binary scores")
 	rate := flag.Int("rate", 500, "requests per second to the small endpoints, steady")
 	fullRate := flag.Int("full-rate", 10, "requests per second to the full status document, steady")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured phase")
 	workers := flag.Int("workers", 8, "concurrent connections")
 	rounds := flag.Int("rounds", 2, "alternating rounds over the endpoints")
-	flag.Parse()
-	if *serve != "" {
-		fmt.Fprintln(os.Stderr, loadgen.ServeTrivial(*serve))
-		return
-	}
-	if err := run(*binary, *components, *rate, *fullRate, *duration, *workers, *rounds); err != nil {
-		fmt.Fprintln(os.Stderr, "statuslatency:", err)
-		os.Exit(1)
-	}
+	loadgen.Main("statuslatency", func(binary string) error {
+		return run(binary, *components, *rate, *fullRate, *duration, *workers, *rounds)
+	})
 }
 
 // fleet sends one SERVER span batch for n services, so each becomes a scored component.
@@ -116,21 +94,13 @@ func fleet(grpcAddr string, n int) error {
 }
 
 func run(binary string, components, rate, fullRate int, duration time.Duration, workers, rounds int) error {
-	ports, err := loadgen.FreePorts(2)
-	if err != nil {
-		return err
-	}
-	servers, err := loadgen.StartServers(binary, fmt.Sprintf(vigilConfig, ports[0], ports[1]))
+	servers, err := loadgen.StartMeasured(binary, "/v1/status?limit=1", fragment)
 	if err != nil {
 		return err
 	}
 	defer servers.Stop()
-	trivialAddr := servers.TrivialAddr
-	base := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	if err := loadgen.WaitReady(base + "/v1/status?limit=1"); err != nil {
-		return err
-	}
-	if err := fleet(fmt.Sprintf("127.0.0.1:%d", ports[1]), components); err != nil {
+	trivialAddr, base := servers.TrivialAddr, servers.API
+	if err := fleet(servers.OTLP, components); err != nil {
 		return fmt.Errorf("sending the fleet's spans: %w", err)
 	}
 	if err := waitComponents(base, components); err != nil {

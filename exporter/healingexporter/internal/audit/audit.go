@@ -59,26 +59,6 @@ type Record struct {
 	Hash       string    `json:"hash,omitempty"`
 }
 
-// legacyRecord is the encoding of files written before one hash key per line: the hashed
-// encoding carried an empty "hash" and the line a second one. It is read, never written.
-type legacyRecord struct {
-	Seq        uint64    `json:"seq"`
-	Time       time.Time `json:"time"`
-	Decision   string    `json:"decision"`
-	Reason     string    `json:"reason,omitempty"`
-	Rule       string    `json:"rule,omitempty"`
-	Target     string    `json:"target,omitempty"`
-	Incident   string    `json:"incident,omitempty"`
-	Action     string    `json:"action,omitempty"`
-	Step       int       `json:"step,omitempty"`
-	Value      *float64  `json:"value,omitempty"`
-	ObservedAt int64     `json:"observed_at,omitempty"`
-	DryRun     bool      `json:"dry_run,omitempty"`
-	Detail     string    `json:"detail,omitempty"`
-	Prev       string    `json:"prev"`
-	Hash       string    `json:"hash"`
-}
-
 // Options of an audit log.
 type Options struct {
 	// Key, when set, makes every new record's hash an HMAC-SHA256 under it, and the checkpoint
@@ -112,15 +92,15 @@ func keyedHash(key, b []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// legacyHash is the hash of a record as files with the duplicate hash key computed it.
+// legacyHash is the hash of a record as files with the duplicate hash key computed it: files
+// written before one hash key per line hashed the encoding with an empty "hash" as its last key
+// (Hash is the last field, and the encoding without it ends with the non-optional "prev").
 func (r Record) legacyHash() string {
-	l := legacyRecord(r)
-	l.Hash = ""
-	b, err := json.Marshal(l)
+	b, err := r.encode()
 	if err != nil {
 		return ""
 	}
-	return plainHash(b)
+	return plainHash(append(b[:len(b)-1:len(b)-1], `,"hash":""}`...))
 }
 
 // sanitize makes every string valid UTF-8, so that the stored encoding re-encodes to the same

@@ -24,6 +24,27 @@ func writeSome(t *testing.T, path string, n int) {
 	require.NoError(t, l.Close())
 }
 
+// written returns the path of a new audit file holding n records, and its content.
+func written(t *testing.T, n int) (string, []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	writeSome(t, path, n)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return path, data
+}
+
+// assertVerifies asserts the audit file at path verifies and holds n records.
+func assertVerifies(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	got, err := Verify(f)
+	require.NoError(t, err)
+	assert.Equal(t, n, got)
+}
+
 func TestChainRoundTripAndReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	writeSome(t, path, 5)
@@ -36,19 +57,11 @@ func TestChainRoundTripAndReopen(t *testing.T) {
 	for i, r := range recs {
 		assert.Equal(t, uint64(i+1), r.Seq)
 	}
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	n, err := Verify(f)
-	require.NoError(t, err)
-	assert.Equal(t, 8, n)
+	assertVerifies(t, path, 8)
 }
 
 func TestTamperingIsFoundAtTheRecord(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	writeSome(t, path, 6)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
+	_, data := written(t, 6)
 	lines := strings.SplitAfter(string(data), "\n")
 
 	edited := append([]string(nil), lines...)
@@ -90,20 +103,13 @@ func TestTornLastLineIsCut(t *testing.T) {
 	assert.Equal(t, int64(len(`{"seq":4,"time":"2026-`)), torn)
 	require.NoError(t, l.Write(&Record{Time: time.Now().UTC(), Decision: DecisionResolved}))
 	require.NoError(t, l.Close())
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	n, err := Verify(bytes.NewReader(data))
-	require.NoError(t, err)
-	assert.Equal(t, 4, n)
+	assertVerifies(t, path, 4)
 }
 
 func TestOpenRefusesBrokenChain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	writeSome(t, path, 3)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
+	path, data := written(t, 3)
 	require.NoError(t, os.WriteFile(path, bytes.Replace(data, []byte(`"rule":"r"`), []byte(`"rule":"x"`), 1), 0o600))
-	_, _, _, err = Open(path)
+	_, _, _, err := Open(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "chain broken at line 1")
 }

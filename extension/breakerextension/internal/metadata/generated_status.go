@@ -4,14 +4,11 @@ package metadata // import "github.com/vigil-collector/vigil/extension/breakerex
 
 import "go.opentelemetry.io/collector/component"
 
-var (
-	// Type is the extension's component type, as configs name it.
-	Type = component.MustNewType("breaker")
-	// ScopeName is the instrumentation scope of the extension's own telemetry.
-	ScopeName = "github.com/vigil-collector/vigil/extension/breakerextension"
-)
+// Type is the extension's component type, as configs name it.
+var Type = component.MustNewType("breaker")
 
-const (
-	// ExtensionStability is the extension's stability level.
-	ExtensionStability = component.StabilityLevelDevelopment
-)
+// ScopeName is the instrumentation scope of the extension's own telemetry.
+const ScopeName = "github.com/vigil-collector/vigil/extension/breakerextension"
+
+// ExtensionStability is the extension's stability level.
+const ExtensionStability = component.StabilityLevelDevelopment

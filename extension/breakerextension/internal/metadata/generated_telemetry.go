@@ -13,49 +13,31 @@ import (
 // breakers keep anyway, so recording an outcome never calls into the metrics SDK. The per-target
 // series are on the API port's /metrics (see the README).
 type TelemetryBuilder struct {
-	meter        metric.Meter
-	registration ownmetrics.Registration
+	*ownmetrics.Builder
 
 	// Targets is the targets tracked now.
-	Targets metric.Int64ObservableGauge
+	Targets metric.Int64ObservableGauge `metric:"otelcol_breaker_targets" unit:"{target}" desc:"Targets tracked, at most max_targets."`
 	// Dropped counts outcomes, probes and overrides refused for their target name or for want
 	// of room.
-	Dropped metric.Int64ObservableCounter
+	Dropped metric.Int64ObservableCounter `metric:"otelcol_breaker_dropped" unit:"{item}" desc:"Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets."`
 	// Evicted counts targets evicted past max_targets.
-	Evicted metric.Int64ObservableCounter
+	Evicted metric.Int64ObservableCounter `metric:"otelcol_breaker_evicted_targets" unit:"{target}" desc:"Targets evicted, least recently seen first, to stay within max_targets."`
 	// Transitions counts transitions by the state entered and the reason.
-	Transitions metric.Int64ObservableCounter
+	Transitions metric.Int64ObservableCounter `metric:"otelcol_breaker_transitions" unit:"{transition}" desc:"Breaker transitions, by the state entered and why."`
 	// WatchStreams is the watch streams open now; WatchDropped counts the transitions they
 	// missed for a full buffer.
-	WatchStreams metric.Int64ObservableGauge
-	WatchDropped metric.Int64ObservableCounter
+	WatchStreams metric.Int64ObservableGauge   `metric:"otelcol_breaker_watch_streams" unit:"{stream}" desc:"Open gRPC health Watch streams."`
+	WatchDropped metric.Int64ObservableCounter `metric:"otelcol_breaker_watch_dropped" unit:"{transition}" desc:"Transitions a slow watch stream missed because its buffer was full."`
 }
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	meter := settings.MeterProvider.Meter(ScopeName)
-	tb := &TelemetryBuilder{meter: meter}
-	in := ownmetrics.Instruments{Meter: meter}
-	tb.Targets = in.Int64ObservableGauge("otelcol_breaker_targets",
-		"Targets tracked, at most max_targets.", "{target}")
-	tb.Dropped = in.Int64ObservableCounter("otelcol_breaker_dropped",
-		"Outcomes, probes and overrides refused for an invalid target name or a registry full of pinned targets.", "{item}")
-	tb.Evicted = in.Int64ObservableCounter("otelcol_breaker_evicted_targets",
-		"Targets evicted, least recently seen first, to stay within max_targets.", "{target}")
-	tb.Transitions = in.Int64ObservableCounter("otelcol_breaker_transitions",
-		"Breaker transitions, by the state entered and why.", "{transition}")
-	tb.WatchStreams = in.Int64ObservableGauge("otelcol_breaker_watch_streams",
-		"Open gRPC health Watch streams.", "{stream}")
-	tb.WatchDropped = in.Int64ObservableCounter("otelcol_breaker_watch_dropped",
-		"Transitions a slow watch stream missed because its buffer was full.", "{transition}")
-	return tb, in.Err
+	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	return tb, tb.Create(tb)
 }
 
-// RegisterCallback registers the callback that observes every observable instrument; Shutdown
-// unregisters it.
+// RegisterCallback registers the callback that observes every observable instrument; the
+// embedded Builder's Shutdown unregisters it.
 func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
-	return tb.registration.Register(tb.meter, cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
+	return tb.Register(cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
 }
-
-// Shutdown unregisters the callback.
-func (tb *TelemetryBuilder) Shutdown() error { return tb.registration.Unregister() }

@@ -102,6 +102,15 @@ func appendKey(b []byte, key string, first bool) []byte {
 	return append(b, '"', ':')
 }
 
+// appendStrings appends "key":"value" for each key and value in kv (pairs, in order), the first
+// without a comma before it when first is set.
+func appendStrings(b []byte, first bool, kv ...string) []byte {
+	for i := 0; i+1 < len(kv); i += 2 {
+		b = appendString(appendKey(b, kv[i], first && i == 0), kv[i+1])
+	}
+	return b
+}
+
 func appendOptFloat(b []byte, v *float64) []byte {
 	if v == nil {
 		return append(b, "null"...)
@@ -113,10 +122,7 @@ func appendOptFloat(b []byte, v *float64) []byte {
 // The caller holds a lock.
 func (h *Hub) appendComponent(b []byte, c *component) []byte {
 	b = append(b, '{')
-	b = appendKey(b, "name", true)
-	b = appendString(b, c.name)
-	b = appendKey(b, "status", false)
-	b = appendString(b, c.status)
+	b = appendStrings(b, true, "name", c.name, "status", c.status)
 	b = appendKey(b, "score", false)
 	b = appendOptFloat(b, floatPtr(c.score))
 	if h.critical[c.name] {
@@ -138,12 +144,7 @@ func (h *Hub) appendComponent(b []byte, c *component) []byte {
 	if br := c.breaker; br == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendKey(append(b, '{'), "state", true)
-		b = appendString(b, br.State)
-		b = appendKey(b, "mode", false)
-		b = appendString(b, br.Mode)
-		b = appendKey(b, "reason", false)
-		b = appendString(b, br.Reason)
+		b = appendStrings(append(b, '{'), true, "state", br.State, "mode", br.Mode, "reason", br.Reason)
 		b = appendKey(b, "since", false)
 		b = append(appendTime(b, br.Since), '}')
 	}
@@ -211,12 +212,7 @@ func (h *Hub) appendComponent(b []byte, c *component) []byte {
 }
 
 func appendHealing(b []byte, h *healingView) []byte {
-	b = appendKey(append(b, '{'), "incident", true)
-	b = appendString(b, h.Incident)
-	b = appendKey(b, "rule", false)
-	b = appendString(b, h.Rule)
-	b = appendKey(b, "decision", false)
-	b = appendString(b, h.Decision)
+	b = appendStrings(append(b, '{'), true, "incident", h.Incident, "rule", h.Rule, "decision", h.Decision)
 	for _, f := range [...]struct{ k, v string }{{"reason", h.Reason}, {"action", h.Action}, {"outcome", h.Outcome}} {
 		if f.v != "" {
 			b = appendKey(b, f.k, false)

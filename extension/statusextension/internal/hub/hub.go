@@ -11,6 +11,7 @@ package hub // import "github.com/vigil-collector/vigil/extension/statusextensio
 import (
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,7 +241,7 @@ func (h *Hub) applyScore(c *component, pc *statusfeed.Component, at time.Time, e
 			c.probeFailing = true
 		}
 	}
-	slices.SortFunc(c.signals, func(a, b statusfeed.Signal) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(c.signals, func(a, b statusfeed.Signal) int { return strings.Compare(a.Name, b.Name) })
 	c.seenAt = at
 	h.changed(c)
 
@@ -321,9 +322,9 @@ func (h *Hub) validEdges(edges []statusfeed.Edge) []statusfeed.Edge {
 	}
 	byNames := func(a, b statusfeed.Edge) int {
 		if a.Caller != b.Caller {
-			return cmpString(a.Caller, b.Caller)
+			return strings.Compare(a.Caller, b.Caller)
 		}
-		return cmpString(a.Callee, b.Callee)
+		return strings.Compare(a.Callee, b.Callee)
 	}
 	if !slices.IsSortedFunc(kept, byNames) { // the healthscore processor sends them sorted
 		slices.SortFunc(kept, byNames)
@@ -475,16 +476,6 @@ func clamp01(v float64) float64 {
 }
 
 func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
 	switch {
 	case a < b:
 		return -1

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
@@ -96,7 +97,7 @@ func (h *Hub) walk(from *component) []string {
 		if a.known && b.known && a.score != b.score {
 			return cmpFloat(a.score, b.score)
 		}
-		return cmpString(a.name, b.name)
+		return strings.Compare(a.name, b.name)
 	})
 	if len(leaves) == 0 {
 		return []string{from.name} // it calls nothing troubled: it is its own root cause

@@ -4,14 +4,11 @@ package metadata // import "github.com/vigil-collector/vigil/extension/statusext
 
 import "go.opentelemetry.io/collector/component"
 
-var (
-	// Type is the extension's component type, as configs name it.
-	Type = component.MustNewType("status")
-	// ScopeName is the instrumentation scope of the extension's own telemetry.
-	ScopeName = "github.com/vigil-collector/vigil/extension/statusextension"
-)
+// Type is the extension's component type, as configs name it.
+var Type = component.MustNewType("status")
 
-const (
-	// ExtensionStability is the extension's stability level.
-	ExtensionStability = component.StabilityLevelDevelopment
-)
+// ScopeName is the instrumentation scope of the extension's own telemetry.
+const ScopeName = "github.com/vigil-collector/vigil/extension/statusextension"
+
+// ExtensionStability is the extension's stability level.
+const ExtensionStability = component.StabilityLevelDevelopment

@@ -9,11 +9,6 @@ import (
 	"github.com/vigil-collector/vigil/internal/ownmetrics"
 )
 
-// Meter returns the extension's meter from the component's MeterProvider.
-func Meter(settings component.TelemetrySettings) metric.Meter {
-	return settings.MeterProvider.Meter(ScopeName)
-}
-
 // Stats are the figures the extension's instruments observe.
 type Stats struct {
 	Components, OpenIncidents, WatchStreams int64
@@ -23,45 +18,32 @@ type Stats struct {
 // TelemetryBuilder holds the extension's own instruments (otelcol_status_*), all observed from
 // the status model on each collection.
 type TelemetryBuilder struct {
-	meter metric.Meter
-	reg   ownmetrics.Registration
+	*ownmetrics.Builder
 
 	// StatusComponents is the number of components the status holds.
-	StatusComponents metric.Int64ObservableGauge
+	StatusComponents metric.Int64ObservableGauge `metric:"otelcol_status_components" unit:"{component}" desc:"Components the status extension holds"`
 	// StatusIncidentsOpen is the number of open incidents.
-	StatusIncidentsOpen metric.Int64ObservableGauge
+	StatusIncidentsOpen metric.Int64ObservableGauge `metric:"otelcol_status_incidents_open" unit:"{incident}" desc:"Incidents not resolved"`
 	// StatusWatchStreams is the number of open /v1/watch streams.
-	StatusWatchStreams metric.Int64ObservableGauge
+	StatusWatchStreams metric.Int64ObservableGauge `metric:"otelcol_status_watch_streams" unit:"{stream}" desc:"Open /v1/watch streams"`
 	// StatusDropped counts published names refused (invalid, or every component held).
-	StatusDropped metric.Int64ObservableCounter
+	StatusDropped metric.Int64ObservableCounter `metric:"otelcol_status_dropped" unit:"{name}" desc:"Published names refused: invalid, or past max_components with every component held"`
 	// StatusIncidentsRefused counts incidents not opened because max_incidents were all open.
-	StatusIncidentsRefused metric.Int64ObservableCounter
+	StatusIncidentsRefused metric.Int64ObservableCounter `metric:"otelcol_status_incidents_refused" unit:"{incident}" desc:"Incidents not opened because max_incidents incidents were all open"`
 	// StatusWatchDropped counts events a slow watch stream missed.
-	StatusWatchDropped metric.Int64ObservableCounter
+	StatusWatchDropped metric.Int64ObservableCounter `metric:"otelcol_status_watch_dropped" unit:"{event}" desc:"Events a slow /v1/watch stream missed"`
 }
 
 // NewTelemetryBuilder creates the instruments.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	b := &TelemetryBuilder{meter: Meter(settings)}
-	in := ownmetrics.Instruments{Meter: b.meter}
-	b.StatusComponents = in.Int64ObservableGauge("otelcol_status_components",
-		"Components the status extension holds", "{component}")
-	b.StatusIncidentsOpen = in.Int64ObservableGauge("otelcol_status_incidents_open",
-		"Incidents not resolved", "{incident}")
-	b.StatusWatchStreams = in.Int64ObservableGauge("otelcol_status_watch_streams",
-		"Open /v1/watch streams", "{stream}")
-	b.StatusDropped = in.Int64ObservableCounter("otelcol_status_dropped",
-		"Published names refused: invalid, or past max_components with every component held", "{name}")
-	b.StatusIncidentsRefused = in.Int64ObservableCounter("otelcol_status_incidents_refused",
-		"Incidents not opened because max_incidents incidents were all open", "{incident}")
-	b.StatusWatchDropped = in.Int64ObservableCounter("otelcol_status_watch_dropped",
-		"Events a slow /v1/watch stream missed", "{event}")
-	return b, in.Err
+	b := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	return b, b.Create(b)
 }
 
 // RegisterStatsCallback reports stats() through the instruments on every collection; at start.
+// The embedded Builder's Shutdown unregisters it.
 func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
-	return b.reg.Register(b.meter, func(_ context.Context, o metric.Observer) error {
+	return b.Register(func(_ context.Context, o metric.Observer) error {
 		s := stats()
 		o.ObserveInt64(b.StatusComponents, s.Components)
 		o.ObserveInt64(b.StatusIncidentsOpen, s.OpenIncidents)
@@ -72,6 +54,3 @@ func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
 		return nil
 	}, b.StatusComponents, b.StatusIncidentsOpen, b.StatusWatchStreams, b.StatusDropped, b.StatusIncidentsRefused, b.StatusWatchDropped)
 }
-
-// Shutdown unregisters the callback; at shutdown.
-func (b *TelemetryBuilder) Shutdown() { _ = b.reg.Unregister() }

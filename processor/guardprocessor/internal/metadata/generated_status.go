@@ -4,12 +4,11 @@ package metadata
 
 import "go.opentelemetry.io/collector/component"
 
-var (
-	// Type is the processor's component type, as written in a config.
-	Type = component.MustNewType("guard")
-	// ScopeName is the instrumentation scope of the processor's own telemetry.
-	ScopeName = "github.com/vigil-collector/vigil/processor/guardprocessor"
-)
+// Type is the processor's component type, as written in a config.
+var Type = component.MustNewType("guard")
+
+// ScopeName is the instrumentation scope of the processor's own telemetry.
+const ScopeName = "github.com/vigil-collector/vigil/processor/guardprocessor"
 
 // Stability of each signal.
 const (

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+
+	"github.com/vigil-collector/vigil/internal/componenttest"
 )
 
 func TestMain(m *testing.M) {
@@ -21,21 +21,15 @@ func TestTypeAndStability(t *testing.T) {
 }
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-	b, err := NewTelemetryBuilder(tel.NewTelemetrySettings())
+	tel := componenttest.NewTelemetry(t)
+	b, err := NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
-	require.NoError(t, b.RegisterGuardSeriesCallback(func() int64 { return 7 }))
+	require.NoError(t, b.ObserveInt64(b.GuardSeries, func() int64 { return 7 }))
 	b.GuardSeriesRefused.Add(context.Background(), 3)
 
-	m, err := tel.GetMetric("otelcol_guard_series_refused")
-	require.NoError(t, err)
-	assert.Equal(t, int64(3), m.Data.(metricdata.Sum[int64]).DataPoints[0].Value)
-	m, err = tel.GetMetric("otelcol_guard_series")
-	require.NoError(t, err)
-	assert.Equal(t, int64(7), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	assert.Equal(t, int64(3), tel.Sum("otelcol_guard_series_refused").DataPoints[0].Value)
+	assert.Equal(t, int64(7), tel.Gauge("otelcol_guard_series")[0].Value)
 
-	b.Shutdown()
-	_, err = tel.GetMetric("otelcol_guard_series")
-	assert.Error(t, err, "the callback is unregistered at shutdown")
+	require.NoError(t, b.Shutdown())
+	tel.AssertGone("otelcol_guard_series", "the callback is unregistered at shutdown")
 }

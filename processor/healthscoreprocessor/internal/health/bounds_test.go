@@ -2,7 +2,6 @@ package health
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -117,34 +116,30 @@ func TestMemoryPerComponentIsBounded(t *testing.T) {
 // measureComponentBytes returns the heap per component of n services that served calls (so
 // each has a latency baseline); withEdges: each also runs on a host and calls the next one.
 func measureComponentBytes(tb testing.TB, n int, withEdges bool) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	s := testSettings()
-	s.MaxComponents = n
-	e := New(s)
-	for b := 0; b < n; b += 100 {
-		td := ptrace.NewTraces()
-		for i := b; i < b+100 && i < n; i++ {
-			// Each service runs on a host and calls one peer: a component, a host link and an
-			// edge; the peer is itself a component for every other service.
-			if withEdges {
-				addResource(td, fmt.Sprintf("service-%06d", i), fmt.Sprintf("host-%06d", i),
-					server(1, 0, time.Millisecond), client(fmt.Sprintf("service-%06d", (i+1)%n), 1, 0, time.Millisecond))
-			} else {
-				addResource(td, fmt.Sprintf("service-%06d", i), "", server(1, 0, time.Millisecond))
+	return heapPerEntry(n, func() any {
+		s := testSettings()
+		s.MaxComponents = n
+		e := New(s)
+		for b := 0; b < n; b += 100 {
+			td := ptrace.NewTraces()
+			for i := b; i < b+100 && i < n; i++ {
+				// Each service runs on a host and calls one peer: a component, a host link and an
+				// edge; the peer is itself a component for every other service.
+				if withEdges {
+					addResource(td, fmt.Sprintf("service-%06d", i), fmt.Sprintf("host-%06d", i),
+						server(1, 0, time.Millisecond), client(fmt.Sprintf("service-%06d", (i+1)%n), 1, 0, time.Millisecond))
+				} else {
+					addResource(td, fmt.Sprintf("service-%06d", i), "", server(1, 0, time.Millisecond))
+				}
 			}
+			e.ObserveTraces(td, t0)
 		}
-		e.ObserveTraces(td, t0)
-	}
-	e.Score(t0)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if got := e.Stats().Components; got != int64(n) {
-		tb.Fatalf("%d components, want %d", got, n)
-	}
-	runtime.KeepAlive(e)
-	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		e.Score(t0)
+		if got := e.Stats().Components; got != int64(n) {
+			tb.Fatalf("%d components, want %d", got, n)
+		}
+		return e
+	})
 }
 
 func TestConcurrentObserveAndScore(t *testing.T) {

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -233,4 +234,26 @@ func (r *recorder) classes(target string) map[breakerfeed.Class]int {
 		out[o.Class]++
 	}
 	return out
+}
+
+// heapPerEntry returns the live heap that build's result keeps, per one of its n entries: the
+// heap after a GC with it, less the heap after a GC before it was built.
+func heapPerEntry(n int, build func() any) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	kept := build()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(kept)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+}
+
+// observed is a new engine (testSettings) that has observed every batch of tds at t0.
+func observed(tds ...ptrace.Traces) *Engine {
+	e := New(testSettings())
+	for _, td := range tds {
+		e.ObserveTraces(td, t0)
+	}
+	return e
 }

@@ -291,9 +291,10 @@ func TestDependenciesSignal(t *testing.T) {
 		assert.Equal(t, "healthy", find(t, snap, "frontend").Status, "one bad leaf with a tenth of the calls does not sink the caller")
 	})
 	t.Run("a chain propagates along failing edges, damped at each hop", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("a", "", server(100, 0, time.Millisecond), client("b", 100, 50, time.Millisecond)), t0)
-		e.ObserveTraces(traces("b", "", client("c", 100, 100, time.Millisecond)), t0)
+		e := observed(
+			traces("a", "", server(100, 0, time.Millisecond), client("b", 100, 50, time.Millisecond)),
+			traces("b", "", client("c", 100, 100, time.Millisecond)),
+		)
 		snap := e.Score(t0)
 		c, b, a := find(t, snap, "c"), find(t, snap, "b"), find(t, snap, "a")
 		bDeps, _ := signalOf(b, score.Dependencies)
@@ -306,9 +307,10 @@ func TestDependenciesSignal(t *testing.T) {
 		assert.Less(t, c.Score, b.Score)
 	})
 	t.Run("a cycle settles", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("a", "", server(100, 50, time.Millisecond), client("b", 100, 0, time.Millisecond)), t0)
-		e.ObserveTraces(traces("b", "", client("a", 100, 0, time.Millisecond)), t0)
+		e := observed(
+			traces("a", "", server(100, 50, time.Millisecond), client("b", 100, 0, time.Millisecond)),
+			traces("b", "", client("a", 100, 0, time.Millisecond)),
+		)
 		snap := e.Score(t0)
 		a, b := find(t, snap, "a"), find(t, snap, "b")
 		assert.True(t, a.Known)

@@ -32,103 +32,129 @@ const servedWindow = int64(10 * time.Second)
 //
 // INTERNAL and unspecified spans are not calls and yield nothing.
 func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
-	nowNs := now.UnixNano()
-	feeder := e.loadFeeder()
+	b := spanBatch{e: e, now: now, nowNs: now.UnixNano(), feeder: e.loadFeeder()}
 	// The breaker takes the batch's time rather than reading the clock for every span.
-	timed, _ := feeder.(breakerfeed.TimedFeeder)
-	callerFeeder, _ := feeder.(breakerfeed.CallerFeeder)
-	timedCaller, _ := feeder.(breakerfeed.TimedCallerFeeder)
-	var outcomes [3]uint64
+	b.timed, _ = b.feeder.(breakerfeed.TimedFeeder)
+	b.callerFeeder, _ = b.feeder.(breakerfeed.CallerFeeder)
+	b.timedCaller, _ = b.feeder.(breakerfeed.TimedCallerFeeder)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
-		rs := rss.At(i)
-		res := rs.Resource().Attributes()
-		svc, r := e.resourceComponent(res, nowNs)
-		if svc == nil {
-			e.skip(r, uint64(countCalls(rs)))
-			continue
+		b.observeResource(rss.At(i))
+	}
+	for i, n := range b.outcomes {
+		if n > 0 {
+			e.c.outcomes[i].Add(n)
 		}
-		if hv, ok := res.Get("host.name"); ok && hv.Type() == pcommon.ValueTypeStr {
-			svc.linkHost(hv.Str(), nowNs, e)
-		}
-		// One batch's client spans mostly name the same few peers: remember the last one.
-		var lastPeer string
-		var lastCallee *component
-		var lastEdge *edge
-		var lastAlias string
-		var lastPort int64
-		sss := rs.ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			spans := sss.At(j).Spans()
-			for k := 0; k < spans.Len(); k++ {
-				span := spans.At(k)
-				kind := span.Kind()
-				server := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
-				if !server && kind != ptrace.SpanKindClient && kind != ptrace.SpanKindProducer {
-					continue
-				}
-				var a callAttrs
-				a.read(span.Attributes())
-				st := span.Status()
-				class := classify(st.Code(), st.Message(), &a)
-				lat := spanLatency(span)
+	}
+}
 
-				target := svc
-				if server {
-					svc.served(nowNs)
-					if a.serverAddress != "" && (a.serverAddress != lastAlias || a.serverPort != lastPort) {
-						e.learnAlias(a.serverAddress, a.serverPort, svc)
-						lastAlias, lastPort = a.serverAddress, a.serverPort
-					}
-				} else {
-					peer := a.peerName(e)
-					if peer == "" {
-						e.skip(skipNoPeer, 1)
-						continue
-					}
-					if peer != lastPeer || lastCallee == nil {
-						lastCallee, lastEdge = e.callee(svc, peer, nowNs)
-						lastPeer = peer
-					}
-					if lastCallee == nil {
-						continue // refused name, counted
-					}
-					target = lastCallee
-					if lastEdge != nil {
-						lastEdge.record(class, lat, nowNs)
-					}
+// spanBatch is what one ObserveTraces call carries from span to span: the time, the breaker's
+// feeding interfaces and the outcome counts.
+type spanBatch struct {
+	e            *Engine
+	now          time.Time
+	nowNs        int64
+	feeder       breakerfeed.Feeder
+	timed        breakerfeed.TimedFeeder
+	callerFeeder breakerfeed.CallerFeeder
+	timedCaller  breakerfeed.TimedCallerFeeder
+	outcomes     [3]uint64
+}
+
+// observeResource records the outcomes of one resource's spans.
+func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
+	e, nowNs, feeding := b.e, b.nowNs, b.feeder != nil
+	res := rs.Resource().Attributes()
+	svc, r := e.resourceComponent(res, nowNs)
+	if svc == nil {
+		e.skip(r, uint64(countCalls(rs)))
+		return
+	}
+	if hv, ok := res.Get("host.name"); ok && hv.Type() == pcommon.ValueTypeStr {
+		svc.linkHost(hv.Str(), nowNs, e)
+	}
+	// One batch's client spans mostly name the same few peers, and its server spans the same
+	// address: remember the last ones.
+	var lastPeer, lastAlias string
+	var lastCallee *component
+	var lastEdge *edge
+	var lastPort int64
+	var outcomes [3]uint64
+	sss := rs.ScopeSpans()
+	for j := 0; j < sss.Len(); j++ {
+		spans := sss.At(j).Spans()
+		for k := 0; k < spans.Len(); k++ {
+			span := spans.At(k)
+			kind := span.Kind()
+			server := kind == ptrace.SpanKindServer || kind == ptrace.SpanKindConsumer
+			if !server && kind != ptrace.SpanKindClient && kind != ptrace.SpanKindProducer {
+				continue
+			}
+			var a callAttrs
+			a.read(span.Attributes())
+			st := span.Status()
+			class := classify(st.Code(), st.Message(), &a)
+			lat := spanLatency(span)
+			target := svc
+			if server {
+				svc.served(nowNs)
+				if a.serverAddress != "" && (a.serverAddress != lastAlias || a.serverPort != lastPort) {
+					e.learnAlias(a.serverAddress, a.serverPort, svc)
+					lastAlias, lastPort = a.serverAddress, a.serverPort
 				}
-				target.record(class, lat)
-				outcomes[class]++
-				if feeder == nil {
+			} else {
+				peer := a.peerName(e)
+				if peer == "" {
+					e.skip(skipNoPeer, 1)
 					continue
 				}
-				o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
-				if lat >= 0 {
-					o.End = int64(span.EndTimestamp())
+				if peer != lastPeer || lastCallee == nil {
+					lastCallee, lastEdge = e.callee(svc, peer, nowNs)
+					lastPeer = peer
 				}
-				if server || nowNs-target.servedAt.Load() > servedWindow {
-					if timed != nil {
-						timed.RecordOutcomeAt(target.name, o, now)
-					} else {
-						feeder.RecordOutcome(target.name, o)
-					}
+				if lastCallee == nil {
+					continue // refused name, counted
 				}
-				if !server {
-					switch {
-					case timedCaller != nil:
-						timedCaller.RecordCallerOutcomeAt(svc.name, target.name, o, now)
-					case callerFeeder != nil:
-						callerFeeder.RecordCallerOutcome(svc.name, target.name, o)
-					}
+				target = lastCallee
+				if lastEdge != nil {
+					lastEdge.record(class, lat, nowNs)
 				}
+			}
+			target.record(class, lat)
+			outcomes[class]++
+			if feeding {
+				b.feed(svc, target, server, class, lat, span)
 			}
 		}
 	}
 	for i, n := range outcomes {
-		if n > 0 {
-			e.c.outcomes[i].Add(n)
+		b.outcomes[i] += n
+	}
+}
+
+// feed gives the breaker one call's outcome: to the target's fleet-wide breaker for a SERVER
+// span, or for a CLIENT span while the target reports no SERVER spans of its own; and to the
+// caller's own view of the target for every CLIENT span.
+func (b *spanBatch) feed(svc, target *component, server bool, class breakerfeed.Class, lat int64, span ptrace.Span) {
+	o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
+	if lat >= 0 {
+		o.End = int64(span.EndTimestamp())
+	}
+	if server || b.nowNs-target.servedAt.Load() > servedWindow {
+		if b.timed != nil {
+			b.timed.RecordOutcomeAt(target.name, o, b.now)
+		} else {
+			b.feeder.RecordOutcome(target.name, o)
 		}
+	}
+	if server {
+		return
+	}
+	switch {
+	case b.timedCaller != nil:
+		b.timedCaller.RecordCallerOutcomeAt(svc.name, target.name, o, b.now)
+	case b.callerFeeder != nil:
+		b.callerFeeder.RecordCallerOutcome(svc.name, target.name, o)
 	}
 }
 

@@ -90,9 +90,10 @@ func TestPeerResolution(t *testing.T) {
 		assert.Equal(t, uint64(2), e.Stats().Skipped["no_peer"])
 	})
 	t.Run("server.address learned from SERVER spans resolves to the service", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("payments", "", call{kind: ptrace.SpanKindServer, n: 1, latency: time.Millisecond, attrs: map[string]any{"server.address": "payments.internal"}}), t0)
-		e.ObserveTraces(traces("checkout", "", call{kind: ptrace.SpanKindClient, n: 4, errs: 4, latency: time.Millisecond, attrs: map[string]any{"server.address": "payments.internal"}}), t0)
+		e := observed(
+			traces("payments", "", call{kind: ptrace.SpanKindServer, n: 1, latency: time.Millisecond, attrs: map[string]any{"server.address": "payments.internal"}}),
+			traces("checkout", "", call{kind: ptrace.SpanKindClient, n: 4, errs: 4, latency: time.Millisecond, attrs: map[string]any{"server.address": "payments.internal"}}),
+		)
 		snap := e.Score(t0)
 		require.Len(t, snap.Edges, 1)
 		assert.Equal(t, "payments", snap.Edges[0].Callee)

@@ -2,7 +2,6 @@ package health
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -32,39 +31,35 @@ func BenchmarkVigilStatePerService(b *testing.B) {
 }
 
 func measureServiceState(b *testing.B, n int, withBreaker bool) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	s := testSettings()
-	s.MaxComponents = n
-	e := New(s)
-	if withBreaker {
-		e.SetFeeder(startBreaker(b))
-	}
-	name := func(i int) string { return fmt.Sprintf("service-%06d", i%n) }
-	for pass := range 3 {
-		now := t0.Add(time.Duration(pass) * s.Interval)
-		for first := 0; first < n; first += 100 {
-			td := ptrace.NewTraces()
-			for i := first; i < first+100 && i < n; i++ {
-				addResource(td, name(i), fmt.Sprintf("host-%03d", i%100),
-					server(20, 0, 4*time.Millisecond), server(20, 1, 9*time.Millisecond),
-					server(10, 0, 30*time.Millisecond), server(2, 0, 180*time.Millisecond),
-					client(name(i+1), 10, 0, 2*time.Millisecond), client(name(i+1), 5, 0, 12*time.Millisecond),
-					client(name(i+2), 10, 1, 3*time.Millisecond), client(name(i+2), 5, 0, 25*time.Millisecond))
-			}
-			e.ObserveTraces(td, now)
+	return heapPerEntry(n, func() any {
+		s := testSettings()
+		s.MaxComponents = n
+		e := New(s)
+		if withBreaker {
+			e.SetFeeder(startBreaker(b))
 		}
-		e.Score(now)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if got := e.Stats().Components; got != int64(n) {
-		b.Fatalf("%d components, want %d", got, n)
-	}
-	if got := e.Stats().Edges; got != int64(2*n) {
-		b.Fatalf("%d edges, want %d", got, 2*n)
-	}
-	runtime.KeepAlive(e)
-	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+		name := func(i int) string { return fmt.Sprintf("service-%06d", i%n) }
+		for pass := range 3 {
+			now := t0.Add(time.Duration(pass) * s.Interval)
+			for first := 0; first < n; first += 100 {
+				td := ptrace.NewTraces()
+				for i := first; i < first+100 && i < n; i++ {
+					addResource(td, name(i), fmt.Sprintf("host-%03d", i%100),
+						server(20, 0, 4*time.Millisecond), server(20, 1, 9*time.Millisecond),
+						server(10, 0, 30*time.Millisecond), server(2, 0, 180*time.Millisecond),
+						client(name(i+1), 10, 0, 2*time.Millisecond), client(name(i+1), 5, 0, 12*time.Millisecond),
+						client(name(i+2), 10, 1, 3*time.Millisecond), client(name(i+2), 5, 0, 25*time.Millisecond))
+				}
+				e.ObserveTraces(td, now)
+			}
+			e.Score(now)
+		}
+		if got := e.Stats().Components; got != int64(n) {
+			b.Fatalf("%d components, want %d", got, n)
+		}
+		if got := e.Stats().Edges; got != int64(2*n) {
+			b.Fatalf("%d edges, want %d", got, 2*n)
+		}
+		return e
+	})
 }

@@ -91,9 +91,10 @@ func TestDependencyEvidenceIsTheCallersOwn(t *testing.T) {
 		}
 	})
 	t.Run("an idle caller is not blamed for a callee it has no failing call to", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("checkout", "", server(50, 0, 5*time.Millisecond), client("payments", 50, 0, time.Millisecond)), t0)
-		e.ObserveTraces(traces("payments", "", server(50, 0, time.Millisecond)), t0)
+		e := observed(
+			traces("checkout", "", server(50, 0, 5*time.Millisecond), client("payments", 50, 0, time.Millisecond)),
+			traces("payments", "", server(50, 0, time.Millisecond)),
+		)
 		e.Score(t0)
 		at := t0
 		for range 6 {
@@ -141,11 +142,12 @@ func rootCauseOf(t *testing.T, snap *Snapshot) []RootCause {
 
 func TestRootCauseRanking(t *testing.T) {
 	t.Run("a chain names its deepest failing callee", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("a", "", server(100, 100, time.Millisecond), client("b", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("b", "", server(100, 100, time.Millisecond), client("c", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("c", "", server(100, 100, time.Millisecond), client("d", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("d", "", server(100, 100, time.Millisecond)), t0)
+		e := observed(
+			traces("a", "", server(100, 100, time.Millisecond), client("b", 100, 100, time.Millisecond)),
+			traces("b", "", server(100, 100, time.Millisecond), client("c", 100, 100, time.Millisecond)),
+			traces("c", "", server(100, 100, time.Millisecond), client("d", 100, 100, time.Millisecond)),
+			traces("d", "", server(100, 100, time.Millisecond)),
+		)
 		snap := e.Score(t0)
 		rc := rootCauseOf(t, snap)
 		require.Len(t, rc, 1)
@@ -156,22 +158,24 @@ func TestRootCauseRanking(t *testing.T) {
 		assert.Equal(t, 0, find(t, snap, "a").RootCauseRank)
 	})
 	t.Run("a diamond names the shared callee", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("top", "", server(100, 100, time.Millisecond), client("left", 100, 100, time.Millisecond), client("right", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("left", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("right", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("bottom", "", server(100, 100, time.Millisecond)), t0)
+		e := observed(
+			traces("top", "", server(100, 100, time.Millisecond), client("left", 100, 100, time.Millisecond), client("right", 100, 100, time.Millisecond)),
+			traces("left", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)),
+			traces("right", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)),
+			traces("bottom", "", server(100, 100, time.Millisecond)),
+		)
 		rc := rootCauseOf(t, e.Score(t0))
 		require.Len(t, rc, 1)
 		assert.Equal(t, "bottom", rc[0].Name)
 		assert.Equal(t, []string{"bottom", "left", "right", "top"}, rc[0].Explains)
 	})
 	t.Run("a diamond with one healthy side names the failing side's callee only through it", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("top", "", server(100, 50, time.Millisecond), client("left", 100, 100, time.Millisecond), client("right", 100, 0, time.Millisecond)), t0)
-		e.ObserveTraces(traces("left", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("right", "", server(100, 0, time.Millisecond), client("bottom", 100, 0, time.Millisecond)), t0)
-		e.ObserveTraces(traces("bottom", "", server(200, 100, time.Millisecond)), t0)
+		e := observed(
+			traces("top", "", server(100, 50, time.Millisecond), client("left", 100, 100, time.Millisecond), client("right", 100, 0, time.Millisecond)),
+			traces("left", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)),
+			traces("right", "", server(100, 0, time.Millisecond), client("bottom", 100, 0, time.Millisecond)),
+			traces("bottom", "", server(200, 100, time.Millisecond)),
+		)
 		snap := e.Score(t0)
 		rc := rootCauseOf(t, snap)
 		require.Len(t, rc, 1)
@@ -180,12 +184,13 @@ func TestRootCauseRanking(t *testing.T) {
 		assert.Equal(t, "healthy", find(t, snap, "right").Status, "right's calls to bottom succeed")
 	})
 	t.Run("two independent failures rank by how much they explain", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("web", "", server(100, 100, time.Millisecond), client("db", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("api", "", server(100, 100, time.Millisecond), client("db", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("db", "", server(200, 200, time.Millisecond)), t0)
-		e.ObserveTraces(traces("batch", "", server(100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("ok", "", server(100, 0, time.Millisecond)), t0)
+		e := observed(
+			traces("web", "", server(100, 100, time.Millisecond), client("db", 100, 100, time.Millisecond)),
+			traces("api", "", server(100, 100, time.Millisecond), client("db", 100, 100, time.Millisecond)),
+			traces("db", "", server(200, 200, time.Millisecond)),
+			traces("batch", "", server(100, 100, time.Millisecond)),
+			traces("ok", "", server(100, 0, time.Millisecond)),
+		)
 		snap := e.Score(t0)
 		rc := rootCauseOf(t, snap)
 		require.Len(t, rc, 2)
@@ -196,17 +201,19 @@ func TestRootCauseRanking(t *testing.T) {
 		assert.Equal(t, "", find(t, snap, "ok").RootCause)
 	})
 	t.Run("a caller failing on its own with healthy callees is its own root cause", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("web", "", server(100, 100, time.Millisecond), client("db", 100, 0, time.Millisecond)), t0)
-		e.ObserveTraces(traces("db", "", server(100, 0, time.Millisecond)), t0)
+		e := observed(
+			traces("web", "", server(100, 100, time.Millisecond), client("db", 100, 0, time.Millisecond)),
+			traces("db", "", server(100, 0, time.Millisecond)),
+		)
 		rc := rootCauseOf(t, e.Score(t0))
 		require.Len(t, rc, 1)
 		assert.Equal(t, "web", rc[0].Name)
 	})
 	t.Run("a cycle of failures names its worst member", func(t *testing.T) {
-		e := New(testSettings())
-		e.ObserveTraces(traces("a", "", server(100, 60, time.Millisecond), client("b", 100, 100, time.Millisecond)), t0)
-		e.ObserveTraces(traces("b", "", server(100, 100, time.Millisecond), client("a", 100, 100, time.Millisecond)), t0)
+		e := observed(
+			traces("a", "", server(100, 60, time.Millisecond), client("b", 100, 100, time.Millisecond)),
+			traces("b", "", server(100, 100, time.Millisecond), client("a", 100, 100, time.Millisecond)),
+		)
 		rc := rootCauseOf(t, e.Score(t0))
 		require.Len(t, rc, 1)
 		assert.Equal(t, []string{"a", "b"}, rc[0].Explains)

@@ -5,13 +5,12 @@ package metadata // import "github.com/vigil-collector/vigil/processor/healthsco
 
 import "go.opentelemetry.io/collector/component"
 
-var (
-	// Type is the processor's component type, as configs name it.
-	Type = component.MustNewType("healthscore")
-	// ScopeName is the instrumentation scope of the processor's own telemetry and of the
-	// health.* metrics it emits.
-	ScopeName = "github.com/vigil-collector/vigil/processor/healthscoreprocessor"
-)
+// Type is the processor's component type, as configs name it.
+var Type = component.MustNewType("healthscore")
+
+// ScopeName is the instrumentation scope of the processor's own telemetry and of the
+// health.* metrics it emits.
+const ScopeName = "github.com/vigil-collector/vigil/processor/healthscoreprocessor"
 
 const (
 	// TracesStability is the stability of the traces half.

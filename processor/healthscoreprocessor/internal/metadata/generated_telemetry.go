@@ -12,49 +12,31 @@ import (
 // engine in atomics and read by one callback at collection time, so the span path never calls
 // into the metrics SDK.
 type TelemetryBuilder struct {
-	meter        metric.Meter
-	registration ownmetrics.Registration
+	*ownmetrics.Builder
 
 	// ScoringDuration is how long each scoring pass took, in seconds.
-	ScoringDuration metric.Float64Histogram
+	ScoringDuration metric.Float64Histogram `metric:"otelcol_healthscore_scoring_duration" unit:"s" desc:"Duration of each scoring pass over every component." bounds:"0.0001,0.0005,0.001,0.005,0.01,0.05,0.1,0.5,1,5"`
 	// Components, Edges and Hosts are the entries tracked now.
-	Components, Edges, Hosts metric.Int64ObservableGauge
+	Components metric.Int64ObservableGauge `metric:"otelcol_healthscore_components" unit:"{component}" desc:"Components (services and peers) tracked, at most max_components."`
+	Edges      metric.Int64ObservableGauge `metric:"otelcol_healthscore_edges" unit:"{edge}" desc:"Caller to callee edges tracked, at most max_edges."`
+	Hosts      metric.Int64ObservableGauge `metric:"otelcol_healthscore_hosts" unit:"{host}" desc:"Hosts whose utilisation is tracked, at most max_hosts."`
 	// Outcomes counts span outcomes by class (success, error, timeout).
-	Outcomes metric.Int64ObservableCounter
+	Outcomes metric.Int64ObservableCounter `metric:"otelcol_healthscore_outcomes" unit:"{outcome}" desc:"Span outcomes recorded (and fed to the breaker), by class."`
 	// Skipped counts skipped spans, metric points and names by reason.
-	Skipped metric.Int64ObservableCounter
+	Skipped metric.Int64ObservableCounter `metric:"otelcol_healthscore_skipped" unit:"{item}" desc:"Spans, metric points and names skipped, by reason."`
 	// Evictions counts entries dropped by kind (component, edge, host) and reason (cap: past its
 	// max_*, the least recently seen; expired: no data for expire_after).
-	Evictions metric.Int64ObservableCounter
+	Evictions metric.Int64ObservableCounter `metric:"otelcol_healthscore_evictions" unit:"{entry}" desc:"Components, edges and hosts dropped, by kind and reason (cap, expired)."`
 }
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	meter := settings.MeterProvider.Meter(ScopeName)
-	tb := &TelemetryBuilder{meter: meter}
-	in := ownmetrics.Instruments{Meter: meter}
-	tb.ScoringDuration = in.Float64Histogram("otelcol_healthscore_scoring_duration",
-		"Duration of each scoring pass over every component.", "s", 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5)
-	tb.Components = in.Int64ObservableGauge("otelcol_healthscore_components",
-		"Components (services and peers) tracked, at most max_components.", "{component}")
-	tb.Edges = in.Int64ObservableGauge("otelcol_healthscore_edges",
-		"Caller to callee edges tracked, at most max_edges.", "{edge}")
-	tb.Hosts = in.Int64ObservableGauge("otelcol_healthscore_hosts",
-		"Hosts whose utilisation is tracked, at most max_hosts.", "{host}")
-	tb.Outcomes = in.Int64ObservableCounter("otelcol_healthscore_outcomes",
-		"Span outcomes recorded (and fed to the breaker), by class.", "{outcome}")
-	tb.Skipped = in.Int64ObservableCounter("otelcol_healthscore_skipped",
-		"Spans, metric points and names skipped, by reason.", "{item}")
-	tb.Evictions = in.Int64ObservableCounter("otelcol_healthscore_evictions",
-		"Components, edges and hosts dropped, by kind and reason (cap, expired).", "{entry}")
-	return tb, in.Err
+	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	return tb, tb.Create(tb)
 }
 
-// RegisterCallback registers the callback that observes every observable instrument; Shutdown
-// unregisters it.
+// RegisterCallback registers the callback that observes every observable instrument; the
+// embedded Builder's Shutdown unregisters it.
 func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
-	return tb.registration.Register(tb.meter, cb, tb.Components, tb.Edges, tb.Hosts, tb.Outcomes, tb.Skipped, tb.Evictions)
+	return tb.Register(cb, tb.Components, tb.Edges, tb.Hosts, tb.Outcomes, tb.Skipped, tb.Evictions)
 }
-
-// Shutdown unregisters the callback.
-func (tb *TelemetryBuilder) Shutdown() error { return tb.registration.Unregister() }

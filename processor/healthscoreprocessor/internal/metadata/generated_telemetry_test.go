@@ -6,16 +6,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/vigil-collector/vigil/internal/componenttest"
 )
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	tb, err := NewTelemetryBuilder(tel.NewTelemetrySettings())
+	tel := componenttest.NewTelemetry(t)
+	tb, err := NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
 	require.NoError(t, tb.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(tb.Components, 7)
@@ -24,20 +23,13 @@ func TestTelemetryBuilder(t *testing.T) {
 	}))
 	tb.ScoringDuration.Record(context.Background(), 0.002)
 
-	m, err := tel.GetMetric("otelcol_healthscore_components")
-	require.NoError(t, err)
-	assert.Equal(t, int64(7), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
-	m, err = tel.GetMetric("otelcol_healthscore_skipped")
-	require.NoError(t, err)
-	sum := m.Data.(metricdata.Sum[int64])
+	assert.Equal(t, int64(7), tel.Gauge("otelcol_healthscore_components")[0].Value)
+	sum := tel.Sum("otelcol_healthscore_skipped")
 	assert.True(t, sum.IsMonotonic)
 	assert.Equal(t, int64(3), sum.DataPoints[0].Value)
-	m, err = tel.GetMetric("otelcol_healthscore_scoring_duration")
-	require.NoError(t, err)
-	assert.Equal(t, uint64(1), m.Data.(metricdata.Histogram[float64]).DataPoints[0].Count)
+	assert.Equal(t, uint64(1), tel.Histogram("otelcol_healthscore_scoring_duration")[0].Count)
 
 	require.NoError(t, tb.Shutdown())
-	_, err = tel.GetMetric("otelcol_healthscore_components")
-	assert.Error(t, err, "unregistered: nothing observed any more")
+	tel.AssertGone("otelcol_healthscore_components", "unregistered: nothing observed any more")
 	require.NoError(t, tb.Shutdown(), "a second shutdown is harmless")
 }

@@ -6,9 +6,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/goleak"
+
+	"github.com/vigil-collector/vigil/internal/componenttest"
 )
 
 func TestMain(m *testing.M) {
@@ -21,23 +21,17 @@ func TestTypeAndStability(t *testing.T) {
 }
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry()
-	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
-	b, err := NewTelemetryBuilder(tel.NewTelemetrySettings())
+	tel := componenttest.NewTelemetry(t)
+	b, err := NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
 	require.NoError(t, b.RegisterPredictSeriesCallback(func() int64 { return 7 }))
 	b.PredictPoints.Add(context.Background(), 3)
 	b.PredictSeriesEvicted.Add(context.Background(), 1)
 
-	m, err := tel.GetMetric("otelcol_predict_points")
-	require.NoError(t, err)
-	assert.Equal(t, int64(3), m.Data.(metricdata.Sum[int64]).DataPoints[0].Value)
-	assert.Equal(t, "{point}", m.Unit)
-	m, err = tel.GetMetric("otelcol_predict_series")
-	require.NoError(t, err)
-	assert.Equal(t, int64(7), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
+	assert.Equal(t, int64(3), tel.Sum("otelcol_predict_points").DataPoints[0].Value)
+	assert.Equal(t, "{point}", tel.Metric("otelcol_predict_points").Unit)
+	assert.Equal(t, int64(7), tel.Gauge("otelcol_predict_series")[0].Value)
 
-	b.Shutdown()
-	_, err = tel.GetMetric("otelcol_predict_series")
-	assert.Error(t, err, "the callback is unregistered at shutdown")
+	require.NoError(t, b.Shutdown())
+	tel.AssertGone("otelcol_predict_series", "the callback is unregistered at shutdown")
 }

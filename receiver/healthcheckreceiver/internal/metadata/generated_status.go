@@ -2,9 +2,7 @@
 // (written by hand: mdatagen is not available at our collector release).
 package metadata
 
-import (
-	"go.opentelemetry.io/collector/component"
-)
+import "go.opentelemetry.io/collector/component"
 
 // Type is the receiver's component type.
 var Type = component.MustNewType("healthcheck")

@@ -10,28 +10,19 @@ import (
 // TelemetryBuilder holds the receiver's own instruments, exported with the collector's telemetry
 // (on :8888 by default) as otelcol_healthcheck_*.
 type TelemetryBuilder struct {
+	*ownmetrics.Builder
+
 	// ProbeScheduleDrift is how late each probe started against its schedule, in seconds.
-	ProbeScheduleDrift metric.Float64Histogram
+	ProbeScheduleDrift metric.Float64Histogram `metric:"otelcol_healthcheck_probe_schedule_drift" unit:"s" desc:"How late probes started against their schedule." bounds:"0.0001,0.00025,0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5"`
 	// ProbesMissed counts scheduled probes skipped because the previous probe of the same
 	// target was still running (at most one probe is in flight per target).
-	ProbesMissed metric.Int64Counter
+	ProbesMissed metric.Int64Counter `metric:"otelcol_healthcheck_probes_missed" unit:"{probe}" desc:"Scheduled probes skipped because the target's previous probe was still running."`
 	// Probes counts completed probes by outcome (success or the error.type).
-	Probes metric.Int64Counter
+	Probes metric.Int64Counter `metric:"otelcol_healthcheck_probes" unit:"{probe}" desc:"Completed probes by outcome."`
 }
-
-// driftBuckets are the bounds (s) of otelcol_healthcheck_probe_schedule_drift.
-var driftBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
 // NewTelemetryBuilder creates the instruments from the component's meter provider.
 func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilder, error) {
-	meter := settings.MeterProvider.Meter(ScopeName)
-	tb := &TelemetryBuilder{}
-	in := ownmetrics.Instruments{Meter: meter}
-	tb.ProbeScheduleDrift = in.Float64Histogram("otelcol_healthcheck_probe_schedule_drift",
-		"How late probes started against their schedule.", "s", driftBuckets...)
-	tb.ProbesMissed = in.Int64Counter("otelcol_healthcheck_probes_missed",
-		"Scheduled probes skipped because the target's previous probe was still running.", "{probe}")
-	tb.Probes = in.Int64Counter("otelcol_healthcheck_probes",
-		"Completed probes by outcome.", "{probe}")
-	return tb, in.Err
+	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
+	return tb, tb.Create(tb)
 }
