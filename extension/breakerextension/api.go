@@ -176,31 +176,24 @@ func decodeOne(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err == nil {
 		err = strictKeys(raw, jsonNames(v))
 	}
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
-			return false
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if _, terr := dec.Token(); err == nil && !errors.Is(terr, io.EOF) {
+			err = errors.New("must hold one JSON object")
 		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &tooBig):
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
+	default:
 		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
-		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d bytes", tooBig.Limit))
-			return false
-		}
-		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
-		return false
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		httpjson.Error(w, http.StatusBadRequest, "body: must hold one JSON object")
-		return false
-	}
-	return true
+	return false
 }
 
 // handleTrial records a client's trial call result for the fleet-wide breaker (and, with a

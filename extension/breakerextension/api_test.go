@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
@@ -60,6 +61,41 @@ func (r *running) fail(target string, n int) {
 		r.clock.Advance(time.Millisecond)
 		r.RecordOutcome(target, breakerfeed.Outcome{Class: breakerfeed.Error, Latency: time.Millisecond})
 	}
+}
+
+// startWithToken is start with the status extension's auth set to a bearertokenauth
+// extension expecting token.
+func startWithToken(t *testing.T, token string) *running {
+	t.Helper()
+	authID := component.MustNewID("bearertokenauth")
+	af := bearertokenauthextension.NewFactory()
+	acfg := af.CreateDefaultConfig().(*bearertokenauthextension.Config)
+	acfg.BearerToken = configopaque.String(token)
+	auth, err := af.Create(context.Background(), extensiontest.NewNopSettings(af.Type()), acfg)
+	require.NoError(t, err)
+	require.NoError(t, auth.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, auth.Shutdown(context.Background())) })
+	return start(t, loopbackConfig(), map[component.ID]component.Component{authID: auth}, func(c *statusextension.Config) {
+		c.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
+	})
+}
+
+// openWatch opens /v1/watch with query, checks it is an event stream that starts with its
+// comment line, and returns its lines after that one.
+func openWatch(t *testing.T, r *running, query string) *bufio.Scanner {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch"+query, nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	lines := bufio.NewScanner(resp.Body)
+	require.True(t, lines.Scan())
+	assert.Equal(t, ": watching status changes", lines.Text())
+	return lines
 }
 
 func do(t *testing.T, method, url, body string, header http.Header) (int, map[string]any) {
@@ -209,17 +245,7 @@ func TestAPIEscapesTargetNames(t *testing.T) {
 }
 
 func TestAPIAuth(t *testing.T) {
-	authID := component.MustNewID("bearertokenauth")
-	af := bearertokenauthextension.NewFactory()
-	acfg := af.CreateDefaultConfig().(*bearertokenauthextension.Config)
-	acfg.BearerToken = "s3cret"
-	auth, err := af.Create(context.Background(), extensiontest.NewNopSettings(af.Type()), acfg)
-	require.NoError(t, err)
-	require.NoError(t, auth.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, auth.Shutdown(context.Background())) }()
-	r := start(t, loopbackConfig(), map[component.ID]component.Component{authID: auth}, func(c *statusextension.Config) {
-		c.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
-	})
+	r := startWithToken(t, "s3cret")
 
 	override := r.base + "/v1/breakers/payments/override"
 	code, _ := do(t, http.MethodPut, override, `{"mode":"forced_open"}`, nil)
@@ -237,17 +263,7 @@ func TestAPIAuth(t *testing.T) {
 
 func TestAPIWatchStreamsTransitions(t *testing.T) {
 	r := start(t, loopbackConfig(), nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch?target=payments", nil)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	lines := bufio.NewScanner(resp.Body)
-	require.True(t, lines.Scan())
-	assert.Equal(t, ": watching status changes", lines.Text())
+	lines := openWatch(t, r, "?target=payments")
 
 	r.fail("other", 8) // filtered out
 	r.fail("payments", 8)
@@ -274,14 +290,7 @@ func TestAPIWatchStreamsTransitions(t *testing.T) {
 
 func TestAPIWatchOutlivesTheWriteTimeout(t *testing.T) {
 	r := start(t, loopbackConfig(), nil, func(c *statusextension.Config) { c.WriteTimeout = 100 * time.Millisecond })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch", nil)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	lines := bufio.NewScanner(resp.Body)
-	require.True(t, lines.Scan())
+	lines := openWatch(t, r, "")
 	time.Sleep(300 * time.Millisecond) // past the server's write timeout
 	r.fail("payments", 8)
 	for lines.Scan() {

@@ -27,20 +27,23 @@ func callerSettings(s breaker.Settings) breaker.Settings {
 }
 
 // RecordCallerOutcome implements breakerfeed.CallerFeeder: one outcome of caller's call to
-// target, for caller's own view of target, at the clock's time.
+// target, for caller's own view of target, at the clock's time. A view exists only once the
+// caller asked for it (GET /v1/breakers/{target}?caller=), so a fleet whose callers never ask
+// pays nothing for views; until then the outcome is not kept.
 func (e *breakerExtension) RecordCallerOutcome(caller, target string, o breakerfeed.Outcome) {
-	var buf [keyBuf]byte
-	if key, ok := e.callerKey(&buf, caller, target); ok {
-		e.callers.RecordOutcome(key, o)
-	}
+	e.recordCaller(caller, target, o, e.callers.Now())
 }
 
 // RecordCallerOutcomeAt implements breakerfeed.TimedCallerFeeder: RecordCallerOutcome at now,
 // read once by the caller for a whole batch.
 func (e *breakerExtension) RecordCallerOutcomeAt(caller, target string, o breakerfeed.Outcome, now time.Time) {
+	e.recordCaller(caller, target, o, now.UnixNano())
+}
+
+func (e *breakerExtension) recordCaller(caller, target string, o breakerfeed.Outcome, now int64) {
 	var buf [keyBuf]byte
 	if key, ok := e.callerKey(&buf, caller, target); ok {
-		e.callers.RecordOutcomeAt(key, o, now)
+		e.callers.RecordKnownOutcomeAt(key, o, now)
 	}
 }
 
@@ -84,9 +87,13 @@ func (e *breakerExtension) onCallerTransition(tr breaker.Transition) {
 	}
 }
 
-// callerStatus is caller's own view of target (peek: no half-open slot taken).
+// callerStatus is caller's own view of target (decide: a half-open slot is taken). Asking
+// creates the view (bounded by max_targets, evicted as any target): from then on the caller's
+// CLIENT spans to target feed it.
 func (e *breakerExtension) callerStatus(caller, target string, decide bool) breaker.Status {
-	st := e.callers.Status(caller+callerSep+target, decide)
+	key := caller + callerSep + target
+	_ = e.callers.Track(key) // refused past a full registry: the view stays unknown (closed)
+	st := e.callers.Status(key, decide)
 	st.Target, st.Caller = target, caller
 	for i := range st.Transitions {
 		st.Transitions[i].Caller, st.Transitions[i].Target = splitPair(st.Transitions[i].Target)

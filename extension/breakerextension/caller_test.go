@@ -1,8 +1,6 @@
 package breakerextension
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -16,7 +14,10 @@ import (
 	"github.com/vigil-collector/vigil/extension/breakerextension/internal/breaker"
 )
 
+// failFrom feeds n failed calls of caller to target into caller's own view, which it asks for
+// first (a view exists once asked for).
 func (r *running) failFrom(caller, target string, n int) {
+	r.callerStatus(caller, target, false)
 	for range n {
 		r.clock.Advance(time.Millisecond)
 		r.RecordCallerOutcome(caller, target, breakerfeed.Outcome{Class: breakerfeed.Error, Latency: time.Millisecond})
@@ -27,15 +28,7 @@ func (r *running) failFrom(caller, target string, n int) {
 // data (the status extension's stream also carries component and incident events).
 func watch(t *testing.T, r *running, query string) func() breaker.Transition {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/v1/watch"+query, nil)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	t.Cleanup(func() { resp.Body.Close() })
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	lines := bufio.NewScanner(resp.Body)
-	require.True(t, lines.Scan())
+	lines := openWatch(t, r, query)
 	return func() breaker.Transition {
 		var event string
 		for lines.Scan() {
@@ -100,9 +93,32 @@ func TestCallerViewBesideFleet(t *testing.T) {
 	assert.Equal(t, before+2, r.callers.Dropped())
 }
 
+// A caller's own view exists once the caller asked for it: until then its outcomes are not
+// kept, so a fleet whose callers never ask pays nothing for views.
+func TestCallerViewCreatedWhenAsked(t *testing.T) {
+	r := start(t, loopbackConfig(), nil)
+	fail := breakerfeed.Outcome{Class: breakerfeed.Error, Latency: time.Millisecond}
+	for range 8 {
+		r.RecordCallerOutcome("frontend", "checkout", fail)
+	}
+	assert.Zero(t, r.callers.Len(), "not asked for: no view")
+	_, body := do(t, http.MethodGet, r.base+"/v1/breakers/checkout?caller=frontend&peek=true", "", nil)
+	assert.Equal(t, true, body["allow"])
+	assert.Equal(t, "closed", body["caller_view"].(map[string]any)["state"], "the outcomes before the asking were not kept")
+	assert.Equal(t, 1, r.callers.Len(), "asking created it")
+	for range 8 {
+		r.clock.Advance(time.Millisecond)
+		r.RecordCallerOutcome("frontend", "checkout", fail)
+	}
+	_, body = do(t, http.MethodGet, r.base+"/v1/breakers/checkout?caller=frontend&peek=true", "", nil)
+	assert.Equal(t, false, body["allow"], "from then on the caller's outcomes feed it")
+	assert.Equal(t, "open", body["caller_view"].(map[string]any)["state"])
+}
+
 func TestRecordCallerOutcomeDoesNotAllocate(t *testing.T) {
 	r := start(t, loopbackConfig(), nil)
 	o := breakerfeed.Outcome{Class: breakerfeed.Success, Latency: time.Millisecond}
+	r.callerStatus("frontend", "checkout", false)
 	r.RecordCallerOutcome("frontend", "checkout", o)
 	allocs := testing.AllocsPerRun(1000, func() { r.RecordCallerOutcome("frontend", "checkout", o) })
 	assert.Zero(t, allocs)

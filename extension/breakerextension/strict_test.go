@@ -1,23 +1,13 @@
 package breakerextension
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configauth"
-	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/extension/extensiontest"
-
-	"github.com/vigil-collector/vigil/extension/statusextension"
 )
 
 func TestOverrideBodyIsStrict(t *testing.T) {
@@ -53,17 +43,7 @@ func TestOverrideRefusesDeceptiveNames(t *testing.T) {
 }
 
 func TestUnauthorizedAnswersJSONWithAChallenge(t *testing.T) {
-	authID := component.MustNewID("bearertokenauth")
-	af := bearertokenauthextension.NewFactory()
-	acfg := af.CreateDefaultConfig().(*bearertokenauthextension.Config)
-	acfg.BearerToken = "s3cret"
-	auth, err := af.Create(context.Background(), extensiontest.NewNopSettings(af.Type()), acfg)
-	require.NoError(t, err)
-	require.NoError(t, auth.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, auth.Shutdown(context.Background())) }()
-	r := start(t, loopbackConfig(), map[component.ID]component.Component{authID: auth}, func(c *statusextension.Config) {
-		c.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: authID}})
-	})
+	r := startWithToken(t, "s3cret")
 
 	for _, h := range []string{"", "Bearer wrong", "Basic czNjcmV0"} {
 		req, _ := http.NewRequest(http.MethodGet, r.base+"/v1/breakers", nil)

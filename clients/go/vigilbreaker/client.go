@@ -79,12 +79,18 @@ type Config struct {
 	// ConsecutiveFailures is the shortest run of failed calls that opens the local fast path
 	// (default 5, as gobreaker's usual setting). A target whose own failure rate, as this
 	// client learns it, makes such a run likely by chance needs a longer run: the smallest
-	// k >= ConsecutiveFailures with rate^k <= 5e-8, the rule Vigil uses.
+	// k >= ConsecutiveFailures with rate^k <= 5e-8, the rule Vigil uses. A run of slow calls
+	// (slower than 1.5 × the p95 of latency this client learns for the target) opens it by the
+	// same rule on the learned slow rate, once it lasts a second.
 	ConsecutiveFailures int
 	// OpenInitial is how long the local fast path stays open before its first trial call
 	// (default 1s); each failed trial doubles it up to OpenMax (default 4s).
 	OpenInitial time.Duration
 	OpenMax     time.Duration
+	// ProbedTrialInterval is the least time between trials while Vigil's verdict is open and
+	// its active probe of the target fails (default 15s): the probe already tests the target,
+	// and its pass brings the next trial forward at once.
+	ProbedTrialInterval time.Duration
 	// TrialTimeout bounds how long a trial may stay out before another may go (default 10s).
 	TrialTimeout time.Duration
 	// HalfOpenSteps are the percentages of calls admitted while recovering (default 10, 50,
@@ -125,6 +131,7 @@ func (cfg *Config) setDefaults() {
 	}
 	def(&cfg.OpenInitial, time.Second)
 	def(&cfg.OpenMax, 4*time.Second)
+	def(&cfg.ProbedTrialInterval, 15*time.Second)
 	def(&cfg.TrialTimeout, 10*time.Second)
 	if len(cfg.HalfOpenSteps) == 0 {
 		cfg.HalfOpenSteps = []float64{10, 50, 100}
@@ -165,7 +172,8 @@ func (cfg *Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"OpenInitial": cfg.OpenInitial, "OpenMax": cfg.OpenMax, "TrialTimeout": cfg.TrialTimeout,
-		"MaxStepDuration": cfg.MaxStepDuration, "MaxStale": cfg.MaxStale, "IdleTimeout": cfg.IdleTimeout,
+		"ProbedTrialInterval": cfg.ProbedTrialInterval,
+		"MaxStepDuration":     cfg.MaxStepDuration, "MaxStale": cfg.MaxStale, "IdleTimeout": cfg.IdleTimeout,
 		"ReconnectMin": cfg.ReconnectMin, "ReconnectMax": cfg.ReconnectMax,
 		"RequestTimeout": cfg.RequestTimeout, "LearnHalfLife": cfg.LearnHalfLife,
 	} {
@@ -243,10 +251,11 @@ type trialReport struct {
 }
 
 type counters struct {
-	untracked, localOpens, trialsPassed, rampsCompleted atomic.Uint64
-	events, badEvents, reconnects, snapshots            atomic.Uint64
-	trialsReported, trialsUnreported                    atomic.Uint64
-	connected                                           atomic.Bool
+	untracked, localOpens, localSlowOpens    atomic.Uint64
+	trialsPassed, rampsCompleted             atomic.Uint64
+	events, badEvents, reconnects, snapshots atomic.Uint64
+	trialsReported, trialsUnreported         atomic.Uint64
+	connected                                atomic.Bool
 }
 
 // Stats are the client's own counts, for its user's telemetry.
@@ -254,6 +263,7 @@ type Stats struct {
 	Targets        int    // targets tracked
 	Untracked      uint64 // calls allowed untracked (past MaxTargets, or an invalid name)
 	LocalOpens     uint64 // times the local fast path opened
+	LocalSlowOpens uint64 // of those, on a run of slow calls
 	TrialsPassed   uint64 // trial calls that found the target answering again
 	RampsCompleted uint64 // half-open ramps this client walked to the end
 	Events         uint64 // transitions received from Vigil
@@ -308,7 +318,8 @@ type Permit struct {
 }
 
 // Allow decides whether a call to target may go ahead now. It reads local state only: no
-// network, no lock and no allocation while the target is closed.
+// network, no lock and no allocation while the target is closed. The permit holds the call's
+// start, read from the monotonic clock, so Done knows its latency.
 func (c *Client) Allow(target string) (Permit, bool) {
 	e := (*c.targets.Load())[target]
 	if e == nil {
@@ -318,7 +329,7 @@ func (c *Client) Allow(target string) (Permit, bool) {
 		}
 	}
 	if e.gate.Load() == 0 {
-		return Permit{e: e}, true
+		return Permit{e: e, start: c.now()}, true
 	}
 	kind, ok := c.decide(e)
 	if !ok {
@@ -333,23 +344,28 @@ func (p Permit) Done(o Outcome) {
 	if e == nil || p.kind == kindFree {
 		return
 	}
-	if p.kind == kindNormal {
-		if o == Ignored {
-			return
-		}
-		e.calls.Add(1)
-		if o == Success {
-			if e.failures.Load() != 0 {
-				e.failures.Store(0)
-			}
-			return
-		}
-		e.fails.Add(1)
-		if e.failures.Add(1) < e.needed.Load() {
-			return
-		}
+	if p.kind != kindNormal {
+		e.client.done(e, p.kind, p.start, e.client.now(), o)
+		return
 	}
-	e.client.done(e, p.kind, p.start, o)
+	if o == Ignored {
+		return
+	}
+	now := e.client.now()
+	e.calls.Add(1)
+	if o == Success {
+		if e.observe(p.start, now) {
+			e.client.done(e, p.kind, p.start, now, o)
+		}
+		return
+	}
+	e.fails.Add(1)
+	if e.failures.Add(1) == 1 {
+		e.runStart.Store(p.start)
+	}
+	if e.failures.Load() >= e.needed.Load() {
+		e.client.done(e, p.kind, p.start, now, o)
+	}
 }
 
 // State returns the state this client acts in for target, and whether it is tracked.
@@ -369,6 +385,7 @@ func (c *Client) Stats() Stats {
 		Targets:          len(*c.targets.Load()),
 		Untracked:        c.stats.untracked.Load(),
 		LocalOpens:       c.stats.localOpens.Load(),
+		LocalSlowOpens:   c.stats.localSlowOpens.Load(),
 		TrialsPassed:     c.stats.trialsPassed.Load(),
 		RampsCompleted:   c.stats.rampsCompleted.Load(),
 		Events:           c.stats.events.Load(),
@@ -399,6 +416,8 @@ func (c *Client) add(target string) *entry {
 	e := &entry{name: name, client: c}
 	e.needed.Store(uint32(neededRun(c.cfg.ConsecutiveFailures, initialFailureRate)))
 	e.learnedFails, e.learnedCalls = initialFailureRate*priorCalls, priorCalls
+	e.learnedSlow, e.learnedSlowCalls = (1-slowQuantile)*priorCalls, priorCalls
+	e.slowNeeded.Store(uint32(neededRun(c.cfg.ConsecutiveFailures, 1-slowQuantile)))
 	next := make(map[string]*entry, len(old)+1)
 	for k, v := range old {
 		next[k] = v

@@ -79,6 +79,8 @@ type remoteView struct {
 	// answering says the verdict came from evidence that the target answers again (a
 	// half-open on successes while open, a passing probe or trial, a closing).
 	answering bool
+	// probeDown says the verdict is open and Vigil's active probe of the target fails.
+	probeDown bool
 }
 
 // entry is one target's state in this client. The fields Allow reads on the fast path are
@@ -89,16 +91,26 @@ type entry struct {
 	// gate is 0 when every call may go ahead (local and remote closed, no override that
 	// refuses): Allow then takes no lock and reads no clock.
 	gate atomic.Uint32
-	// failures is the current run of failed calls, counted without a lock in the closed state.
+	// failures is the current run of failed calls, counted without a lock in the closed state;
+	// runStart is when the first of them started.
 	failures atomic.Uint32
+	runStart atomic.Int64
 	// needed is the run of failures that opens the local fast path, from the learned rate.
 	needed atomic.Uint32
-	// calls and fails count outcomes since the last learning tick.
-	calls, fails atomic.Uint64
+	// slowRun, slowRunStart and slowNeeded are the same for slow calls: successes slower than
+	// slowNanos, the threshold learned from this client's own latencies (0 until learned).
+	slowRun      atomic.Uint32
+	slowRunStart atomic.Int64
+	slowNeeded   atomic.Uint32
+	slowNanos    atomic.Int64
+	// calls, fails and slows count outcomes since the last learning tick; lat their latencies.
+	calls, fails, slows atomic.Uint64
+	lat                 latencies
 
 	mu sync.Mutex
 	// local is the fast path on this application's own outcomes.
 	local      State
+	localSlow  bool  // the local fast path opened on slow calls
 	localOpens int   // consecutive local openings, for the backoff
 	nextTrial  int64 // when open: when the next trial may go
 	trialUntil int64 // a trial is in flight until it reports or this passes
@@ -123,26 +135,37 @@ type entry struct {
 	// opensAtTick is localOpens-ever at the last tick, so a tick with an opening is not learned.
 	learnedFails, learnedCalls float64
 	opensEver, opensAtTick     uint64
+	// learnedSlow and learnedSlowCalls are the decayed counts behind the learned slow rate.
+	learnedSlow, learnedSlowCalls float64
 }
 
-// learn folds the outcomes since the last tick into the learned failure rate, unless the
-// target was not closed throughout or the tick looks like an incident rather than noise.
+// learn folds the outcomes since the last tick into the learned failure rate, slow rate and
+// latencies, unless the target was not closed throughout or the tick looks like an incident
+// (failures or slow calls significantly above what was learned) rather than noise.
 func (e *entry) learn(decay float64, c *Client) {
-	calls, fails := e.calls.Swap(0), e.fails.Swap(0)
+	calls, fails, slows := e.calls.Swap(0), e.fails.Swap(0), e.slows.Swap(0)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	opened := e.opensEver != e.opensAtTick
 	e.opensAtTick = e.opensEver
-	if calls == 0 || opened || e.effective(c.stale.Load()) != Closed {
-		return
-	}
 	rate := e.learnedFails / e.learnedCalls
-	if wilsonLower(fails, calls, 3) > rate+max(0.05, 0.5*rate) {
+	slowRate := e.learnedSlow / e.learnedSlowCalls
+	ok := calls > 0 && !opened && e.effective(c.stale.Load()) == Closed &&
+		wilsonLower(fails, calls, 3) <= rate+max(0.05, 0.5*rate) &&
+		wilsonLower(slows, calls-fails, 3) <= slowRate+max(0.05, 0.5*slowRate)
+	e.lat.fold(decay, ok)
+	if !ok {
 		return
 	}
 	e.learnedFails = e.learnedFails*decay + float64(fails)
 	e.learnedCalls = e.learnedCalls*decay + float64(calls)
 	e.needed.Store(uint32(neededRun(c.cfg.ConsecutiveFailures, e.learnedFails/e.learnedCalls)))
+	if e.slowNanos.Load() > 0 {
+		e.learnedSlow = e.learnedSlow*decay + float64(slows)
+		e.learnedSlowCalls = e.learnedSlowCalls*decay + float64(calls-fails)
+	}
+	e.slowNanos.Store(e.lat.threshold())
+	e.slowNeeded.Store(uint32(neededRun(c.cfg.ConsecutiveFailures, e.learnedSlow/e.learnedSlowCalls)))
 }
 
 // wilsonLower is the lower bound of the Wilson score interval of k successes in n trials at z.
@@ -284,17 +307,14 @@ func (e *entry) nextStep(now int64, c *Client) {
 	e.rampStart, e.rampAttempts, e.rampAdmitted, e.rampSuccesses = now, 0, 0, 0
 }
 
-// done is the slow path of Done: a trial or ramp outcome, or the run of failures reaching
-// the local threshold.
-func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
-	now := c.now()
+// done is the slow path of Done: a trial or ramp outcome, or a run of failures or of slow
+// calls reaching the local threshold.
+func (c *Client) done(e *entry, kind permitKind, start, now int64, o Outcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	stale := c.stale.Load()
-	passed := o == Success
-	if passed && e.remote.slowNanos > 0 && start > 0 && now-start > e.remote.slowNanos && !stale {
-		passed = false // Vigil opened on slow calls: a slow answer is no recovery
-	}
+	// Vigil or this client opened on slow calls: a slow answer is no recovery.
+	passed := o == Success && !e.slower(now-start, stale)
 	switch kind {
 	case kindTrial:
 		e.trialUntil = 0
@@ -303,21 +323,10 @@ func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
 		}
 		c.reportTrial(e.name, passed)
 		if !passed {
-			e.openLocal(now, c)
+			e.openLocal(now, e.localSlow, c)
 			return
 		}
-		c.stats.trialsPassed.Add(1)
-		e.local = Closed
-		e.localOpens = 0
-		e.failures.Store(0)
-		if !stale && (e.remote.state == Open || e.remote.state == HalfOpen) && e.remote.mode == modeAuto {
-			// The service answers again: walk the ramp rather than wait for Vigil's backoff.
-			e.startRamp(now, stale, c)
-			if e.rampSuccesses = 1; e.rampSuccesses >= c.cfg.SuccessesPerStep {
-				e.nextStep(now, c)
-			}
-		}
-		e.refreshGate(stale)
+		e.trialPassed(now, stale, c)
 	case kindRamp:
 		if o == Ignored {
 			return
@@ -326,7 +335,7 @@ func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
 			// A noisy target fails now and then while healthy: re-open on a run of failures
 			// as unlikely as one failure of a clean service, as Vigil's half-open does.
 			if e.rampFailures++; e.rampFailures >= e.rampRun() {
-				e.openLocal(now, c)
+				e.openLocal(now, e.localSlow, c)
 			}
 			return
 		}
@@ -340,30 +349,68 @@ func (c *Client) done(e *entry, kind permitKind, start int64, o Outcome) {
 		}
 	default:
 		if e.remote.mode == modeForcedClosed && !stale {
-			e.failures.Store(0) // an operator's forced_closed freezes the fast path too
+			// An operator's forced_closed freezes the fast path too.
+			e.failures.Store(0)
+			e.slowRun.Store(0)
 			return
 		}
-		if e.local == Closed && e.failures.Load() >= e.needed.Load() {
-			e.openLocal(now, c)
+		if e.local != Closed {
+			return
+		}
+		switch {
+		case o == Failure && e.failures.Load() >= e.needed.Load():
+			e.openLocal(now, false, c)
+		case o == Success && e.slowRun.Load() >= e.slowNeeded.Load():
+			e.openLocal(now, true, c)
 		}
 	}
 }
 
-// openLocal opens the local fast path with the next backoff. It must be called with mu held.
-func (e *entry) openLocal(now int64, c *Client) {
+// trialPassed closes the local fast path after a passing trial and, under Vigil's open or
+// half-open, walks the ramp at once rather than wait for Vigil's backoff. It must be called
+// with mu held.
+func (e *entry) trialPassed(now int64, stale bool, c *Client) {
+	c.stats.trialsPassed.Add(1)
+	e.local = Closed
+	e.localSlow = false
+	e.localOpens = 0
+	e.failures.Store(0)
+	e.slowRun.Store(0)
+	if !stale && (e.remote.state == Open || e.remote.state == HalfOpen) && e.remote.mode == modeAuto {
+		e.startRamp(now, stale, c)
+		if e.rampSuccesses = 1; e.rampSuccesses >= c.cfg.SuccessesPerStep {
+			e.nextStep(now, c)
+		}
+	}
+	e.refreshGate(stale)
+}
+
+// openLocal opens the local fast path with the next backoff; slow says it opened on slow
+// calls. While Vigil's probe of the target says it is down, trials go at most every
+// ProbedTrialInterval: the probe's pass brings the next one forward. It must be called with
+// mu held.
+func (e *entry) openLocal(now int64, slow bool, c *Client) {
 	if e.local != Open {
 		c.stats.localOpens.Add(1)
+		if slow {
+			c.stats.localSlowOpens.Add(1)
+		}
 		e.opensEver++
 	}
 	e.local = Open
+	e.localSlow = slow
 	e.recovered = false
 	e.localOpens = min(e.localOpens+1, 32)
 	d := float64(c.cfg.OpenInitial) * math.Pow(2, float64(e.localOpens-1))
 	d = math.Min(d, float64(c.cfg.OpenMax))
+	if e.remote.probeDown && !c.stale.Load() {
+		d = math.Max(d, float64(c.cfg.ProbedTrialInterval))
+	}
 	e.nextTrial = now + int64(d)
 	e.trialUntil = 0
 	e.lastLocalOpen = time.Now().UnixNano()
 	e.failures.Store(0)
+	e.slowRun.Store(0)
 	e.refreshGate(c.stale.Load())
 }
 

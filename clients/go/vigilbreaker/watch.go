@@ -19,18 +19,24 @@ const maxEventLine = 1 << 20
 
 // transition is the wire form of one event of GET /v1/watch (README, "Wire contract").
 type transition struct {
-	Target string    `json:"target"`
-	Caller string    `json:"caller"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	At     time.Time `json:"at"`
-	Mode   string    `json:"mode"`
-	Reason string    `json:"reason"`
-	Class  string    `json:"class"`
-	Counts struct {
-		SlowThresholdSecs float64 `json:"slow_threshold_seconds"`
-	} `json:"counts"`
+	Target  string     `json:"target"`
+	Caller  string     `json:"caller"`
+	From    string     `json:"from"`
+	To      string     `json:"to"`
+	At      time.Time  `json:"at"`
+	Mode    string     `json:"mode"`
+	Reason  string     `json:"reason"`
+	Class   string     `json:"class"`
+	Counts  counts     `json:"counts"`
 	RetryAt *time.Time `json:"retry_at"`
+}
+
+// counts are the fields of a verdict's counts the client reads.
+type counts struct {
+	SlowThresholdSecs float64 `json:"slow_threshold_seconds"`
+	// Probe is the state of Vigil's active probe of the target ("passing", "failing"), when
+	// one was recorded lately.
+	Probe string `json:"probe"`
 }
 
 // status is the wire form of GET /v1/breakers/{target}?peek=true&caller=..., as far as the
@@ -46,10 +52,8 @@ type statusFields struct {
 	MachineState string     `json:"machine_state"`
 	Mode         string     `json:"mode"`
 	RetryAt      *time.Time `json:"retry_at"`
-	Counts       struct {
-		SlowThresholdSecs float64 `json:"slow_threshold_seconds"`
-	} `json:"counts"`
-	Transitions []struct {
+	Counts       counts     `json:"counts"`
+	Transitions  []struct {
 		At time.Time `json:"at"`
 	} `json:"transitions"`
 }
@@ -71,7 +75,7 @@ func parseState(s string) (State, bool) {
 }
 
 // view turns a verdict's fields into a remoteView; ok is false when they cannot be read.
-func (c *Client) view(state, modeName string, at time.Time, retry *time.Time, slowSecs float64, prev remoteView) (remoteView, bool) {
+func (c *Client) view(state, modeName string, at time.Time, retry *time.Time, cn counts, prev remoteView) (remoteView, bool) {
 	m, ok := parseMode(modeName)
 	if !ok {
 		return remoteView{}, false
@@ -85,9 +89,10 @@ func (c *Client) view(state, modeName string, at time.Time, retry *time.Time, sl
 	if retry != nil {
 		v.retryAt = c.now() + int64(time.Until(*retry))
 	}
-	if slowSecs > 0 {
-		v.slowNanos = int64(slowSecs * float64(time.Second))
+	if cn.SlowThresholdSecs > 0 {
+		v.slowNanos = int64(cn.SlowThresholdSecs * float64(time.Second))
 	}
+	v.probeDown = v.state == Open && cn.Probe == "failing"
 	return v, true
 }
 
@@ -113,7 +118,7 @@ func (c *Client) applyTransition(data []byte) {
 	if mine {
 		prev = e.mine
 	}
-	v, ok := c.view(tr.To, tr.Mode, tr.At, tr.RetryAt, tr.Counts.SlowThresholdSecs, prev)
+	v, ok := c.view(tr.To, tr.Mode, tr.At, tr.RetryAt, tr.Counts, prev)
 	if !ok {
 		c.stats.badEvents.Add(1)
 		return
@@ -330,7 +335,7 @@ func (c *Client) applyFields(e *entry, name string, st *statusFields, mine bool)
 	if mine {
 		prev = e.mine
 	}
-	v, ok := c.view(st.MachineState, st.Mode, at, st.RetryAt, st.Counts.SlowThresholdSecs, prev)
+	v, ok := c.view(st.MachineState, st.Mode, at, st.RetryAt, st.Counts, prev)
 	if !ok {
 		return fmt.Errorf("status of %q: state %q, mode %q", name, st.MachineState, st.Mode)
 	}

@@ -118,7 +118,8 @@ type TimedFeeder interface {
 
 // CallerFeeder is implemented by a Feeder that also keeps each caller's own view of a callee
 // (caller → callee breakers), beside the fleet-wide one RecordOutcome feeds. The healthscore
-// processor hands it every CLIENT and PRODUCER span's outcome with the caller's service name;
+// processor hands it every CLIENT and PRODUCER span's outcome with the caller's service name
+// (the breaker extension keeps those of the views a caller asked for, and drops the rest);
 // a caller type-asserts for it, so a Feeder without it still works. Safe for concurrent use;
 // it does not allocate for a pair the breaker already knows.
 type CallerFeeder interface {

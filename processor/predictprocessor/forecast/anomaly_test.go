@@ -256,3 +256,25 @@ func TestShiftRecordsHoldOneToTwoWeeks(t *testing.T) {
 	assert.False(t, alertIn(5), "a smaller rise in the same week")
 	assert.True(t, alertIn(19), "the smaller rise two weeks later")
 }
+
+func TestShiftLikelihood(t *testing.T) {
+	var g gauss
+	assert.Zero(t, g.likelihood(10), "nothing known yet")
+	rng := rand.New(rand.NewPCG(11, 11))
+	for range 5000 {
+		g.add(rng.NormFloat64())
+	}
+	assert.InDelta(t, 0, g.mean, 0.1)
+	assert.InDelta(t, 1, g.vr, 0.1)
+	// Its own distribution judges a value: the median is no news, 5 deviations is a tail of
+	// 2.9e-7 (6.5 decades of likelihoodDecades), 40 is off the scale.
+	assert.Less(t, g.likelihood(0), 0.02)
+	assert.InDelta(t, -math.Log10(0.5*math.Erfc(5/math.Sqrt2))/likelihoodDecades, g.likelihood(5), 0.03)
+	assert.Equal(t, 1.0, g.likelihood(40))
+	assert.Less(t, g.likelihood(2), g.likelihood(3))
+	// The distribution forgets: after a window and a half of values round 10, 10 is ordinary.
+	for range likelihoodWindow * 3 / 2 {
+		g.add(10 + rng.NormFloat64())
+	}
+	assert.Less(t, g.likelihood(10), 0.05)
+}

@@ -24,6 +24,7 @@ import (
 const (
 	kindBefore    = "vigil GET per call"
 	kindClient    = "vigil client"
+	kindTrials    = "vigil client, trials only"
 	kindGobreaker = "gobreaker"
 )
 
@@ -40,6 +41,7 @@ type caller struct {
 	phase  *phase
 	rate   int
 	target string
+	probe  bool // the collector probes the target's health endpoint
 
 	tracing *tracing // the caller's SDK (nil: not instrumented)
 	http    *http.Client
@@ -107,7 +109,7 @@ func (c *caller) add(r record) {
 // decide asks the caller's breaker; finish reports the call's outcome to it.
 func (c *caller) decide(ctx context.Context) (bool, func(failed bool)) {
 	switch c.kind {
-	case kindClient:
+	case kindClient, kindTrials:
 		p, ok := c.client.Allow(c.target)
 		return ok, func(failed bool) {
 			if failed {

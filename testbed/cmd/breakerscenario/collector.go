@@ -89,9 +89,27 @@ func defaultConfig(root string) (cfg string, ports map[string]int, err error) {
 	return cfg, ports, failed
 }
 
-// startCollector starts binary on the default config in dir and waits until its breaker API
-// answers.
-func startCollector(binary, root, dir string) (*collector, error) {
+// probe is one health endpoint the collector's healthcheck receiver probes, for service.
+type probe struct{ service, url string }
+
+// probeConfig is the healthcheck receiver's configuration probing each health endpoint every
+// second (emitted every second, so the breaker hears of each probe), laid over the default
+// config's (its target list is replaced).
+func probeConfig(probes []probe) string {
+	var b strings.Builder
+	b.WriteString("receivers:\n  healthcheck:\n    collection_interval: 1s\n    timeout: 500ms\n    targets:\n")
+	for _, p := range probes {
+		fmt.Fprintf(&b, "      - {name: probe-%s, service: %s, type: http, endpoint: %q}\n", p.service, p.service, p.url)
+	}
+	if len(probes) == 0 {
+		b.Reset()
+	}
+	return b.String()
+}
+
+// startCollector starts binary on the default config, with probes of the given health
+// endpoints, in dir and waits until its breaker API answers.
+func startCollector(binary, root, dir string, probes []probe) (*collector, error) {
 	cfg, ports, err := defaultConfig(root)
 	if err != nil {
 		return nil, err
@@ -100,12 +118,20 @@ func startCollector(binary, root, dir string) (*collector, error) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
+	args := []string{"--config=" + path}
+	if pc := probeConfig(probes); pc != "" {
+		ppath := filepath.Join(dir, "probes.yaml")
+		if err := os.WriteFile(ppath, []byte(pc), 0o600); err != nil {
+			return nil, err
+		}
+		args = append(args, "--config="+ppath)
+	}
 	c := &collector{
 		done: make(chan struct{}), logs: &lockedBuffer{},
 		OTLP: fmt.Sprintf("127.0.0.1:%d", ports["4317"]),
 		API:  fmt.Sprintf("http://127.0.0.1:%d", ports["13180"]),
 	}
-	c.cmd = exec.Command(binary, "--config="+path)
+	c.cmd = exec.Command(binary, args...)
 	c.cmd.Env = append(os.Environ(), "VIGIL_STATE_DIR="+filepath.Join(dir, "state"), "VIGIL_HOST_NAME=scenario")
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {

@@ -51,7 +51,7 @@ func explain(w io.Writer, api string, callers []*caller) {
 			continue
 		}
 		line := func(view string, s *explainStatus) {
-			t0 := c.phase.t0
+			t0 := c.phase.t0()
 			fmt.Fprintf(w, "  %-6s (p50 %.1f ms, p95 %.1f ms, slow above %.1f ms, slow rate threshold %.3f)", view,
 				s.Baseline.P50*1000, s.Baseline.P95*1000, s.Thresholds.Slow*1000, s.Thresholds.SlowRate)
 			for _, tr := range s.Transitions {

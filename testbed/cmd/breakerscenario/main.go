@@ -6,14 +6,18 @@
 //
 //   - "vigil GET per call": GET /v1/breakers/{target} before every call (the way before the
 //     client library);
-//   - "vigil client": the vigilbreaker client library (local decisions, /v1/watch);
+//   - "vigil client": the vigilbreaker client library (local decisions, /v1/watch), with the
+//     collector's healthcheck receiver probing the callee's health endpoint every second, as
+//     a user running Vigil would;
+//   - "vigil client, trials only" (outage phase): the same client without a probe, so its
+//     trial calls alone find the recovery;
 //   - "gobreaker": sony/gobreaker v2, 5 consecutive failures, 10 s timeout, in-process.
 //
 // Each (phase, rate, way) has its own target service, so no way learns from another's calls.
 // Phases run at the same time: an outage (instant 503s), a slowdown (20 -> 300 ms) and
 // background noise (10% and 20% errors). It prints one table per phase.
 //
-//	go run . -binary ../../../_build/otelcol-vigil            # the full run, about 6 minutes
+//	go run . -binary ../../../_build/otelcol-vigil            # the full run, about 11 minutes
 //	go run . -binary ../../../_build/otelcol-vigil -short     # outage only, 30 s
 package main
 
@@ -23,18 +27,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sony/gobreaker/v2"
-
-	"github.com/vigil-collector/vigil/clients/go/vigilbreaker"
 )
 
 type options struct {
@@ -102,31 +100,28 @@ func buildPhase(o options, name string) (*phase, error) {
 	healthy := func(until time.Duration) segment {
 		return segment{until: until, errProb: 0.01, latency: 20 * time.Millisecond}
 	}
-	var out []*phase
-	{
-		switch name {
-		case "outage":
-			h, ho := o.healthy, o.healthy+o.outage
-			out = append(out, &phase{name: "outage", changeAt: h, recoverAt: ho, segments: []segment{
-				healthy(h), {until: ho, down: true}, healthy(ho + o.recovered)}})
-		case "latency":
-			h := o.healthy
-			out = append(out, &phase{name: "latency", changeAt: h, segments: []segment{
-				healthy(h), {until: h + o.slow, errProb: 0.01, latency: 300 * time.Millisecond}}})
-		case "noise10", "noise20":
-			p := 0.1
-			if name == "noise20" {
-				p = 0.2
-			}
-			out = append(out, &phase{name: name, measureFrom: o.noiseWarmup, segments: []segment{
-				{until: o.noiseWarmup + o.noiseFor, errProb: p, latency: 20 * time.Millisecond}}})
-		default:
-			return nil, fmt.Errorf("-phases: unknown phase %q (outage, latency, noise10, noise20)", name)
+	switch name {
+	case "outage":
+		h, ho := o.healthy, o.healthy+o.outage
+		return &phase{name: "outage", changeAt: h, recoverAt: ho, segments: []segment{
+			healthy(h), {until: ho, down: true}, healthy(ho + o.recovered)}}, nil
+	case "latency":
+		h := o.healthy
+		return &phase{name: "latency", changeAt: h, segments: []segment{
+			healthy(h), {until: h + o.slow, errProb: 0.01, latency: 300 * time.Millisecond}}}, nil
+	case "noise10", "noise20":
+		p := 0.1
+		if name == "noise20" {
+			p = 0.2
 		}
+		return &phase{name: name, measureFrom: o.noiseWarmup, segments: []segment{
+			{until: o.noiseWarmup + o.noiseFor, errProb: p, latency: 20 * time.Millisecond}}}, nil
 	}
-	return out[0], nil
+	return nil, fmt.Errorf("-phases: unknown phase %q (outage, latency, noise10, noise20)", name)
 }
 
+// run starts the callee and the collector (probing the callers' targets that have a probe),
+// runs every phase group and prints the tables.
 func run(ctx context.Context, o options, out io.Writer) (err error) {
 	phases, err := buildPhases(o)
 	if err != nil {
@@ -145,7 +140,13 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	col, err := startCollector(binary, root, dir)
+	callers := planCallers(phases, o.rates)
+	svc, err := startService(callers)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	col, err := startCollector(binary, root, dir, svc.probes(callers))
 	if err != nil {
 		return err
 	}
@@ -154,105 +155,24 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			err = serr
 		}
 	}()
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv := &server{targets: map[string]*serverTarget{}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	stopCallers, err := startCallers(ctx, callers, svc, col)
+	defer stopCallers()
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /svc/{target}", srv)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(l) }()
-	defer hs.Close()
-	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
-	defer httpc.CloseIdleConnections()
+	stopWatch := watchVigil(ctx, col.API, callers)
+	defer stopWatch()
+	fmt.Fprintf(out, "breakerscenario: %d callers, rates %v, phases %v (groups one after another), %s; collector %s\n",
+		len(callers), o.rates, o.groups, totalTime(o, phases), binary)
+	runGroups(ctx, o, phases, callers)
+	report(out, o, phases, callers, col.API)
+	return nil
+}
 
-	var callers []*caller
-	var tracings []*tracing
-	var clients []*vigilbreaker.Client
-	defer func() {
-		for _, t := range tracings {
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_ = t.tp.Shutdown(sctx)
-			scancel()
-		}
-		for _, c := range clients {
-			_ = c.Close()
-		}
-	}()
-	for _, p := range phases {
-		for _, rate := range o.rates {
-			for _, kind := range []string{kindBefore, kindClient, kindGobreaker} {
-				short := map[string]string{kindBefore: "get", kindClient: "client", kindGobreaker: "gobreaker"}[kind]
-				target := fmt.Sprintf("checkout-%s-%d-%s", p.name, rate, short)
-				c := &caller{kind: kind, phase: p, rate: rate, target: target, http: httpc,
-					svcURL: "http://" + l.Addr().String() + "/svc/" + target, api: col.API}
-				st := &serverTarget{phase: p}
-				if kind != kindGobreaker {
-					if c.tracing, err = newTracing(ctx, "frontend-"+target, col.OTLP); err != nil {
-						return err
-					}
-					if st.tracing, err = newTracing(ctx, target, col.OTLP); err != nil {
-						return err
-					}
-					tracings = append(tracings, c.tracing, st.tracing)
-				}
-				switch kind {
-				case kindClient:
-					if c.client, err = vigilbreaker.New(vigilbreaker.Config{Endpoint: col.API, Caller: "frontend-" + target}); err != nil {
-						return err
-					}
-					clients = append(clients, c.client)
-				case kindGobreaker:
-					c.gb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-						Name: target, Timeout: 10 * time.Second,
-						ReadyToTrip: func(cnt gobreaker.Counts) bool { return cnt.ConsecutiveFailures >= 5 },
-					})
-				}
-				srv.targets[target] = st
-				callers = append(callers, c)
-			}
-		}
-	}
-	for range 500 {
-		up := true
-		for _, c := range clients {
-			up = up && c.Stats().Connected
-		}
-		if up {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	for _, c := range clients {
-		if !c.Stats().Connected {
-			return errors.New("a vigilbreaker client did not subscribe within 5 s")
-		}
-	}
-
-	// Vigil's openings of each instrumented caller's target, from the watch stream.
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	var watching, ready sync.WaitGroup
-	for _, c := range callers {
-		if c.tracing == nil {
-			continue
-		}
-		watching.Add(1)
-		ready.Add(1)
-		go func() {
-			defer watching.Done()
-			c.watchOpens(watchCtx, col.API, "frontend-"+c.target, &ready)
-		}()
-	}
-	ready.Wait()
-	defer func() {
-		stopWatch()
-		watching.Wait()
-	}()
-
+// totalTime is how long the groups take, one after another.
+func totalTime(o options, phases []*phase) time.Duration {
 	total := time.Duration(0)
 	for gi := range o.groups {
 		longest := time.Duration(0)
@@ -263,14 +183,17 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 		total += longest
 	}
-	fmt.Fprintf(out, "breakerscenario: %d callers, rates %v, phases %v (groups one after another), %s; collector %s\n",
-		len(callers), o.rates, o.groups, total, binary)
-	// Groups run one after another, so the machine carries one group's load at a time.
+	return total
+}
+
+// runGroups runs the phase groups one after another, so the machine carries one group's load
+// at a time.
+func runGroups(ctx context.Context, o options, phases []*phase, callers []*caller) {
 	for gi := range o.groups {
 		t0 := time.Now()
 		for _, p := range phases {
 			if p.group == gi {
-				p.t0 = t0
+				p.setStart(t0)
 			}
 		}
 		var wg sync.WaitGroup
@@ -282,9 +205,37 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 		wg.Wait()
 	}
+}
+
+// watchVigil records Vigil's openings of each instrumented caller's target from the watch
+// stream, until the returned function is called.
+func watchVigil(ctx context.Context, api string, callers []*caller) (stop func()) {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watching, ready sync.WaitGroup
+	for _, c := range callers {
+		if c.tracing == nil {
+			continue
+		}
+		watching.Add(1)
+		ready.Add(1)
+		go func() {
+			defer watching.Done()
+			c.watchOpens(watchCtx, api, c.callerName(), &ready)
+		}()
+	}
+	ready.Wait()
+	return func() {
+		stopWatch()
+		watching.Wait()
+	}
+}
+
+// report prints the tables, Vigil's transitions with -explain, and what the run's figures
+// rest on: calls that got no answer, and each client's own counts.
+func report(out io.Writer, o options, phases []*phase, callers []*caller, api string) {
 	printTables(out, phases, callers)
 	if o.explain {
-		explain(out, col.API, callers)
+		explain(out, api, callers)
 	}
 	fmt.Fprintln(out)
 	for _, c := range callers {
@@ -295,9 +246,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	for _, c := range callers {
 		if c.client != nil {
 			s := c.client.Stats()
-			fmt.Fprintf(out, "%s: vigil client: local opens %d, trials passed %d, ramps completed %d, events %d, bad events %d, reconnects %d\n",
-				c.target, s.LocalOpens, s.TrialsPassed, s.RampsCompleted, s.Events, s.BadEvents, s.Reconnects)
+			fmt.Fprintf(out, "%s: vigil client: local opens %d (%d on slow calls), trials passed %d, ramps completed %d, events %d, bad events %d, reconnects %d\n",
+				c.target, s.LocalOpens, s.LocalSlowOpens, s.TrialsPassed, s.RampsCompleted, s.Events, s.BadEvents, s.Reconnects)
 		}
 	}
-	return nil
 }
+
+// errNotSubscribed: a client's /v1/watch subscription was not up in time.
+var errNotSubscribed = errors.New("a vigilbreaker client did not subscribe within 5 s")

@@ -34,7 +34,7 @@ type outcome struct {
 func vigilCounts(p *phase, opens []vigilOpen, from, to time.Duration) string {
 	var fleetErr, fleetSlow, callerErr, callerSlow int
 	for _, v := range opens {
-		at := v.at.Sub(p.t0)
+		at := v.at.Sub(p.t0())
 		if at < from || at >= to {
 			continue
 		}

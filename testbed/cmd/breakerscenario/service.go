@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -30,11 +31,33 @@ type phase struct {
 	// changeAt is when the trouble starts (outage, slowness); recoverAt when it ends (0: it
 	// does not); measureFrom is where the noise phases' count starts (after a warm-up).
 	changeAt, recoverAt, measureFrom time.Duration
-	group                            int       // phases of a group run side by side
-	t0                               time.Time // when the phase started (set before its calls)
+	group                            int // phases of a group run side by side
+	// started is when the phase started (set before its calls; read by the health endpoint,
+	// which probes reach before and during the phase).
+	started atomic.Pointer[time.Time]
 }
 
 func (p *phase) end() time.Duration { return p.segments[len(p.segments)-1].until }
+
+func (p *phase) setStart(t time.Time) { p.started.Store(&t) }
+
+// t0 is when the phase started (the zero time before).
+func (p *phase) t0() time.Time {
+	if t := p.started.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
+}
+
+// now is how far into the phase it is: past its end before it starts, so a probe then finds
+// the service as it is after the phase (healthy).
+func (p *phase) now() time.Duration {
+	t := p.started.Load()
+	if t == nil {
+		return p.end()
+	}
+	return time.Since(*t)
+}
 
 func (p *phase) at(d time.Duration) segment {
 	for _, s := range p.segments {
@@ -88,7 +111,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, span = st.tracing.tracer.Start(r.Context(), "GET /svc/{target}", trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
 	}
-	seg := st.phase.at(time.Since(st.phase.t0))
+	seg := st.phase.at(st.phase.now())
 	code := http.StatusOK
 	switch {
 	case seg.down:
@@ -110,4 +133,20 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(code)
+}
+
+// health is the target's health endpoint, as a service has one for its probes: 503 while the
+// service is down, 200 otherwise (a slow or noisy service still answers it).
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	st := s.targets[r.PathValue("target")]
+	s.mu.RUnlock()
+	switch {
+	case st == nil:
+		http.NotFound(w, r)
+	case st.phase.at(st.phase.now()).down:
+		w.WriteHeader(http.StatusServiceUnavailable)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
 }

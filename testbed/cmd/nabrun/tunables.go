@@ -8,5 +8,5 @@ import "github.com/vigil-collector/vigil/processor/predictprocessor/forecast"
 var tunables = []tunable{
 	{name: "BreachScale", values: []float64{0.05, 0.1, 0.2}, set: func(c *forecast.DetectorConfig, v float64) { c.BreachScale = v }},
 	{name: "BreachDeviation", values: []float64{4, 8, 16}, set: func(c *forecast.DetectorConfig, v float64) { c.BreachDeviation = v }},
-	{name: "ShiftScale", values: []float64{0.2, 0.4, 0.8}, set: func(c *forecast.DetectorConfig, v float64) { c.ShiftScale = v }},
+	{name: "ShiftScale", values: []float64{0.4, 0.8, 1.6}, set: func(c *forecast.DetectorConfig, v float64) { c.ShiftScale = v }},
 }

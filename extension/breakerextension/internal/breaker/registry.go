@@ -147,29 +147,62 @@ func (r *Registry) RecordOutcomeAt(target string, o breakerfeed.Outcome, now tim
 }
 
 func (r *Registry) record(target string, o breakerfeed.Outcome, now int64) {
-	t := r.seen(target, now)
-	if t == nil {
-		return
+	if t := r.seen(target, now); t != nil {
+		r.feed(t, now, feedOutcome, o, false)
 	}
+}
+
+// RecordKnownOutcomeAt records one finished call to target observed at now, if target is
+// known; an unknown target is not created (for breakers that exist only once asked for).
+func (r *Registry) RecordKnownOutcomeAt(target string, o breakerfeed.Outcome, now int64) {
+	if t := r.lookup(target); t != nil {
+		t.touch(now)
+		r.feed(t, now, feedOutcome, o, false)
+	}
+}
+
+// What one feed brings a target.
+const (
+	feedOutcome = iota // a call's outcome
+	feedProbe          // an active probe's result
+	feedTrial          // a client's trial call's result
+)
+
+// feed runs the target's machine on one outcome, probe or trial under its lock, and emits the
+// transitions it caused once the lock is released.
+func (r *Registry) feed(t *target, now int64, what int, o breakerfeed.Outcome, ok bool) {
 	var ev events
 	t.mu.Lock()
-	t.record(now, o, r, &ev)
+	switch what {
+	case feedOutcome:
+		t.record(now, o, r, &ev)
+	case feedProbe:
+		t.probe(now, ok, r, &ev)
+	case feedTrial:
+		t.trial(now, ok, r, &ev)
+	}
 	t.mu.Unlock()
 	r.emit(&ev)
 }
 
+// Track creates target's breaker if it is not known yet (evicting past the cap).
+func (r *Registry) Track(target string) error {
+	t, err := r.get(target, r.clock.Now())
+	if err == nil {
+		t.touch(r.clock.Now())
+	}
+	return err
+}
+
+// Now is the registry's clock, in Unix nanoseconds.
+func (r *Registry) Now() int64 { return r.clock.Now() }
+
 // RecordProbe records an active probe of target.
 func (r *Registry) RecordProbe(target string, ok bool) {
 	now := r.clock.Now()
-	t := r.seen(target, now)
-	if t == nil {
-		return
+	if t := r.seen(target, now); t != nil {
+		r.feed(t, now, feedProbe, breakerfeed.Outcome{}, ok)
 	}
-	var ev events
-	t.mu.Lock()
-	t.probe(now, ok, r, &ev)
-	t.mu.Unlock()
-	r.emit(&ev)
 }
 
 // RecordTrial records the result of a client's trial call to target (a call it let through to
@@ -181,13 +214,7 @@ func (r *Registry) RecordTrial(target string, ok bool) bool {
 	}
 	now := r.clock.Now()
 	t.touch(now)
-	var ev events
-	t.mu.Lock()
-	t.trial(now, ok, r, &ev)
-	t.mu.Unlock()
-	if ev.n > 0 {
-		r.emit(&ev)
-	}
+	r.feed(t, now, feedTrial, breakerfeed.Outcome{}, ok)
 	return true
 }
 
@@ -433,7 +460,7 @@ func (r *Registry) status(t *target, withAdvance bool) Status {
 	if withAdvance {
 		t.advance(now, r, &ev)
 	}
-	c := t.counts(r)
+	c := t.counts(now, r)
 	m := t.currentMode()
 	machine := t.machine()
 	st := Status{

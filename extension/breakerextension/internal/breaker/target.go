@@ -25,6 +25,9 @@ type Counts struct {
 	BaselineSlowRate    float64 `json:"baseline_slow_rate"`
 	SlowRateThreshold   float64 `json:"slow_rate_threshold"`
 	SlowThresholdSecs   float64 `json:"slow_threshold_seconds"`
+	// Probe is the last active probe's result ("passing" or "failing") when one was recorded
+	// within the window: a client may then leave the testing of a recovery to the probe.
+	Probe string `json:"probe,omitempty"`
 }
 
 // Transition is one change of a target's effective state, with why it happened.
@@ -72,6 +75,7 @@ type target struct {
 	consecutiveNeeded uint64
 	opens             int   // consecutive openings, for the backoff
 	openedAt          int64 // last time the machine opened
+	openedSlow        bool  // the last opening was on slow calls
 	closedAt          int64 // last time the machine closed (0: never opened)
 	fence             int64 // rate rules ignore buckets before this (set on closing)
 
@@ -277,15 +281,24 @@ func (t *target) trial(now int64, ok bool, r *Registry, ev *events) {
 
 // test moves an open or half-open machine on a probe's or a trial's result: a pass ends an
 // open backoff at once and counts as a success of a half-open step; a failure re-opens a
-// half-open machine.
+// half-open machine. A failing probe while open restarts the backoff: the probe has just
+// tested what a half-open would, and the next probe's pass ends it. A probe says a service
+// answers, not how fast: its pass does not end an opening on slow calls (a trial's does, the
+// client judging its latency).
 func (t *target) test(now int64, ok bool, passed, failed, class string, r *Registry, ev *events) {
 	if t.frozen() {
 		return
 	}
+	if ok && class == classProbe && t.openedSlow {
+		return
+	}
 	switch t.machine() {
 	case breakerfeed.Open:
-		if ok {
+		switch {
+		case ok:
 			t.toHalfOpen(now, passed, r, ev)
+		case class == classProbe:
+			t.retryAt.Store(max(t.retryAt.Load(), now+t.backoff(r)))
 		}
 	case breakerfeed.HalfOpen:
 		if ok {
@@ -352,13 +365,22 @@ func (t *target) open(now int64, reason, class string, r *Registry, ev *events) 
 	if reason == ReasonFailureRate {
 		t.openSuccessesNeeded = successesToRecover(t.evalCounts(), s)
 	}
+	t.retryAt.Store(now + t.backoff(r))
+	if from == breakerfeed.Closed {
+		t.openedSlow = class == classSlow // for the whole incident
+	}
+	t.openedAt, t.leftClosedAt = now, now
+	t.transition(now, from, breakerfeed.Open, reason, class, r, ev)
+}
+
+// backoff is this incident's open duration: initial × multiplier^(n-1) for the n-th
+// consecutive incident, capped, with jitter.
+func (t *target) backoff(r *Registry) int64 {
+	s := &r.settings
 	d := float64(s.OpenInitial) * math.Pow(s.OpenMultiplier, float64(max(t.opens, 1)-1))
 	d = math.Min(d, float64(s.OpenMax))
 	d *= 1 + s.OpenJitter*(2*s.random()-1)
-	d = math.Min(d, float64(s.OpenMax))
-	t.retryAt.Store(now + int64(d))
-	t.openedAt, t.leftClosedAt = now, now
-	t.transition(now, from, breakerfeed.Open, reason, class, r, ev)
+	return int64(math.Min(d, float64(s.OpenMax)))
 }
 
 // successesToRecover is the run of successes while open that ends the backoff of a breaker
@@ -391,7 +413,7 @@ func (t *target) close(now int64, reason string, r *Registry, ev *events) {
 
 // transition sets the machine's state and records why.
 func (t *target) transition(now int64, from, to breakerfeed.State, reason, class string, r *Registry, ev *events) {
-	counts := t.counts(r)
+	counts := t.counts(now, r)
 	t.state.Store(uint32(to))
 	// In disabled mode the machine still moves (and Mode says it does not block).
 	t.remember(now, from.String(), to.String(), reason, class, counts, ev)
@@ -425,11 +447,23 @@ func (t *target) setMode(now int64, m Mode, r *Registry, ev *events) {
 	}
 	machine := t.machine()
 	t.mode.Store(uint32(m))
-	t.remember(now, effective(old, machine), effective(m, machine), ReasonOverride, "", t.counts(r), ev)
+	t.remember(now, effective(old, machine), effective(m, machine), ReasonOverride, "", t.counts(now, r), ev)
+}
+
+// probeState is the last probe's result when one was recorded within the window ("passing",
+// "failing"), else "".
+func (t *target) probeState(now int64, r *Registry) string {
+	switch {
+	case t.lastProbeAt == 0 || now-t.lastProbeAt > int64(r.settings.Window):
+		return ""
+	case t.lastProbeOK:
+		return "passing"
+	}
+	return "failing"
 }
 
 // counts snapshots the numbers behind the machine's decisions.
-func (t *target) counts(r *Registry) Counts {
+func (t *target) counts(now int64, r *Registry) Counts {
 	s := &r.settings
 	w := t.evalCounts()
 	return Counts{
@@ -443,6 +477,7 @@ func (t *target) counts(r *Registry) Counts {
 		BaselineSlowRate:    t.base.slowRate(s),
 		SlowRateThreshold:   t.base.slowRateThreshold(s),
 		SlowThresholdSecs:   t.base.threshold(s),
+		Probe:               t.probeState(now, r),
 	}
 }
 

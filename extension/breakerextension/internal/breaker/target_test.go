@@ -451,6 +451,40 @@ func TestProbes(t *testing.T) {
 	assert.Equal(t, "probe", h.last().Class)
 }
 
+// A failing probe while open restarts the backoff (the breaker stays open while the probe says
+// down), and the probe's state rides on the transitions for clients.
+func TestFailingProbeHoldsOpen(t *testing.T) {
+	h := newHarness(t, func(s *Settings) { s.OpenJitter = 0 })
+	h.RecordProbe("pay", false)
+	h.openTarget(t, "pay")
+	assert.Equal(t, "failing", h.last().Counts.Probe, "the opening carries the probe's state")
+	for range 4 {
+		h.clock.Advance(4 * time.Second)
+		h.RecordProbe("pay", false)
+	}
+	assert.Equal(t, breakerfeed.Open, h.state("pay"), "16 s after a 5 s backoff, held open by failing probes")
+	h.clock.Advance(2 * time.Second)
+	h.RecordProbe("pay", true)
+	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
+	assert.Equal(t, ReasonProbePassed, h.last().Reason)
+	assert.Equal(t, "passing", h.last().Counts.Probe)
+
+	// Without probes the backoff elapses as before, and an old probe is not reported.
+	h.openTarget(t, "cart")
+	assert.Empty(t, h.last().Counts.Probe)
+}
+
+// A probe says a service answers, not how fast: its pass does not end an opening on slow calls.
+func TestPassingProbeDoesNotEndSlowOpening(t *testing.T) {
+	h := newHarness(t)
+	h.warm("pay", 60, 100, 0, 20*ms)
+	h.feed("pay", 100, breakerfeed.Success, 100*ms, 10*ms)
+	require.Equal(t, breakerfeed.Open, h.state("pay"))
+	require.Equal(t, "slow", h.last().Class)
+	h.RecordProbe("pay", true)
+	assert.Equal(t, breakerfeed.Open, h.state("pay"))
+}
+
 func TestClosingFencesOldFailures(t *testing.T) {
 	h := newHarness(t, func(s *Settings) { s.MaxStepDuration = 0 })
 	h.warm("pay", 60, 100, 0, ms)
