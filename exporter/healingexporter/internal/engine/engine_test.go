@@ -316,16 +316,10 @@ func TestDryRunAndMaintenanceAndAdmit(t *testing.T) {
 
 func TestRestartKeepsDedupLimitsAndInterruptsIntents(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	open := func(at time.Time) (*Engine, *audit.Log) {
-		l, recs, _, err := audit.Open(path)
-		require.NoError(t, err)
-		s := settings()
-		s.Rules[0].For = 0
-		s.Global = Rate{PerMinute: 1, Burst: 2}
-		e, err := New(s, l, recs, at)
-		require.NoError(t, err)
-		return e, l
-	}
+	s := settings()
+	s.Rules[0].For = 0
+	s.Global = Rate{PerMinute: 1, Burst: 2}
+	open := func(at time.Time) (*Engine, *audit.Log) { return openOnAudit(t, path, s, at) }
 	e, l := open(t0)
 	d1 := observe(t, e, t0, firing(1, "a"))
 	require.Len(t, d1, 1)
@@ -348,6 +342,17 @@ func TestRestartKeepsDedupLimitsAndInterruptsIntents(t *testing.T) {
 	}
 	assert.Contains(t, decisions, "interrupted/")
 	assert.Contains(t, decisions, "suppressed/rate_limit:global")
+}
+
+// openOnAudit starts an engine of s at at on the audit file at path, as the exporter does when
+// the collector (re)starts: the records already there are its state.
+func openOnAudit(t *testing.T, path string, s Settings, at time.Time) (*Engine, *audit.Log) {
+	t.Helper()
+	l, recs, _, err := audit.Open(path)
+	require.NoError(t, err)
+	e, err := New(s, l, recs, at)
+	require.NoError(t, err)
+	return e, l
 }
 
 func readAll(t *testing.T, path string) []audit.Record {

@@ -42,19 +42,13 @@ func TestOneActionsQueueDoesNotStarveAnother(t *testing.T) {
 // its action asks for it and the incident still fires; an action without it stays at most once.
 func TestRenotifyAfterRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	open := func(at time.Time) (*Engine, *audit.Log) {
-		l, recs, _, err := audit.Open(path)
-		require.NoError(t, err)
-		s := settings()
-		s.Rules = []Rule{
-			{Name: "page-me", Cooldown: time.Hour, Actions: []string{"page"}, EscalateAfter: 1},
-			{Name: "fix-me", Cooldown: time.Hour, Actions: []string{"exec"}, EscalateAfter: 1},
-		}
-		s.RenotifyAfterRestart = map[string]bool{"page": true}
-		e, err := New(s, l, recs, at)
-		require.NoError(t, err)
-		return e, l
+	s := settings()
+	s.Rules = []Rule{
+		{Name: "page-me", Cooldown: time.Hour, Actions: []string{"page"}, EscalateAfter: 1},
+		{Name: "fix-me", Cooldown: time.Hour, Actions: []string{"exec"}, EscalateAfter: 1},
 	}
+	s.RenotifyAfterRestart = map[string]bool{"page": true}
+	open := func(at time.Time) (*Engine, *audit.Log) { return openOnAudit(t, path, s, at) }
 	e, l := open(t0)
 	require.Len(t, observe(t, e, t0, firing(0, "payments")), 1)
 	require.Len(t, observe(t, e, t0, firing(1, "billing")), 1)
