@@ -340,100 +340,147 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
 	}
-	c := &d.cfg
+	age := d.advance(t)
+	slot := d.slot(t)
+	p := d.learnDaily(slot, x)
+	// The deseasonalised view is scored from the third day on, after WarmUp points of its own
+	// that only learn its record.
+	desOn := d.switchOn(&d.des, &d.desN, slot >= 0 && age >= 2*secondsPerDay)
+	var w float64
+	if slot >= 0 {
+		w = d.learnWeekly(t, age, x, p)
+	}
+	wkOn := d.switchOn(&d.wk, &d.wkN, slot >= 0 && age >= weekOn)
+	learnOnly := d.n <= d.cfg.WarmUp
+	b := d.rng.breach(x)
+	plain, des, wk, ok := d.updateViews(x, p, w, desOn, wkOn, learnOnly)
+	if !ok || learnOnly {
+		return 0
+	}
+	return d.refract(d.cfg.pointScore(x, b, d.cfg.best(plain, des, wk)))
+}
+
+// advance counts a point observed at t and returns its age (seconds since the first point). A
+// level-shift record holds for one to two weeks: a shift as large as one a month ago is news
+// again (tweet bursts, machine failures and holidays recur), while the weekly rhythm itself is
+// always within the record's memory.
+func (d *Detector) advance(t time.Time) int64 {
 	if d.n == 0 && !t.IsZero() {
 		d.t0 = t.Unix()
 	}
 	d.n++
-	// A level-shift record holds for one to two weeks: a shift as large as one a month ago is
-	// news again (tweet bursts, machine failures and holidays recur), while the weekly rhythm
-	// itself is always within the record's memory.
-	if week := (t.Unix() - d.t0) / secondsPerWeek; !t.IsZero() && week > d.week0 {
+	age := t.Unix() - d.t0
+	if week := age / secondsPerWeek; !t.IsZero() && week > d.week0 {
 		d.week0 = week
 		d.plain.shift.roll()
 		d.des.shift.roll()
 		d.wk.shift.roll()
 	}
+	return age
+}
 
-	// The daily profile: the slot's offset from the deseasonalised level.
-	slot, p := d.slot(t), 0.0
-	if slot >= 0 {
-		bit := uint64(1) << slot
-		if d.profileSeen&bit == 0 {
-			d.profile[slot], d.profileSeen = x-d.des.long, d.profileSeen|bit
-			if d.des.n == 0 {
-				d.profile[slot] = 0
-			}
-		}
-		p = d.profile[slot]
-		d.profile[slot] += c.ShortRate * (x - d.des.long - p)
+// learnDaily learns x into the daily profile's slot (its offset from the deseasonalised level)
+// and returns the slot's offset as it was before x: 0 when slot is -1 (no profile).
+func (d *Detector) learnDaily(slot int, x float64) float64 {
+	if slot < 0 {
+		return 0
 	}
-	// The deseasonalised view is scored from the third day on, after WarmUp points of its own
-	// that only learn its record.
-	age := t.Unix() - d.t0
-	desOn := slot >= 0 && age >= 2*secondsPerDay
-	if desOn {
-		d.desN++
-		if d.desN == 1 {
-			d.des.restartSpread(c.WarmUp)
+	bit := uint64(1) << slot
+	if d.profileSeen&bit == 0 {
+		d.profile[slot], d.profileSeen = x-d.des.long, d.profileSeen|bit
+		if d.des.n == 0 {
+			d.profile[slot] = 0
 		}
 	}
-	// The weekly profile: each two hours of the week's offset from the level plus the daily
-	// profile, learnt from the third day (a slot's first visit sets it, later ones move it at
-	// ShortRate), so that a weekday that behaves like a Sunday stands out once Sundays are known.
-	var w float64
-	wkOn := false
-	if slot >= 0 {
-		ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / (secondsPerWeek / weekSlots)
-		w = float64(d.week[ws])
-		if age >= weekLearn {
-			rate, word, bit := c.ShortRate, ws/64, uint64(1)<<(ws%64)
-			if d.weekSeen[word]&bit == 0 {
-				rate, d.weekSeen[word] = 1, d.weekSeen[word]|bit
-			}
-			d.week[ws] = float32(w + rate*(x-p-d.wk.long-w))
+	p := d.profile[slot]
+	d.profile[slot] += d.cfg.ShortRate * (x - d.des.long - p)
+	return p
+}
+
+// learnWeekly returns the weekly profile's offset at t as it was before x, and from the third day
+// (age) learns x into it: each two hours of the week's offset from the level plus the daily
+// profile p (a slot's first visit sets it, later ones move it at ShortRate), so that a weekday
+// that behaves like a Sunday stands out once Sundays are known.
+func (d *Detector) learnWeekly(t time.Time, age int64, x, p float64) float64 {
+	ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / (secondsPerWeek / weekSlots)
+	w := float64(d.week[ws])
+	if age >= weekLearn {
+		rate, word, bit := d.cfg.ShortRate, ws/64, uint64(1)<<(ws%64)
+		if d.weekSeen[word]&bit == 0 {
+			rate, d.weekSeen[word] = 1, d.weekSeen[word]|bit
 		}
-		if wkOn = age >= weekOn; wkOn {
-			d.wkN++
-			if d.wkN == 1 {
-				d.wk.restartSpread(c.WarmUp)
-			}
+		d.week[ws] = float32(w + rate*(x-p-d.wk.long-w))
+	}
+	return w
+}
+
+// switchOn counts a point of view l while on, restarting l's spread on the first (n counts the
+// points the view has been on for), and returns on.
+func (d *Detector) switchOn(l *level, n *int, on bool) bool {
+	if on {
+		*n++
+		if *n == 1 {
+			l.restartSpread(d.cfg.WarmUp)
 		}
 	}
-	learnOnly := d.n <= c.WarmUp
-	expPlain, scPlain := d.plain.long, d.plain.scale()
-	expDes, scDes := d.des.long+p, d.des.scale()
-	b := d.rng.breach(x)
-	shiftPlain, ok := d.plain.update(x, c, phaseOf(true, !learnOnly))
+	return on
+}
+
+// view is what one view makes of a point: its level-shift score, whether it is warm (scored
+// after its own WarmUp points), and the value it expected with its spread, both as they were
+// before the point.
+type view struct {
+	shift, exp, sc float64
+	warm           bool
+}
+
+// updateViews feeds x to the plain, the daily (less the daily profile p) and the weekly view
+// (less p and the weekly profile w), and reports whether the plain level has initialised.
+func (d *Detector) updateViews(x, p, w float64, desOn, wkOn, learnOnly bool) (plain, des, wk view, ok bool) {
+	c := &d.cfg
+	plain = view{exp: d.plain.long, sc: d.plain.scale(), warm: true}
+	des = view{exp: d.des.long + p, sc: d.des.scale(), warm: desOn && d.desN > c.WarmUp}
+	plain.shift, ok = d.plain.update(x, c, phaseOf(true, !learnOnly))
 	// The daily view's record learns from the first point (learning it only once the view is
 	// on is the cleaner rule, but it scored lower: see the README); the weekly view's learns
 	// only once its view is on, since a weekly profile that has not seen a week yet would set
 	// records nothing later breaks.
-	desWarm := desOn && d.desN > c.WarmUp
-	wkWarm := wkOn && d.wkN > c.WarmUp
-	shiftDes, _ := d.des.update(x-p, c, phaseOf(true, desWarm && !learnOnly))
+	des.shift, _ = d.des.update(x-p, c, phaseOf(true, des.warm && !learnOnly))
 	// The weekly profile is stored in float32: its rounding is the weekly view's resolution.
 	d.wk.floor = 1e-6 * (math.Abs(d.wk.long) + math.Abs(w))
-	expWk, scWk := d.wk.long+p+w, d.wk.scale()
-	shiftWk, _ := d.wk.update(x-p-w, c, phaseOf(wkOn, wkWarm && !learnOnly))
-	if !ok || learnOnly {
-		return 0
+	wk = view{exp: d.wk.long + p + w, sc: d.wk.scale(), warm: wkOn && d.wkN > c.WarmUp}
+	wk.shift, _ = d.wk.update(x-p-w, c, phaseOf(wkOn, wk.warm && !learnOnly))
+	return plain, des, wk, ok
+}
+
+// best returns the series' best view: the plain one, or the daily one while the series counts
+// as seasonal, or the weekly one where the weekly profile also explains the deseasonalised
+// series. Its shift is the largest of its own and those of the views before it.
+func (c *DetectorConfig) best(plain, des, wk view) view {
+	if !des.warm || des.sc >= c.SeasonStrength*plain.sc {
+		return plain
 	}
-	seasonal := desWarm && scDes < c.SeasonStrength*scPlain
-	shift, exp, sc := shiftPlain, expPlain, scPlain
-	if seasonal {
-		shift, exp, sc = max(shiftPlain, shiftDes), expDes, scDes
-		// And the weekly view, where the weekly profile explains the deseasonalised series.
-		if wkWarm && scWk < c.SeasonStrength*scDes {
-			shift, exp, sc = max(shift, shiftWk), expWk, scWk
-		}
+	des.shift = max(plain.shift, des.shift)
+	if wk.warm && wk.sc < c.SeasonStrength*des.sc {
+		wk.shift = max(des.shift, wk.shift)
+		return wk
 	}
-	// A breach counts only when the value is far from what the series' best view expects.
+	return des
+}
+
+// pointScore is the larger of v's shift and the range breach b, which counts only when x is far
+// from what the best view v expects.
+func (c *DetectorConfig) pointScore(x, b float64, v view) float64 {
 	breach := 0.0
-	if b > 0 && math.Abs(x-exp) >= c.BreachDeviation*sc {
+	if b > 0 && math.Abs(x-v.exp) >= c.BreachDeviation*v.sc {
 		breach = 1 - math.Exp(-b/c.BreachScale)
 	}
-	score := clamp01(max(breach, shift))
+	return clamp01(max(breach, v.shift))
+}
+
+// refract holds score below AlertLevel for Refractory points after an alert.
+func (d *Detector) refract(score float64) float64 {
+	c := &d.cfg
 	if d.hold > 0 {
 		d.hold--
 		return min(score, c.AlertLevel*0.999)
