@@ -340,7 +340,9 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0
 	}
-	age := d.advance(t)
+	sec, zero := t.Unix(), t.IsZero()
+	age := d.advance(sec, zero)
+	d.rollWeek(age, zero)
 	slot := d.slot(t)
 	p := d.learnDaily(slot, x)
 	// The deseasonalised view is scored from the third day on, after WarmUp points of its own
@@ -348,35 +350,44 @@ func (d *Detector) UpdateAt(t time.Time, x float64) float64 {
 	desOn := d.switchOn(&d.des, &d.desN, slot >= 0 && age >= 2*secondsPerDay)
 	var w float64
 	if slot >= 0 {
-		w = d.learnWeekly(t, age, x, p)
+		w = d.learnWeekly(weekSlot(sec), age, x, p)
 	}
 	wkOn := d.switchOn(&d.wk, &d.wkN, slot >= 0 && age >= weekOn)
 	learnOnly := d.n <= d.cfg.WarmUp
 	b := d.rng.breach(x)
-	plain, des, wk, ok := d.updateViews(x, p, w, desOn, wkOn, learnOnly)
-	if !ok || learnOnly {
+	var v views
+	if !d.updateViews(&v, x, p, w, desOn, wkOn, learnOnly) || learnOnly {
 		return 0
 	}
-	return d.refract(d.cfg.pointScore(x, b, d.cfg.best(plain, des, wk)))
+	// A breach counts only when the value is far from what the series' best view expects.
+	best, breach := d.cfg.best(&v), 0.0
+	if b > 0 && best.far(x, d.cfg.BreachDeviation) {
+		breach = 1 - math.Exp(-b/d.cfg.BreachScale)
+	}
+	return d.refract(clamp01(max(breach, best.shift)))
 }
 
-// advance counts a point observed at t and returns its age (seconds since the first point). A
-// level-shift record holds for one to two weeks: a shift as large as one a month ago is news
-// again (tweet bursts, machine failures and holidays recur), while the weekly rhythm itself is
-// always within the record's memory.
-func (d *Detector) advance(t time.Time) int64 {
-	if d.n == 0 && !t.IsZero() {
-		d.t0 = t.Unix()
+// advance counts a point observed at sec (unix seconds; zero: no time) and returns its age
+// (seconds since the first point).
+func (d *Detector) advance(sec int64, zero bool) int64 {
+	if d.n == 0 && !zero {
+		d.t0 = sec
 	}
 	d.n++
-	age := t.Unix() - d.t0
-	if week := age / secondsPerWeek; !t.IsZero() && week > d.week0 {
+	return sec - d.t0
+}
+
+// rollWeek starts a new epoch of the shift records when a point of age (seconds since the first
+// point; zero: no time) is in a later week. A level-shift record holds for one to two weeks: a
+// shift as large as one a month ago is news again (tweet bursts, machine failures and holidays
+// recur), while the weekly rhythm itself is always within the record's memory.
+func (d *Detector) rollWeek(age int64, zero bool) {
+	if week := age / secondsPerWeek; !zero && week > d.week0 {
 		d.week0 = week
 		d.plain.shift.roll()
 		d.des.shift.roll()
 		d.wk.shift.roll()
 	}
-	return age
 }
 
 // learnDaily learns x into the daily profile's slot (its offset from the deseasonalised level)
@@ -397,12 +408,16 @@ func (d *Detector) learnDaily(slot int, x float64) float64 {
 	return p
 }
 
-// learnWeekly returns the weekly profile's offset at t as it was before x, and from the third day
+// weekSlot returns the two hours of the week of sec (unix seconds).
+func weekSlot(sec int64) int {
+	return int((sec%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / (secondsPerWeek / weekSlots)
+}
+
+// learnWeekly returns the weekly profile's offset in slot ws as it was before x, and from the third day
 // (age) learns x into it: each two hours of the week's offset from the level plus the daily
 // profile p (a slot's first visit sets it, later ones move it at ShortRate), so that a weekday
 // that behaves like a Sunday stands out once Sundays are known.
-func (d *Detector) learnWeekly(t time.Time, age int64, x, p float64) float64 {
-	ws := int((t.Unix()%secondsPerWeek+secondsPerWeek)%secondsPerWeek) / (secondsPerWeek / weekSlots)
+func (d *Detector) learnWeekly(ws int, age int64, x, p float64) float64 {
 	w := float64(d.week[ws])
 	if age >= weekLearn {
 		rate, word, bit := d.cfg.ShortRate, ws/64, uint64(1)<<(ws%64)
@@ -434,12 +449,16 @@ type view struct {
 	warm           bool
 }
 
+// views is what the plain, the daily and the weekly view make of a point.
+type views struct{ plain, des, wk view }
+
 // updateViews feeds x to the plain, the daily (less the daily profile p) and the weekly view
-// (less p and the weekly profile w), and reports whether the plain level has initialised.
-func (d *Detector) updateViews(x, p, w float64, desOn, wkOn, learnOnly bool) (plain, des, wk view, ok bool) {
-	c := &d.cfg
-	plain = view{exp: d.plain.long, sc: d.plain.scale(), warm: true}
-	des = view{exp: d.des.long + p, sc: d.des.scale(), warm: desOn && d.desN > c.WarmUp}
+// (less p and the weekly profile w), sets v from them, and reports whether the plain level has
+// initialised.
+func (d *Detector) updateViews(v *views, x, p, w float64, desOn, wkOn, learnOnly bool) (ok bool) {
+	c, plain, des, wk := &d.cfg, &v.plain, &v.des, &v.wk
+	*plain = view{exp: d.plain.long, sc: d.plain.scale(), warm: true}
+	*des = view{exp: d.des.long + p, sc: d.des.scale(), warm: desOn && d.desN > c.WarmUp}
 	plain.shift, ok = d.plain.update(x, c, phaseOf(true, !learnOnly))
 	// The daily view's record learns from the first point (learning it only once the view is
 	// on is the cleaner rule, but it scored lower: see the README); the weekly view's learns
@@ -448,15 +467,16 @@ func (d *Detector) updateViews(x, p, w float64, desOn, wkOn, learnOnly bool) (pl
 	des.shift, _ = d.des.update(x-p, c, phaseOf(true, des.warm && !learnOnly))
 	// The weekly profile is stored in float32: its rounding is the weekly view's resolution.
 	d.wk.floor = 1e-6 * (math.Abs(d.wk.long) + math.Abs(w))
-	wk = view{exp: d.wk.long + p + w, sc: d.wk.scale(), warm: wkOn && d.wkN > c.WarmUp}
+	*wk = view{exp: d.wk.long + p + w, sc: d.wk.scale(), warm: wkOn && d.wkN > c.WarmUp}
 	wk.shift, _ = d.wk.update(x-p-w, c, phaseOf(wkOn, wk.warm && !learnOnly))
-	return plain, des, wk, ok
+	return ok
 }
 
 // best returns the series' best view: the plain one, or the daily one while the series counts
 // as seasonal, or the weekly one where the weekly profile also explains the deseasonalised
 // series. Its shift is the largest of its own and those of the views before it.
-func (c *DetectorConfig) best(plain, des, wk view) view {
+func (c *DetectorConfig) best(v *views) view {
+	plain, des, wk := v.plain, v.des, v.wk
 	if !des.warm || des.sc >= c.SeasonStrength*plain.sc {
 		return plain
 	}
@@ -468,15 +488,8 @@ func (c *DetectorConfig) best(plain, des, wk view) view {
 	return des
 }
 
-// pointScore is the larger of v's shift and the range breach b, which counts only when x is far
-// from what the best view v expects.
-func (c *DetectorConfig) pointScore(x, b float64, v view) float64 {
-	breach := 0.0
-	if b > 0 && math.Abs(x-v.exp) >= c.BreachDeviation*v.sc {
-		breach = 1 - math.Exp(-b/c.BreachScale)
-	}
-	return clamp01(max(breach, v.shift))
-}
+// far reports whether x is at least dev spreads from what v expects.
+func (v *view) far(x, dev float64) bool { return math.Abs(x-v.exp) >= dev*v.sc }
 
 // refract holds score below AlertLevel for Refractory points after an alert.
 func (d *Detector) refract(score float64) float64 {
