@@ -477,7 +477,7 @@ func (d *Detector) updateViews(v *views, x, p, w float64, desOn, wkOn, learnOnly
 // series. Its shift is the largest of its own and those of the views before it.
 func (c *DetectorConfig) best(v *views) view {
 	plain, des, wk := v.plain, v.des, v.wk
-	if !des.warm || des.sc >= c.SeasonStrength*plain.sc {
+	if seasonal := des.warm && des.sc < c.SeasonStrength*plain.sc; !seasonal {
 		return plain
 	}
 	des.shift = max(plain.shift, des.shift)
