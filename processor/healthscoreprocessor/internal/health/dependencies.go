@@ -110,6 +110,8 @@ func (e *Engine) edgeThreshold(d *edge) float64 {
 // each caller's dependencies signal from its edges' health, each lowered a little
 // (calleeEvidence) by its callee's previous score (Jacobi iteration). The damping makes this a
 // contraction, so cycles settle; a fixed count keeps the result a monotone function of the inputs.
+// A pass that changes nothing ends it early: every later pass would repeat it exactly (on a
+// graph without cycles that is one pass more than its depth).
 func (e *Engine) propagate(own []score.Signals, deps [][]dep) scores {
 	w := &e.s.Weights
 	cut := e.cutoffs()
@@ -146,8 +148,12 @@ func (e *Engine) propagate(own []score.Signals, deps [][]dep) scores {
 			next[i], nextKnown[i] = score.Bounded(&sig, w, cut)
 			res.signals[i] = sig
 		}
+		settled := slices.Equal(next, cur) && slices.Equal(nextKnown, known)
 		cur, next = next, cur
 		known, nextKnown = nextKnown, known
+		if settled {
+			break
+		}
 	}
 	res.score, res.known = cur, known
 	return res
