@@ -71,6 +71,7 @@ type options struct {
 	jsonPath      string
 	defaultConfig string
 	check         bool
+	together      bool
 	maxDOverA     float64
 	maxIdleMs     float64
 }
@@ -127,7 +128,8 @@ func defineFlags(o *options) listFlags {
 	flag.StringVar(&o.plotPath, "plot", "pipelineload.png", "PNG plot of the sweep")
 	flag.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON here")
 	flag.StringVar(&o.defaultConfig, "default-config", "", "the default config D runs on, or name=path,... one per named binary (default: otelcol-config.yaml beside the binary's _build)")
-	flag.BoolVar(&o.check, "check", false, "exit 1 when D/A or D's idle CPU is past --max-d-over-a / --max-idle-ms")
+	flag.BoolVar(&o.check, "check", false, "exit 1 when D/A (the median of the rounds' ratios) or D's idle CPU (the median of the rounds) is past --max-d-over-a / --max-idle-ms")
+	flag.BoolVar(&o.together, "together", false, "run a round's configs at the same time, each with its own generator, so that the machine's other work weighs on them alike (the breaker API windows then see the others' load)")
 	flag.Float64Var(&o.maxDOverA, "max-d-over-a", 1.25, "the D/A CPU-per-span goal for --check")
 	flag.Float64Var(&o.maxIdleMs, "max-idle-ms", 2, "the idle CPU goal of D for --check, in ms per second")
 	return l
@@ -351,22 +353,47 @@ func runTable(o options, dir string, defaults map[string]string) ([]result, erro
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
+		var runs []func() (result, error)
 		for _, c := range order {
 			for _, b := range o.binaries {
-				r, err := runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round, true)
-				if err != nil {
-					return nil, err
-				}
-				fmt.Printf("  round %d %s: %s\n", round+1, label(b.name, c), r.line())
-				results = append(results, r)
+				runs = append(runs, func() (result, error) {
+					return runOne(o, dir, b, specs[c], defaults[b.name], w, o.warmup, round, true)
+				})
 			}
 		}
+		rs, err := runRound(runs, o.together)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			fmt.Printf("  round %d %s: %s\n", round+1, label(r.Binary, r.Config), r.line())
+		}
+		results = append(results, rs...)
 	}
 	return results, nil
 }
 
-// runSweep runs the sweep's configs on every binary against each number of services, in each
-// shape.
+// runRound runs a round's runs one after the other, or all at the same time (together); the
+// results come in the order of runs.
+func runRound(runs []func() (result, error), together bool) ([]result, error) {
+	rs := make([]result, len(runs))
+	errs := make([]error, len(runs))
+	if !together {
+		for i, run := range runs {
+			if rs[i], errs[i] = run(); errs[i] != nil {
+				return nil, errs[i]
+			}
+		}
+		return rs, nil
+	}
+	var wg sync.WaitGroup
+	for i, run := range runs {
+		wg.Go(func() { rs[i], errs[i] = run() })
+	}
+	wg.Wait()
+	return rs, errors.Join(errs...)
+}
+
 func runSweep(o options, dir string, defaults map[string]string) ([]result, error) {
 	fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 	var sweep []result

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -245,5 +247,34 @@ func TestQuantileAndMedian(t *testing.T) {
 	}
 	if median(nil) != 0 || quantile(nil, 0.5) != 0 {
 		t.Error("empty input")
+	}
+}
+
+func TestCheckTakesTheMedianOfTheRoundsRatios(t *testing.T) {
+	var results []result
+	// Round 2 met a burst of the machine's other work on D alone: its ratio is an outlier.
+	for i, cpu := range [][2]float64{{3, 3.6}, {3, 9}, {4, 4.8}, {2, 2.5}, {3, 3.9}} {
+		results = append(results,
+			result{Config: "A", Round: i + 1, CPUPerMillion: cpu[0], IdleMsPerSec: 0.7},
+			result{Config: "D", Round: i + 1, CPUPerMillion: cpu[1], IdleMsPerSec: []float64{1.5, 9, 1.4, 1.6, 1.5}[i]})
+	}
+	ratios, idle := roundFigures(results, "")
+	if want := []float64{1.2, 3, 1.2, 1.25, 1.3}; !slices.EqualFunc(ratios, want, func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }) {
+		t.Errorf("ratios %v, want %v", ratios, want)
+	}
+	if len(idle) != 5 {
+		t.Errorf("idle %v", idle)
+	}
+	o := options{binaries: []namedBinary{{}}, maxDOverA: 1.25, maxIdleMs: 2}
+	if !check(o, results) {
+		t.Error("median D/A 1.25 and idle 1.5 ms/s fail the goals 1.25 and 2")
+	}
+	o.maxDOverA = 1.2
+	if check(o, results) {
+		t.Error("median D/A 1.25 passes the goal 1.2")
+	}
+	o.maxDOverA, o.maxIdleMs = 1.25, 1.45
+	if check(o, results) {
+		t.Error("median idle 1.5 ms/s passes the goal 1.45")
 	}
 }
