@@ -3,13 +3,14 @@ package healthscoreprocessor // import "github.com/vigil-collector/vigil/process
 import "github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/health"
 
 // MetricsConfig selects the metrics the processor emits, one switch per metric, in the layout
-// of the collector's generated metrics configs. By default a service costs three series:
-// health.score, health.root_cause and breaker.state. The health.status state set (four series
-// a component, the same verdict as the score read against the status cut-offs), health.signal
-// (one series per signal) and health.dependency.* (three per outgoing edge) multiply a fleet's
-// series, and with them the Prometheus exporter's memory, and are opt-in; the shipped configs
-// turn on what their rules and dashboards read. The status extension serves statuses and the
-// dependency graph (/v1/status, /v1/dependencies) whether or not they are exported.
+// of the collector's generated metrics configs. By default a component costs one series,
+// health.score (the verdict: its status is the score read against the status cut-offs). The
+// rest multiply a fleet's series, and with them the Prometheus exporter's CPU and memory, and
+// are opt-in: health.root_cause and breaker.state (one series each per component), the
+// health.status state set (four), health.signal (one per signal) and health.dependency.* (three
+// per outgoing edge). The shipped configs turn on what their rules and dashboards read. The
+// status extension serves statuses, root causes, breakers and the dependency graph (/v1/status,
+// /v1/breakers, /v1/dependencies) whether or not they are exported.
 type MetricsConfig struct {
 	HealthScore          MetricConfig `mapstructure:"health.score"`
 	HealthStatus         MetricConfig `mapstructure:"health.status"`
@@ -28,9 +29,7 @@ type MetricConfig struct {
 
 func defaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
-		HealthScore:     MetricConfig{Enabled: true},
-		HealthRootCause: MetricConfig{Enabled: true},
-		BreakerState:    MetricConfig{Enabled: true},
+		HealthScore: MetricConfig{Enabled: true},
 	}
 }
 

@@ -42,8 +42,8 @@ func emitted(t *testing.T, m MetricsConfig) []string {
 	return names
 }
 
-func TestDefaultMetricsLeaveTheStateSetAndThePerSignalAndPerEdgeSeriesOut(t *testing.T) {
-	assert.Equal(t, []string{"health.root_cause", "health.score"}, emitted(t, defaultMetricsConfig()), "no breaker here, so no breaker.state")
+func TestDefaultMetricsAreOneSeriesAComponent(t *testing.T) {
+	assert.Equal(t, []string{"health.score"}, emitted(t, defaultMetricsConfig()))
 	assert.Equal(t, []string{
 		"health.dependency.call.rate", "health.dependency.error.ratio", "health.dependency.latency.p95",
 		"health.root_cause", "health.score", "health.signal", "health.status",
@@ -58,15 +58,15 @@ func TestLoadMetricsConfig(t *testing.T) {
 		"health.signal":                 map[string]any{"enabled": true},
 		"health.dependency.call.rate":   map[string]any{"enabled": true},
 		"health.dependency.latency.p95": map[string]any{"enabled": true},
-		"breaker.state":                 map[string]any{"enabled": false},
+		"breaker.state":                 map[string]any{"enabled": true},
 	}})
 	require.NoError(t, cm.Unmarshal(cfg))
 	assert.Equal(t, MetricsConfig{
-		HealthScore:          MetricConfig{Enabled: true}, // left at their defaults
-		HealthRootCause:      MetricConfig{Enabled: true},
+		HealthScore:          MetricConfig{Enabled: true}, // left at its default
 		HealthSignal:         MetricConfig{Enabled: true},
 		DependencyCallRate:   MetricConfig{Enabled: true},
 		DependencyLatencyP95: MetricConfig{Enabled: true},
+		BreakerState:         MetricConfig{Enabled: true},
 	}, cfg.Metrics)
 
 	bad := confmap.NewFromStringMap(map[string]any{"metrics": map[string]any{"health.signals": map[string]any{"enabled": true}}})

@@ -25,6 +25,7 @@ const healthscoreConfig = `
 processors:
   healthscore:
     metrics:
+      breaker.state: {enabled: true}
       health.signal: {enabled: true}
       health.dependency.call.rate: {enabled: true}
       health.dependency.error.ratio: {enabled: true}
