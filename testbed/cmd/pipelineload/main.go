@@ -129,7 +129,7 @@ func defineFlags(o *options) listFlags {
 	flag.StringVar(&o.jsonPath, "json", "", "write every measurement as JSON here")
 	flag.StringVar(&o.defaultConfig, "default-config", "", "the default config D runs on, or name=path,... one per named binary (default: otelcol-config.yaml beside the binary's _build)")
 	flag.BoolVar(&o.check, "check", false, "exit 1 when D/A (the median of the rounds' ratios) or D's idle CPU (the median of the rounds) is past --max-d-over-a / --max-idle-ms")
-	flag.BoolVar(&o.together, "together", false, "run a round's configs at the same time, each with its own generator, so that the machine's other work weighs on them alike (the breaker API windows then see the others' load)")
+	flag.BoolVar(&o.together, "together", false, "run a round's configs (and a sweep shape's runs) at the same time, each with its own generator, so that the machine's other work weighs on them alike (the breaker API windows then see the others' load)")
 	flag.Float64Var(&o.maxDOverA, "max-d-over-a", 1.25, "the D/A CPU-per-span goal for --check")
 	flag.Float64Var(&o.maxIdleMs, "max-idle-ms", 2, "the idle CPU goal of D for --check, in ms per second")
 	return l
@@ -397,23 +397,29 @@ func runRound(runs []func() (result, error), together bool) ([]result, error) {
 func runSweep(o options, dir string, defaults map[string]string) ([]result, error) {
 	fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 	var sweep []result
-	for _, n := range o.sweep {
-		for _, shape := range o.sweepShapes {
+	for _, shape := range o.sweepShapes {
+		var runs []func() (result, error)
+		for _, n := range o.sweep {
 			sw, err := newWorkload(n, o.rate, shape)
 			if err != nil {
 				return nil, err
 			}
 			for _, c := range o.sweepConfigs {
 				for _, b := range o.binaries {
-					r, err := runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
-					if err != nil {
-						return nil, err
-					}
-					fmt.Printf("  %6d services, %s shape (%.0f spans a request) %s: %s\n", n, shape, sw.spansPerRequest(), label(b.name, c), r.line())
-					sweep = append(sweep, r)
+					runs = append(runs, func() (result, error) {
+						return runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
+					})
 				}
 			}
 		}
+		rs, err := runRound(runs, o.together)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			fmt.Printf("  %6d services, %s shape %s: %s\n", r.Services, shape, label(r.Binary, r.Config), r.line())
+		}
+		sweep = append(sweep, rs...)
 	}
 	return sweep, nil
 }
