@@ -394,6 +394,8 @@ func runRound(runs []func() (result, error), together bool) ([]result, error) {
 	return rs, errors.Join(errs...)
 }
 
+// runSweep runs the sweep's configs on every binary against each number of services, in each
+// shape (a shape's runs at the same time with --together).
 func runSweep(o options, dir string, defaults map[string]string) ([]result, error) {
 	fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 	var sweep []result
