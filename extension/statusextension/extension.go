@@ -108,7 +108,7 @@ func (e *statusExtension) Start(ctx context.Context, host component.Host) error 
 func (e *statusExtension) Shutdown(ctx context.Context) error {
 	var err error
 	e.stopOnce.Do(func() {
-		e.tel.Shutdown()
+		err = e.tel.Shutdown()
 		e.hub.Close()
 		if e.server != nil {
 			if serr := e.server.Shutdown(ctx); serr != nil {

@@ -56,7 +56,7 @@ func newGuard(set processor.Settings, cfg *Config, signal string) (*guard, error
 		signalAttr: metric.WithAttributes(attribute.String("signal", signal)),
 	}
 	if signal != signalLogs {
-		if err := tel.ObserveInt64(tel.GuardSeries, g.tracker.total, metric.WithAttributes(attribute.String("signal", signal))); err != nil {
+		if err := tel.ObserveInt64(tel.GuardSeries, g.tracker.total, g.signalAttr); err != nil {
 			return nil, err
 		}
 	}
@@ -64,8 +64,7 @@ func newGuard(set processor.Settings, cfg *Config, signal string) (*guard, error
 }
 
 func (g *guard) shutdown(context.Context) error {
-	g.tel.Shutdown()
-	return nil
+	return g.tel.Shutdown()
 }
 
 // report turns a batch's counts into the processor's own telemetry and a warning, once per

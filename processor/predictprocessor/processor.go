@@ -47,7 +47,7 @@ func newPredictProcessor(set processor.Settings, cfg *Config) (*predictProcessor
 		detCfg:   forecast.DefaultDetectorConfig(),
 		warmUp:   int64(cfg.WarmUp),
 	}
-	if err := tel.RegisterPredictSeriesCallback(p.store.len); err != nil {
+	if err := tel.ObserveInt64(tel.PredictSeries, p.store.len); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -67,8 +67,7 @@ func (p *predictProcessor) start(_ context.Context, host component.Host) error {
 }
 
 func (p *predictProcessor) shutdown(context.Context) error {
-	p.tel.Shutdown()
-	return nil
+	return p.tel.Shutdown()
 }
 
 // batchStats are the telemetry counts of one batch, added once at its end.

@@ -100,17 +100,13 @@ func run(args []string, w io.Writer) error {
 		len(set), rows, alerts, *threshold, time.Since(start).Round(time.Millisecond)); err != nil {
 		return err
 	}
-	if *synth {
-		defer func() { printSynthetic(synthetic(cfg, *seeds), cfg, w) }()
-	}
-	if !*cv && !*perturb {
-		return nil
-	}
-	if *labels == "" {
-		*labels = filepath.Join(filepath.Dir(filepath.Clean(*data)), "labels", "combined_windows.json")
-	}
-	if err := set.label(*labels); err != nil {
-		return err
+	if *cv || *perturb {
+		if *labels == "" {
+			*labels = filepath.Join(filepath.Dir(filepath.Clean(*data)), "labels", "combined_windows.json")
+		}
+		if err := set.label(*labels); err != nil {
+			return err
+		}
 	}
 	if *cv {
 		if err := crossValidate(set, cfg, candidates(cfg, tunables), *verbose, w); err != nil {
@@ -119,6 +115,9 @@ func run(args []string, w io.Writer) error {
 	}
 	if *perturb {
 		printRobustness(robustness(set, cfg, *seeds), cfg, w)
+	}
+	if *synth {
+		printSynthetic(synthetic(cfg, *seeds), cfg, w)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ type apiWindows struct {
 func measureAPI(ctx context.Context, url string, perSecond, pairs int, length, gap time.Duration, g *generator) apiWindows {
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer client.CloseIdleConnections()
+	defer g.paused.Store(false)
 	var out apiWindows
 	for i := range pairs {
 		for _, loaded := range [2]bool{i%2 == 1, i%2 == 0} {
@@ -47,7 +48,6 @@ func measureAPI(ctx context.Context, url string, perSecond, pairs int, length, g
 			}
 		}
 	}
-	g.paused.Store(false)
 	return out
 }
 

@@ -100,7 +100,7 @@ func (r Record) legacyHash() string {
 	if err != nil {
 		return ""
 	}
-	return plainHash(append(b[:len(b)-1:len(b)-1], `,"hash":""}`...))
+	return plainHash(append(b[:len(b)-1], `,"hash":""}`...)) // b is our own fresh encoding
 }
 
 // sanitize makes every string valid UTF-8, so that the stored encoding re-encodes to the same

@@ -104,11 +104,12 @@ func appendKey(b []byte, key string, first bool) []byte {
 	return append(b, '"', ':')
 }
 
-// appendStrings appends "key":"value" for each key and value in kv (pairs, in order), the first
-// without a comma before it when first is set.
-func appendStrings(b []byte, first bool, kv ...string) []byte {
+// appendObject opens an object with "key":"value" for each key and value in kv (pairs, in
+// order); the caller appends the other fields and the closing brace.
+func appendObject(b []byte, kv ...string) []byte {
+	b = append(b, '{')
 	for i := 0; i+1 < len(kv); i += 2 {
-		b = appendString(appendKey(b, kv[i], first && i == 0), kv[i+1])
+		b = appendString(appendKey(b, kv[i], i == 0), kv[i+1])
 	}
 	return b
 }
@@ -123,8 +124,7 @@ func appendOptFloat(b []byte, v *float64) []byte {
 // appendComponent appends c's document, the fields of componentJSON (encode_test.go) in order.
 // The caller holds a lock.
 func (h *Hub) appendComponent(b []byte, c *component) []byte {
-	b = append(b, '{')
-	b = appendStrings(b, true, "name", c.name, "status", c.status)
+	b = appendObject(b, "name", c.name, "status", c.status)
 	b = appendKey(b, "score", false)
 	b = appendOptFloat(b, floatPtr(c.score))
 	if h.critical[c.name] {
@@ -183,7 +183,7 @@ func appendBreaker(b []byte, br *breakerView) []byte {
 	if br == nil {
 		return append(b, "null"...)
 	}
-	b = appendStrings(append(b, '{'), true, "state", br.State, "mode", br.Mode, "reason", br.Reason)
+	b = appendObject(b, "state", br.State, "mode", br.Mode, "reason", br.Reason)
 	b = appendKey(b, "since", false)
 	return append(appendTime(b, br.Since), '}')
 }
@@ -230,7 +230,7 @@ func appendStringArray(b []byte, ss []string) []byte {
 }
 
 func appendHealing(b []byte, h *healingView) []byte {
-	b = appendStrings(append(b, '{'), true, "incident", h.Incident, "rule", h.Rule, "decision", h.Decision)
+	b = appendObject(b, "incident", h.Incident, "rule", h.Rule, "decision", h.Decision)
 	for _, f := range [...]struct{ k, v string }{{"reason", h.Reason}, {"action", h.Action}, {"outcome", h.Outcome}} {
 		if f.v != "" {
 			b = appendKey(b, f.k, false)

@@ -26,9 +26,3 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	b := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
 	return b, b.Create(b)
 }
-
-// RegisterPredictSeriesCallback reports the series count through cb on every collection, until
-// the embedded Builder's Shutdown.
-func (b *TelemetryBuilder) RegisterPredictSeriesCallback(cb func() int64) error {
-	return b.ObserveInt64(b.PredictSeries, cb)
-}

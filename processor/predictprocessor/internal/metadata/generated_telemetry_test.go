@@ -24,7 +24,7 @@ func TestTelemetryBuilder(t *testing.T) {
 	tel := componenttest.NewTelemetry(t)
 	b, err := NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
-	require.NoError(t, b.RegisterPredictSeriesCallback(func() int64 { return 7 }))
+	require.NoError(t, b.ObserveInt64(b.PredictSeries, func() int64 { return 7 }))
 	b.PredictPoints.Add(context.Background(), 3)
 	b.PredictSeriesEvicted.Add(context.Background(), 1)
 
