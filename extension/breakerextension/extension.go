@@ -121,7 +121,7 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
-	if err := tb.RegisterCallback(e.metrics.observe(tb)); err != nil {
+	if err := tb.RegisterObservables(e.metrics.observe(tb)); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	e.tb = tb

@@ -34,6 +34,9 @@ func (b *Builder) Create(target any) error {
 		if rv := reflect.ValueOf(inst); rv.IsValid() {
 			v.Field(i).Set(rv)
 		}
+		if o, ok := inst.(metric.Observable); ok {
+			b.observables = append(b.observables, o)
+		}
 	}
 	return b.Err
 }

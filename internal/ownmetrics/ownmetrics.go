@@ -14,12 +14,13 @@ import (
 )
 
 // Builder is embedded by every component's TelemetryBuilder. Its Instruments create the
-// component's instruments on the meter of its scope; Register and ObserveInt64 register the
-// callbacks that observe its observable instruments, and Shutdown unregisters them all. Register,
-// ObserveInt64 and Shutdown are safe for concurrent use.
+// component's instruments on the meter of its scope; Register, RegisterObservables and
+// ObserveInt64 register the callbacks that observe its observable instruments, and Shutdown
+// unregisters them all. They are safe for concurrent use.
 type Builder struct {
 	Instruments
 
+	observables   []metric.Observable // every observable instrument Create made
 	mu            sync.Mutex
 	registrations []metric.Registration
 }
@@ -39,6 +40,12 @@ func (b *Builder) Register(cb metric.Callback, instruments ...metric.Observable)
 	defer b.mu.Unlock()
 	b.registrations = append(b.registrations, reg)
 	return nil
+}
+
+// RegisterObservables registers cb for every observable instrument Create made, until Shutdown:
+// one callback that observes them all, with no second list of them to keep in step.
+func (b *Builder) RegisterObservables(cb metric.Callback) error {
+	return b.Register(cb, b.observables...)
 }
 
 // ObserveInt64 registers a callback that observes value() (with opts, e.g. an attribute) on

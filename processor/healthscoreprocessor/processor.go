@@ -115,7 +115,7 @@ func (hs *healthScore) start(_ context.Context, host component.Host) error {
 		if hs.status, err = statusfeed.Find(host, hs.cfg.StatusExtension); err != nil {
 			return fmt.Errorf("healthscore: %w", err)
 		}
-		if err := hs.tel.RegisterCallback(hs.observe); err != nil {
+		if err := hs.tel.RegisterObservables(hs.observe); err != nil {
 			return fmt.Errorf("telemetry: %w", err)
 		}
 		hs.stop, hs.done = make(chan struct{}), make(chan struct{})

@@ -35,9 +35,3 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	tb := &TelemetryBuilder{Builder: ownmetrics.NewBuilder(settings, ScopeName)}
 	return tb, tb.Create(tb)
 }
-
-// RegisterCallback registers the callback that observes every observable instrument; the
-// embedded Builder's Shutdown unregisters it.
-func (tb *TelemetryBuilder) RegisterCallback(cb metric.Callback) error {
-	return tb.Register(cb, tb.Targets, tb.Dropped, tb.Evicted, tb.Transitions, tb.WatchStreams, tb.WatchDropped)
-}

@@ -24,7 +24,7 @@ func TestTelemetryBuilder(t *testing.T) {
 	tel := componenttest.NewTelemetry(t)
 	tb, err := NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
-	require.NoError(t, tb.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	require.NoError(t, tb.RegisterObservables(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(tb.Targets, 7)
 		o.ObserveInt64(tb.Transitions, 2, metric.WithAttributes(attribute.String("to", "open"), attribute.String("reason", "failure_rate")))
 		return nil

@@ -43,7 +43,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 // RegisterStatsCallback reports stats() through the instruments on every collection; at start.
 // The embedded Builder's Shutdown unregisters it.
 func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
-	return b.Register(func(_ context.Context, o metric.Observer) error {
+	return b.RegisterObservables(func(_ context.Context, o metric.Observer) error {
 		s := stats()
 		o.ObserveInt64(b.StatusComponents, s.Components)
 		o.ObserveInt64(b.StatusIncidentsOpen, s.OpenIncidents)
@@ -52,5 +52,5 @@ func (b *TelemetryBuilder) RegisterStatsCallback(stats func() Stats) error {
 		o.ObserveInt64(b.StatusIncidentsRefused, s.IncidentsRefused)
 		o.ObserveInt64(b.StatusWatchDropped, s.WatchDropped)
 		return nil
-	}, b.StatusComponents, b.StatusIncidentsOpen, b.StatusWatchStreams, b.StatusDropped, b.StatusIncidentsRefused, b.StatusWatchDropped)
+	})
 }

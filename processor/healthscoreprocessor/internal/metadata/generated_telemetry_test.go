@@ -16,7 +16,7 @@ func TestTelemetryBuilder(t *testing.T) {
 	tel := componenttest.NewTelemetry(t)
 	tb, err := NewTelemetryBuilder(tel.Settings())
 	require.NoError(t, err)
-	require.NoError(t, tb.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	require.NoError(t, tb.RegisterObservables(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(tb.Components, 7)
 		o.ObserveInt64(tb.Skipped, 3, metric.WithAttributes(attribute.String("reason", "no_peer")))
 		return nil
