@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 	traffic "github.com/vigil-collector/vigil/testbed/shop"
 )
 
@@ -138,7 +139,7 @@ func TestAgentScrubsPersonalData(t *testing.T) {
 		"VIGIL_GATEWAY_ENDPOINT="+sink.Endpoint, "VIGIL_GATEWAY_INSECURE=true", "VIGIL_HOST_NAME=node-pii")
 
 	td := ptrace.NewTraces()
-	sp := harness.AppendSpan(td, "checkout", "POST /pay", ptrace.SpanKindClient, time.Now(), 30*time.Millisecond)
+	sp := otlp.AppendSpan(td, "checkout", "POST /pay", ptrace.SpanKindClient, time.Now(), 30*time.Millisecond)
 	sp.SetTraceID(pcommon.TraceID([16]byte{9, 9, 9}))
 	sp.SetSpanID(pcommon.SpanID([8]byte{9, 9}))
 	a := sp.Attributes()

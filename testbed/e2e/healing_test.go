@@ -22,6 +22,7 @@ import (
 
 	"github.com/vigil-collector/vigil/exporter/healingexporter/auditverify"
 	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // readAudit parses an audit file (the chain is checked by auditverify).
@@ -188,7 +189,7 @@ func TestHealingStormWithKill(t *testing.T) {
 			target := fmt.Sprintf("svc-%04d", seq%targets)
 			ts := pcommon.Timestamp(base.UnixNano() + int64(seq))
 			seq++
-			dp := harness.AppendGauge(md, "storm.failing", "", "service.name", target).AppendEmpty()
+			dp := otlp.AppendGauge(md, "storm.failing", "", "service.name", target).AppendEmpty()
 			dp.SetIntValue(1)
 			dp.SetTimestamp(ts)
 			keys = append(keys, fmt.Sprintf("%s/%d", target, ts))

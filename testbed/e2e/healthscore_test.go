@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // healthscoreConfig adds to scoring (which probes catalog's health endpoint, a test server) the
@@ -98,7 +99,7 @@ func (s *shop) batch() ptrace.Traces {
 // hostMetrics says app-1's CPUs are 30% busy.
 func hostMetrics() pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	dps := harness.AppendGauge(md, "system.cpu.utilization", "1", "host.name", "app-1")
+	dps := otlp.AppendGauge(md, "system.cpu.utilization", "1", "host.name", "app-1")
 	for _, cpu := range []string{"cpu0", "cpu1"} {
 		for state, v := range map[string]float64{"idle": 0.7, "user": 0.3} {
 			dp := dps.AppendEmpty()

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // baseConfig is the default pipeline shape (on top of vigilBase, to outputs) with every endpoint on
@@ -69,7 +70,7 @@ func TestTracesFlowThroughToSink(t *testing.T) {
 	v := startVigil(t, nil, outputs, baseConfig)
 
 	td := ptrace.NewTraces()
-	span := harness.AppendSpan(td, "checkout", "GET /cart", ptrace.SpanKindServer, time.Now(), 20*time.Millisecond)
+	span := otlp.AppendSpan(td, "checkout", "GET /cart", ptrace.SpanKindServer, time.Now(), 20*time.Millisecond)
 	traceID := pcommon.TraceID([16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 	span.SetTraceID(traceID)
 	span.SetSpanID(pcommon.SpanID([8]byte{1, 1, 2, 3, 5, 8, 13, 21}))
@@ -99,7 +100,7 @@ func TestMetricsOverHTTPFlowThroughToSink(t *testing.T) {
 	v := startVigil(t, nil, outputs, baseConfig)
 
 	md := pmetric.NewMetrics()
-	dp := harness.AppendGauge(md, "vigil.e2e.queue.depth", "{item}", "service.name", "checkout", "host.name", "app-host-1").AppendEmpty()
+	dp := otlp.AppendGauge(md, "vigil.e2e.queue.depth", "{item}", "service.name", "checkout", "host.name", "app-host-1").AppendEmpty()
 	dp.SetIntValue(42)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/vigil-collector/vigil/testbed/harness"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // predictConfig adds the predict processor to baseConfig's metrics pipeline, after
@@ -89,7 +89,7 @@ func TestPredictMetricsOnPrometheus(t *testing.T) {
 // diskPoint is one point of vigil.e2e.disk.utilization of a mountpoint of disk-host.
 func diskPoint(mountpoint string, at time.Time, value float64) pmetric.Metrics {
 	md := pmetric.NewMetrics()
-	dp := harness.AppendGauge(md, "vigil.e2e.disk.utilization", "1", "host.name", "disk-host").AppendEmpty()
+	dp := otlp.AppendGauge(md, "vigil.e2e.disk.utilization", "1", "host.name", "disk-host").AppendEmpty()
 	dp.Attributes().PutStr("mountpoint", mountpoint)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(at))
 	dp.SetDoubleValue(value)

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-collector/vigil/testbed/internal/loopback"
+	"github.com/vigil-collector/vigil/testbed/internal/otlp"
 )
 
 // hungConfig: two rules, one paging a webhook that never answers, one writing a log record.
@@ -127,11 +128,7 @@ func sendAlerts(ctx context.Context, s *Sender, metric, prefix string, n int) {
 	for start := 0; start < n; start += 500 {
 		md := pmetric.NewMetrics()
 		for i := start; i < min(n, start+500); i++ {
-			rm := md.ResourceMetrics().AppendEmpty()
-			rm.Resource().Attributes().PutStr("service.name", fmt.Sprintf("%s-%05d", prefix, i))
-			m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
-			m.SetName(metric)
-			dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+			dp := otlp.AppendGauge(md, metric, "", "service.name", fmt.Sprintf("%s-%05d", prefix, i)).AppendEmpty()
 			dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
 			dp.SetDoubleValue(1)
 		}

@@ -17,12 +17,9 @@ func AppendServerSpans(td ptrace.Traces, service string, index, n int, seed byte
 	spans := rs.ScopeSpans().AppendEmpty().Spans()
 	for j := range n {
 		sp := spans.AppendEmpty()
-		sp.SetName("op")
-		sp.SetKind(ptrace.SpanKindServer)
+		setSpan(sp, "op", ptrace.SpanKindServer, end, d)
 		sp.SetTraceID(pcommon.TraceID([16]byte{byte(index), byte(index >> 8), byte(j), seed}))
 		sp.SetSpanID(pcommon.SpanID([8]byte{byte(index), byte(index >> 8), byte(j), seed}))
-		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-d)))
-		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
 	}
 	return spans
 }

@@ -1,4 +1,4 @@
-package harness
+package otlp
 
 import (
 	"time"
@@ -27,9 +27,14 @@ func AppendSpan(td ptrace.Traces, service, name string, kind ptrace.SpanKind, en
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", service)
 	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	setSpan(sp, name, kind, end, d)
+	return sp
+}
+
+// setSpan names sp, sets its kind, and makes it end at end after lasting d.
+func setSpan(sp ptrace.Span, name string, kind ptrace.SpanKind, end time.Time, d time.Duration) {
 	sp.SetName(name)
 	sp.SetKind(kind)
 	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-d)))
 	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
-	return sp
 }
