@@ -301,7 +301,7 @@ func (r *Registry) States(fn func(target string, state breakerfeed.State) bool) 
 // StatesWithMode calls fn with every known target, its state and its mode's name until fn
 // returns false.
 func (r *Registry) StatesWithMode(fn func(target string, state breakerfeed.State, mode string) bool) {
-	for name, t := range r.targets.Snapshot() {
+	for name, t := range r.targets.All() {
 		if !fn(name, actingState(t), t.currentMode().String()) {
 			return
 		}

@@ -30,12 +30,22 @@ type dep struct {
 func (e *Engine) drainEdges(comps []*component, all registry.View[*component], snap *Snapshot, scratch *latency.Counts, decay float64, now int64, elapsed float64) [][]dep {
 	stale := int64(e.s.StaleAfter)
 	deps := make([][]dep, len(comps))
+	// Every caller's deps are a run of one backing slice, and every component's sorted edges use
+	// one buffer: a pass allocates per pass, not per component.
+	var flat []dep
+	if n := e.edgeCount.Load(); n > 0 {
+		snap.Edges = make([]EdgeFigures, 0, n)
+		flat = make([]dep, 0, n)
+	}
+	var edges []*edge
 	for i, c := range comps {
 		x := c.edges.Load()
 		if x == nil {
 			continue
 		}
-		for _, d := range sortedEdges(x.View()) {
+		start := len(flat)
+		edges = sortedEdges(edges[:0], x.View())
+		for _, d := range edges {
 			packed := d.calls.Swap(0)
 			calls, errs := float64(uint32(packed)), float64(packed>>32)
 			scratch.Reset()
@@ -61,8 +71,11 @@ func (e *Engine) drainEdges(comps []*component, all registry.View[*component], s
 			}
 			snap.Edges = append(snap.Edges, f)
 			if callee, ok := all.Get(d.callee); ok && callee.st.pass == e.pass && d.weight > 0 && f.HasHealth {
-				deps[i] = append(deps[i], dep{callee: callee.st.idx, weight: d.weight, health: f.Health})
+				flat = append(flat, dep{callee: callee.st.idx, weight: d.weight, health: f.Health})
 			}
+		}
+		if len(flat) > start {
+			deps[i] = flat[start:len(flat):len(flat)]
 		}
 	}
 	return deps

@@ -303,8 +303,8 @@ func (e *Engine) saturation(c *component, now int64) (float64, int64, bool) {
 	return sum / n, at, true
 }
 
-func sortedEdges(m registry.View[*edge]) []*edge {
-	out := make([]*edge, 0, m.Len())
+// sortedEdges appends the view's edges to out, sorted by callee.
+func sortedEdges(out []*edge, m registry.View[*edge]) []*edge {
 	for _, d := range m.All() {
 		out = append(out, d)
 	}
