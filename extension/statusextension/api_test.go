@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,23 +18,16 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/proctest"
 )
 
 var t0 = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startStatus starts the extension through its factory on a free loopback port.
 func startStatus(t *testing.T, mutate ...func(*Config)) (*statusExtension, string) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = freeAddr(t)
+	cfg.NetAddr.Endpoint = proctest.FreeAddr(t)
 	for _, m := range mutate {
 		m(cfg)
 	}
