@@ -67,9 +67,7 @@ func TestTracesAndLogsAreNotSupported(t *testing.T) {
 // TestOwnTelemetry adds to each of the exporter's own instruments and checks the sums the
 // collector's telemetry then holds, their units, and that documentation.md lists each.
 func TestOwnTelemetry(t *testing.T) {
-	tel := componenttest.NewTelemetry(t)
-	b, err := metadata.NewTelemetryBuilder(tel.Settings())
-	require.NoError(t, err)
+	tel, b := componenttest.TelemetryBuilder(t, metadata.NewTelemetryBuilder)
 	ctx := context.Background()
 	b.HealingDecisions.Add(ctx, 2, metric.WithAttributes(attribute.String("decision", "fired"), attribute.String("reason", "")))
 	b.HealingActions.Add(ctx, 1, metric.WithAttributes(attribute.String("action", "restart"), attribute.String("outcome", "success")))

@@ -72,7 +72,7 @@ func newExtension(cfg *Config, telemetry component.TelemetrySettings, clock brea
 // onTransition runs after every transition, outside the breaker's locks.
 func (e *breakerExtension) onTransition(tr breaker.Transition) {
 	e.metrics.countTransition(tr)
-	e.hub.publish(tr)
+	e.hub.Publish(tr)
 	if ref := e.status.Load(); ref != nil {
 		ref.p.PublishTransition(publicTransition(tr))
 	}
@@ -150,7 +150,7 @@ func (e *breakerExtension) Start(ctx context.Context, host component.Host) error
 func (e *breakerExtension) Shutdown(ctx context.Context) error {
 	var err error
 	e.stopOnce.Do(func() {
-		e.hub.close()
+		e.hub.Close()
 		if e.grpcServer != nil {
 			// Past the deadline, the streams still open are cut.
 			await(ctx, e.grpcServer.GracefulStop, e.grpcServer.Stop)

@@ -62,7 +62,7 @@ func (h *healthServer) Watch(req *healthpb.HealthCheckRequest, stream healthpb.H
 	if err := h.validate(service); err != nil {
 		return err
 	}
-	sub, cancel, err := h.ext.hub.subscribe()
+	sub, cancel, err := h.ext.hub.Subscribe()
 	if err != nil {
 		return status.Error(codes.ResourceExhausted, err.Error())
 	}

@@ -63,7 +63,7 @@ func TestGRPCHealthWatch(t *testing.T) {
 	first, err := stream.Recv()
 	require.NoError(t, err)
 	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, first.GetStatus())
-	require.Eventually(t, func() bool { return r.hub.subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return r.hub.Subscribers() == 1 }, 5*time.Second, 10*time.Millisecond)
 	r.fail("payments", 8)
 	next, err := stream.Recv()
 	require.NoError(t, err)

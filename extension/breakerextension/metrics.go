@@ -82,8 +82,8 @@ func (m *metrics) observe(tb *metadata.TelemetryBuilder) metric.Callback {
 		o.ObserveInt64(tb.Targets, int64(m.registry.Len()))
 		o.ObserveInt64(tb.Dropped, int64(m.registry.Dropped()))
 		o.ObserveInt64(tb.Evicted, int64(m.registry.Evicted()))
-		o.ObserveInt64(tb.WatchStreams, int64(m.hub.subscribers()))
-		o.ObserveInt64(tb.WatchDropped, int64(m.hub.dropped.Load()))
+		o.ObserveInt64(tb.WatchStreams, int64(m.hub.Subscribers()))
+		o.ObserveInt64(tb.WatchDropped, int64(m.hub.Dropped()))
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		for k, n := range m.byState {
@@ -127,8 +127,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.targetsDesc, prometheus.GaugeValue, float64(m.registry.Len()))
 	ch <- prometheus.MustNewConstMetric(m.droppedDesc, prometheus.CounterValue, float64(m.registry.Dropped()))
 	ch <- prometheus.MustNewConstMetric(m.evictedDesc, prometheus.CounterValue, float64(m.registry.Evicted()))
-	ch <- prometheus.MustNewConstMetric(m.watchersDesc, prometheus.GaugeValue, float64(m.hub.subscribers()))
-	ch <- prometheus.MustNewConstMetric(m.watchDroppedDesc, prometheus.CounterValue, float64(m.hub.dropped.Load()))
+	ch <- prometheus.MustNewConstMetric(m.watchersDesc, prometheus.GaugeValue, float64(m.hub.Subscribers()))
+	ch <- prometheus.MustNewConstMetric(m.watchDroppedDesc, prometheus.CounterValue, float64(m.hub.Dropped()))
 }
 
 // stateValue encodes a state as the breaker.state metric does.

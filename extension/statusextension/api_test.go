@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,23 +18,16 @@ import (
 
 	"github.com/vigil-collector/vigil/extension/statusextension/internal/metadata"
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/proctest"
 )
 
 var t0 = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startStatus starts the extension through its factory on a free loopback port.
 func startStatus(t *testing.T, mutate ...func(*Config)) (*statusExtension, string) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.NetAddr.Endpoint = freeAddr(t)
+	cfg.NetAddr.Endpoint = proctest.FreeAddr(t)
 	for _, m := range mutate {
 		m(cfg)
 	}
@@ -241,33 +233,55 @@ func TestDependenciesAPI(t *testing.T) {
 	assert.Empty(t, a.body["edges"])
 }
 
-func TestWatchStream(t *testing.T) {
-	e, base := startStatus(t)
+// watch opens the watch stream at url (for 10 s at most, closed when the test ends) and returns
+// its lines past the first, the stream's opening.
+func watch(t *testing.T, url string) *bufio.Scanner {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/watch?service=checkout&events=incident,transition", nil)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	t.Cleanup(func() { resp.Body.Close() })
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	lines := bufio.NewScanner(resp.Body)
 	require.True(t, lines.Scan())
-	publishExample(e)
-	e.PublishTransition(statusfeed.Transition{Target: "checkout", From: "closed", To: "open", Mode: "auto", Reason: "failure_rate", At: t0})
-	var got []string
+	return lines
+}
+
+// nextEvent reads lines up to the next event's data and returns the event's name and data;
+// false when the stream ends first.
+func nextEvent(t *testing.T, lines *bufio.Scanner) (string, map[string]any, bool) {
+	t.Helper()
 	var event string
-	for len(got) < 3 && lines.Scan() {
+	for lines.Scan() {
 		if v, ok := strings.CutPrefix(lines.Text(), "event: "); ok {
 			event = v
 		}
 		if v, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
 			var m map[string]any
 			require.NoError(t, json.Unmarshal([]byte(v), &m))
-			if event == "incident" {
-				got = append(got, event+":"+m["state"].(string))
-			} else {
-				got = append(got, event+":"+m["to"].(string))
-			}
+			return event, m, true
+		}
+	}
+	return "", nil, false
+}
+
+func TestWatchStream(t *testing.T) {
+	e, base := startStatus(t)
+	lines := watch(t, base+"/v1/watch?service=checkout&events=incident,transition")
+	publishExample(e)
+	e.PublishTransition(statusfeed.Transition{Target: "checkout", From: "closed", To: "open", Mode: "auto", Reason: "failure_rate", At: t0})
+	var got []string
+	for len(got) < 3 {
+		event, m, ok := nextEvent(t, lines)
+		if !ok {
+			break
+		}
+		if event == "incident" {
+			got = append(got, event+":"+m["state"].(string))
+		} else {
+			got = append(got, event+":"+m["to"].(string))
 		}
 	}
 	// The probe opened the incident; the score fell within the same pass; then the breaker.
@@ -280,25 +294,13 @@ func TestWatchCallerViews(t *testing.T) {
 	e, base := startStatus(t)
 	publishExample(e)
 	open := func(query string) func() map[string]any {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		t.Cleanup(cancel)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/watch?events=transition"+query, nil)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		t.Cleanup(func() { resp.Body.Close() })
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		lines := bufio.NewScanner(resp.Body)
-		require.True(t, lines.Scan())
+		lines := watch(t, base+"/v1/watch?events=transition"+query)
 		return func() map[string]any {
-			for lines.Scan() {
-				if v, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
-					var m map[string]any
-					require.NoError(t, json.Unmarshal([]byte(v), &m))
-					return m
-				}
+			_, m, ok := nextEvent(t, lines)
+			if !ok {
+				t.Fatal("stream ended")
 			}
-			t.Fatal("stream ended")
-			return nil
+			return m
 		}
 	}
 	web, cart, fleet := open("&caller=web"), open("&caller=cart"), open("")

@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/vigil-collector/vigil/internal/validation"
 )
 
 // Config of the status extension. The API server's settings (endpoint, auth, tls, ...) sit at
@@ -91,12 +93,8 @@ func (c *Config) Validate() error {
 	if c.NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("endpoint: must be set"))
 	}
-	if c.MaxComponents < 1 || c.MaxComponents > maxCap {
-		errs = append(errs, fmt.Errorf("max_components: must be between 1 and %d, got %d", maxCap, c.MaxComponents))
-	}
-	if c.MaxNameLength < 1 || c.MaxNameLength > maxNameLengthCap {
-		errs = append(errs, fmt.Errorf("max_name_length: must be between 1 and %d, got %d", maxNameLengthCap, c.MaxNameLength))
-	}
+	errs = append(errs, validation.Between("max_components", c.MaxComponents, 1, maxCap))
+	errs = append(errs, validation.Between("max_name_length", c.MaxNameLength, 1, maxNameLengthCap))
 	seen := map[string]bool{}
 	for i, name := range c.Critical {
 		if !validName(name, c.MaxNameLength) {
@@ -118,42 +116,29 @@ func (c *Config) Validate() error {
 // Validate checks the incident bounds.
 func (c *IncidentsConfig) Validate() error {
 	var errs []error
-	if c.Max < 1 || c.Max > maxCap {
-		errs = append(errs, fmt.Errorf("max: must be between 1 and %d, got %d", maxCap, c.Max))
-	}
+	errs = append(errs, validation.Between("max", c.Max, 1, maxCap))
 	if c.Retention <= 0 {
 		errs = append(errs, fmt.Errorf("retention: must be above 0, got %s", c.Retention))
 	}
-	if c.MaxEvents < 2 || c.MaxEvents > maxEventsCap {
-		errs = append(errs, fmt.Errorf("max_events: must be between 2 and %d, got %d", maxEventsCap, c.MaxEvents))
-	}
+	errs = append(errs, validation.Between("max_events", c.MaxEvents, 2, maxEventsCap))
 	return errors.Join(errs...)
 }
 
 // Validate checks the watch bounds.
 func (c *WatchConfig) Validate() error {
-	var errs []error
-	if c.MaxSubscribers < 1 || c.MaxSubscribers > 100_000 {
-		errs = append(errs, fmt.Errorf("max_subscribers: must be between 1 and 100000, got %d", c.MaxSubscribers))
-	}
-	if c.Buffer < 1 || c.Buffer > maxBufferCap {
-		errs = append(errs, fmt.Errorf("buffer: must be between 1 and %d, got %d", maxBufferCap, c.Buffer))
-	}
-	return errors.Join(errs...)
+	return errors.Join(
+		validation.Between("max_subscribers", c.MaxSubscribers, 1, 100_000),
+		validation.Between("buffer", c.Buffer, 1, maxBufferCap))
 }
 
 // Validate checks the page bounds.
 func (c *APIConfig) Validate() error {
 	var errs []error
-	if c.MaxLimit < 1 || c.MaxLimit > maxCap {
-		errs = append(errs, fmt.Errorf("max_limit: must be between 1 and %d, got %d", maxCap, c.MaxLimit))
-	}
+	errs = append(errs, validation.Between("max_limit", c.MaxLimit, 1, maxCap))
 	if c.DefaultLimit < 1 {
 		errs = append(errs, fmt.Errorf("default_limit: must be at least 1, got %d", c.DefaultLimit))
 	}
-	if c.MaxIncidentsPerPage < 1 || c.MaxIncidentsPerPage > 100_000 {
-		errs = append(errs, fmt.Errorf("max_incidents_per_page: must be between 1 and 100000, got %d", c.MaxIncidentsPerPage))
-	}
+	errs = append(errs, validation.Between("max_incidents_per_page", c.MaxIncidentsPerPage, 1, 100_000))
 	return errors.Join(errs...)
 }
 

@@ -20,3 +20,12 @@ func (l *List) Check(ok bool, field, format string, args ...any) {
 
 // Err joins the errors (nil when there are none).
 func (l List) Err() error { return Join(l...) }
+
+// Between returns the error "field: must be between lo and hi, got v" when v is outside lo..hi,
+// and nil when it is within.
+func Between(field string, v, lo, hi int) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%s: must be between %d and %d, got %d", field, lo, hi, v)
+	}
+	return nil
+}

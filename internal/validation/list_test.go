@@ -33,3 +33,10 @@ func TestList(t *testing.T) {
 	err := confmap.Validate(&top{})
 	assert.EqualError(t, err, "section: window: must be positive, got 0; buckets: must be positive, got 0")
 }
+
+func TestBetween(t *testing.T) {
+	assert.NoError(t, Between("n", 1, 1, 3))
+	assert.NoError(t, Between("n", 3, 1, 3))
+	assert.EqualError(t, Between("n", 0, 1, 3), "n: must be between 1 and 3, got 0")
+	assert.EqualError(t, Between("n", 4, 1, 3), "n: must be between 1 and 3, got 4")
+}

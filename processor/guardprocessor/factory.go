@@ -26,6 +26,15 @@ const (
 
 var processorCapabilities = consumer.Capabilities{MutatesData: true}
 
+// options are the processorhelper options of every guard: it mutates the data, and shuts its
+// telemetry down.
+func (g *guard) options() []processorhelper.Option {
+	return []processorhelper.Option{
+		processorhelper.WithCapabilities(processorCapabilities),
+		processorhelper.WithShutdown(g.shutdown),
+	}
+}
+
 // NewFactory returns the guard processor's factory.
 func NewFactory() processor.Factory {
 	return processor.NewFactory(
@@ -54,9 +63,7 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, g.processTraces,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithShutdown(g.shutdown))
+	return processorhelper.NewTraces(ctx, set, cfg, next, g.processTraces, g.options()...)
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
@@ -64,9 +71,7 @@ func createMetrics(ctx context.Context, set processor.Settings, cfg component.Co
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewMetrics(ctx, set, cfg, next, g.processMetrics,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithShutdown(g.shutdown))
+	return processorhelper.NewMetrics(ctx, set, cfg, next, g.processMetrics, g.options()...)
 }
 
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
@@ -74,7 +79,5 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, g.processLogs,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithShutdown(g.shutdown))
+	return processorhelper.NewLogs(ctx, set, cfg, next, g.processLogs, g.options()...)
 }

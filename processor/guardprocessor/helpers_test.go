@@ -12,7 +12,5 @@ import (
 // createMetricsWith wires a guard the test made (with its own clock) as the factory does.
 func createMetricsWith(t *testing.T, set processor.Settings, cfg *Config, next consumer.Metrics, g *guard) (processor.Metrics, error) {
 	t.Helper()
-	return processorhelper.NewMetrics(context.Background(), set, cfg, next, g.processMetrics,
-		processorhelper.WithCapabilities(processorCapabilities),
-		processorhelper.WithShutdown(g.shutdown))
+	return processorhelper.NewMetrics(context.Background(), set, cfg, next, g.processMetrics, g.options()...)
 }

@@ -100,32 +100,61 @@ func (g *guard) report(ctx context.Context, cl *cleaner, tc trackerCounts, dropp
 	}
 }
 
-func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	cl := &cleaner{maxLen: g.cfg.MaxValueLength}
+// pass is one batch's walk: the cleaner and the hash state its keys are made with, the time its
+// series are admitted at, and the items it dropped.
+type pass struct {
+	g       *guard
+	cl      *cleaner
+	nowNano int64
+	h       xxhash.Digest
+	dropped int64
+}
+
+// begin starts a pass over a batch: the tracker begins its interval at the pass's time.
+func (g *guard) begin() *pass {
+	p := &pass{g: g, cl: &cleaner{maxLen: g.cfg.MaxValueLength}}
 	now := g.now()
-	nowNano := now.UnixNano()
-	var dropped int64
-	var h xxhash.Digest
+	p.nowNano = now.UnixNano()
 	g.tracker.begin(now)
+	return p
+}
+
+// resourceKey cleans the resource's attributes and returns its key.
+func (p *pass) resourceKey(res pcommon.Resource) uint64 {
+	p.cl.cleanMap(res.Attributes())
+	return mapHash(&p.h, res.Attributes(), 0)
+}
+
+// admit asks the tracker to admit the series key, of weight lines, at the pass's time.
+func (p *pass) admit(key uint64, weight int) bool {
+	return p.g.tracker.admit(key, weight, p.nowNano)
+}
+
+// end reports the pass's counts.
+func (p *pass) end(ctx context.Context) {
+	p.g.report(ctx, p.cl, p.g.tracker.end(), p.dropped)
+}
+
+func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	p := g.begin()
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
-		cl.cleanMap(rm.Resource().Attributes())
-		resKey := mapHash(&h, rm.Resource().Attributes(), 0)
+		resKey := p.resourceKey(rm.Resource())
 		// A resource is a series of its own: the Prometheus exporter gives each a target_info line.
-		if !g.tracker.admit(resKey^resourceSalt, 1, nowNano) {
-			dropped += int64(rm.ScopeMetrics().Len()) // counted per scope: the points are not walked
+		if !p.admit(resKey^resourceSalt, 1) {
+			p.dropped += int64(rm.ScopeMetrics().Len()) // counted per scope: the points are not walked
 			return true
 		}
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
-			scopeKey := scopeHash(&h, cl, sm.Scope(), resKey)
+			scopeKey := scopeHash(&p.h, p.cl, sm.Scope(), resKey)
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-				m.SetName(cl.cleanString(m.Name()))
-				nameKey := stringHash(&h, m.Name(), scopeKey)
+				m.SetName(p.cl.cleanString(m.Name()))
+				nameKey := stringHash(&p.h, m.Name(), scopeKey)
 				admit := func(attrs pcommon.Map, weight int) bool {
-					cl.cleanMap(attrs)
-					if g.tracker.admit(mapHash(&h, attrs, nameKey), weight, nowNano) {
+					p.cl.cleanMap(attrs)
+					if p.admit(mapHash(&p.h, attrs, nameKey), weight) {
 						return false
 					}
-					dropped++
+					p.dropped++
 					return true
 				}
 				return removePoints(m, admit)
@@ -134,7 +163,7 @@ func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric
 		})
 		return rm.ScopeMetrics().Len() == 0
 	})
-	g.report(ctx, cl, g.tracker.end(), dropped)
+	p.end(ctx)
 	return md, nil
 }
 
@@ -143,47 +172,45 @@ func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric
 func removePoints(m pmetric.Metric, refuse func(pcommon.Map, int) bool) bool {
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		dps := m.Gauge().DataPoints()
-		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return refuse(dp.Attributes(), 1) })
-		return dps.Len() == 0
+		return removeIf(m.Gauge().DataPoints(), numberWeight, refuse)
 	case pmetric.MetricTypeSum:
-		dps := m.Sum().DataPoints()
-		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return refuse(dp.Attributes(), 1) })
-		return dps.Len() == 0
+		return removeIf(m.Sum().DataPoints(), numberWeight, refuse)
 	case pmetric.MetricTypeHistogram:
-		dps := m.Histogram().DataPoints()
-		dps.RemoveIf(func(dp pmetric.HistogramDataPoint) bool {
-			return refuse(dp.Attributes(), dp.ExplicitBounds().Len()+3)
-		})
-		return dps.Len() == 0
+		return removeIf(m.Histogram().DataPoints(), func(dp pmetric.HistogramDataPoint) int {
+			return dp.ExplicitBounds().Len() + 3
+		}, refuse)
 	case pmetric.MetricTypeExponentialHistogram:
-		dps := m.ExponentialHistogram().DataPoints()
-		dps.RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool {
-			return refuse(dp.Attributes(), dp.Positive().BucketCounts().Len()+dp.Negative().BucketCounts().Len()+3)
-		})
-		return dps.Len() == 0
+		return removeIf(m.ExponentialHistogram().DataPoints(), func(dp pmetric.ExponentialHistogramDataPoint) int {
+			return dp.Positive().BucketCounts().Len() + dp.Negative().BucketCounts().Len() + 3
+		}, refuse)
 	case pmetric.MetricTypeSummary:
-		dps := m.Summary().DataPoints()
-		dps.RemoveIf(func(dp pmetric.SummaryDataPoint) bool {
-			return refuse(dp.Attributes(), dp.QuantileValues().Len()+2)
-		})
-		return dps.Len() == 0
+		return removeIf(m.Summary().DataPoints(), func(dp pmetric.SummaryDataPoint) int {
+			return dp.QuantileValues().Len() + 2
+		}, refuse)
 	}
 	return true // an empty metric carries nothing
 }
 
+// numberWeight is a gauge or sum point's weight: one line.
+func numberWeight(pmetric.NumberDataPoint) int { return 1 }
+
+// removeIf drops the points of dps refuse says to drop, given each point's attributes and
+// weight, and reports whether none is left.
+func removeIf[P interface{ Attributes() pcommon.Map }, S interface {
+	RemoveIf(func(P) bool)
+	Len() int
+}](dps S, weight func(P) int, refuse func(pcommon.Map, int) bool) bool {
+	dps.RemoveIf(func(dp P) bool { return refuse(dp.Attributes(), weight(dp)) })
+	return dps.Len() == 0
+}
+
 func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	cl := &cleaner{maxLen: g.cfg.MaxValueLength}
-	now := g.now()
-	nowNano := now.UnixNano()
-	var dropped int64
-	var h xxhash.Digest
-	g.tracker.begin(now)
+	p := g.begin()
+	cl := p.cl
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
-		cl.cleanMap(rs.Resource().Attributes())
-		resKey := mapHash(&h, rs.Resource().Attributes(), 0)
+		resKey := p.resourceKey(rs.Resource())
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
-			scopeKey := scopeHash(&h, cl, ss.Scope(), resKey)
+			scopeKey := scopeHash(&p.h, cl, ss.Scope(), resKey)
 			// Spans of one scope mostly repeat a few (name, kind) pairs: the last decision is
 			// reused for the next span with the same pair, without hashing it again.
 			var lastName string
@@ -198,19 +225,19 @@ func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Tra
 				}
 				if s.Kind() != lastKind || s.Name() != lastName {
 					lastName, lastKind = s.Name(), s.Kind()
-					lastAdmit = g.tracker.admit(stringHash(&h, lastName, scopeKey^uint64(lastKind)), 1, nowNano)
+					lastAdmit = p.admit(stringHash(&p.h, lastName, scopeKey^uint64(lastKind)), 1)
 				}
 				if lastAdmit {
 					return false
 				}
-				dropped++
+				p.dropped++
 				return true
 			})
 			return ss.Spans().Len() == 0
 		})
 		return rs.ScopeSpans().Len() == 0
 	})
-	g.report(ctx, cl, g.tracker.end(), dropped)
+	p.end(ctx)
 	return td, nil
 }
 

@@ -141,10 +141,7 @@ func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg 
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, next, hs.processTraces,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		processorhelper.WithStart(hs.start),
-		processorhelper.WithShutdown(hs.shutdown))
+	return processorhelper.NewTraces(ctx, set, cfg, next, hs.processTraces, options(false, hs.start, hs.shutdown)...)
 }
 
 // createLogs places the processor in a logs pipeline: it counts each service's ERROR and FATAL
@@ -154,10 +151,7 @@ func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg co
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, next, hs.processLogs,
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		processorhelper.WithStart(hs.start),
-		processorhelper.WithShutdown(hs.shutdown))
+	return processorhelper.NewLogs(ctx, set, cfg, next, hs.processLogs, options(false, hs.start, hs.shutdown)...)
 }
 
 func (f *factory) createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
@@ -166,9 +160,16 @@ func (f *factory) createMetrics(ctx context.Context, set processor.Settings, cfg
 		return nil, err
 	}
 	half := hs.metricsHalf(next)
-	return processorhelper.NewMetrics(ctx, set, cfg, next, half.processMetrics,
-		// It appends health.* to the batches passing through.
-		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
-		processorhelper.WithStart(half.start),
-		processorhelper.WithShutdown(half.shutdown))
+	// It appends health.* to the batches passing through.
+	return processorhelper.NewMetrics(ctx, set, cfg, next, half.processMetrics, options(true, half.start, half.shutdown)...)
+}
+
+// options are the processorhelper options of one signal's half: whether it mutates the data
+// passing through, and its start and shutdown.
+func options(mutates bool, start component.StartFunc, shutdown component.ShutdownFunc) []processorhelper.Option {
+	return []processorhelper.Option{
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: mutates}),
+		processorhelper.WithStart(start),
+		processorhelper.WithShutdown(shutdown),
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed/breakerfeedtest"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/metadata"
 )
 
@@ -52,15 +53,7 @@ func (b *fixedBreaker) States(fn func(string, breakerfeed.State) bool) {
 }
 
 func (b *fixedBreaker) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
-	for t, s := range b.states {
-		mode := b.modes[t]
-		if mode == "" {
-			mode = breakerfeed.ModeAuto
-		}
-		if !fn(t, s, mode) {
-			return
-		}
-	}
+	breakerfeedtest.StatesWithMode(b.states, b.modes, fn)
 }
 
 // goldenNow is the fixed clock of the golden test.

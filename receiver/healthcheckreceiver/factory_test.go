@@ -42,9 +42,7 @@ func TestShutdownWithoutStart(t *testing.T) {
 // TestOwnTelemetry records on each of the receiver's own instruments and checks what the
 // collector's telemetry then holds, and that documentation.md lists it.
 func TestOwnTelemetry(t *testing.T) {
-	tel := componenttest.NewTelemetry(t)
-	b, err := metadata.NewTelemetryBuilder(tel.Settings())
-	require.NoError(t, err)
+	tel, b := componenttest.TelemetryBuilder(t, metadata.NewTelemetryBuilder)
 	b.Probes.Add(context.Background(), 2, metric.WithAttributes(attribute.String("outcome", "success")))
 	b.ProbesMissed.Add(context.Background(), 1)
 	b.ProbeScheduleDrift.Record(context.Background(), 0.003)

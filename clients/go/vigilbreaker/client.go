@@ -121,14 +121,7 @@ type Config struct {
 }
 
 func (cfg *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	if cfg.ConsecutiveFailures == 0 {
-		cfg.ConsecutiveFailures = 5
-	}
+	def(&cfg.ConsecutiveFailures, 5)
 	def(&cfg.OpenInitial, time.Second)
 	def(&cfg.OpenMax, 4*time.Second)
 	def(&cfg.ProbedTrialInterval, 15*time.Second)
@@ -136,24 +129,26 @@ func (cfg *Config) setDefaults() {
 	if len(cfg.HalfOpenSteps) == 0 {
 		cfg.HalfOpenSteps = []float64{10, 50, 100}
 	}
-	if cfg.SuccessesPerStep == 0 {
-		cfg.SuccessesPerStep = 3
-	}
+	def(&cfg.SuccessesPerStep, 3)
 	def(&cfg.MaxStepDuration, time.Second)
 	def(&cfg.MaxStale, 30*time.Second)
 	def(&cfg.IdleTimeout, 40*time.Second)
 	def(&cfg.ReconnectMin, 100*time.Millisecond)
 	def(&cfg.ReconnectMax, 5*time.Second)
 	def(&cfg.RequestTimeout, 2*time.Second)
-	if cfg.MaxTargets == 0 {
-		cfg.MaxTargets = 1024
-	}
-	if cfg.MaxTargetLength == 0 {
-		cfg.MaxTargetLength = 256
-	}
+	def(&cfg.MaxTargets, 1024)
+	def(&cfg.MaxTargetLength, 256)
 	def(&cfg.LearnHalfLife, 2*time.Minute)
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
+	}
+}
+
+// def sets *p to v when it is the zero value (unset).
+func def[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
 	}
 }
 

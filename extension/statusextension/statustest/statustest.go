@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
@@ -15,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
 	"github.com/vigil-collector/vigil/extension/statusextension"
+	"github.com/vigil-collector/vigil/internal/proctest"
 )
 
 // ID is the status extension's ID in Host.
@@ -34,17 +34,6 @@ func NewHost(exts map[component.ID]component.Component) Host {
 	return Host{Host: componenttest.NewNopHost(), Extensions: exts}
 }
 
-// FreeAddr returns a loopback address that was free when asked.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // Start creates the status extension through its factory on a free loopback port (its config
 // changed by mutate), starts it with host (componenttest's nop host when nil), stops it when the
 // test ends, and returns it with its base URL.
@@ -52,7 +41,7 @@ func Start(tb testing.TB, host component.Host, mutate ...func(*statusextension.C
 	tb.Helper()
 	f := statusextension.NewFactory()
 	cfg := f.CreateDefaultConfig().(*statusextension.Config)
-	cfg.NetAddr.Endpoint = FreeAddr(tb)
+	cfg.NetAddr.Endpoint = proctest.FreeAddr(tb)
 	for _, m := range mutate {
 		m(cfg)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,12 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-collector/vigil/internal/proctest"
 )
 
 // TestLinearAgreesWithRealPrometheus backfills a noisy ramp into a real Prometheus (Debian's
@@ -52,32 +52,10 @@ func TestLinearAgreesWithRealPrometheus(t *testing.T) {
 
 	cfg := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte("global: {}\n"), 0o600))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
+	addr := proctest.FreeAddr(t)
 	cmd := exec.Command(promBin, "--config.file="+cfg, "--storage.tsdb.path="+data, "--web.listen-address="+addr,
 		"--storage.tsdb.retention.time=100y")
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	require.Eventually(t, func() bool {
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "prometheus did not become ready")
+	proctest.Start(t, "prometheus", cmd, addr, 30*time.Second, 15*time.Second)
 
 	query := func(q string, at int64) float64 {
 		t.Helper()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/vigil-collector/vigil/internal/proctest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -110,11 +111,7 @@ func TestWebhookRetriesThenReportsUnreachable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "HTTP 204 after 3 attempt(s)", detail)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	l.Close()
-	w = &Webhook{URL: "http://" + addr, Client: &http.Client{Timeout: time.Second}, MaxRetries: 1, Now: time.Now}
+	w = &Webhook{URL: "http://" + proctest.FreeAddr(t), Client: &http.Client{Timeout: time.Second}, MaxRetries: 1, Now: time.Now}
 	_, err = w.Run(context.Background(), req(false))
 	assert.ErrorIs(t, err, ErrUnreachable)
 }

@@ -90,6 +90,23 @@ func (h *harness) openTarget(t testing.TB, name string) {
 	}
 }
 
+// backoffElapsed opens name and lets its backoff (5 s by default) elapse: its next call starts
+// the half-open ramp.
+func (h *harness) backoffElapsed(t testing.TB, name string) {
+	t.Helper()
+	h.openTarget(t, name)
+	h.clock.Advance(5 * time.Second)
+}
+
+// trial is backoffElapsed, then the call that starts the ramp, which must be admitted.
+func (h *harness) trial(t testing.TB, name string) {
+	t.Helper()
+	h.backoffElapsed(t, name)
+	if !h.Allow(name) {
+		t.Fatalf("%s: the call that starts the ramp is refused", name)
+	}
+}
+
 // healthy teaches name twenty minutes of error-free traffic at 10 calls/s, so its baseline is
 // near zero: a run of the configured 5 opens, and one failure re-opens from half-open.
 func (h *harness) healthy(t testing.TB, name string) {

@@ -189,8 +189,7 @@ func TestStatesAndList(t *testing.T) {
 
 func TestListDoesNotTakeHalfOpenSlots(t *testing.T) {
 	h := newHarness(t)
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
+	h.backoffElapsed(t, "pay")
 	for i := 0; i < 10; i++ {
 		h.List()
 		h.Status("pay", false)

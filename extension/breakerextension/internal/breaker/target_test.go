@@ -89,6 +89,16 @@ func (h *harness) warm(name string, seconds, rate, errEvery int, lat time.Durati
 	}
 }
 
+// tripped asserts name is open, opened for reason by calls of class, and returns that transition.
+func (h *harness) tripped(t *testing.T, name, reason, class string) Transition {
+	t.Helper()
+	assert.Equal(t, breakerfeed.Open, h.state(name))
+	tr := h.last()
+	assert.Equal(t, reason, tr.Reason)
+	assert.Equal(t, class, tr.Class)
+	return tr
+}
+
 func TestFailureRateTripsAboveLearnedBaseline(t *testing.T) {
 	h := newHarness(t, func(s *Settings) { s.ConsecutiveFailures = 0 })
 	h.warm("pay", 300, 100, 50, 10*ms) // 2% errors for five minutes
@@ -97,10 +107,7 @@ func TestFailureRateTripsAboveLearnedBaseline(t *testing.T) {
 	assert.InDelta(t, 0.02, st.Baseline.FailureRate, 0.005, "learned baseline")
 	// 15%: far above 2% even though a fixed 50% threshold would never see it.
 	h.warm("pay", 10, 100, 7, 10*ms)
-	assert.Equal(t, breakerfeed.Open, h.state("pay"))
-	tr := h.last()
-	assert.Equal(t, ReasonFailureRate, tr.Reason)
-	assert.Equal(t, "error", tr.Class)
+	tr := h.tripped(t, "pay", ReasonFailureRate, "error")
 	assert.Greater(t, tr.Counts.FailureRate, tr.Counts.FailureThreshold)
 	assert.InDelta(t, 0.02, tr.Counts.BaselineFailureRate, 0.005)
 }
@@ -167,10 +174,7 @@ func TestSlowCallRateTrips(t *testing.T) {
 	require.InDelta(t, 0.030, st.Thresholds.SlowCallSecs, 0.001, "1.5 × learned p95")
 	// Everything now takes 100 ms: every call is slow.
 	h.warm("pay", 5, 100, 0, 100*ms)
-	assert.Equal(t, breakerfeed.Open, h.state("pay"))
-	tr := h.last()
-	assert.Equal(t, ReasonSlowCallRate, tr.Reason)
-	assert.Equal(t, "slow", tr.Class)
+	tr := h.tripped(t, "pay", ReasonSlowCallRate, "slow")
 	assert.Greater(t, tr.Counts.SlowRate, tr.Counts.SlowRateThreshold)
 }
 
@@ -203,15 +207,27 @@ func TestSlowRuleDisabled(t *testing.T) {
 	assert.Equal(t, breakerfeed.Closed, h.state("pay"))
 }
 
+// backoff is the last transition's backoff: from its time to its retry time.
+func (h *harness) backoff(t *testing.T) time.Duration {
+	t.Helper()
+	tr := h.last()
+	require.NotNil(t, tr.Retry)
+	return tr.Retry.Sub(tr.At)
+}
+
+// opened opens name and returns the backoff it opened with.
+func (h *harness) opened(t *testing.T, name string) time.Duration {
+	t.Helper()
+	h.openTarget(t, name)
+	return h.backoff(t)
+}
+
 func TestBackoffGrowsAcrossIncidentsCapsAndDecays(t *testing.T) {
 	h := newHarness(t)
 	want := []time.Duration{5, 10, 20, 40, 80, 160, 300, 300}
 	h.healthy(t, "pay")
 	for i, w := range want {
-		h.openTarget(t, "pay")
-		tr := h.last()
-		require.NotNil(t, tr.Retry)
-		assert.Equal(t, w*time.Second, tr.Retry.Sub(tr.At), "incident %d", i+1)
+		assert.Equal(t, w*time.Second, h.opened(t, "pay"), "incident %d", i+1)
 		// The incident ends: the backoff elapses and the ramp closes; the next one starts at once.
 		h.clock.Advance(w * time.Second)
 		h.closeThroughRamp(t, "pay")
@@ -219,9 +235,7 @@ func TestBackoffGrowsAcrossIncidentsCapsAndDecays(t *testing.T) {
 	// Stay closed (healthy) for six decay periods, then fail again: of the eight consecutive
 	// incidents six are forgotten, so this is the 3rd: 20 s.
 	h.clock.Advance(6 * time.Minute)
-	h.openTarget(t, "pay")
-	tr := h.last()
-	assert.Equal(t, 20*time.Second, tr.Retry.Sub(tr.At))
+	assert.Equal(t, 20*time.Second, h.opened(t, "pay"))
 }
 
 func TestBackoffSteadyWithinOneOutage(t *testing.T) {
@@ -230,9 +244,7 @@ func TestBackoffSteadyWithinOneOutage(t *testing.T) {
 	h.openTarget(t, "pay")
 	// A long outage: every half-open attempt fails; the backoff stays the incident's 5 s.
 	for i := range 12 {
-		tr := h.last()
-		require.NotNil(t, tr.Retry)
-		assert.Equal(t, 5*time.Second, tr.Retry.Sub(tr.At), "re-opening %d", i)
+		assert.Equal(t, 5*time.Second, h.backoff(t), "re-opening %d", i)
 		h.clock.Advance(5 * time.Second)
 		require.True(t, h.Allow("pay"), "the first half-open call is admitted")
 		h.RecordOutcome("pay", fail())
@@ -285,9 +297,7 @@ func (h *harness) closeThroughRamp(t testing.TB, name string) {
 func TestBackoffJitterBounds(t *testing.T) {
 	for _, u := range []float64{0, 0.25, 0.999} {
 		h := newHarness(t, func(s *Settings) { s.Rand = func() float64 { return u } })
-		h.openTarget(t, "pay")
-		tr := h.last()
-		d := tr.Retry.Sub(tr.At)
+		d := h.opened(t, "pay")
 		assert.InDelta(t, float64(5*time.Second)*(1+0.2*(2*u-1)), float64(d), float64(time.Millisecond))
 	}
 	// At the cap, jitter never exceeds it.
@@ -295,9 +305,7 @@ func TestBackoffJitterBounds(t *testing.T) {
 		s.OpenInitial = 300 * time.Second
 		s.Rand = func() float64 { return 0.999 }
 	})
-	h.openTarget(t, "pay")
-	tr := h.last()
-	assert.Equal(t, 300*time.Second, tr.Retry.Sub(tr.At))
+	assert.Equal(t, 300*time.Second, h.opened(t, "pay"))
 }
 
 func TestOpenToHalfOpenAfterBackoff(t *testing.T) {
@@ -323,8 +331,7 @@ func TestOpenToHalfOpenOnRecordAfterBackoff(t *testing.T) {
 
 func TestHalfOpenRampSteps(t *testing.T) {
 	h := newHarness(t, func(s *Settings) { s.MaxStepDuration = time.Hour })
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
+	h.backoffElapsed(t, "pay")
 	for step, pct := range []float64{1, 10, 50, 100} {
 		admitted := 0
 		attempts := 0
@@ -345,9 +352,7 @@ func TestHalfOpenRampSteps(t *testing.T) {
 
 func TestHalfOpenStepAdvancesAfterMaxStepDuration(t *testing.T) {
 	h := newHarness(t)
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
-	require.True(t, h.Allow("pay"))
+	h.trial(t, "pay")
 	h.RecordOutcome("pay", ok(ms)) // one success at 1%
 	assert.Equal(t, 0, h.target("pay").step)
 	h.clock.Advance(2*time.Second - ms)
@@ -359,9 +364,7 @@ func TestHalfOpenStepAdvancesAfterMaxStepDuration(t *testing.T) {
 
 func TestHalfOpenStepWithoutSuccessHolds(t *testing.T) {
 	h := newHarness(t)
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
-	require.True(t, h.Allow("pay"))
+	h.trial(t, "pay")
 	h.clock.Advance(time.Minute) // the admitted call never reported back
 	assert.False(t, h.Allow("pay"))
 	assert.Equal(t, 0, h.target("pay").step)
@@ -402,9 +405,7 @@ func TestHalfOpenNoisyTargetNeedsARunToReopen(t *testing.T) {
 
 func TestHalfOpenSlowCallIsNotASuccess(t *testing.T) {
 	h := newHarness(t, func(s *Settings) { s.SlowThreshold = 50 * ms })
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
-	require.True(t, h.Allow("pay"))
+	h.trial(t, "pay")
 	h.RecordOutcome("pay", ok(time.Second))
 	assert.Equal(t, 0, h.target("pay").stepSuccesses)
 	assert.Equal(t, breakerfeed.HalfOpen, h.state("pay"))
@@ -413,9 +414,7 @@ func TestHalfOpenSlowCallIsNotASuccess(t *testing.T) {
 func TestHalfOpenFailureReopensWithTheIncidentsBackoff(t *testing.T) {
 	h := newHarness(t)
 	h.healthy(t, "pay")
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
-	require.True(t, h.Allow("pay"))
+	h.trial(t, "pay")
 	h.RecordOutcome("pay", breakerfeed.Outcome{Class: breakerfeed.Timeout})
 	tr := h.last()
 	assert.Equal(t, "half_open", tr.From)
@@ -543,8 +542,7 @@ func TestStaleOutcomesDoNotDecideRecovery(t *testing.T) {
 func TestPauseRightAfterClosingDoesNotTripSlowRule(t *testing.T) {
 	h := newHarness(t)
 	h.feed("pay", 12000, breakerfeed.Success, 20*ms, 100*time.Millisecond) // learns 20 ms
-	h.openTarget(t, "pay")
-	h.clock.Advance(5 * time.Second)
+	h.backoffElapsed(t, "pay")
 	h.closeThroughRamp(t, "pay")
 	h.feed("pay", 30, breakerfeed.Success, 300*ms, 5*ms) // 150 ms of stalled calls
 	assert.Equal(t, breakerfeed.Closed, h.state("pay"), "a burst within the first bucket after closing")

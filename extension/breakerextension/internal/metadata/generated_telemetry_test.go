@@ -21,19 +21,14 @@ func TestTypeAndStability(t *testing.T) {
 }
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry(t)
-	tb, err := NewTelemetryBuilder(tel.Settings())
-	require.NoError(t, err)
-	require.NoError(t, tb.RegisterObservables(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(tb.Targets, 7)
-		o.ObserveInt64(tb.Transitions, 2, metric.WithAttributes(attribute.String("to", "open"), attribute.String("reason", "failure_rate")))
-		return nil
-	}))
-	assert.Equal(t, "{target}", tel.Metric("otelcol_breaker_targets").Unit)
-	assert.Equal(t, int64(7), tel.Gauge("otelcol_breaker_targets")[0].Value)
-	assert.Equal(t, int64(2), tel.Sum("otelcol_breaker_transitions").DataPoints[0].Value)
-
-	require.NoError(t, tb.Shutdown())
-	tel.AssertGone("otelcol_breaker_targets", "the callback is unregistered at shutdown")
-	require.NoError(t, tb.Shutdown(), "a second shutdown is a no-op")
+	componenttest.CheckTelemetryBuilder(t, NewTelemetryBuilder, "otelcol_breaker_targets", func(tel *componenttest.Telemetry, tb *TelemetryBuilder) {
+		require.NoError(t, tb.RegisterObservables(func(_ context.Context, o metric.Observer) error {
+			o.ObserveInt64(tb.Targets, 7)
+			o.ObserveInt64(tb.Transitions, 2, metric.WithAttributes(attribute.String("to", "open"), attribute.String("reason", "failure_rate")))
+			return nil
+		}))
+		assert.Equal(t, "{target}", tel.Metric("otelcol_breaker_targets").Unit)
+		assert.Equal(t, int64(7), tel.Gauge("otelcol_breaker_targets")[0].Value)
+		assert.Equal(t, int64(2), tel.Sum("otelcol_breaker_transitions").DataPoints[0].Value)
+	})
 }

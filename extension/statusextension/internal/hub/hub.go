@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/fanout"
 	"github.com/vigil-collector/vigil/internal/registry"
 )
 
@@ -75,7 +76,7 @@ type Hub struct {
 	// doc holds the last large status document (stored by readers).
 	doc atomic.Pointer[docCache]
 
-	watch watchers
+	watch *fanout.Fanout[Message]
 
 	dropped atomic.Uint64 // names refused (invalid, or past the cap)
 }
@@ -105,12 +106,12 @@ func New(s Settings, now func() time.Time) *Hub {
 		},
 	})
 	h.incidents.init(s)
-	h.watch.init(s.MaxSubscribers, s.Buffer)
+	h.watch = fanout.New[Message](s.MaxSubscribers, s.Buffer, ErrClosed, ErrTooManyWatchers)
 	return h
 }
 
 // Close ends every watch subscription; publishing afterwards still updates the model.
-func (h *Hub) Close() { h.watch.close() }
+func (h *Hub) Close() { h.watch.Close() }
 
 // Dropped returns how many published names were refused (invalid or past max_components).
 func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
@@ -214,7 +215,7 @@ func (h *Hub) apply(p *statusfeed.Pass, edges []statusfeed.Edge) {
 	h.version++
 	h.incidents.expire(h.now())
 	h.sortedNames()
-	h.watch.send(events)
+	h.watch.Publish(events...)
 }
 
 // applyScore updates one component from a pass and records what changed on its incident.
@@ -357,7 +358,7 @@ func (h *Hub) PublishTransition(tr statusfeed.Transition) {
 			h.dropped.Add(1)
 			return
 		}
-		h.watch.send([]message{transitionMessage(tr)})
+		h.watch.Publish(transitionMessage(tr))
 		return
 	}
 	h.mu.Lock()
@@ -365,7 +366,7 @@ func (h *Hub) PublishTransition(tr statusfeed.Transition) {
 	msg := transitionMessage(tr)
 	c := h.lookup(tr.Target)
 	if c == nil {
-		h.watch.send([]message{msg})
+		h.watch.Publish(msg)
 		return
 	}
 	c.breaker = &breakerView{State: tr.To, Mode: tr.Mode, Reason: tr.Reason, Since: tr.At}
@@ -373,7 +374,7 @@ func (h *Hub) PublishTransition(tr statusfeed.Transition) {
 	ev := Event{At: tr.At, Kind: KindBreaker, Service: c.name, From: tr.From, To: tr.To, Reason: tr.Reason,
 		Mode: tr.Mode, Counts: tr.Counts}
 	events := h.record(c, ev, tr.To != "closed" && tr.To != "forced_closed", []message{msg})
-	h.watch.send(events)
+	h.watch.Publish(events...)
 }
 
 // PublishPredictions implements statusfeed.Publisher. Predictions of a service the hub does not
@@ -419,11 +420,11 @@ func (h *Hub) PublishHealing(d statusfeed.HealingDecision) {
 		// belongs to the incident that holds that healing incident, which stays resolved.
 		if inc := h.incidents.holding(c.name, d.Incident); inc != nil {
 			inc.add(ev, h.s.MaxEvents)
-			h.watch.send([]message{incidentMessage(inc, "acted", ev)})
+			h.watch.Publish(incidentMessage(inc, "acted", ev))
 		}
 		return
 	}
-	h.watch.send(h.record(c, ev, firing, nil))
+	h.watch.Publish(h.record(c, ev, firing, nil)...)
 }
 
 // record adds ev to c's open incident, opening one when bad holds and none is open, and

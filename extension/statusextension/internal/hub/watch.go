@@ -3,11 +3,10 @@ package hub
 import (
 	"encoding/json"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
+	"github.com/vigil-collector/vigil/internal/fanout"
 )
 
 // The event names of the watch stream.
@@ -39,84 +38,14 @@ type Message struct {
 type message = Message
 
 // Subscription is one watch stream's feed; C is closed when the hub closes.
-type Subscription struct {
-	C       chan Message
-	dropped atomic.Uint64
-}
-
-// Dropped returns how many messages this subscription missed because its buffer was full.
-func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
-
-type watchers struct {
-	max, buffer int
-	mu          sync.Mutex
-	subs        map[*Subscription]struct{}
-	closed      bool
-	dropped     atomic.Uint64
-}
-
-func (w *watchers) init(max, buffer int) {
-	w.max, w.buffer = max, buffer
-	w.subs = map[*Subscription]struct{}{}
-}
+type Subscription = fanout.Subscription[Message]
 
 // Subscribe opens a feed of every change; call the returned function to close it.
-func (h *Hub) Subscribe() (*Subscription, func(), error) {
-	w := &h.watch
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return nil, nil, ErrClosed
-	}
-	if len(w.subs) >= w.max {
-		return nil, nil, ErrTooManyWatchers
-	}
-	s := &Subscription{C: make(chan Message, w.buffer)}
-	w.subs[s] = struct{}{}
-	return s, func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if _, ok := w.subs[s]; ok {
-			delete(w.subs, s)
-			close(s.C)
-		}
-	}, nil
-}
+func (h *Hub) Subscribe() (*Subscription, func(), error) { return h.watch.Subscribe() }
 
 // Watchers returns how many streams are open and how many messages they missed in all.
 func (h *Hub) Watchers() (open int, dropped uint64) {
-	h.watch.mu.Lock()
-	defer h.watch.mu.Unlock()
-	return len(h.watch.subs), h.watch.dropped.Load()
-}
-
-// send hands each message to every subscriber that has room; a full subscriber misses it.
-func (w *watchers) send(msgs []Message) {
-	if len(msgs) == 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for s := range w.subs {
-		for _, m := range msgs {
-			select {
-			case s.C <- m:
-			default:
-				s.dropped.Add(1)
-				w.dropped.Add(1)
-			}
-		}
-	}
-}
-
-func (w *watchers) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed = true
-	for s := range w.subs {
-		delete(w.subs, s)
-		close(s.C)
-	}
+	return h.watch.Subscribers(), h.watch.Dropped()
 }
 
 func encode(v any) []byte {

@@ -21,15 +21,11 @@ func TestTypeAndStability(t *testing.T) {
 }
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry(t)
-	b, err := NewTelemetryBuilder(tel.Settings())
-	require.NoError(t, err)
-	require.NoError(t, b.ObserveInt64(b.GuardSeries, func() int64 { return 7 }))
-	b.GuardSeriesRefused.Add(context.Background(), 3)
+	componenttest.CheckTelemetryBuilder(t, NewTelemetryBuilder, "otelcol_guard_series", func(tel *componenttest.Telemetry, b *TelemetryBuilder) {
+		require.NoError(t, b.ObserveInt64(b.GuardSeries, func() int64 { return 7 }))
+		b.GuardSeriesRefused.Add(context.Background(), 3)
 
-	assert.Equal(t, int64(3), tel.Sum("otelcol_guard_series_refused").DataPoints[0].Value)
-	assert.Equal(t, int64(7), tel.Gauge("otelcol_guard_series")[0].Value)
-
-	require.NoError(t, b.Shutdown())
-	tel.AssertGone("otelcol_guard_series", "the callback is unregistered at shutdown")
+		assert.Equal(t, int64(3), tel.Sum("otelcol_guard_series_refused").DataPoints[0].Value)
+		assert.Equal(t, int64(7), tel.Gauge("otelcol_guard_series")[0].Value)
+	})
 }

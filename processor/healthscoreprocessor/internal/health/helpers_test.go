@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed/breakerfeedtest"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/score"
 )
 
@@ -214,15 +215,7 @@ func (r *recorder) States(fn func(string, breakerfeed.State) bool) {
 func (r *recorder) StatesWithMode(fn func(string, breakerfeed.State, string) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for t, s := range r.states {
-		mode := r.modes[t]
-		if mode == "" {
-			mode = breakerfeed.ModeAuto
-		}
-		if !fn(t, s, mode) {
-			return
-		}
-	}
+	breakerfeedtest.StatesWithMode(r.states, r.modes, fn)
 }
 
 // classes counts a target's recorded outcomes by class.

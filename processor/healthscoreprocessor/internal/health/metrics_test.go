@@ -53,12 +53,17 @@ func TestREDMetrics(t *testing.T) {
 	err500 := map[string]any{"http.response.status_code": 500, "http.route": "/cart", "error.type": "500"}
 	delta := pmetric.AggregationTemporalityDelta
 	cumulative := pmetric.AggregationTemporalityCumulative
+	// cart is cart's http.server.request.duration: ok successes and failed 5xx calls, all in the
+	// 10 ms bucket, of series started at start.
+	cart := func(temporality pmetric.AggregationTemporality, start pcommon.Timestamp, ok, failed uint64) pmetric.Metrics {
+		return redMetrics("cart", "http.server.request.duration", "s", temporality,
+			redPoint{start, ok200, secondsBounds, []uint64{0, ok, 0, 0, 0, 0, 0, 0, 0}},
+			redPoint{start, err500, secondsBounds, []uint64{0, failed, 0, 0, 0, 0, 0, 0, 0}})
+	}
 
 	t.Run("delta histograms: calls, 5xx errors and latencies", func(t *testing.T) {
 		e := New(testSettings())
-		e.ObserveMetrics(redMetrics("cart", "http.server.request.duration", "s", delta,
-			redPoint{1, ok200, secondsBounds, []uint64{0, 500, 0, 0, 0, 0, 0, 0, 0}},
-			redPoint{1, err500, secondsBounds, []uint64{0, 500, 0, 0, 0, 0, 0, 0, 0}}), t0)
+		e.ObserveMetrics(cart(delta, 1, 500, 500), t0)
 		c := find(t, e.Score(t0), "cart")
 		v, ok := signalOf(c, score.Errors)
 		require.True(t, ok)
@@ -67,26 +72,20 @@ func TestREDMetrics(t *testing.T) {
 	})
 	t.Run("cumulative histograms count their increase; the first point only sets the start", func(t *testing.T) {
 		e := New(testSettings())
-		e.ObserveMetrics(redMetrics("cart", "http.server.request.duration", "s", cumulative,
-			redPoint{1, ok200, secondsBounds, []uint64{0, 1000, 0, 0, 0, 0, 0, 0, 0}},
-			redPoint{1, err500, secondsBounds, []uint64{0, 1000, 0, 0, 0, 0, 0, 0, 0}}), t0)
+		e.ObserveMetrics(cart(cumulative, 1, 1000, 1000), t0)
 		c := find(t, e.Score(t0), "cart")
 		_, ok := signalOf(c, score.Errors)
 		assert.False(t, ok, "a first cumulative point says nothing about this interval")
 
 		at := t0.Add(10 * time.Second)
-		e.ObserveMetrics(redMetrics("cart", "http.server.request.duration", "s", cumulative,
-			redPoint{1, ok200, secondsBounds, []uint64{0, 2000, 0, 0, 0, 0, 0, 0, 0}},
-			redPoint{1, err500, secondsBounds, []uint64{0, 1000, 0, 0, 0, 0, 0, 0, 0}}), at)
+		e.ObserveMetrics(cart(cumulative, 1, 2000, 1000), at)
 		v, ok := signalOf(find(t, e.Score(at), "cart"), score.Errors)
 		require.True(t, ok)
 		assert.InDelta(t, 1, v, 1e-9, "1000 more successes and no new errors")
 
 		// A restart (new start time) counts the new totals from zero.
 		at = at.Add(10 * time.Second)
-		e.ObserveMetrics(redMetrics("cart", "http.server.request.duration", "s", cumulative,
-			redPoint{2, ok200, secondsBounds, []uint64{0, 10, 0, 0, 0, 0, 0, 0, 0}},
-			redPoint{2, err500, secondsBounds, []uint64{0, 990, 0, 0, 0, 0, 0, 0, 0}}), at)
+		e.ObserveMetrics(cart(cumulative, 2, 10, 990), at)
 		v, _ = signalOf(find(t, e.Score(at), "cart"), score.Errors)
 		assert.InDelta(t, score.ErrorSignal(score.ErrorRate(1000, 990, 0.999, 10), 0.999), v, 1e-9)
 	})

@@ -129,15 +129,18 @@ func TestDependencyEvidenceIsTheCallersOwn(t *testing.T) {
 	})
 }
 
-// rootCauseOf returns the snapshot's root causes, checking that each component carries its rank.
-func rootCauseOf(t *testing.T, snap *Snapshot) []RootCause {
+// rootCauses scores e at t0 and returns the snapshot and its root causes, requiring n of them and
+// checking that each component carries its rank.
+func rootCauses(t *testing.T, e *Engine, n int) (*Snapshot, []RootCause) {
 	t.Helper()
+	snap := e.Score(t0)
 	rc := snap.RootCauses()
 	for _, c := range rc {
 		got := find(t, snap, c.Name)
 		assert.Equal(t, c.Rank, got.RootCauseRank)
 	}
-	return rc
+	require.Len(t, rc, n)
+	return snap, rc
 }
 
 func TestRootCauseRanking(t *testing.T) {
@@ -148,9 +151,7 @@ func TestRootCauseRanking(t *testing.T) {
 			traces("c", "", server(100, 100, time.Millisecond), client("d", 100, 100, time.Millisecond)),
 			traces("d", "", server(100, 100, time.Millisecond)),
 		)
-		snap := e.Score(t0)
-		rc := rootCauseOf(t, snap)
-		require.Len(t, rc, 1)
+		snap, rc := rootCauses(t, e, 1)
 		assert.Equal(t, RootCause{Name: "d", Rank: 1, OwnScore: rc[0].OwnScore, Explains: []string{"a", "b", "c", "d"}}, rc[0])
 		for _, n := range []string{"a", "b", "c", "d"} {
 			assert.Equal(t, "d", find(t, snap, n).RootCause, n)
@@ -164,8 +165,7 @@ func TestRootCauseRanking(t *testing.T) {
 			traces("right", "", server(100, 100, time.Millisecond), client("bottom", 100, 100, time.Millisecond)),
 			traces("bottom", "", server(100, 100, time.Millisecond)),
 		)
-		rc := rootCauseOf(t, e.Score(t0))
-		require.Len(t, rc, 1)
+		_, rc := rootCauses(t, e, 1)
 		assert.Equal(t, "bottom", rc[0].Name)
 		assert.Equal(t, []string{"bottom", "left", "right", "top"}, rc[0].Explains)
 	})
@@ -176,9 +176,7 @@ func TestRootCauseRanking(t *testing.T) {
 			traces("right", "", server(100, 0, time.Millisecond), client("bottom", 100, 0, time.Millisecond)),
 			traces("bottom", "", server(200, 100, time.Millisecond)),
 		)
-		snap := e.Score(t0)
-		rc := rootCauseOf(t, snap)
-		require.Len(t, rc, 1)
+		snap, rc := rootCauses(t, e, 1)
 		assert.Equal(t, "bottom", rc[0].Name)
 		assert.Equal(t, []string{"bottom", "left", "top"}, rc[0].Explains)
 		assert.Equal(t, "healthy", find(t, snap, "right").Status, "right's calls to bottom succeed")
@@ -191,9 +189,7 @@ func TestRootCauseRanking(t *testing.T) {
 			traces("batch", "", server(100, 100, time.Millisecond)),
 			traces("ok", "", server(100, 0, time.Millisecond)),
 		)
-		snap := e.Score(t0)
-		rc := rootCauseOf(t, snap)
-		require.Len(t, rc, 2)
+		snap, rc := rootCauses(t, e, 2)
 		assert.Equal(t, "db", rc[0].Name)
 		assert.Equal(t, []string{"api", "db", "web"}, rc[0].Explains)
 		assert.Equal(t, "batch", rc[1].Name)
@@ -205,8 +201,7 @@ func TestRootCauseRanking(t *testing.T) {
 			traces("web", "", server(100, 100, time.Millisecond), client("db", 100, 0, time.Millisecond)),
 			traces("db", "", server(100, 0, time.Millisecond)),
 		)
-		rc := rootCauseOf(t, e.Score(t0))
-		require.Len(t, rc, 1)
+		_, rc := rootCauses(t, e, 1)
 		assert.Equal(t, "web", rc[0].Name)
 	})
 	t.Run("a cycle of failures names its worst member", func(t *testing.T) {
@@ -214,8 +209,7 @@ func TestRootCauseRanking(t *testing.T) {
 			traces("a", "", server(100, 60, time.Millisecond), client("b", 100, 100, time.Millisecond)),
 			traces("b", "", server(100, 100, time.Millisecond), client("a", 100, 100, time.Millisecond)),
 		)
-		rc := rootCauseOf(t, e.Score(t0))
-		require.Len(t, rc, 1)
+		_, rc := rootCauses(t, e, 1)
 		assert.Equal(t, []string{"a", "b"}, rc[0].Explains)
 	})
 	t.Run("healthy world: no root cause", func(t *testing.T) {

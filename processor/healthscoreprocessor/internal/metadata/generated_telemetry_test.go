@@ -13,23 +13,18 @@ import (
 )
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry(t)
-	tb, err := NewTelemetryBuilder(tel.Settings())
-	require.NoError(t, err)
-	require.NoError(t, tb.RegisterObservables(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(tb.Components, 7)
-		o.ObserveInt64(tb.Skipped, 3, metric.WithAttributes(attribute.String("reason", "no_peer")))
-		return nil
-	}))
-	tb.ScoringDuration.Record(context.Background(), 0.002)
+	componenttest.CheckTelemetryBuilder(t, NewTelemetryBuilder, "otelcol_healthscore_components", func(tel *componenttest.Telemetry, tb *TelemetryBuilder) {
+		require.NoError(t, tb.RegisterObservables(func(_ context.Context, o metric.Observer) error {
+			o.ObserveInt64(tb.Components, 7)
+			o.ObserveInt64(tb.Skipped, 3, metric.WithAttributes(attribute.String("reason", "no_peer")))
+			return nil
+		}))
+		tb.ScoringDuration.Record(context.Background(), 0.002)
 
-	assert.Equal(t, int64(7), tel.Gauge("otelcol_healthscore_components")[0].Value)
-	sum := tel.Sum("otelcol_healthscore_skipped")
-	assert.True(t, sum.IsMonotonic)
-	assert.Equal(t, int64(3), sum.DataPoints[0].Value)
-	assert.Equal(t, uint64(1), tel.Histogram("otelcol_healthscore_scoring_duration")[0].Count)
-
-	require.NoError(t, tb.Shutdown())
-	tel.AssertGone("otelcol_healthscore_components", "unregistered: nothing observed any more")
-	require.NoError(t, tb.Shutdown(), "a second shutdown is harmless")
+		assert.Equal(t, int64(7), tel.Gauge("otelcol_healthscore_components")[0].Value)
+		sum := tel.Sum("otelcol_healthscore_skipped")
+		assert.True(t, sum.IsMonotonic)
+		assert.Equal(t, int64(3), sum.DataPoints[0].Value)
+		assert.Equal(t, uint64(1), tel.Histogram("otelcol_healthscore_scoring_duration")[0].Count)
+	})
 }

@@ -21,17 +21,13 @@ func TestTypeAndStability(t *testing.T) {
 }
 
 func TestTelemetryBuilder(t *testing.T) {
-	tel := componenttest.NewTelemetry(t)
-	b, err := NewTelemetryBuilder(tel.Settings())
-	require.NoError(t, err)
-	require.NoError(t, b.ObserveInt64(b.PredictSeries, func() int64 { return 7 }))
-	b.PredictPoints.Add(context.Background(), 3)
-	b.PredictSeriesEvicted.Add(context.Background(), 1)
+	componenttest.CheckTelemetryBuilder(t, NewTelemetryBuilder, "otelcol_predict_series", func(tel *componenttest.Telemetry, b *TelemetryBuilder) {
+		require.NoError(t, b.ObserveInt64(b.PredictSeries, func() int64 { return 7 }))
+		b.PredictPoints.Add(context.Background(), 3)
+		b.PredictSeriesEvicted.Add(context.Background(), 1)
 
-	assert.Equal(t, int64(3), tel.Sum("otelcol_predict_points").DataPoints[0].Value)
-	assert.Equal(t, "{point}", tel.Metric("otelcol_predict_points").Unit)
-	assert.Equal(t, int64(7), tel.Gauge("otelcol_predict_series")[0].Value)
-
-	require.NoError(t, b.Shutdown())
-	tel.AssertGone("otelcol_predict_series", "the callback is unregistered at shutdown")
+		assert.Equal(t, int64(3), tel.Sum("otelcol_predict_points").DataPoints[0].Value)
+		assert.Equal(t, "{point}", tel.Metric("otelcol_predict_points").Unit)
+		assert.Equal(t, int64(7), tel.Gauge("otelcol_predict_series")[0].Value)
+	})
 }
