@@ -110,13 +110,12 @@ type pass struct {
 	dropped int64
 }
 
-// begin starts a pass over a batch: the tracker begins its interval at the pass's time.
-func (g *guard) begin() *pass {
-	p := &pass{g: g, cl: &cleaner{maxLen: g.cfg.MaxValueLength}}
+// begin starts a pass over a batch with cl (the caller's, so that nothing escapes): the
+// tracker begins its interval at the pass's time.
+func (g *guard) begin(cl *cleaner) pass {
 	now := g.now()
-	p.nowNano = now.UnixNano()
 	g.tracker.begin(now)
-	return p
+	return pass{g: g, cl: cl, nowNano: now.UnixNano()}
 }
 
 // resourceKey cleans the resource's attributes and returns its key.
@@ -136,7 +135,7 @@ func (p *pass) end(ctx context.Context) {
 }
 
 func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	p := g.begin()
+	p := g.begin(&cleaner{maxLen: g.cfg.MaxValueLength})
 	md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
 		resKey := p.resourceKey(rm.Resource())
 		// A resource is a series of its own: the Prometheus exporter gives each a target_info line.
@@ -172,40 +171,37 @@ func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric
 func removePoints(m pmetric.Metric, refuse func(pcommon.Map, int) bool) bool {
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		return removeIf(m.Gauge().DataPoints(), numberWeight, refuse)
+		dps := m.Gauge().DataPoints()
+		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return refuse(dp.Attributes(), 1) })
+		return dps.Len() == 0
 	case pmetric.MetricTypeSum:
-		return removeIf(m.Sum().DataPoints(), numberWeight, refuse)
+		dps := m.Sum().DataPoints()
+		dps.RemoveIf(func(dp pmetric.NumberDataPoint) bool { return refuse(dp.Attributes(), 1) })
+		return dps.Len() == 0
 	case pmetric.MetricTypeHistogram:
-		return removeIf(m.Histogram().DataPoints(), func(dp pmetric.HistogramDataPoint) int {
-			return dp.ExplicitBounds().Len() + 3
-		}, refuse)
+		dps := m.Histogram().DataPoints()
+		dps.RemoveIf(func(dp pmetric.HistogramDataPoint) bool {
+			return refuse(dp.Attributes(), dp.ExplicitBounds().Len()+3)
+		})
+		return dps.Len() == 0
 	case pmetric.MetricTypeExponentialHistogram:
-		return removeIf(m.ExponentialHistogram().DataPoints(), func(dp pmetric.ExponentialHistogramDataPoint) int {
-			return dp.Positive().BucketCounts().Len() + dp.Negative().BucketCounts().Len() + 3
-		}, refuse)
+		dps := m.ExponentialHistogram().DataPoints()
+		dps.RemoveIf(func(dp pmetric.ExponentialHistogramDataPoint) bool {
+			return refuse(dp.Attributes(), dp.Positive().BucketCounts().Len()+dp.Negative().BucketCounts().Len()+3)
+		})
+		return dps.Len() == 0
 	case pmetric.MetricTypeSummary:
-		return removeIf(m.Summary().DataPoints(), func(dp pmetric.SummaryDataPoint) int {
-			return dp.QuantileValues().Len() + 2
-		}, refuse)
+		dps := m.Summary().DataPoints()
+		dps.RemoveIf(func(dp pmetric.SummaryDataPoint) bool {
+			return refuse(dp.Attributes(), dp.QuantileValues().Len()+2)
+		})
+		return dps.Len() == 0
 	}
 	return true // an empty metric carries nothing
 }
 
-// numberWeight is a gauge or sum point's weight: one line.
-func numberWeight(pmetric.NumberDataPoint) int { return 1 }
-
-// removeIf drops the points of dps refuse says to drop, given each point's attributes and
-// weight, and reports whether none is left.
-func removeIf[P interface{ Attributes() pcommon.Map }, S interface {
-	RemoveIf(func(P) bool)
-	Len() int
-}](dps S, weight func(P) int, refuse func(pcommon.Map, int) bool) bool {
-	dps.RemoveIf(func(dp P) bool { return refuse(dp.Attributes(), weight(dp)) })
-	return dps.Len() == 0
-}
-
 func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
-	p := g.begin()
+	p := g.begin(&cleaner{maxLen: g.cfg.MaxValueLength})
 	cl := p.cl
 	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
 		resKey := p.resourceKey(rs.Resource())
