@@ -27,9 +27,10 @@ type component struct {
 	// This interval's log records: all | ERROR and FATAL<<32.
 	logs atomic.Uint64
 
-	hosts atomic.Pointer[[]*hostLink]           // copy on write, under mu
-	edges atomic.Pointer[registry.Index[*edge]] // callees, created on the first CLIENT span
-	nEdge atomic.Int64
+	hosts     atomic.Pointer[[]*hostLink]           // copy on write, under mu
+	edges     atomic.Pointer[registry.Index[*edge]] // callees, created on the first CLIENT span
+	nEdge     atomic.Int64
+	edgeFloor floor // bounds when its edges were last seen (see floor)
 
 	mu     sync.Mutex
 	probes []probeTarget
@@ -135,6 +136,7 @@ func (c *component) edgeTo(to *component, now int64, e *Engine) *edge {
 	})
 	if created {
 		c.nEdge.Add(1)
+		c.edgeFloor.lower(now)
 	} else {
 		e.edgeCount.Add(-1)
 	}

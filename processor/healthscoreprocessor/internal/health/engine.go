@@ -86,6 +86,9 @@ type Engine struct {
 
 	components *registry.Registry[*component]
 	hosts      *registry.Registry[*host]
+	// compFloor and hostFloor bound from below when a component or host was last seen, so that
+	// a scoring pass scans them for expiry only once the cut can have passed one (see floor).
+	compFloor, hostFloor floor
 
 	// aliases maps a server.address that SERVER spans of a service carry to that service's
 	// name, so CLIENT spans that name only the address reach the service's component.
@@ -192,6 +195,7 @@ func (e *Engine) lookupComponent(name string, now int64) (*component, reason) {
 		return nil, errReason(err)
 	}
 	c.touch(now)
+	e.compFloor.lower(now)
 	return c, skipNone
 }
 
@@ -208,6 +212,7 @@ func (e *Engine) host(name string, now int64) *host {
 		return nil
 	}
 	h.touch(now)
+	e.hostFloor.lower(now)
 	return h
 }
 

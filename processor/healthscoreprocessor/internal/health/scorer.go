@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
@@ -312,13 +313,12 @@ func sortedEdges(out []*edge, m registry.View[*edge]) []*edge {
 	return out
 }
 
-// expire forgets components, edges, hosts and aliases without data for ExpireAfter.
+// expire forgets components, edges, hosts and aliases without data for ExpireAfter. Each set is
+// scanned only when its floor says the cut can have passed one of its entries: with steady
+// traffic, once an ExpireAfter rather than every pass.
 func (e *Engine) expire(now int64) {
 	cut := now - int64(e.s.ExpireAfter)
-	var gone []*component
-	if anyOlder(e.components.View(), cut) {
-		gone = e.components.DeleteFunc(func(_ string, c *component) bool { return c.lastSeen.Load() < cut })
-	}
+	gone := expireSet(e.components, &e.compFloor, cut)
 	if len(gone) > 0 {
 		e.c.expired[kindComponent].Add(uint64(len(gone)))
 		for _, c := range gone {
@@ -334,19 +334,15 @@ func (e *Engine) expire(now int64) {
 		if x == nil {
 			continue
 		}
-		if !anyOlder(x.View(), cut) {
+		n := int64(len(expireSet(x, &c.edgeFloor, cut)))
+		if n == 0 {
 			continue
 		}
-		n := int64(len(x.DeleteFunc(func(_ string, d *edge) bool { return d.lastSeen.Load() < cut })))
 		c.nEdge.Add(-n)
 		e.edgeCount.Add(-n)
 		e.c.expired[kindEdge].Add(uint64(n))
 	}
-	var hosts []*host
-	if anyOlder(e.hosts.View(), cut) {
-		hosts = e.hosts.DeleteFunc(func(_ string, h *host) bool { return h.lastSeen.Load() < cut })
-	}
-	if len(hosts) > 0 {
+	if hosts := expireSet(e.hosts, &e.hostFloor, cut); len(hosts) > 0 {
 		e.c.expired[kindHost].Add(uint64(len(hosts)))
 	}
 	if len(gone) > 0 {
@@ -367,13 +363,61 @@ func (e *Engine) expire(now int64) {
 	}
 }
 
-// anyOlder reports whether an entry was last seen before cut (a scan, so the common pass with
-// nothing to forget copies no map).
-func anyOlder[V interface{ seen() int64 }](m registry.View[V], cut int64) bool {
-	for _, v := range m.All() {
-		if v.seen() < cut {
+// seenSet is a registry (or index) of entries that know when they were last seen.
+type seenSet[V interface{ seen() int64 }] interface {
+	View() registry.View[V]
+	DeleteFunc(drop func(name string, v V) bool) []V
+}
+
+// expireSet deletes and returns the entries of set last seen before cut, scanning them only when
+// f is below cut, and leaves f at the earliest time an entry kept was last seen. The scan that
+// finds nothing to forget copies no map.
+func expireSet[V interface{ seen() int64 }](set seenSet[V], f *floor, cut int64) []V {
+	if !f.due(cut) {
+		return nil
+	}
+	f.begin()
+	earliest, older := int64(math.MaxInt64), false
+	for _, v := range set.View().All() {
+		s := v.seen()
+		earliest = min(earliest, s)
+		older = older || s < cut
+	}
+	if !older {
+		f.lower(earliest)
+		return nil
+	}
+	earliest = math.MaxInt64
+	gone := set.DeleteFunc(func(_ string, v V) bool {
+		s := v.seen()
+		if s < cut {
 			return true
 		}
+		earliest = min(earliest, s)
+		return false
+	})
+	f.lower(earliest)
+	return gone
+}
+
+// floor bounds from below when the entries of a set were last seen. Last-seen times only grow,
+// and an entry created at t lowers the floor to t (after it is stored), so while the floor is at
+// or above an expiry cut no entry can be older than the cut and the set need not be scanned.
+// The zero floor is due at once.
+type floor struct{ v atomic.Int64 }
+
+// due reports whether an entry may have been last seen before cut.
+func (f *floor) due(cut int64) bool { return f.v.Load() < cut }
+
+// begin starts a scan: entries created while it runs lower the floor from the top.
+func (f *floor) begin() { f.v.Store(math.MaxInt64) }
+
+// lower makes t the floor when it is below it.
+func (f *floor) lower(t int64) {
+	for {
+		cur := f.v.Load()
+		if t >= cur || f.v.CompareAndSwap(cur, t) {
+			return
+		}
 	}
-	return false
 }

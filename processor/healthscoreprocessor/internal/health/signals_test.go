@@ -394,6 +394,58 @@ func TestUnknownNeverHealthy(t *testing.T) {
 	assert.Equal(t, int64(0), e.Stats().Components)
 }
 
+// TestExpiryFollowsLastSeen checks expiry with the passes that skip the scan while nothing can be
+// old enough: what stopped being seen goes one expire_after later, what is still seen stays, and
+// an entry created with an older time than the last scan's (a clock that went back) still goes.
+func TestExpiryFollowsLastSeen(t *testing.T) {
+	e := New(testSettings())
+	mem := func(host string, at time.Time) {
+		e.ObserveMetrics(gaugeMetrics(map[string]any{"host.name": host}, "system.memory.utilization", point{0.3, nil}), at)
+	}
+	e.ObserveTraces(traces("a", "", client("b", 10, 0, time.Millisecond), client("c", 10, 0, time.Millisecond)), t0)
+	mem("host-1", t0)
+	mem("host-2", t0)
+	e.Score(t0)
+	for m := 1; m <= 30; m++ { // passes that find nothing to forget
+		at := t0.Add(time.Duration(m) * time.Minute)
+		e.ObserveTraces(traces("a", "", client("b", 10, 0, time.Millisecond)), at)
+		mem("host-1", at)
+		e.Score(at)
+	}
+	st := e.Stats()
+	assert.Equal(t, int64(3), st.Components)
+	assert.Equal(t, int64(2), st.Edges)
+	assert.Equal(t, int64(2), st.Hosts)
+
+	// 61 minutes on, c, the edge a → c and host-2 (last seen at t0) are forgotten; a, b, a → b
+	// and host-1 (seen at 30 minutes) stay.
+	snap := e.Score(t0.Add(61 * time.Minute))
+	assert.Equal(t, []string{"a", "b"}, names(snap))
+	st = e.Stats()
+	assert.Equal(t, map[string]uint64{"component": 1, "edge": 1, "host": 1}, st.Expired)
+	assert.Equal(t, int64(1), st.Edges)
+	assert.Equal(t, int64(1), st.Hosts)
+
+	// Created with a time before the last scan: still forgotten one expire_after after it.
+	e.ObserveTraces(traces("late", "", client("b", 1, 0, time.Millisecond)), t0.Add(10*time.Minute))
+	mem("host-3", t0.Add(10*time.Minute))
+	e.ObserveTraces(traces("a", "", client("late-callee", 1, 0, time.Millisecond)), t0.Add(10*time.Minute))
+	snap = e.Score(t0.Add(71 * time.Minute))
+	assert.Equal(t, []string{"a", "b"}, names(snap))
+	st = e.Stats()
+	assert.Equal(t, map[string]uint64{"component": 3, "edge": 3, "host": 2}, st.Expired)
+	assert.Equal(t, int64(1), st.Edges)
+	assert.Equal(t, int64(1), st.Hosts)
+}
+
+func names(s *Snapshot) []string {
+	out := make([]string, 0, len(s.Components))
+	for _, c := range s.Components {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
 func TestWeightZeroLeavesASignalOut(t *testing.T) {
 	s := testSettings()
 	s.Weights[score.Probe] = 0
