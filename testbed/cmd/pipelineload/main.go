@@ -62,6 +62,7 @@ type options struct {
 	sweep         []int
 	sweepConfigs  []string
 	sweepWarmup   time.Duration
+	sweepRounds   int
 	sweepShapes   []string
 	profileDir    string
 	profileCPU    time.Duration
@@ -120,6 +121,7 @@ func defineFlags(o *options) listFlags {
 	l.sweep = flag.String("sweep", "", "numbers of services for the cardinality sweep, e.g. 10,1000,10000")
 	l.sweepConfigs = flag.String("sweep-config", "A,C", "configs of the cardinality sweep (A gives the pass-through's own growth)")
 	flag.DurationVar(&o.sweepWarmup, "sweep-warmup", 20*time.Second, "load before measuring in the sweep (every service seen and scored)")
+	flag.IntVar(&o.sweepRounds, "sweep-rounds", 1, "rounds of the sweep; with more than one, the table gives the medians of the rounds' ratios, each taken within one round")
 	l.sweepShapes = flag.String("sweep-shape", shapeSDK, "load shapes of the sweep: sdk, agent or sdk,agent")
 	flag.StringVar(&o.profileDir, "profile", "", "write a CPU and a heap profile of every run here, taken after its load window (needs a binary built with the pprof extension)")
 	l.overlay = flag.String("overlay", "", "a YAML file laid over every config (maps merge, other values replace), e.g. to try a setting on every config")
@@ -158,6 +160,9 @@ func parseOptions() (options, error) {
 		return o, err
 	}
 	if *l.sweep != "" {
+		if o.sweepRounds < 1 {
+			return o, fmt.Errorf("--sweep-rounds must be at least 1, got %d", o.sweepRounds)
+		}
 		if o.sweep, err = parseSweep(*l.sweep); err != nil {
 			return o, err
 		}
@@ -400,28 +405,30 @@ func runSweep(o options, dir string, defaults map[string]string) ([]result, erro
 	fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 	var sweep []result
 	for _, shape := range o.sweepShapes {
-		var runs []func() (result, error)
-		for _, n := range o.sweep {
-			sw, err := newWorkload(n, o.rate, shape)
+		for round := range o.sweepRounds {
+			var runs []func() (result, error)
+			for _, n := range o.sweep {
+				sw, err := newWorkload(n, o.rate, shape)
+				if err != nil {
+					return nil, err
+				}
+				for _, c := range o.sweepConfigs {
+					for _, b := range o.binaries {
+						runs = append(runs, func() (result, error) {
+							return runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, round, false)
+						})
+					}
+				}
+			}
+			rs, err := runRound(runs, o.together)
 			if err != nil {
 				return nil, err
 			}
-			for _, c := range o.sweepConfigs {
-				for _, b := range o.binaries {
-					runs = append(runs, func() (result, error) {
-						return runOne(o, dir, b, specs[c], defaults[b.name], sw, o.sweepWarmup, 0, false)
-					})
-				}
+			for _, r := range rs {
+				fmt.Printf("  round %d, %6d services, %s shape %s: %s\n", r.Round, r.Services, shape, label(r.Binary, r.Config), r.line())
 			}
+			sweep = append(sweep, rs...)
 		}
-		rs, err := runRound(runs, o.together)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rs {
-			fmt.Printf("  %6d services, %s shape %s: %s\n", r.Services, shape, label(r.Binary, r.Config), r.line())
-		}
-		sweep = append(sweep, rs...)
 	}
 	return sweep, nil
 }
@@ -576,6 +583,9 @@ func median(xs []float64) float64 {
 	}
 	s := slices.Clone(xs)
 	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -245,6 +246,9 @@ func TestQuantileAndMedian(t *testing.T) {
 	if got := median([]float64{3, 1, 2}); got != 2 {
 		t.Errorf("median %v", got)
 	}
+	if got := median([]float64{4, 1, 2, 3}); got != 2.5 {
+		t.Errorf("median of an even count %v", got)
+	}
 	if median(nil) != 0 || quantile(nil, 0.5) != 0 {
 		t.Error("empty input")
 	}
@@ -277,4 +281,46 @@ func TestCheckTakesTheMedianOfTheRoundsRatios(t *testing.T) {
 	if check(o, results) {
 		t.Error("median idle 1.5 ms/s passes the goal 1.45")
 	}
+}
+
+// TestSweepRatiosArePairedWithinRounds checks that the sweep's growth and ratio to A are taken
+// within each round before the median: a round in which the machine ran everything twice as
+// slow leaves them alone.
+func TestSweepRatiosArePairedWithinRounds(t *testing.T) {
+	o := options{sweep: []int{10, 10000}, sweepShapes: []string{"agent"}, sweepConfigs: []string{"A", "C"},
+		binaries: []namedBinary{{}}}
+	var sweep []result
+	for round, slow := range []float64{1, 2, 1.2} {
+		for _, r := range []struct {
+			config   string
+			services int
+			cpu      float64
+		}{{"A", 10, 3}, {"A", 10000, 3.6}, {"C", 10, 4}, {"C", 10000, 7}} {
+			sweep = append(sweep, result{Config: r.config, Shape: "agent", Services: r.services, Round: round + 1, CPUPerMillion: r.cpu * slow})
+		}
+	}
+	out := captureStdout(t, func() { printSweep(o, sweep) })
+	if !strings.Contains(out, "| agent | C | 10000 | 8.40 (7.00 14.00 8.40) | 1.75 (1.75 1.75 1.75) | 1.94 (1.94 1.94 1.94) |") {
+		t.Errorf("sweep table:\n%s", out)
+	}
+}
+
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	defer func() { os.Stdout = stdout }()
+	f()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

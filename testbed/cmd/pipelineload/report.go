@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -152,37 +154,67 @@ func figures(xs []float64) string {
 	return strings.Join(s, " ")
 }
 
+// printSweep prints the sweep's table. With more than one round, every figure is the median of
+// the rounds', and the growth (× of the first number of services) and the ratio to A are taken
+// within each round before the median, so that a round the machine slowed weighs on both sides.
 func printSweep(o options, sweep []result) {
 	fmt.Printf("\n| binary | shape | config | services | CPU-s/1M spans | × of %d services | ÷ A at the same services | RSS MiB (mean / max) | series on the Prometheus exporter | accepted spans/s | refused |\n", o.sweep[0])
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
-	find := func(binary, shape, config string, n int) (result, bool) {
-		for _, r := range sweep {
-			if r.Binary == binary && r.Shape == shape && r.Config == config && r.Services == n {
-				return r, true
-			}
-		}
-		return result{}, false
-	}
 	for _, b := range o.binaries {
 		for _, shape := range o.sweepShapes {
 			for _, c := range o.sweepConfigs {
-				first, _ := find(b.name, shape, c, o.sweep[0])
+				first := sweepRuns(sweep, b.name, shape, c, o.sweep[0])
 				for _, n := range o.sweep {
-					r, ok := find(b.name, shape, c, n)
-					if !ok {
+					rs := sweepRuns(sweep, b.name, shape, c, n)
+					if len(rs) == 0 {
 						continue
 					}
-					overA := "-"
-					if a, ok := find(b.name, shape, "A", n); ok && c != "A" && a.CPUPerMillion > 0 {
-						overA = fmt.Sprintf("%.2f", r.CPUPerMillion/a.CPUPerMillion)
+					a := sweepRuns(sweep, b.name, shape, "A", n)
+					var cpu, growth, overA, rssMean, rssMax, accepted, refused []float64
+					rounds := slices.Sorted(maps.Keys(rs))
+					for _, round := range rounds {
+						r := rs[round]
+						cpu = append(cpu, r.CPUPerMillion)
+						if f, ok := first[round]; ok && f.CPUPerMillion > 0 {
+							growth = append(growth, r.CPUPerMillion/f.CPUPerMillion)
+						}
+						if x, ok := a[round]; ok && c != "A" && x.CPUPerMillion > 0 {
+							overA = append(overA, r.CPUPerMillion/x.CPUPerMillion)
+						}
+						rssMean, rssMax = append(rssMean, r.RSSMeanMiB), append(rssMax, r.RSSMaxMiB)
+						accepted, refused = append(accepted, r.AcceptedPerS), append(refused, r.Refused)
 					}
-					fmt.Printf("| %s | %s | %s | %d | %.2f | %.2f | %s | %.0f / %.0f | %d | %.0f | %.0f |\n",
-						b.name, shape, c, n, r.CPUPerMillion, r.CPUPerMillion/first.CPUPerMillion, overA,
-						r.RSSMeanMiB, r.RSSMaxMiB, r.Series, r.AcceptedPerS, r.Refused)
+					fmt.Printf("| %s | %s | %s | %d | %s | %s | %s | %.0f / %.0f | %d | %.0f | %.0f |\n",
+						b.name, shape, c, n, withRounds(cpu), withRounds(growth), withRounds(overA),
+						median(rssMean), median(rssMax), rs[rounds[0]].Series, median(accepted), median(refused))
 				}
 			}
 		}
 	}
+}
+
+// sweepRuns returns the sweep's runs of one binary, config and number of services under one
+// shape, by round.
+func sweepRuns(sweep []result, binary, shape, config string, n int) map[int]result {
+	out := map[int]result{}
+	for _, r := range sweep {
+		if r.Binary == binary && r.Shape == shape && r.Config == config && r.Services == n {
+			out[r.Round] = r
+		}
+	}
+	return out
+}
+
+// withRounds is the median of xs, followed by every value when there is more than one ("-"
+// when there is none).
+func withRounds(xs []float64) string {
+	switch len(xs) {
+	case 0:
+		return "-"
+	case 1:
+		return fmt.Sprintf("%.2f", xs[0])
+	}
+	return fmt.Sprintf("%.2f (%s)", median(xs), figures(xs))
 }
 
 // sweepLine is one line of the sweep's plot: one binary on one config under one load shape.
@@ -200,10 +232,14 @@ func sweepLines(o options, sweep []result) []sweepLine {
 				if len(o.sweepShapes) > 1 {
 					l.name += " (" + shape + ")"
 				}
-				for _, r := range sweep {
-					if r.Binary == b.name && r.Config == c && r.Shape == shape {
-						l.cpu = append(l.cpu, plotter.XY{X: float64(r.Services), Y: r.CPUPerMillion})
-						l.rss = append(l.rss, plotter.XY{X: float64(r.Services), Y: r.RSSMeanMiB})
+				for _, n := range o.sweep { // the medians of the rounds
+					var cpu, rss []float64
+					for _, r := range sweepRuns(sweep, b.name, shape, c, n) {
+						cpu, rss = append(cpu, r.CPUPerMillion), append(rss, r.RSSMeanMiB)
+					}
+					if len(cpu) > 0 {
+						l.cpu = append(l.cpu, plotter.XY{X: float64(n), Y: median(cpu)})
+						l.rss = append(l.rss, plotter.XY{X: float64(n), Y: median(rss)})
 					}
 				}
 				if len(l.cpu) > 0 {
