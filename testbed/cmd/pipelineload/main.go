@@ -405,13 +405,17 @@ func runSweep(o options, dir string, defaults map[string]string) ([]result, erro
 	fmt.Printf("\ncardinality sweep: configs %s, %s, Prometheus exporter scraped every %s\n", strings.Join(o.sweepConfigs, ", "), rateText(o.rate), o.scrapeEvery)
 	var sweep []result
 	for _, shape := range o.sweepShapes {
+		// A shape's workloads are encoded once and serve every round, as the table's does.
+		workloads := make([]*workload, len(o.sweep))
+		for i, n := range o.sweep {
+			var err error
+			if workloads[i], err = newWorkload(n, o.rate, shape); err != nil {
+				return nil, err
+			}
+		}
 		for round := range o.sweepRounds {
 			var runs []func() (result, error)
-			for _, n := range o.sweep {
-				sw, err := newWorkload(n, o.rate, shape)
-				if err != nil {
-					return nil, err
-				}
+			for _, sw := range workloads {
 				for _, c := range o.sweepConfigs {
 					for _, b := range o.binaries {
 						runs = append(runs, func() (result, error) {
