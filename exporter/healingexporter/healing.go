@@ -44,6 +44,7 @@ type healingExporter struct {
 	auditFault          func() error // tests only: see countingWriter
 	workers             sync.WaitGroup
 	stop                chan struct{}
+	queued              chan struct{} // a dispatch was queued: the queue check runs again
 	sweeper             sync.WaitGroup
 	host                component.Host
 	bad                 atomic.Bool          // a recoverable status is reported
@@ -121,6 +122,7 @@ func (e *healingExporter) start(_ context.Context, host component.Host) error {
 		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
 	}
 	e.stop = make(chan struct{})
+	e.queued = make(chan struct{}, 1)
 	e.queues = map[string]*actionQueue{}
 	for name := range e.runners {
 		// queue_size of the action's own runs, and as many again for resolve notifications (which

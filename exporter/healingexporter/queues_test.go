@@ -69,14 +69,14 @@ func TestHungWebhookStarvesNoOtherAction(t *testing.T) {
 	}
 	assert.Equal(t, 35, full, "the hook's own queue of 5 bounds it")
 
-	e.checkQueues(time.Now().Add(5 * time.Minute))
+	assert.True(t, e.checkQueues(time.Now().Add(5*time.Minute)), "runs are pending: checked again")
 	assert.Equal(t, "StatusRecoverableError", host.last())
 	n, _ := e.queues["hook"].stats()
 	assert.Equal(t, 5, n)
 
 	hung.Release() // the endpoint answers, the held requests first
 	require.Eventually(t, func() bool { n, _ := e.queues["hook"].stats(); return n == 0 }, 10*time.Second, 20*time.Millisecond)
-	e.checkQueues(time.Now())
+	assert.False(t, e.checkQueues(time.Now()), "every queue empty and the hung status cleared: no more checks until a run is queued")
 	assert.Equal(t, "StatusOK", host.last())
 }
 

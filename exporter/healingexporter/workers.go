@@ -19,16 +19,26 @@ import (
 func (e *healingExporter) sweep() {
 	t := time.NewTicker(min(e.cfg.ResolveTimeout/4, 30*time.Second))
 	defer t.Stop()
-	// The queues are looked at more often than the incidents: a hung action shows within seconds
-	// of passing its bound.
+	// The queues are looked at more often than the incidents, so that a hung action shows within
+	// seconds of passing its bound; but only while a run is queued or running, or a hung status
+	// waits to be cleared: an idle collector is not woken for empty queues.
 	q := time.NewTicker(queueCheckEvery)
 	defer q.Stop()
+	qc := q.C
 	for {
 		select {
 		case <-e.stop:
 			return
-		case <-q.C:
-			e.checkQueues(e.now())
+		case <-e.queued:
+			if qc == nil {
+				q.Reset(queueCheckEvery)
+				qc = q.C
+			}
+		case <-qc:
+			if !e.checkQueues(e.now()) {
+				q.Stop()
+				qc = nil
+			}
 		case <-t.C:
 			e.mu.Lock()
 			if e.eng == nil && e.auditBad.Load() && !e.untrusted.Load() && !e.closed {
@@ -57,6 +67,10 @@ func (e *healingExporter) afterDecide(d []engine.Dispatch, err error) {
 		q := e.queues[x.Action]
 		if q != nil && q.offer(x, now) {
 			e.tel.HealingPending.Add(context.Background(), 1, metric.WithAttributes(attribute.String("action", x.Action)))
+			select {
+			case e.queued <- struct{}{}:
+			default: // the queue check is already told
+			}
 			continue
 		}
 		// Only resolve notifications can find the queue full (the engine bounds the rest): the
@@ -124,16 +138,20 @@ func (e *healingExporter) reportStatus(err error) {
 	}
 }
 
-// queueCheckEvery is how often the queues' oldest ages are recorded and checked.
+// queueCheckEvery is how often the queues' oldest ages are recorded and checked while a run is
+// queued or running.
 const queueCheckEvery = 5 * time.Second
 
 // checkQueues records each action's oldest pending age, and reports a hung action (its oldest run
 // waiting longer than twice the action's whole-run bound) as a recoverable error naming the pending
-// count and the oldest age; OK again once every queue moves.
-func (e *healingExporter) checkQueues(now time.Time) {
+// count and the oldest age; OK again once every queue moves. It returns whether to check again:
+// false once every queue is empty (their ages recorded as 0) and no hung status is left to clear.
+func (e *healingExporter) checkQueues(now time.Time) bool {
 	var hung []string
+	busy := false
 	for _, q := range sortedQueues(e.queues) {
 		n, oldest := q.stats()
+		busy = busy || n > 0
 		age := time.Duration(0)
 		if n > 0 {
 			age = now.Sub(oldest)
@@ -144,7 +162,7 @@ func (e *healingExporter) checkQueues(now time.Time) {
 		}
 	}
 	if e.host == nil {
-		return
+		return busy
 	}
 	if len(hung) > 0 {
 		err := fmt.Errorf("%s (its endpoint hangs or is slow; other actions run on their own queues)", strings.Join(hung, "; "))
@@ -152,9 +170,10 @@ func (e *healingExporter) checkQueues(now time.Time) {
 			e.set.Logger.Warn("an action's queue is not moving", zap.Error(err))
 		}
 		componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(err))
-		return
+		return true
 	}
 	if e.hung.CompareAndSwap(true, false) && !e.bad.Load() && !e.auditBad.Load() {
 		componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
+	return busy
 }
