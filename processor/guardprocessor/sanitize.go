@@ -32,16 +32,7 @@ func unsafeRune(r rune) bool {
 // clean returns s cut to maxLen bytes at a UTF-8 boundary with unsafe characters and invalid
 // UTF-8 replaced, and whether it changed. Plain printable ASCII within the limit returns at once.
 func (c *cleaner) clean(s string) (string, bool) {
-	plain := len(s) <= c.maxLen
-	if plain {
-		for i := 0; i < len(s); i++ {
-			if b := s[i]; b < 0x20 || b >= 0x7f {
-				plain = false
-				break
-			}
-		}
-	}
-	if plain {
+	if len(s) <= c.maxLen && printable(s) {
 		return s, false
 	}
 	if len(s) > c.maxLen {
@@ -116,8 +107,25 @@ func (c *cleaner) cleanValue(v pcommon.Value) {
 	}
 }
 
-// cleanString returns s cleaned (a convenience for names).
-func (c *cleaner) cleanString(s string) string {
-	out, _ := c.clean(s)
-	return out
+// printable reports whether s is printable ASCII (0x20 to 0x7e) only: every value and name passes
+// here, so it looks at 8 bytes at a time. A word has a byte of 0x80 or more when its high bit is
+// set; below 0x20 when subtracting 0x20 from it borrows ((x - 0x20…) &^ x, exact for whether any
+// does); 0x7f when that byte of x ^ 0x7f… is zero.
+func printable(s string) bool {
+	const one, high = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		del := x ^ 0x7f*one
+		if (x|(x-0x20*one)&^x|(del-one)&^del)&high != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
