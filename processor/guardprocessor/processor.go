@@ -146,9 +146,7 @@ func (g *guard) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric
 		rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
 			scopeKey := scopeHash(&p.h, p.cl, sm.Scope(), resKey)
 			sm.Metrics().RemoveIf(func(m pmetric.Metric) bool {
-				if n, changed := p.cl.clean(m.Name()); changed {
-					m.SetName(n)
-				}
+				p.cl.cleanName(m.Name(), m.SetName)
 				nameKey := stringHash(&p.h, m.Name(), scopeKey)
 				admit := func(attrs pcommon.Map, weight int) bool {
 					p.cl.cleanMap(attrs)
@@ -214,15 +212,11 @@ func (g *guard) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Tra
 			var lastName string
 			lastKind, lastAdmit := ptrace.SpanKind(-1), false
 			ss.Spans().RemoveIf(func(s ptrace.Span) bool {
-				if n, changed := cl.clean(s.Name()); changed {
-					s.SetName(n)
-				}
+				cl.cleanName(s.Name(), s.SetName)
 				cl.cleanMap(s.Attributes())
 				for i := 0; i < s.Events().Len(); i++ {
 					ev := s.Events().At(i)
-					if n, changed := cl.clean(ev.Name()); changed {
-						ev.SetName(n)
-					}
+					cl.cleanName(ev.Name(), ev.SetName)
 					cl.cleanMap(ev.Attributes())
 				}
 				if s.Kind() != lastKind || s.Name() != lastName {
@@ -265,12 +259,8 @@ func (g *guard) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error
 // scopeHash cleans the scope's name, version and attributes and returns its key under parent:
 // the Prometheus exporter puts the scope name and version on every series.
 func scopeHash(h *xxhash.Digest, cl *cleaner, sc pcommon.InstrumentationScope, parent uint64) uint64 {
-	if n, changed := cl.clean(sc.Name()); changed {
-		sc.SetName(n)
-	}
-	if v, changed := cl.clean(sc.Version()); changed {
-		sc.SetVersion(v)
-	}
+	cl.cleanName(sc.Name(), sc.SetName)
+	cl.cleanName(sc.Version(), sc.SetVersion)
 	cl.cleanMap(sc.Attributes())
 	k := stringHash(h, sc.Name(), parent)
 	k = stringHash(h, sc.Version(), k)

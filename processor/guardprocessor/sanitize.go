@@ -107,6 +107,14 @@ func (c *cleaner) cleanValue(v pcommon.Value) {
 	}
 }
 
+// cleanName cleans a name and writes it back with set only when cleaning changed it (a name that
+// passes is not written again).
+func (c *cleaner) cleanName(s string, set func(string)) {
+	if out, changed := c.clean(s); changed {
+		set(out)
+	}
+}
+
 // printable reports whether s is printable ASCII (0x20 to 0x7e) only: every value and name passes
 // here, so it looks at 8 bytes at a time. A word has a byte of 0x80 or more when its high bit is
 // set; below 0x20 when subtracting 0x20 from it borrows ((x - 0x20…) &^ x, exact for whether any
