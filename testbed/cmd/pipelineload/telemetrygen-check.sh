@@ -27,18 +27,17 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # measure NAME...: starts the named configs' collectors and generators at once, and prints
 # "NAME CPU-s/1M" for each.
 measure() {
-	local names=("$@") pids=() tps=() gens=() a0=() c0=() i cfg
+	local names=("$@") pids=() gps=() tps=() gens=() a0=() c0=() i cfg
 	for i in "${!names[@]}"; do
 		cfg=$(ls "$dir/${names[$i]}"--*.yaml | head -1)
-		tps[$i]=$(tel_port "$cfg")
+		gps[$i]=$(grpc_port "$cfg") tps[$i]=$(tel_port "$cfg")
 		VIGIL_STATE_DIR="$dir/${names[$i]}-state" "$binary" --config="$cfg" >"$dir/${names[$i]}-telemetrygen.log" 2>&1 &
 		pids[$i]=$!
 	done
 	sleep 8
 	for i in "${!names[@]}"; do
-		cfg=$(ls "$dir/${names[$i]}"--*.yaml | head -1)
 		for s in checkout cart payment shipping; do
-			"$tg" traces --otlp-insecure --otlp-endpoint "127.0.0.1:$(grpc_port "$cfg")" --service "$s" \
+			"$tg" traces --otlp-insecure --otlp-endpoint "127.0.0.1:${gps[$i]}" --service "$s" \
 				--rate "$rate" --child-spans 1 --duration 45s >/dev/null 2>&1 &
 			gens+=($!)
 		done
