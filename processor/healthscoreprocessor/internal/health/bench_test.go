@@ -175,3 +175,34 @@ func BenchmarkMemoryPerComponent(b *testing.B) {
 	b.ReportMetric(bare, "bytes/component")
 	b.ReportMetric(linked, "bytes/component+host+edge")
 }
+
+// BenchmarkObserveSpans10kWithBreaker is the span path at 10,000 services in an agent's shape:
+// requests of 128 resources, one a service, each with one SERVER span (its address and port),
+// two CLIENT spans to other services and one INTERNAL span, fed to the real breaker. Every
+// lookup then misses the CPU caches, as it does in a collector taking a large fleet's spans.
+func BenchmarkObserveSpans10kWithBreaker(b *testing.B) {
+	e := New(testSettings())
+	e.SetFeeder(startBreaker(b))
+	const services, perRequest = 10_000, 128
+	name := func(i int) string { return fmt.Sprintf("service-%05d", i%services) }
+	var batches []ptrace.Traces
+	for s := 0; s < services; s += perRequest {
+		td := ptrace.NewTraces()
+		for i := s; i < min(s+perRequest, services); i++ {
+			addResource(td, name(i), fmt.Sprintf("host-%03d", i%500),
+				call{kind: ptrace.SpanKindServer, n: 1, latency: 20 * time.Millisecond,
+					attrs: map[string]any{"server.address": name(i), "server.port": 8080}},
+				client(name(i+1), 1, 0, 5*time.Millisecond), client(name(i+2), 1, 0, 5*time.Millisecond),
+				call{kind: ptrace.SpanKindInternal, n: 1, latency: time.Millisecond})
+		}
+		e.ObserveTraces(td, t0) // every name known: the steady state
+		batches = append(batches, td)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		e.ObserveTraces(batches[n%len(batches)], t0)
+		n++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*perRequest*4), "ns/span")
+}
