@@ -195,6 +195,11 @@ func (e *breakerExtension) RecordOutcomeAt(target string, o breakerfeed.Outcome,
 	e.registry.RecordOutcomeAt(target, o, now)
 }
 
+// RecordOutcomesAt implements breakerfeed.BatchFeeder.
+func (e *breakerExtension) RecordOutcomesAt(target string, os []breakerfeed.Outcome, now time.Time) {
+	e.registry.RecordOutcomesAt(target, os, now)
+}
+
 // RecordProbe implements breakerfeed.Feeder.
 func (e *breakerExtension) RecordProbe(target string, ok bool) { e.registry.RecordProbe(target, ok) }
 

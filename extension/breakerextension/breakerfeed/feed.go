@@ -116,6 +116,16 @@ type TimedFeeder interface {
 	RecordOutcomeAt(target string, outcome Outcome, now time.Time)
 }
 
+// BatchFeeder is a TimedFeeder that also takes a run of outcomes to one target at once, as a
+// batch of spans holds them (a service's SERVER spans): the breaker looks the target up and
+// takes its lock once for the run. The outcomes are recorded in order, as that many
+// RecordOutcomeAt calls would record them. Safe for concurrent use; does not allocate for a
+// known target, and does not keep the slice.
+type BatchFeeder interface {
+	TimedFeeder
+	RecordOutcomesAt(target string, outcomes []Outcome, now time.Time)
+}
+
 // CallerFeeder is implemented by a Feeder that also keeps each caller's own view of a callee
 // (caller → callee breakers), beside the fleet-wide one RecordOutcome feeds. The healthscore
 // processor hands it every CLIENT and PRODUCER span's outcome with the caller's service name

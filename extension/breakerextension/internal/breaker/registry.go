@@ -152,6 +152,35 @@ func (r *Registry) record(target string, o breakerfeed.Outcome, now int64) {
 	}
 }
 
+// RecordOutcomesAt records finished calls to target, in order, all observed at now: one lookup
+// and one hold of the target's lock for the lot. The machine sees them as it would one
+// RecordOutcomeAt each; its transitions are emitted as they fill the events buffer and at the
+// end.
+func (r *Registry) RecordOutcomesAt(target string, os []breakerfeed.Outcome, now time.Time) {
+	if len(os) == 0 {
+		return
+	}
+	ns := now.UnixNano()
+	t := r.seen(target, ns)
+	if t == nil {
+		r.dropped.Add(uint64(len(os)) - 1) // seen counted one
+		return
+	}
+	var ev events
+	t.mu.Lock()
+	for i := range os {
+		if ev.n == len(ev.buf) {
+			t.mu.Unlock()
+			r.emit(&ev)
+			ev.n = 0
+			t.mu.Lock()
+		}
+		t.record(ns, os[i], r, &ev)
+	}
+	t.mu.Unlock()
+	r.emit(&ev)
+}
+
 // RecordKnownOutcomeAt records one finished call to target observed at now, if target is
 // known; an unknown target is not created (for breakers that exist only once asked for).
 func (r *Registry) RecordKnownOutcomeAt(target string, o breakerfeed.Outcome, now int64) {

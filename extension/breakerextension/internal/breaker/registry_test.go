@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -342,4 +343,60 @@ func TestEvictionSparesOverridesAndOpenBreakers(t *testing.T) {
 	_, err = h.SetMode("one-more", ModeForcedOpen)
 	assert.ErrorIs(t, err, ErrTargetsFull)
 	assert.Equal(t, 4, h.Len())
+}
+
+// RecordOutcomesAt is a run of RecordOutcomeAt calls under one lookup and one lock: fed the
+// same outcomes at the same times, two registries go through the same transitions and end in
+// the same state, also when one run holds more transitions than the events buffer.
+func TestRecordOutcomesAtIsOneRecordEach(t *testing.T) {
+	one, run := newHarness(t), newHarness(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	at := epoch
+	for chunk := range 400 {
+		at = at.Add(700 * ms)
+		failing := chunk%100 >= 60 // 40 chunks of failures in every 100
+		os := make([]breakerfeed.Outcome, 1+rng.IntN(150))
+		for i := range os {
+			os[i] = ok(time.Duration(5+rng.IntN(10)) * ms)
+			if failing && rng.IntN(3) > 0 {
+				os[i] = fail()
+			}
+			os[i].End = at.Add(-time.Duration(len(os)-i) * ms).UnixNano()
+		}
+		for _, o := range os {
+			one.RecordOutcomeAt("pay", o, at)
+		}
+		run.RecordOutcomesAt("pay", os, at)
+	}
+	require.Greater(t, len(one.transitions()), 8, "the runs open and close the breaker")
+	assert.Equal(t, one.transitions(), run.transitions())
+	assert.Equal(t, one.Status("pay", false), run.Status("pay", false))
+
+	// One run that opens, half-opens and closes the breaker six times at one time: 18
+	// transitions, emitted as the events buffer fills.
+	var os []breakerfeed.Outcome
+	for range 6 {
+		for range 40 {
+			os = append(os, fail())
+		}
+		for range 100 {
+			os = append(os, ok(10*ms))
+		}
+	}
+	at = at.Add(time.Minute)
+	n := len(run.transitions())
+	for _, o := range os {
+		one.RecordOutcomeAt("pay", o, at)
+	}
+	run.RecordOutcomesAt("pay", os, at)
+	require.Len(t, run.transitions(), n+18)
+	assert.Equal(t, one.transitions(), run.transitions())
+	assert.Equal(t, one.Status("pay", false), run.Status("pay", false))
+
+	// An invalid name drops every outcome of the run; an empty run creates nothing.
+	run.RecordOutcomesAt("bad\nname", make([]breakerfeed.Outcome, 5), at)
+	assert.Equal(t, one.Dropped()+5, run.Dropped())
+	run.RecordOutcomesAt("quiet", nil, at)
+	_, known := run.State("quiet")
+	assert.False(t, known)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/vigil-collector/vigil/extension/breakerextension/breakerfeed"
 	"github.com/vigil-collector/vigil/processor/healthscoreprocessor/internal/testbatch"
 )
 
@@ -195,4 +196,16 @@ func TestSteadyStateSpansDoNotAllocate(t *testing.T) {
 	e.ObserveTraces(td, t0)
 	allocs := testing.AllocsPerRun(100, func() { e.ObserveTraces(td, t0) })
 	assert.Equal(t, 0.0, allocs)
+
+	// Feeding a breaker that takes runs of outcomes (their buffer is pooled).
+	e.SetFeeder(nopBatchFeeder{})
+	e.ObserveTraces(td, t0)
+	allocs = testing.AllocsPerRun(100, func() { e.ObserveTraces(td, t0) })
+	assert.Equal(t, 0.0, allocs)
 }
+
+// nopBatchFeeder is nopFeeder taking the batch's time and runs of outcomes.
+type nopBatchFeeder struct{ nopFeeder }
+
+func (nopBatchFeeder) RecordOutcomeAt(string, breakerfeed.Outcome, time.Time)    {}
+func (nopBatchFeeder) RecordOutcomesAt(string, []breakerfeed.Outcome, time.Time) {}

@@ -2,6 +2,7 @@ package health
 
 import (
 	"math"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -35,11 +36,15 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 	b := spanBatch{e: e, now: now, nowNs: now.UnixNano(), feeder: e.loadFeeder()}
 	// The breaker takes the batch's time rather than reading the clock for every span.
 	b.timed, _ = b.feeder.(breakerfeed.TimedFeeder)
+	b.batch, _ = b.feeder.(breakerfeed.BatchFeeder)
 	b.callerFeeder, _ = b.feeder.(breakerfeed.CallerFeeder)
 	b.timedCaller, _ = b.feeder.(breakerfeed.TimedCallerFeeder)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		b.observeResource(rss.At(i))
+	}
+	if b.own != nil {
+		ownPool.Put(b.own)
 	}
 	for i, n := range b.outcomes {
 		if n > 0 {
@@ -49,17 +54,26 @@ func (e *Engine) ObserveTraces(td ptrace.Traces, now time.Time) {
 }
 
 // spanBatch is what one ObserveTraces call carries from span to span: the time, the breaker's
-// feeding interfaces and the outcome counts.
+// feeding interfaces, the outcome counts, and the resource's own outcomes not yet fed.
 type spanBatch struct {
 	e            *Engine
 	now          time.Time
 	nowNs        int64
 	feeder       breakerfeed.Feeder
 	timed        breakerfeed.TimedFeeder
+	batch        breakerfeed.BatchFeeder
 	callerFeeder breakerfeed.CallerFeeder
 	timedCaller  breakerfeed.TimedCallerFeeder
 	outcomes     [3]uint64
+	// own holds the outcomes of the resource's SERVER and CONSUMER spans, which all go to its
+	// service's fleet-wide breaker: with a BatchFeeder they go in runs of up to len(own), one
+	// lookup and one lock each, rather than one a span. From ownPool (a slice handed to the
+	// feeder escapes, and the batch would with it), taken at the first such span.
+	own  *[64]breakerfeed.Outcome
+	nOwn int
 }
+
+var ownPool = sync.Pool{New: func() any { return new([64]breakerfeed.Outcome) }}
 
 // observeResource records the outcomes of one resource's spans.
 func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
@@ -127,8 +141,17 @@ func (b *spanBatch) observeResource(rs ptrace.ResourceSpans) {
 			}
 		}
 	}
+	b.flushOwn(svc)
 	for i, n := range outcomes {
 		b.outcomes[i] += n
+	}
+}
+
+// flushOwn feeds the run of svc's own outcomes held in b.own.
+func (b *spanBatch) flushOwn(svc *component) {
+	if b.nOwn > 0 {
+		b.batch.RecordOutcomesAt(svc.name, b.own[:b.nOwn], b.now)
+		b.nOwn = 0
 	}
 }
 
@@ -139,6 +162,16 @@ func (b *spanBatch) feed(svc, target *component, server bool, class breakerfeed.
 	o := breakerfeed.Outcome{Class: class, Latency: max(0, time.Duration(lat))}
 	if lat >= 0 {
 		o.End = int64(span.EndTimestamp())
+	}
+	if server && b.batch != nil {
+		if b.own == nil {
+			b.own = ownPool.Get().(*[64]breakerfeed.Outcome)
+		} else if b.nOwn == len(b.own) {
+			b.flushOwn(svc)
+		}
+		b.own[b.nOwn] = o
+		b.nOwn++
+		return
 	}
 	if server || b.nowNs-target.servedAt.Load() > servedWindow {
 		if b.timed != nil {

@@ -234,6 +234,47 @@ func TestBreakerFeedingTakesTheBatchTime(t *testing.T) {
 	assert.Len(t, rec.byCaller[[2]string{"frontend", "payments"}], 3)
 }
 
+// batchRecorder is a timedRecorder that also takes runs of outcomes (breakerfeed.BatchFeeder).
+type batchRecorder struct {
+	*timedRecorder
+	runs map[string][]int // target: the length of each run
+}
+
+func (r *batchRecorder) RecordOutcomesAt(target string, os []breakerfeed.Outcome, now time.Time) {
+	r.mu.Lock()
+	r.runs[target] = append(r.runs[target], len(os))
+	r.mu.Unlock()
+	for _, o := range os {
+		r.RecordOutcomeAt(target, o, now)
+	}
+}
+
+// With a BatchFeeder, a resource's SERVER and CONSUMER outcomes go to its service in runs of up
+// to 64 (one lookup and one lock each in the breaker), in span order; everything else goes one
+// outcome at a time, as before. The breaker receives the same outcomes either way.
+func TestBreakerFeedingInRuns(t *testing.T) {
+	td := traces("frontend", "", server(100, 7, 10*time.Millisecond), client("payments", 3, 2, 50*time.Millisecond),
+		call{kind: ptrace.SpanKindConsumer, n: 50, errs: 1, latency: time.Millisecond})
+	addResource(td, "payments", "", server(3, 0, 40*time.Millisecond))
+	late := t0.Add(time.Duration(servedWindow) + time.Minute) // payments no longer serving
+	lateTd := traces("frontend", "", client("payments", 2, 1, time.Millisecond))
+
+	one, runs := &timedRecorder{recorder: newRecorder()}, &batchRecorder{timedRecorder: &timedRecorder{recorder: newRecorder()}, runs: map[string][]int{}}
+	for _, f := range []breakerfeed.Feeder{one, runs} {
+		e := New(testSettings())
+		e.SetFeeder(f)
+		e.ObserveTraces(td, t0)
+		e.ObserveTraces(lateTd, late)
+	}
+	assert.Equal(t, one.outcomes, runs.outcomes, "the same outcomes, in the same order, for every target")
+	assert.Equal(t, one.byCaller, runs.byCaller)
+	assert.Equal(t, one.times, runs.times)
+	assert.Equal(t, map[string][]int{"frontend": {64, 64, 22}, "payments": {3}}, runs.runs,
+		"150 own outcomes of frontend in runs of 64; the CLIENT spans to payments one at a time")
+	assert.Len(t, runs.outcomes["payments"], 3+3+2,
+		"frontend's 3 calls (payments not serving yet in the batch), its own 3, frontend's 2 once it stopped serving")
+}
+
 // A call between two instrumented services arrives as the caller's CLIENT span and the callee's
 // SERVER span, in batches of their own SDKs; the fleet-wide breaker counts it once (the callee's
 // own span) and the caller's view counts its CLIENT span.
