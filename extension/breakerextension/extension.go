@@ -23,6 +23,16 @@ import (
 	"github.com/vigil-collector/vigil/extension/statusextension/statusfeed"
 )
 
+// The feeding interfaces other components type-assert for: a method that drifted from one would
+// leave them on a slower path without a word.
+var (
+	_ breakerfeed.Feeder            = (*breakerExtension)(nil)
+	_ breakerfeed.BatchFeeder       = (*breakerExtension)(nil)
+	_ breakerfeed.TimedCallerFeeder = (*breakerExtension)(nil)
+	_ breakerfeed.CallerFeeder      = (*breakerExtension)(nil)
+	_ breakerfeed.ModeFeeder        = (*breakerExtension)(nil)
+)
+
 // breakerExtension holds the breakers. Its HTTP API is mounted on the status extension's server;
 // it serves gRPC health itself. The registry exists from creation, so a component that finds the
 // extension through host.GetExtensions() may feed it at any time.
