@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,7 +27,26 @@ type collector struct {
 	done  chan struct{}
 }
 
+// startCollector starts the binary on spec's config with fresh ports. A port another process
+// took between being found free and being bound fails the start: that start is tried again on
+// other ports, up to three times.
 func startCollector(binary, dir, name string, spec configSpec, defaultText string, profile bool, overlay node) (*collector, error) {
+	for try := 1; ; try++ {
+		c, err := startOnce(binary, dir, name, spec, defaultText, profile, overlay)
+		if err == nil || !errors.Is(err, errPortTaken) {
+			return c, err
+		}
+		if try == 3 {
+			return nil, fmt.Errorf("%w, %d starts", err, try)
+		}
+		log.Printf("%s: %v; trying other ports", name, err)
+	}
+}
+
+// errPortTaken is a start that failed because a port was no longer free.
+var errPortTaken = errors.New("a port was taken before the collector bound it")
+
+func startOnce(binary, dir, name string, spec configSpec, defaultText string, profile bool, overlay node) (*collector, error) {
 	p, err := freePorts()
 	if err != nil {
 		return nil, err
@@ -69,6 +90,9 @@ func startCollector(binary, dir, name string, spec configSpec, defaultText strin
 		case <-c.done:
 			logf.Close()
 			b, _ := os.ReadFile(logf.Name())
+			if strings.Contains(string(b), "address already in use") {
+				return nil, fmt.Errorf("collector on %s: %w", name, errPortTaken)
+			}
 			return nil, fmt.Errorf("collector on %s exited at start:\n%s", name, tail(string(b), 2000))
 		default:
 		}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -28,14 +31,35 @@ func freePorts() (ports, error) {
 	return p, nil
 }
 
+// freePort returns a TCP port on 127.0.0.1 that was free when asked. Ports come from below the
+// kernel's ephemeral range (32768 and up), so that the source port of an outgoing connection
+// (the load generators', the scrapes') never takes a port handed out here before the collector
+// binds it, and no port is handed out twice by this process. It is the root module's
+// testbed/internal/loopback.FreePort, which this module (its own, for the plotting library)
+// cannot import.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if portsGiven[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[p] = true
+		return p, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("no free port between 20000 and 32000")
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // configSpec is one of the compared pipelines.
 type configSpec struct {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -323,4 +326,36 @@ func captureStdout(t *testing.T, f func()) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A start whose port was taken before the collector bound it is tried again on other ports; a
+// port that stays taken (here, set by an overlay) gives up after three starts.
+func TestStartRetriesWhenAPortIsTaken(t *testing.T) {
+	binary := os.Getenv("VIGIL_BINARY")
+	if binary == "" {
+		binary = filepath.Join("..", "..", "..", "_build", "otelcol-vigil")
+	}
+	if _, err := os.Stat(binary); err != nil {
+		t.Fatalf("collector binary %s not found (run `make build` at the repository root, or set VIGIL_BINARY): %v", binary, err)
+	}
+	taken, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", taken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	overlay := node{"receivers": node{"otlp": node{"protocols": node{"grpc": node{"endpoint": fmt.Sprintf("127.0.0.1:%d", taken)}}}}}
+	_, err = startCollector(binary, t.TempDir(), "A-taken", specs["A"], "", false, overlay)
+	if !errors.Is(err, errPortTaken) || !strings.Contains(err.Error(), "3 starts") {
+		t.Fatalf("want errPortTaken after 3 starts, got %v", err)
+	}
+
+	c, err := startCollector(binary, t.TempDir(), "A", specs["A"], "", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.stop()
 }
